@@ -1,0 +1,344 @@
+/*
+ * `sleuth analyze`: read PostgreSQL logs and report what took the
+ * database's time. Parses options, runs the analysis (stats/analysis.c)
+ * and renders the report (report/). The only code that writes the report
+ * to stdout or -o FILE.
+ */
+#include "cmd.h"
+
+#include "input/source.h"
+#include "report/render.h"
+#include "stats/analysis.h"
+#include "util/err.h"
+#include "util/tstamp.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+static const char *const usage[] = {
+    "usage: sleuth analyze [options] FILE|GLOB|- ...",
+    "",
+    "Reads PostgreSQL logs (stderr with any log_line_prefix, csvlog, jsonlog;",
+    "plain or gzip/bzip2/xz/zstd compressed; '-' is standard input) and reports",
+    "which queries took the database's time, when, and what else went wrong.",
+    "",
+    "  -f, --format FMT        text (default), json, md, html",
+    "  -o, --output FILE       write the report to FILE instead of stdout",
+    "      --log-format FMT    auto (default), stderr, csvlog, jsonlog",
+    "      --prefix PREFIX     the server's log_line_prefix (default: detect)",
+    "      --since TIME        keep records at or after TIME (ISO 8601; UTC if no zone)",
+    "      --until TIME        keep records before TIME",
+    "      --db NAME[,NAME]    keep only these databases (repeatable)",
+    "      --user NAME[,NAME]  keep only these users (repeatable)",
+    "      --app NAME[,NAME]   keep only these application names (repeatable)",
+    "      --min-duration D    keep only statements that took at least D (ms, or 1s, 500ms)",
+    "      --interval D        timeline interval (default 1m; 10s, 5m, or seconds)",
+    "      --top N             rows per ranking (default 20; JSON: all)",
+    "  -j, --jobs N            worker threads (default: all cores)",
+    "      --progress          force the progress bar (default: when stderr is a terminal)",
+    "      --no-progress       never draw it",
+    "  -h, --help              this help",
+    "",
+    "Exit status: 0 done, 2 usage error, 3 no input could be read or the report",
+    "could not be written.",
+};
+
+void cmd_analyze_help(void)
+{
+    for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
+        printf("%s\n", usage[i]);
+}
+
+enum {
+    OPT_LOG_FORMAT = 256,
+    OPT_PREFIX,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_DB,
+    OPT_USER,
+    OPT_APP,
+    OPT_MIN_DURATION,
+    OPT_INTERVAL,
+    OPT_TOP,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+};
+
+static const struct option long_options[] = {
+    { "format", required_argument, NULL, 'f' },
+    { "output", required_argument, NULL, 'o' },
+    { "jobs", required_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    { "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+    { "prefix", required_argument, NULL, OPT_PREFIX },
+    { "since", required_argument, NULL, OPT_SINCE },
+    { "until", required_argument, NULL, OPT_UNTIL },
+    { "db", required_argument, NULL, OPT_DB },
+    { "user", required_argument, NULL, OPT_USER },
+    { "app", required_argument, NULL, OPT_APP },
+    { "min-duration", required_argument, NULL, OPT_MIN_DURATION },
+    { "interval", required_argument, NULL, OPT_INTERVAL },
+    { "top", required_argument, NULL, OPT_TOP },
+    { "progress", no_argument, NULL, OPT_PROGRESS },
+    { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    { NULL, 0, NULL, 0 },
+};
+
+struct lists {
+    const char **dbs, **users, **apps;
+    size_t ndbs, nusers, napps;
+};
+
+static void lists_free(struct lists *l)
+{
+    const char **all[] = { l->dbs, l->users, l->apps };
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t i = 0; all[k] && all[k][i]; i++)
+            free((char *)all[k][i]);
+        free(all[k]);
+    }
+}
+
+static bool parse_time_arg(const char *s, int64_t *out)
+{
+    /* Accept a date alone ("2026-11-22") as its midnight. */
+    char tmp[64];
+    if (strlen(s) == 10) {
+        snprintf(tmp, sizeof(tmp), "%s 00:00:00", s);
+        s = tmp;
+    }
+    int off;
+    size_t n = tstamp_parse(str_cstr(s), out, &off, NULL);
+    return n && n == strlen(s);
+}
+
+static int parse_format(const char *s, enum report_format *f)
+{
+    if (strcmp(s, "text") == 0)
+        *f = REPORT_TEXT;
+    else if (strcmp(s, "json") == 0)
+        *f = REPORT_JSON;
+    else if (strcmp(s, "md") == 0 || strcmp(s, "markdown") == 0)
+        *f = REPORT_MARKDOWN;
+    else if (strcmp(s, "html") == 0)
+        *f = REPORT_HTML;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_log_format(const char *s, enum log_format *f)
+{
+    if (strcmp(s, "auto") == 0)
+        *f = LOGFMT_AUTO;
+    else if (strcmp(s, "stderr") == 0)
+        *f = LOGFMT_STDERR;
+    else if (strcmp(s, "csvlog") == 0 || strcmp(s, "csv") == 0)
+        *f = LOGFMT_CSV;
+    else if (strcmp(s, "jsonlog") == 0 || strcmp(s, "json") == 0)
+        *f = LOGFMT_JSON;
+    else
+        return -1;
+    return 0;
+}
+
+static int write_report(const struct analysis *a, const struct report_opts *ro, const char *path)
+{
+    FILE *out = stdout;
+    if (path && strcmp(path, "-") != 0) {
+        out = fopen(path, "w");
+        if (!out) {
+            fprintf(stderr, "sleuth analyze: cannot write '%s': %s\n", path, strerror(errno));
+            return EXIT_INPUT;
+        }
+    }
+    struct report r;
+    report_init(&r, a, ro);
+    int rc = report_write(&r, out);
+    report_release(&r);
+    /* A report cut short by a full disk must not exit 0. */
+    if (fflush(out) != 0 || ferror(out))
+        rc = -1;
+    if (out != stdout && fclose(out) != 0)
+        rc = -1;
+    if (rc < 0) {
+        fprintf(stderr, "sleuth analyze: cannot write the report to '%s': %s\n",
+                path ? path : "stdout", strerror(errno));
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+static void warn_inputs(const struct analysis *a)
+{
+    for (size_t i = 0; i < a->ninputs; i++) {
+        const struct input_info *in = &a->inputs[i];
+        const struct input_stat *st = i < a->c.ninputs ? &a->c.inputs[i] : NULL;
+        if (in->error) {
+            fprintf(stderr, "sleuth analyze: %s\n", in->error);
+            continue;
+        }
+        uint64_t records = st ? st->records : 0, unparsed = st ? st->unparsed : 0;
+        if (in->bytes == 0)
+            fprintf(stderr, "sleuth analyze: '%s' is empty\n", in->path);
+        else if (records == 0)
+            fprintf(stderr,
+                    "sleuth analyze: '%s': no PostgreSQL log record found (%llu lines not "
+                    "recognised; is it a log? try --log-format or --prefix)\n",
+                    in->path, (unsigned long long)unparsed);
+        else if (unparsed)
+            fprintf(stderr, "sleuth analyze: '%s': %llu lines not recognised, first at line %llu\n",
+                    in->path, (unsigned long long)unparsed,
+                    (unsigned long long)st->first_unparsed[0]);
+    }
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    struct analysis_opts opts = { 0 };
+    struct report_opts ro = { REPORT_TEXT, 20 };
+    bool top_given = false;
+    int progress = -1;
+    const char *output = NULL;
+    struct lists l = { 0 };
+    opts.filter.since_us = TS_NONE;
+    opts.filter.until_us = TS_NONE;
+    opts.filter.min_duration_us = -1;
+    opts.filter.interval_us = 60 * 1000000LL;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    opts.jobs = ncpu > 0 ? (int)ncpu : 1;
+    int rc = EXIT_OK;
+
+    optind = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "f:o:j:h", long_options, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 'f':
+            if (parse_format(optarg, &ro.format) < 0)
+                rc = usage_error("analyze", "unknown format '%s' (text, json, md, html)", optarg);
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'j':
+            opts.jobs = (int)strtol(optarg, &end, 10);
+            if (*end || opts.jobs < 1 || opts.jobs > 1024)
+                rc = usage_error("analyze", "--jobs takes a number from 1 to 1024, not '%s'",
+                                 optarg);
+            break;
+        case 'h':
+            cmd_analyze_help();
+            lists_free(&l);
+            return EXIT_OK;
+        case OPT_LOG_FORMAT:
+            if (parse_log_format(optarg, &opts.format) < 0)
+                rc = usage_error("analyze",
+                                 "unknown log format '%s' (auto, stderr, csvlog, jsonlog)", optarg);
+            break;
+        case OPT_PREFIX:
+            opts.prefix = optarg;
+            break;
+        case OPT_SINCE:
+            if (!parse_time_arg(optarg, &opts.filter.since_us))
+                rc = usage_error("analyze", "--since takes a time like '2026-11-22 10:00', not '%s'",
+                                 optarg);
+            break;
+        case OPT_UNTIL:
+            if (!parse_time_arg(optarg, &opts.filter.until_us))
+                rc = usage_error("analyze", "--until takes a time like '2026-11-22 10:00', not '%s'",
+                                 optarg);
+            break;
+        case OPT_DB:
+            list_add_csv(&l.dbs, &l.ndbs, optarg);
+            break;
+        case OPT_USER:
+            list_add_csv(&l.users, &l.nusers, optarg);
+            break;
+        case OPT_APP:
+            list_add_csv(&l.apps, &l.napps, optarg);
+            break;
+        case OPT_MIN_DURATION:
+            if (!parse_duration_us(optarg, 1000, &opts.filter.min_duration_us))
+                rc = usage_error("analyze", "--min-duration takes a duration like 250 or 1s, not '%s'",
+                                 optarg);
+            break;
+        case OPT_INTERVAL:
+            if (!parse_duration_us(optarg, 1000000, &opts.filter.interval_us) ||
+                opts.filter.interval_us < 1000000)
+                rc = usage_error("analyze", "--interval takes a duration of at least 1s, not '%s'",
+                                 optarg);
+            break;
+        case OPT_TOP:
+            ro.top = (size_t)strtoul(optarg, &end, 10);
+            top_given = true;
+            if (*end || !*optarg)
+                rc = usage_error("analyze", "--top takes a number, not '%s'", optarg);
+            break;
+        case OPT_PROGRESS:
+            progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            progress = 0;
+            break;
+        default:
+            rc = usage_error("analyze", "unknown option");
+            break;
+        }
+        if (rc != EXIT_OK) {
+            lists_free(&l);
+            return rc;
+        }
+    }
+    if (optind >= argc) {
+        lists_free(&l);
+        return usage_error("analyze", "no log file given (use - for standard input)");
+    }
+    if (ro.format == REPORT_JSON && !top_given)
+        ro.top = 0;
+    opts.filter.dbs = l.dbs;
+    opts.filter.users = l.users;
+    opts.filter.apps = l.apps;
+    opts.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
+
+    char **paths = NULL;
+    size_t npaths = 0, cap = 0;
+    struct err err;
+    err_clear(&err);
+    for (int i = optind; i < argc; i++) {
+        if (source_expand(argv[i], &paths, &npaths, &cap, &err) < 0) {
+            fprintf(stderr, "sleuth analyze: %s\n", err.msg);
+            rc = EXIT_INPUT;
+        }
+    }
+    struct analysis a;
+    if (npaths == 0) {
+        rc = EXIT_INPUT;
+    } else if (analysis_run(&a, paths, npaths, &opts, &err) < 0) {
+        if (err.code == ERR_USAGE) {
+            rc = usage_error("analyze", "%s", err.msg);
+        } else {
+            warn_inputs(&a);
+            rc = EXIT_INPUT;
+        }
+        analysis_release(&a);
+    } else {
+        warn_inputs(&a);
+        int wrc = write_report(&a, &ro, output);
+        if (wrc != EXIT_OK)
+            rc = wrc;
+        analysis_release(&a);
+    }
+    for (size_t i = 0; i < npaths; i++)
+        free(paths[i]);
+    free(paths);
+    lists_free(&l);
+    return rc;
+}

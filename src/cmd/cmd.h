@@ -1,0 +1,31 @@
+/*
+ * The subcommands: one file each under cmd/, dispatched by sleuth.c's
+ * command table. Each returns the process exit code (see sleuth.1).
+ */
+#ifndef SLEUTH_CMD_CMD_H
+#define SLEUTH_CMD_CMD_H
+
+enum exit_code {
+    EXIT_OK = 0,       /* done */
+    EXIT_FINDINGS = 1, /* done, and findings the caller asked to fail on */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_INPUT = 3,    /* input or output could not be read or written */
+    EXIT_DB = 4,       /* database connection or query failed */
+    EXIT_BUG = 70,     /* internal error */
+};
+
+int cmd_analyze(int argc, char **argv);
+void cmd_analyze_help(void);
+
+/* Shared option parsing helpers (cmd/options.c). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+/* "500ms", "10s", "1m", "2h", "1d"; a plain number is in default_unit_us. */
+bool parse_duration_us(const char *s, int64_t default_unit_us, int64_t *out);
+/* Appends the comma-separated values of s to a NULL-terminated list. */
+void list_add_csv(const char ***list, size_t *n, const char *s);
+/* Prints "sleuth CMD: MSG" and "try 'sleuth CMD --help'" to stderr; returns EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * Option value parsing shared by the subcommands.
+ */
+#include "cmd.h"
+
+#include "util/xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+bool parse_duration_us(const char *s, int64_t default_unit_us, int64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return false;
+    int64_t unit = default_unit_us;
+    if (strcmp(end, "us") == 0)
+        unit = 1;
+    else if (strcmp(end, "ms") == 0)
+        unit = 1000;
+    else if (strcmp(end, "s") == 0)
+        unit = 1000000;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        unit = 60 * 1000000LL;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600 * 1000000LL;
+    else if (strcmp(end, "d") == 0)
+        unit = 86400 * 1000000LL;
+    else if (*end)
+        return false;
+    *out = (int64_t)(v * (double)unit + 0.5);
+    return true;
+}
+
+void list_add_csv(const char ***list, size_t *n, const char *s)
+{
+    const char *p = s;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        *list = xrealloc(*list, (*n + 2) * sizeof(**list));
+        (*list)[(*n)++] = xmemdup(p, len);
+        (*list)[*n] = NULL;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "sleuth %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'sleuth %s --help'\n", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,183 @@
+/*
+ * One entry point for every PostgreSQL log format; see logparser.h. It
+ * decides the format and the prefix on the first feed and then hands the
+ * bytes to the format's reader.
+ */
+#include "logparser.h"
+
+#include "pgcsv.h"
+#include "pgjson.h"
+#include "pgstderr.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+struct logparser {
+    enum log_format format;
+    uint32_t input;
+    uint64_t start_line;     /* line number before the format is known */
+    struct pgprefix *prefix; /* owned */
+    bool started;
+    struct pgstderr_reader stderr_r;
+    struct pgcsv_reader csv_r;
+    struct pgjson_reader json_r;
+};
+
+const char *log_format_name(enum log_format f)
+{
+    switch (f) {
+    case LOGFMT_STDERR:
+        return "stderr";
+    case LOGFMT_CSV:
+        return "csvlog";
+    case LOGFMT_JSON:
+        return "jsonlog";
+    default:
+        return "auto";
+    }
+}
+
+struct logparser *logparser_new(enum log_format format, const struct pgprefix *prefix,
+                                uint32_t input)
+{
+    struct logparser *p = xcalloc(1, sizeof(*p));
+    p->format = format;
+    p->input = input;
+    p->start_line = 1;
+    if (prefix)
+        p->prefix = pgprefix_dup(prefix);
+    return p;
+}
+
+void logparser_free(struct logparser *p)
+{
+    if (!p)
+        return;
+    if (p->started && p->format == LOGFMT_CSV)
+        pgcsv_release(&p->csv_r);
+    if (p->started && p->format == LOGFMT_JSON)
+        pgjson_release(&p->json_r);
+    pgprefix_free(p->prefix);
+    free(p);
+}
+
+enum log_format logparser_detect(const char *buf, size_t len)
+{
+    /* Skip blank lines; judge the first real line. */
+    size_t i = 0;
+    while (i < len && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' '))
+        i++;
+    if (i < len && buf[i] == '{')
+        return LOGFMT_JSON;
+    struct str rest = str_make(buf + i, len - i);
+    int64_t ts;
+    int off;
+    size_t n = tstamp_parse(rest, &ts, &off, NULL);
+    if (n && n < rest.len && rest.ptr[n] == ',')
+        return LOGFMT_CSV;
+    return LOGFMT_STDERR;
+}
+
+static void start(struct logparser *p, const char *buf, size_t len, bool eof)
+{
+    if (p->format == LOGFMT_AUTO)
+        p->format = logparser_detect(buf, len);
+    switch (p->format) {
+    case LOGFMT_CSV:
+        pgcsv_init(&p->csv_r, p->input);
+        p->csv_r.line = p->start_line;
+        break;
+    case LOGFMT_JSON:
+        pgjson_init(&p->json_r, p->input);
+        p->json_r.line = p->start_line;
+        break;
+    default:
+        p->format = LOGFMT_STDERR;
+        if (!p->prefix)
+            p->prefix = pgprefix_detect(buf, len);
+        if (!p->prefix)
+            p->prefix = pgprefix_loose();
+        pgstderr_init(&p->stderr_r, p->prefix, p->input);
+        p->stderr_r.line = p->start_line;
+        break;
+    }
+    (void)eof;
+    p->started = true;
+}
+
+size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof, event_fn *emit,
+                      void *ctx)
+{
+    if (!p->started) {
+        /* Decide on enough bytes: 64 KB, or all there is. */
+        if (len < 64 * 1024 && !eof)
+            return 0;
+        start(p, buf, len, eof);
+    }
+    switch (p->format) {
+    case LOGFMT_CSV:
+        return pgcsv_feed(&p->csv_r, buf, len, eof, emit, ctx);
+    case LOGFMT_JSON:
+        return pgjson_feed(&p->json_r, buf, len, eof, emit, ctx);
+    default:
+        return pgstderr_feed(&p->stderr_r, buf, len, eof, emit, ctx);
+    }
+}
+
+uint64_t logparser_line(const struct logparser *p)
+{
+    if (!p->started)
+        return p->start_line;
+    switch (p->format) {
+    case LOGFMT_CSV:
+        return p->csv_r.line;
+    case LOGFMT_JSON:
+        return p->json_r.line;
+    default:
+        return p->stderr_r.line;
+    }
+}
+
+void logparser_set_line(struct logparser *p, uint64_t line)
+{
+    p->start_line = line;
+    if (!p->started)
+        return;
+    switch (p->format) {
+    case LOGFMT_CSV:
+        p->csv_r.line = line;
+        break;
+    case LOGFMT_JSON:
+        p->json_r.line = line;
+        break;
+    default:
+        p->stderr_r.line = line;
+        break;
+    }
+}
+
+enum log_format logparser_format(const struct logparser *p)
+{
+    return p->format;
+}
+
+const struct pgprefix *logparser_prefix(const struct logparser *p)
+{
+    return p->format == LOGFMT_STDERR ? p->prefix : NULL;
+}
+
+size_t logparser_sync(enum log_format format, const struct pgprefix *prefix, const char *buf,
+                      size_t len)
+{
+    switch (format) {
+    case LOGFMT_CSV:
+        return pgcsv_sync(buf, len);
+    case LOGFMT_JSON:
+        return pgjson_sync(buf, len);
+    default:
+        return pgstderr_sync(prefix, buf, len);
+    }
+}

@@ -1,0 +1,75 @@
+/*
+ * struct logparser: turns the bytes of one PostgreSQL log into events,
+ * whatever its format (stderr with any log_line_prefix, csvlog, jsonlog).
+ *
+ * Push model: the caller reads the input into a buffer and calls
+ * logparser_feed() with what it has; the parser emits every record that is
+ * complete in it and returns how many bytes it used. The caller keeps the
+ * unused tail, appends more input and feeds again; with eof set the parser
+ * uses everything. Records are never split across calls, so events can
+ * point into the caller's buffer. Parsing is total: bytes that are not a
+ * record become EV_UNPARSED events with their line number.
+ */
+#ifndef SLEUTH_INPUT_LOGPARSER_H
+#define SLEUTH_INPUT_LOGPARSER_H
+
+#include "event.h"
+#include "pgprefix.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum log_format {
+    LOGFMT_AUTO,   /* decide from the first bytes */
+    LOGFMT_STDERR, /* stderr (and file) destination with a log_line_prefix */
+    LOGFMT_CSV,    /* csvlog */
+    LOGFMT_JSON,   /* jsonlog (PostgreSQL 15+) */
+};
+
+struct logparser;
+
+/*
+ * Creates a parser. prefix applies to LOGFMT_STDERR; NULL means "detect
+ * from the first records". input is copied into every event.
+ */
+struct logparser *logparser_new(enum log_format format, const struct pgprefix *prefix,
+                                uint32_t input);
+void logparser_free(struct logparser *p);
+
+/*
+ * Emits the complete records at the front of buf[0..len) and returns the
+ * number of bytes they took. With eof, everything is used. Call with the
+ * same unused bytes again (plus more) after a return smaller than len.
+ * A record longer than the caller's buffer is the caller's to grow for:
+ * a return of 0 without eof means "give me more".
+ */
+size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof, event_fn *emit,
+                      void *ctx);
+
+/* Line number that buf[0] of the next feed has (1-based). */
+uint64_t logparser_line(const struct logparser *p);
+/* Sets the line number of the next feed's first byte (for byte-range workers). */
+void logparser_set_line(struct logparser *p, uint64_t line);
+enum log_format logparser_format(const struct logparser *p);
+/* The prefix in use for stderr logs (detected or given); NULL otherwise or not yet known. */
+const struct pgprefix *logparser_prefix(const struct logparser *p);
+
+/*
+ * Guesses the format of a log from its first bytes (a few KB are enough).
+ * Returns LOGFMT_STDERR when nothing else fits.
+ */
+enum log_format logparser_detect(const char *buf, size_t len);
+
+/*
+ * Offset of the first record start at or after buf[0], for splitting a file
+ * into byte ranges: a line that begins a new record of this format (not a
+ * continuation, not a DETAIL/STATEMENT line that belongs to the record
+ * before). Returns len if none starts in buf.
+ */
+size_t logparser_sync(enum log_format format, const struct pgprefix *prefix, const char *buf,
+                      size_t len);
+
+const char *log_format_name(enum log_format f);
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * log_line_prefix compilation, matching and detection; see pgprefix.h.
+ *
+ * A prefix compiles to a list of items: literal text or one escape. Fields
+ * of free width (%u, %d, %a, …) end where the next literal text starts, so
+ * "user=%u,db=%d" splits on ",db=" and a user name with a comma still fits.
+ * After the prefix must come a severity word, which keeps a false match from
+ * passing unnoticed.
+ */
+#include "pgprefix.h"
+
+#include "pgmsg.h"
+#include "util/xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+enum item_kind {
+    IT_LITERAL,    /* text that must be there */
+    IT_TIME,       /* %t, %m: "2026-11-22 02:32:37[.361] UTC" */
+    IT_EPOCH,      /* %n: "1700000000.123" */
+    IT_PID,        /* %p */
+    IT_NUMBER,     /* %l, %x, %Q, %P: digits */
+    IT_USER,       /* %u */
+    IT_DB,         /* %d */
+    IT_APP,        /* %a */
+    IT_HOST,       /* %h */
+    IT_HOSTPORT,   /* %r: host(port) or [local] */
+    IT_SQLSTATE,   /* %e */
+    IT_WORD,       /* %c, %v, %i, %b, %s-less free text: skipped */
+    IT_SESS_START, /* %s: a timestamp that is not the event's time */
+    IT_QSTOP,      /* %q: non-session processes stop here */
+};
+
+struct item {
+    enum item_kind kind;
+    char *text; /* IT_LITERAL */
+    size_t len;
+};
+
+struct pgprefix {
+    struct item *items;
+    size_t n;
+    bool loose;
+    char *spec;
+};
+
+static void add_item(struct pgprefix *p, size_t *cap, enum item_kind kind, const char *text,
+                     size_t len)
+{
+    if (kind == IT_LITERAL && p->n && p->items[p->n - 1].kind == IT_LITERAL) {
+        struct item *last = &p->items[p->n - 1];
+        last->text = xrealloc(last->text, last->len + len + 1);
+        memcpy(last->text + last->len, text, len);
+        last->len += len;
+        last->text[last->len] = '\0';
+        return;
+    }
+    p->items = xgrow(p->items, cap, p->n + 1, sizeof(*p->items));
+    p->items[p->n++] = (struct item){ kind, kind == IT_LITERAL ? xmemdup(text, len) : NULL, len };
+}
+
+struct pgprefix *pgprefix_compile(const char *spec, struct err *err)
+{
+    struct pgprefix *p = xcalloc(1, sizeof(*p));
+    size_t cap = 0;
+    p->spec = xstrdup(spec);
+    for (const char *s = spec; *s; s++) {
+        if (*s != '%') {
+            add_item(p, &cap, IT_LITERAL, s, 1);
+            continue;
+        }
+        s++;
+        /* Padding such as %-10u: sleuth trims blanks around fields instead. */
+        while (*s == '-' || (*s >= '0' && *s <= '9'))
+            s++;
+        enum item_kind k;
+        switch (*s) {
+        case 't':
+        case 'm':
+            k = IT_TIME;
+            break;
+        case 'n':
+            k = IT_EPOCH;
+            break;
+        case 'p':
+            k = IT_PID;
+            break;
+        case 'l':
+        case 'x':
+        case 'Q':
+        case 'P':
+            k = IT_NUMBER;
+            break;
+        case 'u':
+            k = IT_USER;
+            break;
+        case 'd':
+            k = IT_DB;
+            break;
+        case 'a':
+            k = IT_APP;
+            break;
+        case 'h':
+            k = IT_HOST;
+            break;
+        case 'r':
+            k = IT_HOSTPORT;
+            break;
+        case 'e':
+            k = IT_SQLSTATE;
+            break;
+        case 'c':
+        case 'v':
+        case 'i':
+        case 'b':
+            k = IT_WORD;
+            break;
+        case 's':
+            k = IT_SESS_START;
+            break;
+        case 'q':
+            k = IT_QSTOP;
+            break;
+        case '%':
+            add_item(p, &cap, IT_LITERAL, "%", 1);
+            continue;
+        case '\0':
+            pgprefix_free(p);
+            err_set(err, ERR_USAGE, "log_line_prefix '%s' ends with a lone '%%'", spec);
+            return NULL;
+        default:
+            pgprefix_free(p);
+            err_set(err, ERR_USAGE, "log_line_prefix '%s' has an unknown escape '%%%c'", spec,
+                    *s);
+            return NULL;
+        }
+        add_item(p, &cap, k, NULL, 0);
+    }
+    return p;
+}
+
+struct pgprefix *pgprefix_loose(void)
+{
+    struct pgprefix *p = xcalloc(1, sizeof(*p));
+    p->loose = true;
+    p->spec = xstrdup("(loose)");
+    return p;
+}
+
+void pgprefix_free(struct pgprefix *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->items[i].text);
+    free(p->items);
+    free(p->spec);
+    free(p);
+}
+
+struct pgprefix *pgprefix_dup(const struct pgprefix *p)
+{
+    if (p->loose)
+        return pgprefix_loose();
+    struct err err;
+    struct pgprefix *d = pgprefix_compile(p->spec, &err);
+    ASSERT(d);
+    return d;
+}
+
+const char *pgprefix_spec(const struct pgprefix *p)
+{
+    return p->spec;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static struct str unknown_to_empty(struct str s)
+{
+    if (str_eq_cstr(s, "[unknown]"))
+        return STR_NULL;
+    return s;
+}
+
+/* Where a free-width field ends: at the next literal, else at a blank. */
+static size_t field_end(const struct pgprefix *p, size_t item, struct str rest)
+{
+    if (item + 1 < p->n && p->items[item + 1].kind == IT_LITERAL) {
+        /* Fields are short (a user or database name): a byte loop beats memchr's call. */
+        const struct item *lit = &p->items[item + 1];
+        char first = lit->text[0];
+        for (size_t i = 0; i + lit->len <= rest.len; i++) {
+            if (rest.ptr[i] != first)
+                continue;
+            size_t k = 1;
+            while (k < lit->len && rest.ptr[i + k] == lit->text[k])
+                k++;
+            if (k == lit->len)
+                return i;
+        }
+        return rest.len + 1;
+    }
+    size_t i = 0;
+    while (i < rest.len && rest.ptr[i] != ' ')
+        i++;
+    return i;
+}
+
+static bool match_items(const struct pgprefix *p, size_t from, struct str line, size_t pos,
+                        struct event *ev, struct tstamp_cache *tc, size_t *len)
+{
+    for (size_t k = from; k < p->n; k++) {
+        const struct item *it = &p->items[k];
+        struct str rest = str_skip(line, pos);
+        size_t n = 0;
+        switch (it->kind) {
+        case IT_LITERAL:
+            if (rest.len < it->len)
+                return false;
+            /* Literals are a few bytes: a loop beats a call to memcmp. */
+            for (size_t b = 0; b < it->len; b++)
+                if (rest.ptr[b] != it->text[b])
+                    return false;
+            n = it->len;
+            break;
+        case IT_TIME:
+        case IT_SESS_START: {
+            int64_t ts;
+            int off;
+            n = tstamp_parse_cached(tc, rest, &ts, &off, NULL);
+            if (!n)
+                return false;
+            if (it->kind == IT_TIME) {
+                ev->ts_us = ts;
+                ev->tz_offset_s = off;
+            }
+            break;
+        }
+        case IT_EPOCH: {
+            unsigned long long secs;
+            n = str_parse_u64(rest, &secs);
+            if (!n)
+                return false;
+            int64_t us = 0, scale = 100000;
+            if (n < rest.len && rest.ptr[n] == '.')
+                for (n++; n < rest.len && is_digit(rest.ptr[n]); n++, scale /= 10)
+                    us += (rest.ptr[n] - '0') * scale;
+            ev->ts_us = (int64_t)secs * 1000000 + us;
+            break;
+        }
+        case IT_PID:
+        case IT_NUMBER: {
+            unsigned long long v;
+            while (n < rest.len && rest.ptr[n] == ' ')
+                n++;
+            size_t d = str_parse_u64(str_skip(rest, n), &v);
+            if (!d)
+                return false;
+            n += d;
+            if (it->kind == IT_PID)
+                ev->pid = (int32_t)v;
+            break;
+        }
+        case IT_SQLSTATE:
+            if (rest.len < 5)
+                return false;
+            ev->sqlstate = str_make(rest.ptr, 5);
+            n = 5;
+            break;
+        case IT_QSTOP:
+            /* Non-session processes print nothing after %q. */
+            if (match_items(p, k + 1, line, pos, ev, tc, len))
+                return true;
+            *len = pos;
+            return true;
+        default: {
+            n = field_end(p, k, rest);
+            if (n > rest.len)
+                return false;
+            struct str f = str_make(rest.ptr, n);
+            if (n && (f.ptr[0] == ' ' || f.ptr[n - 1] == ' '))
+                f = str_trim(f); /* padded fields (%-10u) */
+            if (it->kind == IT_USER)
+                ev->user = unknown_to_empty(f);
+            else if (it->kind == IT_DB)
+                ev->db = unknown_to_empty(f);
+            else if (it->kind == IT_APP)
+                ev->app = unknown_to_empty(f);
+            else if (it->kind == IT_HOST)
+                ev->client = unknown_to_empty(f);
+            else if (it->kind == IT_HOSTPORT) {
+                long paren = str_find(f, "(");
+                ev->client = unknown_to_empty(paren < 0 ? f : str_make(f.ptr, (size_t)paren));
+            }
+            break;
+        }
+        }
+        pos += n;
+    }
+    *len = pos;
+    return true;
+}
+
+/* Loose match: find "SEVERITY:" after a blank, take a leading time and "[pid]". */
+static bool match_loose(struct str line, struct event *ev, struct tstamp_cache *tc, size_t *len)
+{
+    for (size_t i = 0; i + 4 < line.len; i++) {
+        if (i > 0 && line.ptr[i - 1] != ' ')
+            continue;
+        enum severity sev;
+        char aux;
+        if (line.ptr[i] < 'A' || line.ptr[i] > 'W' || !pgmsg_severity(str_skip(line, i), &sev, &aux))
+            continue;
+        int64_t ts;
+        int off;
+        size_t t = 0;
+        while (t < i && !is_digit(line.ptr[t]))
+            t++;
+        if (t < i && tstamp_parse_cached(tc, str_make(line.ptr + t, i - t), &ts, &off, NULL)) {
+            ev->ts_us = ts;
+            ev->tz_offset_s = off;
+        }
+        struct str head = str_make(line.ptr, i);
+        long br = str_find(head, "[");
+        unsigned long long pid;
+        if (br >= 0 && str_parse_u64(str_skip(head, (size_t)br + 1), &pid))
+            ev->pid = (int32_t)pid;
+        *len = i;
+        return true;
+    }
+    return false;
+}
+
+bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
+                    struct tstamp_cache *tc, size_t *len)
+{
+    if (p->loose)
+        return match_loose(line, ev, tc, len);
+    return match_items(p, 0, line, 0, ev, tc, len);
+}
+
+/* Settings seen in the wild, most specific first (ties go to the earlier one). */
+static const char *const known_prefixes[] = {
+    "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+    "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p]: user=%u,db=%d,app=%a,client=%h ",
+    "%t [%p]: [%l-1] db=%d,user=%u,app=%a,client=%h ",
+    "%m [%p] %q%u@%d ",
+    "%t [%p] %q%u@%d ",
+    "%m [%p] %q[user=%u,db=%d,app=%a] ",
+    "%t:%r:%u@%d:[%p]:",
+    "%m:%r:%u@%d:[%p]:",
+    "%t [%p]: [%l-1] ",
+    "%m [%p]: [%l-1] ",
+    "%t [%p]: ",
+    "%m [%p]: ",
+    "%m [%p] ",
+    "%t [%p] ",
+    "%m %u@%d [%p] ",
+    "< %m > ",
+    "%m ",
+    "%t ",
+};
+
+static bool line_is_record(const struct pgprefix *p, struct str line, struct tstamp_cache *tc)
+{
+    struct event ev;
+    size_t n;
+    event_clear(&ev);
+    if (!pgprefix_match(p, line, &ev, tc, &n))
+        return false;
+    enum severity sev;
+    char aux;
+    return pgmsg_severity(str_skip(line, n), &sev, &aux) != 0;
+}
+
+struct pgprefix *pgprefix_detect(const char *buf, size_t len)
+{
+    enum { MAX_LINES = 400 };
+    struct str lines[MAX_LINES];
+    size_t nlines = 0;
+    const char *p = buf, *end = buf + len;
+    while (p < end && nlines < MAX_LINES) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (l && p[l - 1] == '\r')
+            l--;
+        if (l > 0 && p[0] != '\t')
+            lines[nlines++] = str_make(p, l);
+        p = nl ? nl + 1 : end;
+    }
+    struct pgprefix *best = NULL;
+    size_t best_hits = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(known_prefixes); i++) {
+        struct err err;
+        struct pgprefix *cand = pgprefix_compile(known_prefixes[i], &err);
+        ASSERT(cand);
+        struct tstamp_cache tc = { 0 };
+        size_t hits = 0;
+        for (size_t k = 0; k < nlines; k++)
+            hits += line_is_record(cand, lines[k], &tc);
+        if (hits > best_hits) {
+            pgprefix_free(best);
+            best = cand;
+            best_hits = hits;
+        } else {
+            pgprefix_free(cand);
+        }
+    }
+    if (best && best_hits * 2 >= nlines)
+        return best;
+    pgprefix_free(best);
+    struct pgprefix *loose = pgprefix_loose();
+    struct tstamp_cache tc = { 0 };
+    for (size_t k = 0; k < nlines; k++)
+        if (line_is_record(loose, lines[k], &tc))
+            return loose;
+    pgprefix_free(loose);
+    return NULL;
+}

@@ -1,0 +1,49 @@
+/*
+ * struct pgprefix: a compiled log_line_prefix. Matching a prefix at the
+ * start of a stderr log line yields the time, pid, user, database,
+ * application and client that the prefix carries. The common prefixes are
+ * detected by themselves; --prefix names one exactly, as pgBadger does.
+ */
+#ifndef SLEUTH_INPUT_PGPREFIX_H
+#define SLEUTH_INPUT_PGPREFIX_H
+
+#include "event.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/tstamp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct pgprefix;
+
+/* Compiles a log_line_prefix setting ("%m [%p] %q%u@%d "). */
+MUST_CHECK struct pgprefix *pgprefix_compile(const char *spec, struct err *err);
+/*
+ * A prefix that matches any line holding a severity word ("LOG:  ") and
+ * takes a leading timestamp and a "[pid]" when it finds them: the fallback
+ * when no known prefix fits.
+ */
+struct pgprefix *pgprefix_loose(void);
+void pgprefix_free(struct pgprefix *p);
+struct pgprefix *pgprefix_dup(const struct pgprefix *p);
+/* The setting it was compiled from ("(loose)" for the fallback). */
+const char *pgprefix_spec(const struct pgprefix *p);
+
+/*
+ * Matches the prefix at the start of line (one line, without its newline).
+ * On success fills ts_us, tz_offset_s, pid, user, db, app, client and
+ * sqlstate in ev (slices of line) and returns true with *len set to the
+ * bytes of line the prefix took: the severity word starts there.
+ */
+bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
+                    struct tstamp_cache *tc, size_t *len);
+
+/*
+ * Picks the prefix among the well-known settings that matches most of the
+ * first lines of buf, or the loose prefix if none matches at least half of
+ * them. Returns NULL when buf has no line that looks like a log record.
+ */
+struct pgprefix *pgprefix_detect(const char *buf, size_t len);
+
+#endif

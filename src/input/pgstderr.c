@@ -1,0 +1,205 @@
+/*
+ * The stderr-format reader; see pgstderr.h. This is the hot path of
+ * `sleuth analyze`: every byte of a stderr log passes through the line loop
+ * below once (memchr for the newline, the prefix matcher, the severity
+ * word), and the fields of an event are slices of the caller's buffer.
+ *
+ * A record is its first line, the tab-indented continuation lines after it,
+ * and the DETAIL/HINT/CONTEXT/STATEMENT/QUERY/LOCATION lines of the same
+ * process that follow. PostgreSQL writes a whole record with one write(),
+ * so these lines are adjacent in the file.
+ */
+#include "pgstderr.h"
+
+#include "pgmsg.h"
+
+#include <string.h>
+
+#include "util/banned.h"
+
+void pgstderr_init(struct pgstderr_reader *r, const struct pgprefix *prefix, uint32_t input)
+{
+    memset(r, 0, sizeof(*r));
+    r->prefix = prefix;
+    r->line = 1;
+    r->input = input;
+}
+
+/* One line of input, classified. */
+struct line_info {
+    const char *start;    /* first byte of the line */
+    const char *next;     /* first byte after its newline (or the end) */
+    struct str text;      /* without the newline and a CR */
+    bool complete;        /* ended by a newline */
+    bool continuation;    /* starts with a tab */
+    bool record;          /* prefix and severity matched */
+    char aux;             /* 'D', 'S', … for secondary fields, 0 for a primary record */
+    enum severity sev;
+    struct str body;      /* the text after "SEVERITY:  " */
+    struct event ev;      /* what the prefix held (time, pid, user, …) */
+};
+
+static void read_line(struct pgstderr_reader *r, const char *p, const char *end, bool eof,
+                      struct line_info *li)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    li->start = p;
+    li->complete = nl != NULL;
+    li->next = nl ? nl + 1 : end;
+    size_t len = (size_t)((nl ? nl : end) - p);
+    if (len && p[len - 1] == '\r')
+        len--;
+    li->text = str_make(p, len);
+    li->continuation = len > 0 && p[0] == '\t';
+    li->record = false;
+    li->aux = 0;
+    /* A line cut by the end of the buffer is read again with more bytes. */
+    if (li->continuation || len == 0 || (!li->complete && !eof))
+        return;
+    size_t n;
+    /* Only the fields a prefix can fill: a full event_clear per line costs. */
+    li->ev.ts_us = TS_NONE;
+    li->ev.tz_offset_s = 0;
+    li->ev.pid = 0;
+    li->ev.user = li->ev.db = li->ev.app = li->ev.client = li->ev.sqlstate = STR_NULL;
+    if (!pgprefix_match(r->prefix, li->text, &li->ev, &r->tc, &n))
+        return;
+    struct str rest = str_skip(li->text, n);
+    size_t w = pgmsg_severity(rest, &li->sev, &li->aux);
+    if (!w)
+        return;
+    rest = str_skip(rest, w);
+    while (rest.len && rest.ptr[0] == ' ')
+        rest = str_skip(rest, 1);
+    li->body = rest;
+    li->record = true;
+}
+
+static void emit_unparsed(struct pgstderr_reader *r, const struct line_info *li, uint64_t line,
+                          event_fn *emit, void *ctx)
+{
+    struct event ev;
+    event_clear(&ev);
+    ev.kind = EV_UNPARSED;
+    ev.message = li->text;
+    ev.line = line;
+    ev.input = r->input;
+    emit(ctx, &ev);
+}
+
+/* Extends a field slice over the continuation lines that follow it. */
+static void extend(struct str *field, const struct line_info *cont)
+{
+    field->len = (size_t)(cont->text.ptr + cont->text.len - field->ptr);
+}
+
+size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, bool eof,
+                     event_fn *emit, void *ctx)
+{
+    const char *p = buf, *end = buf + len;
+    struct line_info li;
+    uint64_t line = r->line;
+    bool have_line = false; /* li already holds the line at p (read as a lookahead) */
+
+    while (p < end) {
+        if (!have_line)
+            read_line(r, p, end, eof, &li);
+        have_line = false;
+        if (!li.complete && !eof)
+            break;
+        if (!li.record || li.aux) {
+            /* Not the start of a record: a stray line (empty lines carry nothing). */
+            if (li.text.len)
+                emit_unparsed(r, &li, line, emit, ctx);
+            p = li.next;
+            line++;
+            continue;
+        }
+        /* li starts a record: gather what belongs to it. */
+        const char *rec_start = p;
+        uint64_t rec_line = line;
+        struct event ev;
+        event_clear(&ev);
+        ev.ts_us = li.ev.ts_us;
+        ev.tz_offset_s = li.ev.tz_offset_s;
+        ev.pid = li.ev.pid;
+        ev.user = li.ev.user;
+        ev.db = li.ev.db;
+        ev.app = li.ev.app;
+        ev.client = li.ev.client;
+        ev.sqlstate = li.ev.sqlstate;
+        ev.severity = li.sev;
+        ev.message = li.body;
+        ev.kind = EV_OTHER;
+        ev.line = rec_line;
+        ev.input = r->input;
+        struct str *field = &ev.message;
+        bool need_more = false;
+        p = li.next;
+        line++;
+        while (p < end) {
+            read_line(r, p, end, eof, &li);
+            if (!li.complete && !eof) {
+                need_more = true;
+                break;
+            }
+            if (li.continuation) {
+                extend(field, &li);
+            } else if (li.record && li.aux && li.ev.pid == ev.pid) {
+                switch (li.aux) {
+                case 'D':
+                    field = &ev.detail;
+                    break;
+                case 'H':
+                    field = &ev.hint;
+                    break;
+                case 'C':
+                    field = &ev.context;
+                    break;
+                case 'S':
+                    field = &ev.statement;
+                    break;
+                default:
+                    /* QUERY and LOCATION: nothing sleuth uses yet; object is
+                     * scratch here and cleared below. */
+                    field = &ev.object;
+                    break;
+                }
+                *field = li.body;
+            } else {
+                have_line = true; /* the next record's first line */
+                break;
+            }
+            p = li.next;
+            line++;
+        }
+        if (p >= end && !eof)
+            need_more = true;
+        if (need_more) {
+            /* The record may go on in bytes we have not seen: stop before it. */
+            p = rec_start;
+            line = rec_line;
+            break;
+        }
+        ev.object = STR_NULL;
+        pgmsg_classify(&ev);
+        emit(ctx, &ev);
+    }
+    r->line = line;
+    return (size_t)(p - buf);
+}
+
+size_t pgstderr_sync(const struct pgprefix *prefix, const char *buf, size_t len)
+{
+    struct pgstderr_reader r;
+    pgstderr_init(&r, prefix, 0);
+    const char *p = memchr(buf, '\n', len), *end = buf + len;
+    struct line_info li;
+    while (p && ++p < end) {
+        read_line(&r, p, end, true, &li);
+        if (li.record && !li.aux)
+            return (size_t)(p - buf);
+        p = li.complete ? li.next - 1 : NULL;
+    }
+    return len;
+}

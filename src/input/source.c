@@ -1,0 +1,167 @@
+/*
+ * Input files and streams; see source.h. Plain files avoid libarchive so
+ * the scanner can split them by byte range; libarchive's raw format does
+ * the decompression of everything else.
+ */
+#include "source.h"
+
+#include "util/xalloc.h"
+
+#include <archive.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+static const char *magic_compression(const unsigned char *b, size_t n)
+{
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        return "gzip";
+    if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
+        return "bzip2";
+    if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+        return "xz";
+    if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+        return "zstd";
+    return NULL;
+}
+
+static int open_archive(struct source *s, struct err *err)
+{
+    s->ar = archive_read_new();
+    archive_read_support_filter_all(s->ar);
+    archive_read_support_format_raw(s->ar);
+    if (archive_read_open_fd(s->ar, s->fd, 1 << 20) != ARCHIVE_OK) {
+        err_set(err, ERR_IO, "cannot read '%s': %s", s->path, archive_error_string(s->ar));
+        return -1;
+    }
+    struct archive_entry *entry;
+    int rc = archive_read_next_header(s->ar, &entry);
+    if (rc == ARCHIVE_EOF) {
+        s->eof = true;
+        return 0;
+    }
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+        err_set(err, ERR_IO, "cannot read '%s': %s", s->path, archive_error_string(s->ar));
+        return -1;
+    }
+    return 0;
+}
+
+int source_open(struct source *s, const char *path, struct err *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    s->path = xstrdup(path);
+    if (strcmp(path, "-") == 0) {
+        s->fd = STDIN_FILENO;
+        s->compression = NULL;
+        if (open_archive(s, err) < 0)
+            return -1;
+        int code = archive_filter_code(s->ar, 0);
+        if (code != ARCHIVE_FILTER_NONE)
+            s->compression = archive_filter_name(s->ar, 0);
+        return 0;
+    }
+    s->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (s->fd < 0)
+        return err_set(err, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(s->fd, &st) < 0)
+        return err_set(err, ERR_IO, "cannot stat '%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return err_set(err, ERR_IO, "cannot read '%s': Is a directory", path);
+    unsigned char head[8];
+    ssize_t n = pread(s->fd, head, sizeof(head), 0);
+    if (n < 0)
+        return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+    s->size = (uint64_t)st.st_size;
+    s->compression = magic_compression(head, (size_t)n);
+    if (!s->compression && S_ISREG(st.st_mode)) {
+        s->seekable = true;
+        return 0;
+    }
+    return open_archive(s, err);
+}
+
+void source_close(struct source *s)
+{
+    if (s->ar)
+        archive_read_free(s->ar);
+    if (s->fd > STDIN_FILENO)
+        close(s->fd);
+    free(s->path);
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+}
+
+ssize_t source_read(struct source *s, char *buf, size_t len, struct err *err)
+{
+    if (s->eof)
+        return 0;
+    if (s->ar) {
+        la_ssize_t n = archive_read_data(s->ar, buf, len);
+        if (n < 0) {
+            err_set(err, ERR_IO, "cannot decompress '%s': %s", s->path,
+                    archive_error_string(s->ar));
+            return -1;
+        }
+        if (n == 0)
+            s->eof = true;
+        return n;
+    }
+    for (;;) {
+        ssize_t n = read(s->fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            err_set(err, ERR_IO, "cannot read '%s': %s", s->path, strerror(errno));
+        if (n == 0)
+            s->eof = true;
+        return n;
+    }
+}
+
+ssize_t source_pread(struct source *s, char *buf, size_t len, uint64_t off, struct err *err)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = pread(s->fd, buf + got, len - got, (off_t)(off + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err_set(err, ERR_IO, "cannot read '%s': %s", s->path, strerror(errno));
+            return -1;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+int source_expand(const char *arg, char ***paths, size_t *n, size_t *cap, struct err *err)
+{
+    if (!strpbrk(arg, "*?[")) {
+        *paths = xgrow(*paths, cap, *n + 1, sizeof(**paths));
+        (*paths)[(*n)++] = xstrdup(arg);
+        return 0;
+    }
+    glob_t g;
+    int rc = glob(arg, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH)
+        return err_set(err, ERR_IO, "no file matches '%s'", arg);
+    if (rc != 0)
+        return err_set(err, ERR_IO, "cannot expand '%s'", arg);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        *paths = xgrow(*paths, cap, *n + 1, sizeof(**paths));
+        (*paths)[(*n)++] = xstrdup(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    return 0;
+}

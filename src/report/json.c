@@ -1,0 +1,300 @@
+/*
+ * The JSON report: the stable machine interface of `sleuth analyze`,
+ * documented in docs/json-output.md. Built as a jansson tree and dumped
+ * with keys in insertion order, so the output is byte-for-byte stable.
+ */
+#include "render.h"
+
+#include "util/xalloc.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+/* Milliseconds rounded to the microsecond: the log's own precision. */
+static json_t *ms(double v)
+{
+    return json_real(round(v * 1000.0) / 1000.0);
+}
+
+static json_t *time_or_null(const struct report *r, int64_t ts)
+{
+    struct buf b = BUF_INIT;
+    report_time(r, &b, ts);
+    json_t *j = b.len ? json_stringn(b.ptr, b.len) : json_null();
+    buf_release(&b);
+    return j;
+}
+
+/* Strings from logs may hold invalid UTF-8: jansson wants valid text. */
+static json_t *text(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    struct buf b = BUF_INIT;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        buf_addch(&b, *p < 0x80 ? (char)*p : '?');
+    j = json_stringn(b.ptr, b.len);
+    buf_release(&b);
+    return j;
+}
+
+static json_t *dims(const struct report *r, const struct dim_top *d)
+{
+    json_t *arr = json_array();
+    /* Largest first; equal counts by name, so the order is stable. */
+    struct dim_count *v = xmalloc((d->n ? d->n : 1) * sizeof(*v));
+    memcpy(v, d->items, d->n * sizeof(*v));
+    for (size_t i = 1; i < d->n; i++) {
+        struct dim_count x = v[i];
+        size_t j = i;
+        while (j > 0 && (v[j - 1].count < x.count ||
+                         (v[j - 1].count == x.count &&
+                          strcmp(names_get(&r->c->names, v[j - 1].name).ptr,
+                                 names_get(&r->c->names, x.name).ptr) > 0))) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    for (size_t i = 0; i < d->n && i < 5; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", text(names_get(&r->c->names, v[i].name).ptr));
+        json_object_set_new(o, "calls", json_integer((json_int_t)v[i].count));
+        json_array_append_new(arr, o);
+    }
+    free(v);
+    return arr;
+}
+
+static json_t *query_json(const struct report *r, const struct qstat *q)
+{
+    json_t *o = json_object();
+    char fp[17];
+    report_fingerprint(fp, q->fingerprint);
+    json_object_set_new(o, "fingerprint", json_string(fp));
+    json_object_set_new(o, "query", text(q->query));
+    json_object_set_new(o, "calls", json_integer((json_int_t)q->calls));
+    json_object_set_new(o, "timed_calls", json_integer((json_int_t)q->timed));
+    json_object_set_new(o, "total_ms", ms(report_ms(q->total_us)));
+    json_object_set_new(o, "mean_ms", ms(report_mean_ms(q)));
+    json_object_set_new(o, "min_ms", ms(q->timed ? report_ms(q->min_us) : 0));
+    json_object_set_new(o, "max_ms", ms(q->timed ? report_ms(q->max_us) : 0));
+    json_object_set_new(o, "stddev_ms", ms(qstat_stddev_ms(q)));
+    json_object_set_new(o, "p50_ms", ms(report_quantile_ms(q, 0.50)));
+    json_object_set_new(o, "p90_ms", ms(report_quantile_ms(q, 0.90)));
+    json_object_set_new(o, "p95_ms", ms(report_quantile_ms(q, 0.95)));
+    json_object_set_new(o, "p99_ms", ms(report_quantile_ms(q, 0.99)));
+    double share = r->c->total_us ? (double)q->total_us / (double)r->c->total_us : 0;
+    json_object_set_new(o, "share", json_real(round(share * 10000.0) / 10000.0));
+    char *ex = report_example(q);
+    json_object_set_new(o, "example", text(ex));
+    free(ex);
+    json_object_set_new(o, "example_ms",
+                        q->slowest.duration_us >= 0 ? ms(report_ms(q->slowest.duration_us))
+                                                    : json_null());
+    json_object_set_new(o, "example_at", time_or_null(r, q->slowest.ts_us));
+    json_object_set_new(o, "example_plan", text(q->slowest.plan));
+    json_object_set_new(o, "first_seen", time_or_null(r, q->first_us));
+    json_object_set_new(o, "last_seen", time_or_null(r, q->last_us));
+    json_object_set_new(o, "parse_calls", json_integer((json_int_t)q->parse_calls));
+    json_object_set_new(o, "parse_ms", ms(report_ms(q->parse_us)));
+    json_object_set_new(o, "bind_calls", json_integer((json_int_t)q->bind_calls));
+    json_object_set_new(o, "bind_ms", ms(report_ms(q->bind_us)));
+    json_object_set_new(o, "parsed", json_boolean(q->parsed));
+    json_object_set_new(o, "users", dims(r, &q->dims[DIM_USER]));
+    json_object_set_new(o, "databases", dims(r, &q->dims[DIM_DB]));
+    json_object_set_new(o, "apps", dims(r, &q->dims[DIM_APP]));
+    json_object_set_new(o, "clients", dims(r, &q->dims[DIM_CLIENT]));
+    return o;
+}
+
+static json_t *inputs_json(const struct report *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->a->ninputs; i++) {
+        const struct input_info *in = &r->a->inputs[i];
+        const struct input_stat *st = i < r->c->ninputs ? &r->c->inputs[i] : NULL;
+        json_t *o = json_object();
+        json_object_set_new(o, "path", text(in->path));
+        json_object_set_new(o, "format", json_string(log_format_name(in->format)));
+        json_object_set_new(o, "compression",
+                            in->compression ? json_string(in->compression) : json_null());
+        json_object_set_new(o, "prefix", in->prefix ? text(in->prefix) : json_null());
+        json_object_set_new(o, "bytes", json_integer((json_int_t)in->bytes));
+        json_object_set_new(o, "lines", json_integer((json_int_t)in->lines));
+        json_object_set_new(o, "records", json_integer(st ? (json_int_t)st->records : 0));
+        json_object_set_new(o, "unparsed_lines", json_integer(st ? (json_int_t)st->unparsed : 0));
+        json_t *first = json_array();
+        for (size_t k = 0; st && k < st->nfirst; k++)
+            json_array_append_new(first, json_integer((json_int_t)st->first_unparsed[k]));
+        json_object_set_new(o, "first_unparsed_lines", first);
+        json_object_set_new(o, "error", in->error ? text(in->error) : json_null());
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *summary_json(const struct report *r)
+{
+    const struct collector *c = r->c;
+    json_t *o = json_object();
+    json_object_set_new(o, "first", time_or_null(r, c->first_us));
+    json_object_set_new(o, "last", time_or_null(r, c->last_us));
+    json_object_set_new(o, "queries", json_integer((json_int_t)c->queries));
+    json_object_set_new(o, "timed_queries", json_integer((json_int_t)c->timed_queries));
+    json_object_set_new(o, "total_ms", ms(report_ms(c->total_us)));
+    json_object_set_new(o, "errors", json_integer((json_int_t)c->errors));
+    json_object_set_new(o, "fatals", json_integer((json_int_t)c->fatals));
+    json_object_set_new(o, "panics", json_integer((json_int_t)c->panics));
+    json_object_set_new(o, "warnings", json_integer((json_int_t)c->warnings));
+    json_object_set_new(o, "distinct_queries", json_integer((json_int_t)c->nq));
+    json_object_set_new(o, "orphan_durations", json_integer((json_int_t)c->orphan_durations));
+    json_object_set_new(o, "orphan_ms", ms(report_ms(c->orphan_us)));
+    json_object_set_new(o, "filtered_records", json_integer((json_int_t)c->filtered));
+    return o;
+}
+
+static json_t *timeline_json(const struct report *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->ntl; i++) {
+        const struct tl_bucket *t = r->timeline[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "t", time_or_null(r, t->bucket));
+        json_object_set_new(o, "queries", json_integer((json_int_t)t->queries));
+        json_object_set_new(o, "total_ms", ms(report_ms(t->total_us)));
+        json_object_set_new(o, "p95_ms",
+                            ms(sketch_count(&t->sketch)
+                                   ? report_ms(sketch_quantile(&t->sketch, 0.95))
+                                   : 0));
+        json_object_set_new(o, "errors", json_integer((json_int_t)t->errors));
+        json_object_set_new(o, "connections", json_integer((json_int_t)t->connections));
+        json_object_set_new(o, "disconnections", json_integer((json_int_t)t->disconnections));
+        json_object_set_new(o, "lock_waits", json_integer((json_int_t)t->lock_waits));
+        json_object_set_new(o, "deadlocks", json_integer((json_int_t)t->deadlocks));
+        json_object_set_new(o, "refused_connections", json_integer((json_int_t)t->refused));
+        json_object_set_new(o, "temp_files", json_integer((json_int_t)t->temp_files));
+        json_object_set_new(o, "temp_bytes", json_integer((json_int_t)t->temp_bytes));
+        json_object_set_new(o, "checkpoints", json_integer((json_int_t)t->checkpoints));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* Per-interval calls and time of the top queries. */
+static json_t *query_timelines_json(const struct report *r)
+{
+    json_t *arr = json_array();
+    size_t n = r->nq < 10 ? r->nq : 10;
+    for (size_t i = 0; i < n; i++) {
+        const struct qstat *q = &r->c->q[r->by_total[i]];
+        json_t *o = json_object(), *pts = json_array();
+        char fp[17];
+        report_fingerprint(fp, q->fingerprint);
+        json_object_set_new(o, "fingerprint", json_string(fp));
+        for (size_t k = 0; k < q->nseries; k++) {
+            json_t *p = json_object();
+            json_object_set_new(p, "t", time_or_null(r, q->series[k].bucket));
+            json_object_set_new(p, "calls", json_integer((json_int_t)q->series[k].calls));
+            json_object_set_new(p, "total_ms", ms(report_ms(q->series[k].total_us)));
+            json_array_append_new(pts, p);
+        }
+        json_object_set_new(o, "points", pts);
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *events_json(const struct report *r)
+{
+    const struct collector *c = r->c;
+    json_t *o = json_object(), *errs = json_array(), *classes = json_array();
+    for (size_t i = 0; i < report_rows(r, c->nerrs); i++) {
+        const struct errgroup *g = &c->errs[r->errs[i]];
+        json_t *e = json_object();
+        json_object_set_new(e, "sqlstate", g->sqlstate[0] ? json_string(g->sqlstate) : json_null());
+        json_object_set_new(e, "class", json_string(report_sqlstate_class(g->sqlstate)));
+        json_object_set_new(e, "severity", json_string(severity_name(g->severity)));
+        json_object_set_new(e, "message", text(g->message));
+        json_object_set_new(e, "count", json_integer((json_int_t)g->count));
+        json_object_set_new(e, "first", time_or_null(r, g->first_us));
+        json_object_set_new(e, "last", time_or_null(r, g->last_us));
+        json_object_set_new(e, "statement", text(g->statement));
+        json_array_append_new(errs, e);
+    }
+    /* Errors by SQLSTATE class: a small fixed set, summed in the error order. */
+    for (size_t i = 0; i < c->nerrs; i++) {
+        const struct errgroup *g = &c->errs[r->errs[i]];
+        const char *name = report_sqlstate_class(g->sqlstate);
+        json_t *found = NULL;
+        size_t k;
+        json_t *v;
+        json_array_foreach(classes, k, v)
+        {
+            if (strcmp(json_string_value(json_object_get(v, "class")), name) == 0)
+                found = v;
+        }
+        if (!found) {
+            found = json_object();
+            json_object_set_new(found, "class", json_string(name));
+            json_object_set_new(found, "count", json_integer(0));
+            json_array_append_new(classes, found);
+        }
+        json_int_t cur = json_integer_value(json_object_get(found, "count"));
+        json_object_set_new(found, "count", json_integer(cur + (json_int_t)g->count));
+    }
+    json_object_set_new(o, "errors", errs);
+    json_object_set_new(o, "errors_by_class", classes);
+    json_object_set_new(o, "lock_waits", json_integer((json_int_t)c->lock_waits));
+    json_object_set_new(o, "locks_acquired", json_integer((json_int_t)c->lock_acquired));
+    json_object_set_new(o, "lock_wait_ms", ms(report_ms(c->lock_wait_us)));
+    json_object_set_new(o, "deadlocks", json_integer((json_int_t)c->deadlocks));
+    json_object_set_new(o, "too_many_connections", json_integer((json_int_t)c->refused));
+    json_object_set_new(o, "connections", json_integer((json_int_t)c->connections));
+    json_object_set_new(o, "connections_received", json_integer((json_int_t)c->conn_received));
+    json_object_set_new(o, "disconnections", json_integer((json_int_t)c->disconnections));
+    json_object_set_new(o, "session_ms", ms(report_ms(c->session_us)));
+    json_object_set_new(o, "temp_files", json_integer((json_int_t)c->temp_files));
+    json_object_set_new(o, "temp_bytes", json_integer((json_int_t)c->temp_bytes));
+    json_object_set_new(o, "checkpoints", json_integer((json_int_t)c->checkpoints));
+    json_object_set_new(o, "checkpoint_ms", ms(report_ms(c->checkpoint_us)));
+    json_object_set_new(o, "autovacuums", json_integer((json_int_t)c->autovacuums));
+    json_object_set_new(o, "autoanalyzes", json_integer((json_int_t)c->autoanalyzes));
+    json_object_set_new(o, "plans", json_integer((json_int_t)c->plans));
+    json_t *tables = json_array();
+    for (size_t i = 0; i < c->ntables; i++) {
+        json_t *t = json_object();
+        json_object_set_new(t, "table", text(names_get(&c->names, c->tables[i].name).ptr));
+        json_object_set_new(t, "vacuums", json_integer((json_int_t)c->tables[i].vacuums));
+        json_object_set_new(t, "analyzes", json_integer((json_int_t)c->tables[i].analyzes));
+        json_array_append_new(tables, t);
+    }
+    json_object_set_new(o, "tables", tables);
+    return o;
+}
+
+int report_write_json(const struct report *r, FILE *out)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "sleuth_version", json_string(SLEUTH_VERSION));
+    json_object_set_new(root, "inputs", inputs_json(r));
+    json_object_set_new(root, "summary", summary_json(r));
+    json_t *qs = json_array();
+    for (size_t i = 0; i < report_rows(r, r->nq); i++)
+        json_array_append_new(qs, query_json(r, &r->c->q[r->by_total[i]]));
+    json_object_set_new(root, "queries", qs);
+    json_object_set_new(root, "timeline", timeline_json(r));
+    json_object_set_new(root, "query_timelines", query_timelines_json(r));
+    json_object_set_new(root, "events", events_json(r));
+    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    fputc('\n', out);
+    json_decref(root);
+    return rc;
+}

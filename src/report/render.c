@@ -1,0 +1,225 @@
+/*
+ * Shared pieces of the renderers; see render.h.
+ */
+#include "render.h"
+
+#include "sql/params.h"
+#include "util/tstamp.h"
+#include "util/xalloc.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/banned.h"
+
+/* qsort has no context argument: the comparators read this (reports are built on one thread). */
+static const struct collector *sort_c;
+
+static int cmp_fp(const struct qstat *a, const struct qstat *b)
+{
+    return a->fingerprint < b->fingerprint ? -1 : a->fingerprint > b->fingerprint;
+}
+
+static int cmp_total(const void *x, const void *y)
+{
+    const struct qstat *a = &sort_c->q[*(const uint32_t *)x], *b = &sort_c->q[*(const uint32_t *)y];
+    if (a->total_us != b->total_us)
+        return a->total_us > b->total_us ? -1 : 1;
+    if (a->calls != b->calls)
+        return a->calls > b->calls ? -1 : 1;
+    return cmp_fp(a, b);
+}
+
+static int cmp_calls(const void *x, const void *y)
+{
+    const struct qstat *a = &sort_c->q[*(const uint32_t *)x], *b = &sort_c->q[*(const uint32_t *)y];
+    if (a->calls != b->calls)
+        return a->calls > b->calls ? -1 : 1;
+    return cmp_total(x, y);
+}
+
+static int cmp_mean(const void *x, const void *y)
+{
+    const struct qstat *a = &sort_c->q[*(const uint32_t *)x], *b = &sort_c->q[*(const uint32_t *)y];
+    double ma = report_mean_ms(a), mb = report_mean_ms(b);
+    if (ma != mb)
+        return ma > mb ? -1 : 1;
+    return cmp_total(x, y);
+}
+
+static int cmp_max(const void *x, const void *y)
+{
+    const struct qstat *a = &sort_c->q[*(const uint32_t *)x], *b = &sort_c->q[*(const uint32_t *)y];
+    if (a->max_us != b->max_us)
+        return a->max_us > b->max_us ? -1 : 1;
+    return cmp_total(x, y);
+}
+
+static int cmp_err(const void *x, const void *y)
+{
+    const struct errgroup *a = &sort_c->errs[*(const uint32_t *)x];
+    const struct errgroup *b = &sort_c->errs[*(const uint32_t *)y];
+    if (a->count != b->count)
+        return a->count > b->count ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+static int cmp_bucket(const void *x, const void *y)
+{
+    const struct tl_bucket *a = *(struct tl_bucket *const *)x, *b = *(struct tl_bucket *const *)y;
+    return a->bucket < b->bucket ? -1 : a->bucket > b->bucket;
+}
+
+static uint32_t *sorted(size_t n, int (*cmp)(const void *, const void *))
+{
+    uint32_t *v = xmalloc((n ? n : 1) * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (uint32_t)i;
+    qsort(v, n, sizeof(*v), cmp);
+    return v;
+}
+
+void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts)
+{
+    memset(r, 0, sizeof(*r));
+    r->a = a;
+    r->c = &a->c;
+    r->opts = *opts;
+    r->nq = a->c.nq;
+    sort_c = r->c;
+    r->by_total = sorted(r->nq, cmp_total);
+    r->by_calls = sorted(r->nq, cmp_calls);
+    r->by_mean = sorted(r->nq, cmp_mean);
+    r->by_max = sorted(r->nq, cmp_max);
+    r->errs = sorted(a->c.nerrs, cmp_err);
+    r->ntl = a->c.ntl;
+    r->timeline = xmalloc((r->ntl ? r->ntl : 1) * sizeof(*r->timeline));
+    for (size_t i = 0; i < r->ntl; i++)
+        r->timeline[i] = &a->c.tl[i];
+    qsort(r->timeline, r->ntl, sizeof(*r->timeline), cmp_bucket);
+    sort_c = NULL;
+}
+
+void report_release(struct report *r)
+{
+    free(r->by_total);
+    free(r->by_calls);
+    free(r->by_mean);
+    free(r->by_max);
+    free(r->errs);
+    free(r->timeline);
+    memset(r, 0, sizeof(*r));
+}
+
+int report_write(const struct report *r, FILE *out)
+{
+    switch (r->opts.format) {
+    case REPORT_JSON:
+        return report_write_json(r, out);
+    case REPORT_MARKDOWN:
+        return report_write_markdown(r, out);
+    case REPORT_HTML:
+        return report_write_html(r, out);
+    default:
+        return report_write_text(r, out);
+    }
+}
+
+size_t report_rows(const struct report *r, size_t n)
+{
+    return r->opts.top && r->opts.top < n ? r->opts.top : n;
+}
+
+double report_ms(int64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+void report_time(const struct report *r, struct buf *b, int64_t ts_us)
+{
+    if (ts_us == TS_NONE || ts_us == INT64_MAX || ts_us == INT64_MIN)
+        return;
+    tstamp_format(b, ts_us, r->c->tz_offset_s);
+}
+
+char *report_example(const struct qstat *q)
+{
+    const struct example *e = &q->slowest;
+    if (!e->text)
+        return xstrdup("");
+    struct buf b = BUF_INIT;
+    if (e->params)
+        (void)params_apply(str_cstr(e->text), str_cstr(e->params), &b);
+    else
+        buf_addstr(&b, e->text);
+    return buf_detach(&b, NULL);
+}
+
+double report_quantile_ms(const struct qstat *q, double quantile)
+{
+    if (!q->timed)
+        return 0;
+    return report_ms(sketch_quantile(&q->sketch, quantile));
+}
+
+double report_mean_ms(const struct qstat *q)
+{
+    return q->timed ? (double)q->total_us / 1000.0 / (double)q->timed : 0;
+}
+
+const char *report_sqlstate_class(const char *sqlstate)
+{
+    static const struct {
+        const char *cls, *name;
+    } classes[] = {
+        { "08", "Connection Exception" },
+        { "0A", "Feature Not Supported" },
+        { "21", "Cardinality Violation" },
+        { "22", "Data Exception" },
+        { "23", "Integrity Constraint Violation" },
+        { "25", "Invalid Transaction State" },
+        { "28", "Invalid Authorization Specification" },
+        { "2B", "Dependent Privilege Descriptors Still Exist" },
+        { "3D", "Invalid Catalog Name" },
+        { "40", "Transaction Rollback" },
+        { "42", "Syntax Error or Access Rule Violation" },
+        { "53", "Insufficient Resources" },
+        { "54", "Program Limit Exceeded" },
+        { "55", "Object Not In Prerequisite State" },
+        { "57", "Operator Intervention" },
+        { "58", "System Error" },
+        { "P0", "PL/pgSQL Error" },
+        { "XX", "Internal Error" },
+    };
+    if (!sqlstate || strlen(sqlstate) < 2)
+        return "Unknown";
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+        if (memcmp(sqlstate, classes[i].cls, 2) == 0)
+            return classes[i].name;
+    return "Other";
+}
+
+void report_fingerprint(char out[17], uint64_t fp)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, fp >>= 4)
+        out[i] = hex[fp & 15];
+    out[16] = '\0';
+}
+
+void report_bytes(struct buf *b, int64_t bytes)
+{
+    static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        buf_addf(b, "%" PRId64 " B", bytes);
+    else
+        buf_addf(b, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,69 @@
+/*
+ * What every report renderer shares: the orderings of queries and errors,
+ * time and number formatting, examples with their parameters put back, and
+ * the names of SQLSTATE classes. Renderers never compute statistics: they
+ * read the analysis through a struct report.
+ */
+#ifndef SLEUTH_REPORT_RENDER_H
+#define SLEUTH_REPORT_RENDER_H
+
+#include "stats/analysis.h"
+#include "util/buf.h"
+
+#include <stdio.h>
+
+enum report_format {
+    REPORT_TEXT,     /* for a terminal */
+    REPORT_JSON,     /* the stable machine interface (docs/json-output.md) */
+    REPORT_MARKDOWN, /* for tickets and postmortems */
+    REPORT_HTML,     /* one self-contained page with inline SVG charts */
+};
+
+struct report_opts {
+    enum report_format format;
+    size_t top; /* rows per ranking; 0 = all (JSON's default) */
+};
+
+struct report {
+    const struct analysis *a;
+    const struct collector *c;
+    struct report_opts opts;
+    uint32_t *by_total; /* query indexes: total time desc, then calls, then fingerprint */
+    uint32_t *by_calls;
+    uint32_t *by_mean;
+    uint32_t *by_max;
+    size_t nq;
+    uint32_t *errs; /* error groups by count desc */
+    struct tl_bucket **timeline; /* buckets in time order */
+    size_t ntl;
+};
+
+void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts);
+void report_release(struct report *r);
+
+/* Writes the report in its format; returns 0, or -1 if writing failed. */
+int report_write(const struct report *r, FILE *out);
+
+int report_write_text(const struct report *r, FILE *out);
+int report_write_json(const struct report *r, FILE *out);
+int report_write_markdown(const struct report *r, FILE *out);
+int report_write_html(const struct report *r, FILE *out);
+
+/* Rows to show in a ranking of n items. */
+size_t report_rows(const struct report *r, size_t n);
+double report_ms(int64_t us);
+/* Appends an ISO 8601 time in the log's zone; "" for TS_NONE. */
+void report_time(const struct report *r, struct buf *b, int64_t ts_us);
+/* The slowest example with its bind parameters substituted (malloc'd). */
+char *report_example(const struct qstat *q);
+/* Quantile q of a query's durations, ms. */
+double report_quantile_ms(const struct qstat *q, double quantile);
+double report_mean_ms(const struct qstat *q);
+/* Name of a SQLSTATE class ("23" → "Integrity Constraint Violation"). */
+const char *report_sqlstate_class(const char *sqlstate);
+/* "16 hex digits" of a fingerprint. */
+void report_fingerprint(char out[17], uint64_t fp);
+/* Human size: "1.2 GB". */
+void report_bytes(struct buf *b, int64_t bytes);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * The scan driver; see analysis.h.
+ *
+ * Work is a list of chunks: a byte range of a plain file, or a whole stream
+ * (stdin, compressed files). Workers take chunks in order; the main thread
+ * merges finished chunks strictly in order (so pairing across a range
+ * boundary sees the ranges as one pass would) and draws the progress bar.
+ */
+#include "analysis.h"
+
+#include "input/pgprefix.h"
+#include "input/source.h"
+#include "util/tstamp.h"
+#include "util/xalloc.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+/* Ranges smaller than this are not worth a thread. */
+#define MIN_CHUNK   (8u << 20)
+#define READ_BUF    (4u << 20)
+#define DETECT_SIZE (256u << 10)
+
+struct chunk {
+    size_t input;
+    uint64_t start, end; /* byte range of a seekable input */
+    bool stream;
+    struct collector col;
+    uint64_t lines;
+    uint64_t bytes;
+    int failed;
+    struct err err;
+    enum log_format format; /* what the parser found (streams decide late) */
+    char *prefix;           /* the prefix it used, for streams */
+    atomic_bool done;
+};
+
+struct shared {
+    struct analysis *a;
+    struct source *sources;
+    struct pgprefix **prefixes;
+    struct chunk *chunks;
+    size_t nchunks;
+    atomic_size_t next;
+    atomic_uint_fast64_t bytes_done;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+};
+
+static int scan_chunk(struct shared *sh, struct chunk *ch)
+{
+    struct analysis *a = sh->a;
+    struct source *src = &sh->sources[ch->input];
+    struct input_info *info = &a->inputs[ch->input];
+    struct logparser *p = logparser_new(info->format, sh->prefixes[ch->input], (uint32_t)ch->input);
+    size_t cap = READ_BUF, have = 0;
+    char *buf = xmalloc(cap);
+    uint64_t pos = ch->start;
+    int rc = 0;
+    for (;;) {
+        if (have == cap) {
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t n;
+        bool eof;
+        if (ch->stream) {
+            n = source_read(src, buf + have, cap - have, &ch->err);
+            eof = n == 0;
+        } else {
+            size_t want = cap - have;
+            if (want > ch->end - pos)
+                want = (size_t)(ch->end - pos);
+            n = want ? source_pread(src, buf + have, want, pos, &ch->err) : 0;
+            if (n >= 0 && (size_t)n < want)
+                ch->end = pos + (uint64_t)n; /* the file shrank under us */
+            if (n > 0)
+                pos += (uint64_t)n;
+            eof = pos >= ch->end;
+        }
+        if (n < 0) {
+            rc = -1;
+            eof = true;
+            n = 0;
+        }
+        have += (size_t)n;
+        ch->bytes += (uint64_t)n;
+        atomic_fetch_add(&sh->bytes_done, (uint64_t)n);
+        size_t used = logparser_feed(p, buf, have, eof, collector_add_event, &ch->col);
+        memmove(buf, buf + used, have - used);
+        have -= used;
+        if (eof)
+            break;
+    }
+    ch->lines = logparser_line(p) - 1;
+    ch->format = logparser_format(p);
+    if (ch->stream && logparser_prefix(p))
+        ch->prefix = xstrdup(pgprefix_spec(logparser_prefix(p)));
+    free(buf);
+    logparser_free(p);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    struct shared *sh = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&sh->next, 1);
+        if (i >= sh->nchunks)
+            break;
+        struct chunk *ch = &sh->chunks[i];
+        ch->failed = scan_chunk(sh, ch);
+        pthread_mutex_lock(&sh->mu);
+        atomic_store(&ch->done, true);
+        pthread_cond_broadcast(&sh->cond);
+        pthread_mutex_unlock(&sh->mu);
+    }
+    return NULL;
+}
+
+/* Decides format and prefix of a seekable input from its first bytes. */
+static void detect(struct analysis *a, struct source *src, struct input_info *info,
+                   struct pgprefix **prefix, const struct pgprefix *given)
+{
+    if (!src->seekable) {
+        /* Streams decide on their first feed (logparser does it). */
+        if (given)
+            *prefix = pgprefix_dup(given);
+        return;
+    }
+    char *buf = xmalloc(DETECT_SIZE);
+    struct err err;
+    ssize_t n = source_pread(src, buf, DETECT_SIZE, 0, &err);
+    if (n < 0)
+        n = 0;
+    if (info->format == LOGFMT_AUTO)
+        info->format = logparser_detect(buf, (size_t)n);
+    if (info->format == LOGFMT_STDERR) {
+        *prefix = given ? pgprefix_dup(given) : pgprefix_detect(buf, (size_t)n);
+        if (!*prefix)
+            *prefix = pgprefix_loose();
+    }
+    (void)a;
+    free(buf);
+}
+
+/* Splits a seekable input into ranges that start on record boundaries. */
+static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk **chunks,
+                        size_t *n, size_t *cap)
+{
+    struct source *src = &sh->sources[input];
+    struct input_info *info = &sh->a->inputs[input];
+    uint64_t size = src->size;
+    size_t parts = 1;
+    if (src->seekable && jobs > 1 && size >= 2 * (uint64_t)MIN_CHUNK) {
+        parts = (size_t)(size / MIN_CHUNK);
+        if (parts > (size_t)jobs * 4)
+            parts = (size_t)jobs * 4;
+    }
+    uint64_t start = 0;
+    char *buf = parts > 1 ? xmalloc(1u << 20) : NULL;
+    for (size_t k = 1; k <= parts; k++) {
+        uint64_t end = size;
+        if (k < parts) {
+            uint64_t at = size / parts * k;
+            struct err err;
+            ssize_t got = source_pread(src, buf, 1u << 20, at, &err);
+            if (got <= 0)
+                continue;
+            size_t off = logparser_sync(info->format, sh->prefixes[input], buf, (size_t)got);
+            if (off >= (size_t)got)
+                continue; /* no record starts near here: widen the range */
+            end = at + off;
+            if (end <= start)
+                continue;
+        }
+        *chunks = xgrow(*chunks, cap, *n + 1, sizeof(**chunks));
+        struct chunk *ch = &(*chunks)[(*n)++];
+        memset(ch, 0, sizeof(*ch));
+        ch->input = input;
+        ch->start = start;
+        ch->end = end;
+        ch->stream = !src->seekable;
+        start = end;
+    }
+    free(buf);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void draw_progress(struct shared *sh, uint64_t total, double t0)
+{
+    uint64_t done = atomic_load(&sh->bytes_done);
+    double el = now_s() - t0;
+    double mbs = el > 0 ? (double)done / 1e6 / el : 0;
+    if (total)
+        fprintf(stderr, "\rsleuth: %3d%% %8.1f MB of %.1f MB, %6.0f MB/s ",
+                (int)(done * 100 / (total ? total : 1)), (double)done / 1e6,
+                (double)total / 1e6, mbs);
+    else
+        fprintf(stderr, "\rsleuth: %8.1f MB, %6.0f MB/s ", (double)done / 1e6, mbs);
+    fflush(stderr);
+}
+
+int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
+                 const struct analysis_opts *opts, struct err *err)
+{
+    memset(a, 0, sizeof(*a));
+    a->opts = *opts;
+    collector_init(&a->c, &a->opts.filter);
+    struct pgprefix *given = NULL;
+    if (opts->prefix) {
+        given = pgprefix_compile(opts->prefix, err);
+        if (!given)
+            return -1;
+    }
+    a->inputs = xcalloc(npaths ? npaths : 1, sizeof(*a->inputs));
+    a->ninputs = npaths;
+    double t0 = now_s();
+    struct shared sh = { .a = a };
+    sh.sources = xcalloc(npaths ? npaths : 1, sizeof(*sh.sources));
+    sh.prefixes = xcalloc(npaths ? npaths : 1, sizeof(*sh.prefixes));
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cond, NULL);
+    size_t cap = 0;
+    uint64_t total = 0;
+    struct err first_err;
+    err_clear(&first_err);
+    for (size_t i = 0; i < npaths; i++) {
+        struct input_info *info = &a->inputs[i];
+        info->path = xstrdup(paths[i]);
+        info->format = opts->format;
+        struct err e;
+        if (source_open(&sh.sources[i], paths[i], &e) < 0) {
+            info->error = xstrdup(e.msg);
+            a->failed_inputs++;
+            if (first_err.code == ERR_NONE)
+                first_err = e;
+            continue;
+        }
+        info->compression = sh.sources[i].compression;
+        total += sh.sources[i].seekable ? sh.sources[i].size : 0;
+        detect(a, &sh.sources[i], info, &sh.prefixes[i], given);
+        plan_chunks(&sh, i, opts->jobs, &sh.chunks, &sh.nchunks, &cap);
+    }
+    for (size_t k = 0; k < sh.nchunks; k++)
+        collector_init(&sh.chunks[k].col, &a->opts.filter);
+
+    int nthreads = opts->jobs < 1 ? 1 : opts->jobs;
+    if ((size_t)nthreads > sh.nchunks)
+        nthreads = sh.nchunks ? (int)sh.nchunks : 1;
+    pthread_t *threads = xcalloc((size_t)nthreads, sizeof(*threads));
+    for (int t = 0; t < nthreads; t++)
+        if (pthread_create(&threads[t], NULL, worker, &sh) != 0)
+            BUG("cannot start a worker thread");
+
+    /* Merge in order as chunks finish. */
+    uint64_t line_base = 0;
+    size_t last_input = SIZE_MAX;
+    for (size_t k = 0; k < sh.nchunks; k++) {
+        struct chunk *ch = &sh.chunks[k];
+        pthread_mutex_lock(&sh.mu);
+        while (!atomic_load(&ch->done)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000 * 1000;
+            if (until.tv_nsec >= 1000000000) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&sh.cond, &sh.mu, &until);
+            if (opts->progress)
+                draw_progress(&sh, total, t0);
+        }
+        pthread_mutex_unlock(&sh.mu);
+        if (ch->input != last_input) {
+            line_base = 0;
+            last_input = ch->input;
+        }
+        struct input_info *info = &a->inputs[ch->input];
+        if (ch->failed && !info->error) {
+            info->error = xstrdup(ch->err.msg);
+            a->failed_inputs++;
+            if (first_err.code == ERR_NONE)
+                first_err = ch->err;
+        }
+        if (info->format == LOGFMT_AUTO)
+            info->format = ch->format;
+        if (ch->prefix && !info->prefix)
+            info->prefix = ch->prefix;
+        else
+            free(ch->prefix);
+        collector_merge(&a->c, &ch->col, line_base);
+        collector_release(&ch->col);
+        line_base += ch->lines;
+        info->lines += ch->lines;
+        info->bytes += ch->bytes;
+    }
+    for (int t = 0; t < nthreads; t++)
+        pthread_join(threads[t], NULL);
+    free(threads);
+    if (opts->progress) {
+        draw_progress(&sh, total, t0);
+        fputc('\n', stderr);
+    }
+    collector_finish(&a->c);
+
+    for (size_t i = 0; i < npaths; i++) {
+        if (sh.prefixes[i] && !a->inputs[i].prefix)
+            a->inputs[i].prefix = xstrdup(pgprefix_spec(sh.prefixes[i]));
+        pgprefix_free(sh.prefixes[i]);
+        if (sh.sources[i].path)
+            source_close(&sh.sources[i]);
+    }
+    free(sh.prefixes);
+    free(sh.sources);
+    free(sh.chunks);
+    pgprefix_free(given);
+    pthread_mutex_destroy(&sh.mu);
+    pthread_cond_destroy(&sh.cond);
+    a->seconds = now_s() - t0;
+    if (npaths && a->failed_inputs == npaths) {
+        *err = first_err;
+        return -1;
+    }
+    return 0;
+}
+
+void analysis_release(struct analysis *a)
+{
+    collector_release(&a->c);
+    for (size_t i = 0; i < a->ninputs; i++) {
+        free(a->inputs[i].path);
+        free(a->inputs[i].prefix);
+        free(a->inputs[i].error);
+    }
+    free(a->inputs);
+    memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,55 @@
+/*
+ * struct analysis: one run of `sleuth analyze` over its inputs. It opens
+ * each input, decides its format and prefix, splits plain files into byte
+ * ranges that start on record boundaries, parses the ranges on worker
+ * threads (one collector each) and merges the collectors in input order,
+ * so the result does not depend on the number of threads.
+ */
+#ifndef SLEUTH_STATS_ANALYSIS_H
+#define SLEUTH_STATS_ANALYSIS_H
+
+#include "collector.h"
+#include "input/logparser.h"
+#include "util/compat.h"
+#include "util/err.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct analysis_opts {
+    struct collector_opts filter;
+    enum log_format format; /* LOGFMT_AUTO to detect per input */
+    const char *prefix;     /* log_line_prefix, NULL to detect */
+    int jobs;               /* worker threads, >= 1 */
+    bool progress;          /* draw a progress bar on stderr */
+};
+
+struct input_info {
+    char *path;
+    enum log_format format;
+    const char *compression; /* NULL for plain */
+    char *prefix;            /* the log_line_prefix used (stderr logs) */
+    uint64_t bytes;          /* bytes read (decompressed) */
+    uint64_t lines;
+    char *error;             /* why it could not be read, or NULL */
+};
+
+struct analysis {
+    struct analysis_opts opts;
+    struct collector c; /* everything, merged */
+    struct input_info *inputs;
+    size_t ninputs;
+    size_t failed_inputs;
+    double seconds; /* wall time of the scan */
+};
+
+/*
+ * Reads every input. An input that cannot be opened or read is recorded
+ * with its error and skipped; returns -1 (err set to the first failure)
+ * only when no input could be read at all.
+ */
+MUST_CHECK int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
+                            const struct analysis_opts *opts, struct err *err);
+void analysis_release(struct analysis *a);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * struct collector: the aggregates stage. It consumes events (one
+ * collector per byte range of input, fed by one thread), pairs the records
+ * that describe one call (a statement logged by log_statement and its later
+ * duration line, an auto_explain plan and its statement line), and keeps:
+ *
+ *   - per query fingerprint: calls, durations and their quantile sketch,
+ *     parse and bind time, first and last seen, the slowest example with
+ *     its parameters and plan, and the users, databases, apps and clients;
+ *   - a timeline per interval, globally and per fingerprint;
+ *   - the other events: errors grouped by SQLSTATE and message, lock waits,
+ *     deadlocks, refused connections, connections, checkpoints, temp files,
+ *     autovacuum; and the lines that were not recognised.
+ *
+ * Collectors of consecutive ranges merge exactly (collector_merge in input
+ * order), so a run split over threads gives the same result as one thread.
+ * Not thread-safe: one collector per thread.
+ */
+#ifndef SLEUTH_STATS_COLLECTOR_H
+#define SLEUTH_STATS_COLLECTOR_H
+
+#include "input/event.h"
+#include "sketch.h"
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/hmap.h"
+#include "util/names.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What to keep; borrowed by the collector for its lifetime. */
+struct collector_opts {
+    int64_t since_us, until_us;  /* TS_NONE when not set */
+    const char *const *dbs;      /* NULL-terminated lists, NULL = any */
+    const char *const *users;
+    const char *const *apps;
+    int64_t min_duration_us;     /* -1 = keep all */
+    int64_t interval_us;         /* timeline bucket width */
+};
+
+enum dim {
+    DIM_USER,   /* role name */
+    DIM_DB,     /* database */
+    DIM_APP,    /* application_name */
+    DIM_CLIENT, /* client host */
+    DIM__COUNT
+};
+
+/* Distinct values kept per dimension and query; more go to `other`. */
+#define DIM_MAX 32
+
+struct dim_count {
+    uint32_t name; /* id in the collector's names */
+    uint64_t count;
+};
+
+struct dim_top {
+    struct dim_count *items;
+    size_t n, cap;
+    uint64_t other;
+};
+
+/* One point of a per-query or global series. */
+struct series_point {
+    int64_t bucket; /* bucket start, µs */
+    uint64_t calls;
+    int64_t total_us;
+};
+
+/* A call kept as an example (the slowest of its query). */
+struct example {
+    int64_t duration_us; /* -1 if not known */
+    int64_t ts_us;
+    uint64_t line;
+    uint32_t input;
+    int32_t pid;
+    char *text;   /* the statement as logged, malloc'd */
+    char *params; /* bind parameters, malloc'd or NULL */
+    char *plan;   /* auto_explain plan, malloc'd or NULL */
+};
+
+struct qstat {
+    uint64_t fingerprint;
+    char *query; /* normalised text, in the collector's arena */
+    bool parsed; /* libpg_query could parse it */
+    uint64_t first_line; /* where its text was first seen, to choose among texts */
+    uint32_t first_input;
+    uint64_t calls;  /* executions: simple statements and executes */
+    uint64_t timed;  /* calls with a known duration */
+    int64_t total_us, min_us, max_us;
+    unsigned __int128 sumsq_us2; /* exact, so merging in any order gives one stddev */
+    struct sketch sketch;
+    int64_t first_us, last_us;
+    uint64_t parse_calls, bind_calls;
+    int64_t parse_us, bind_us;
+    struct example slowest;
+    struct dim_top dims[DIM__COUNT];
+    struct series_point *series;
+    size_t nseries, capseries;
+};
+
+struct tl_bucket {
+    int64_t bucket; /* start, µs */
+    uint64_t queries;
+    int64_t total_us;
+    struct sketch sketch;
+    uint64_t errors, connections, disconnections, lock_waits, deadlocks, refused;
+    uint64_t temp_files, checkpoints;
+    int64_t temp_bytes;
+};
+
+struct errgroup {
+    char *key; /* sqlstate + masked message, arena */
+    char sqlstate[6];
+    enum severity severity;
+    uint64_t count;
+    int64_t first_us, last_us;
+    uint64_t first_line;
+    uint32_t first_input;
+    char *message;   /* first message, malloc'd */
+    char *statement; /* its statement, malloc'd or NULL */
+};
+
+struct input_stat {
+    uint64_t records, unparsed;
+    uint64_t first_unparsed[5];
+    size_t nfirst;
+};
+
+struct table_stat {
+    uint32_t name;
+    uint64_t vacuums, analyzes;
+    int64_t vacuum_us, analyze_us;
+};
+
+struct pid_state;
+struct raw_entry;
+
+struct collector {
+    const struct collector_opts *opts;
+    struct arena arena;
+    struct names names;
+    struct buf norm; /* scratch for normalisation */
+
+    /* normalised text -> qstat index, and fingerprint -> qstat index */
+    struct hmap by_text, by_fp;
+    struct qstat *q;
+    size_t nq, capq;
+    uint32_t *text_q; /* by_text values index this: text slot -> qstat */
+    char **texts;
+    size_t *text_len;
+    size_t ntexts, captexts;
+    struct raw_entry *raw; /* RAW_CACHE slots: statement as logged -> text slot */
+    uint32_t last_name[DIM__COUNT]; /* the last name interned per dimension */
+    struct str last_name_str[DIM__COUNT];
+
+    struct tl_bucket *tl;
+    size_t ntl, captl;
+    struct hmap tl_index;
+
+    struct errgroup *errs;
+    size_t nerrs, caperrs;
+    struct hmap err_index;
+
+    struct input_stat *inputs;
+    size_t ninputs;
+
+    struct table_stat *tables;
+    size_t ntables, captables;
+    struct hmap table_index;
+
+    struct pid_state *pids;
+    size_t npids, cappids;
+    struct hmap pid_index;
+
+    int64_t first_us, last_us;
+    int tz_offset_s;
+    bool tz_known;
+    uint64_t queries, timed_queries, errors, fatals, panics, warnings;
+    int64_t total_us;
+    uint64_t orphan_durations; /* duration lines whose statement was never logged */
+    int64_t orphan_us;
+    uint64_t lock_waits, lock_acquired, deadlocks, refused, connections, conn_received;
+    uint64_t disconnections, checkpoints, temp_files, autovacuums, autoanalyzes, plans;
+    int64_t lock_wait_us, session_us, temp_bytes, checkpoint_us;
+    uint64_t filtered; /* records left out by --since/--until/--db/… */
+};
+
+void collector_init(struct collector *c, const struct collector_opts *opts);
+void collector_release(struct collector *c);
+/* The event_fn to pass to a reader, with the collector as ctx. */
+void collector_add_event(void *collector, const struct event *ev);
+/*
+ * Folds src (the collector of the input range right after dst's) into dst.
+ * Lines in src are relative to its range: line_base is added to them.
+ * src is emptied.
+ */
+void collector_merge(struct collector *dst, struct collector *src, uint64_t line_base);
+/* Settles what is still pending (statements waiting for a duration line). */
+void collector_finish(struct collector *c);
+/* Sample standard deviation of a query's timed calls, ms. */
+double qstat_stddev_ms(const struct qstat *q);
+
+#endif

@@ -1,0 +1,57 @@
+#!/bin/bash
+# The command line: help, version, usage errors, exit codes, and clear
+# messages for inputs that are not logs.
+set -u
+SLEUTH=$1
+. "$(dirname "$0")/tap.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+out=$("$SLEUTH" --version); ok $? "--version exits 0"
+like "$out" '^sleuth [0-9]+\.[0-9]+\.[0-9]+$' "--version prints the version"
+out=$("$SLEUTH" --help); ok $? "--help exits 0"
+like "$out" 'analyze' "--help lists analyze"
+out=$("$SLEUTH" help analyze); ok $? "help analyze exits 0"
+like "$out" '^usage: sleuth analyze' "help analyze prints the usage"
+is "$("$SLEUTH" analyze --help)" "$out" "analyze --help is the same text as help analyze"
+
+"$SLEUTH" >/dev/null 2>&1; is $? 2 "no command is a usage error (2)"
+err=$("$SLEUTH" frobnicate 2>&1); is $? 2 "an unknown command exits 2"
+like "$err" "unknown command 'frobnicate'" "and says which"
+err=$("$SLEUTH" analyze --format xml x 2>&1); is $? 2 "a bad --format exits 2"
+like "$err" "unknown format 'xml'" "and names the value"
+like "$err" "try 'sleuth analyze --help'" "and points at the help"
+err=$("$SLEUTH" analyze 2>&1); is $? 2 "analyze without a file exits 2"
+err=$("$SLEUTH" analyze --prefix '%t %Z' /dev/null 2>&1); is $? 2 "a bad --prefix exits 2"
+like "$err" "unknown escape '%Z'" "and names the escape"
+err=$("$SLEUTH" analyze --since yesterday x 2>&1); is $? 2 "a bad --since exits 2"
+
+err=$("$SLEUTH" analyze "$tmp/missing.log" 2>&1 >/dev/null); is $? 3 "a missing file exits 3"
+like "$err" "cannot open '$tmp/missing.log': No such file or directory" "and says why"
+err=$("$SLEUTH" analyze "$tmp" 2>&1 >/dev/null); is $? 3 "a directory exits 3"
+like "$err" "Is a directory" "and says so"
+: > "$tmp/empty.log"
+out=$("$SLEUTH" analyze --format json "$tmp/empty.log" 2>"$tmp/err"); is $? 0 "an empty file is analysed (nothing in it)"
+like "$(cat "$tmp/err")" "'$tmp/empty.log' is empty" "and reported as empty"
+is "$(printf '%s' "$out" | jq '.summary.queries')" 0 "with no queries"
+head -c 20000 /dev/urandom > "$tmp/binary.log"
+"$SLEUTH" analyze --format json -o "$tmp/bin.json" "$tmp/binary.log" 2>"$tmp/err"; is $? 0 "a binary file does not crash"
+like "$(cat "$tmp/err")" "no PostgreSQL log record found" "a binary file is reported as not a log"
+ok "$(jq -e '.inputs[0].unparsed_lines > 0' "$tmp/bin.json" >/dev/null; echo $?)" "its lines are counted as unparsed"
+
+# A good log next to a missing one: analysed, with the failure reported.
+printf '2026-11-22 10:00:00 UTC [1]: LOG:  duration: 1.500 ms  statement: SELECT 1\n' > "$tmp/good.log"
+out=$("$SLEUTH" analyze --format json "$tmp/good.log" "$tmp/missing.log" 2>"$tmp/err"); is $? 0 "one readable input is enough"
+is "$(printf '%s' "$out" | jq '.summary.queries')" 1 "the readable one is analysed"
+is "$(printf '%s' "$out" | jq -r '.inputs[1].error')" "cannot open '$tmp/missing.log': No such file or directory" "the other's error is in the report"
+"$SLEUTH" analyze "$tmp/good.log" > /dev/full 2>/dev/null; is $? 3 "a full disk on stdout exits 3"
+"$SLEUTH" analyze -j 0 "$tmp/good.log" >/dev/null 2>&1; is $? 2 "-j 0 is a usage error"
+
+# Every long option of 'analyze --help' is documented in the man page.
+man=$(dirname "$0")/../../docs/sleuth.1
+missing=""
+for opt in $("$SLEUTH" analyze --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+    grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $opt"
+done
+is "$missing" "" "the man page documents every option of analyze --help"
+done_testing

@@ -1,0 +1,243 @@
+/* Unit tests for stats/collector.c: pairing, aggregates, filters and exact merging. */
+#include "stats/collector.h"
+
+#include "util/tstamp.h"
+
+#include "test_util.h"
+
+static struct collector_opts default_opts(void)
+{
+    struct collector_opts o = { .since_us = TS_NONE,
+                                .until_us = TS_NONE,
+                                .min_duration_us = -1,
+                                .interval_us = 60000000 };
+    return o;
+}
+
+/* A compact event script: kind letter, pid, duration µs, text. */
+struct step {
+    char what; /* 'S' statement (no duration), 'Q' duration+statement, 'D' bare duration,
+                  'P' plan, 'p' parse, 'b' bind, 'X' disconnect, 'E' error */
+    int pid;
+    int64_t duration_us;
+    const char *text;
+};
+
+static void play(struct collector *c, const struct step *steps, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        const struct step *s = &steps[i];
+        struct event ev;
+        event_clear(&ev);
+        ev.pid = s->pid;
+        ev.ts_us = 1795314757000000LL + (int64_t)i * 1000000;
+        ev.line = i + 1;
+        ev.severity = SEV_LOG;
+        ev.user = STR_LIT("app");
+        ev.db = STR_LIT("shop");
+        ev.duration_us = s->duration_us;
+        ev.statement = s->text ? str_cstr(s->text) : STR_NULL;
+        switch (s->what) {
+        case 'S':
+            ev.kind = EV_QUERY;
+            ev.phase = PH_SIMPLE;
+            ev.duration_us = -1;
+            break;
+        case 'Q':
+            ev.kind = EV_QUERY;
+            ev.phase = PH_EXECUTE;
+            break;
+        case 'D':
+            ev.kind = EV_QUERY;
+            ev.phase = PH_NONE;
+            break;
+        case 'P':
+            ev.kind = EV_PLAN;
+            ev.plan = STR_LIT("Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)");
+            break;
+        case 'p':
+            ev.kind = EV_QUERY;
+            ev.phase = PH_PARSE;
+            break;
+        case 'b':
+            ev.kind = EV_QUERY;
+            ev.phase = PH_BIND;
+            break;
+        case 'X':
+            ev.kind = EV_DISCONNECT;
+            break;
+        case 'E':
+            ev.kind = EV_ERROR;
+            ev.severity = SEV_ERROR;
+            ev.message = str_cstr(s->text);
+            ev.statement = STR_NULL;
+            ev.sqlstate = STR_LIT("22012");
+            break;
+        }
+        collector_add_event(c, &ev);
+    }
+}
+
+static const struct qstat *find(const struct collector *c, const char *query)
+{
+    for (size_t i = 0; i < c->nq; i++)
+        if (strcmp(c->q[i].query, query) == 0)
+            return &c->q[i];
+    fail_msg("no query '%s'", query);
+    return NULL;
+}
+
+static const struct step script[] = {
+    { 'S', 1, -1, "SELECT * FROM t WHERE id = 1" },  /* log_statement ... */
+    { 'Q', 2, 300, "SELECT * FROM t WHERE id = 7" }, /* another process, in between */
+    { 'D', 1, 1500, NULL },                           /* ... and its duration */
+    { 'D', 3, 999, NULL },                            /* a duration whose statement was not logged */
+    { 'p', 2, 40, "SELECT * FROM t WHERE id = $1" },  /* extended protocol: parse, bind, execute */
+    { 'b', 2, 10, "SELECT * FROM t WHERE id = $1" },
+    { 'Q', 2, 200, "SELECT * FROM t WHERE id = $1" },
+    { 'P', 4, 5000, "UPDATE t SET v = 2 WHERE id = 3" }, /* auto_explain, then its statement */
+    { 'Q', 4, 5000, "UPDATE t SET v = 2 WHERE id = 3" },
+    { 'P', 5, 700, "SELECT count(*) FROM big" }, /* a plan alone (no statement line follows) */
+    { 'S', 6, -1, "DELETE FROM t WHERE id = 9" }, /* a statement that never gets a duration */
+    { 'X', 6, 0, NULL },
+    { 'E', 7, 0, "division by zero at 12" },
+    { 'E', 8, 0, "division by zero at 345" },
+    { 'S', 9, -1, "SELECT 2" }, /* still pending at the end */
+};
+#define NSCRIPT (sizeof(script) / sizeof(script[0]))
+
+static void check_script_result(const struct collector *c)
+{
+    assert_int_equal(c->queries, 7);
+    assert_int_equal(c->timed_queries, 5);
+    assert_int_equal(c->total_us, 1500 + 300 + 200 + 5000 + 700);
+    assert_int_equal(c->orphan_durations, 1);
+    assert_int_equal(c->orphan_us, 999);
+    assert_int_equal(c->nq, 5);
+    const struct qstat *sel = find(c, "select * from t where id = $1");
+    assert_int_equal(sel->calls, 3);
+    assert_int_equal(sel->timed, 3);
+    assert_int_equal(sel->total_us, 2000);
+    assert_int_equal(sel->min_us, 200);
+    assert_int_equal(sel->max_us, 1500);
+    assert_int_equal(sel->parse_calls, 1);
+    assert_int_equal(sel->parse_us, 40);
+    assert_int_equal(sel->bind_us, 10);
+    assert_int_equal(sel->slowest.duration_us, 1500);
+    assert_string_equal(sel->slowest.text, "SELECT * FROM t WHERE id = 1");
+    assert_int_equal(sel->slowest.line, 1);
+    const struct qstat *upd = find(c, "update t set v = $1 where id = $2");
+    assert_int_equal(upd->calls, 1);
+    assert_non_null(upd->slowest.plan);
+    assert_string_equal(upd->slowest.plan, "Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)");
+    const struct qstat *cnt = find(c, "select count(*) from big");
+    assert_int_equal(cnt->calls, 1);
+    assert_int_equal(cnt->total_us, 700);
+    const struct qstat *del = find(c, "delete from t where id = $1");
+    assert_int_equal(del->calls, 1);
+    assert_int_equal(del->timed, 0);
+    assert_int_equal(find(c, "select $1")->calls, 1);
+    assert_int_equal(c->errors, 2);
+    assert_int_equal(c->nerrs, 1);
+    assert_int_equal(c->errs[0].count, 2);
+    assert_string_equal(c->errs[0].message, "division by zero at 12");
+    assert_int_equal(c->disconnections, 1);
+}
+
+static void pairs_records_of_one_call(void **state)
+{
+    (void)state;
+    struct collector_opts o = default_opts();
+    struct collector c;
+    collector_init(&c, &o);
+    play(&c, script, 0, NSCRIPT);
+    collector_finish(&c);
+    check_script_result(&c);
+    collector_release(&c);
+}
+
+static void merge_at_every_split_equals_one_pass(void **state)
+{
+    (void)state;
+    struct collector_opts o = default_opts();
+    for (size_t cut = 0; cut <= NSCRIPT; cut++) {
+        for (size_t cut2 = cut; cut2 <= NSCRIPT; cut2++) {
+            struct collector a, b, d;
+            collector_init(&a, &o);
+            collector_init(&b, &o);
+            collector_init(&d, &o);
+            play(&a, script, 0, cut);
+            play(&b, script, cut, cut2);
+            play(&d, script, cut2, NSCRIPT);
+            /* Lines in b and d were absolute already: merge with a base of 0. */
+            collector_merge(&a, &b, 0);
+            collector_merge(&a, &d, 0);
+            collector_finish(&a);
+            check_script_result(&a);
+            collector_release(&a);
+            collector_release(&b);
+            collector_release(&d);
+        }
+    }
+}
+
+static void filters_drop_records(void **state)
+{
+    (void)state;
+    struct collector_opts o = default_opts();
+    o.min_duration_us = 1000;
+    struct collector c;
+    collector_init(&c, &o);
+    play(&c, script, 0, NSCRIPT);
+    collector_finish(&c);
+    /* Only the 1.5 ms select and the 5 ms update are at least 1 ms. */
+    assert_int_equal(c.queries, 2);
+    assert_int_equal(c.total_us, 6500);
+    collector_release(&c);
+
+    const char *const dbs[] = { "other", NULL };
+    o = default_opts();
+    o.dbs = dbs;
+    collector_init(&c, &o);
+    play(&c, script, 0, NSCRIPT);
+    collector_finish(&c);
+    assert_int_equal(c.queries, 0);
+    assert_int_equal(c.filtered, NSCRIPT);
+    collector_release(&c);
+
+    o = default_opts();
+    o.since_us = 1795314757000000LL + 8 * 1000000; /* from step 8 (the second plan) on */
+    collector_init(&c, &o);
+    play(&c, script, 0, NSCRIPT);
+    collector_finish(&c);
+    assert_int_equal(c.filtered, 8);
+    assert_int_equal(c.queries, 4);
+    collector_release(&c);
+}
+
+static void timeline_buckets_per_interval(void **state)
+{
+    (void)state;
+    struct collector_opts o = default_opts();
+    struct collector c;
+    collector_init(&c, &o);
+    play(&c, script, 0, NSCRIPT);
+    collector_finish(&c);
+    /* All steps fall within 15 s starting at 02:32:37: one minute bucket. */
+    assert_int_equal(c.ntl, 1);
+    assert_int_equal(c.tl[0].bucket, 1795314720000000LL);
+    assert_int_equal(c.tl[0].queries, 7);
+    assert_int_equal(c.tl[0].errors, 2);
+    collector_release(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pairs_records_of_one_call),
+        cmocka_unit_test(merge_at_every_split_equals_one_pass),
+        cmocka_unit_test(filters_drop_records),
+        cmocka_unit_test(timeline_buckets_per_interval),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,140 @@
+/* Unit tests for input/pgprefix.c: compiling, matching and detecting log_line_prefix. */
+#include "input/pgprefix.h"
+
+#include "test_util.h"
+
+struct match_case {
+    const char *spec;
+    const char *line;
+    bool matches;
+    size_t len; /* bytes of the prefix */
+    int pid;
+    const char *user, *db, *app, *client;
+};
+
+static const struct match_case cases[] = {
+    { "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+      "2026-11-22 02:32:37 UTC [1683]: user=bench,db=benchdb,app=pgbench,client=127.0.0.1 LOG:  x",
+      true, 83, 1683, "bench", "benchdb", "pgbench", "127.0.0.1" },
+    { "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+      "2026-11-22 02:32:37 UTC [1668]: user=,db=,app=,client= LOG:  starting", true, 55, 1668, "",
+      "", "", "" },
+    { "%t [%p]: user=%u,db=%d,app=%a,client=%h ",
+      "2026-11-22 02:32:37 UTC [1679]: user=[unknown],db=[unknown],app=[unknown],client=[local] "
+      "LOG:  connection received",
+      true, 89, 1679, "", "", "", "[local]" },
+    { "%m [%p] %q%u@%d ", "2026-11-22 02:32:37.361 UTC [42] app@shop LOG:  x", true, 42, 42,
+      "app", "shop", "", "" },
+    { "%m [%p] %q%u@%d ", "2026-11-22 02:32:37.361 UTC [42] LOG:  checkpoint starting", true, 33,
+      42, "", "", "", "" },
+    { "%t:%r:%u@%d:[%p]:", "2026-11-22 02:32:37 UTC:10.0.0.7(51234):app@shop:[77]:LOG:  x", true,
+      54, 77, "app", "shop", "", "10.0.0.7" },
+    { "%m [%p-%l] ", "2026-11-22 02:32:37.001 UTC [9-3] ERROR:  boom", true, 34, 9, "", "", "",
+      "" },
+    { "%n [%p] ", "1795314757.125 [5] LOG:  x", true, 19, 5, "", "", "", "" },
+    { "%t [%p]: ", "not a log line", false, 0, 0, "", "", "", "" },
+    { "%t [%p]: ", "2026-11-22 02:32:37 UTC [abc]: LOG:  x", false, 0, 0, "", "", "", "" },
+};
+
+static void str_is(struct str s, const char *want, size_t i, const char *what)
+{
+    if (!str_eq_cstr(s, want))
+        fail_msg("case %zu: %s is '%.*s', want '%s'", i, what, (int)s.len, s.ptr ? s.ptr : "",
+                 want);
+}
+
+static void matches_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct err err;
+        struct pgprefix *p = pgprefix_compile(cases[i].spec, &err);
+        assert_non_null(p);
+        struct event ev;
+        event_clear(&ev);
+        struct tstamp_cache tc = { 0 };
+        size_t len = 0;
+        bool ok = pgprefix_match(p, str_cstr(cases[i].line), &ev, &tc, &len);
+        if (ok != cases[i].matches)
+            fail_msg("case %zu: match %d, want %d", i, ok, cases[i].matches);
+        if (ok) {
+            assert_int_equal(len, cases[i].len);
+            assert_int_equal(ev.pid, cases[i].pid);
+            assert_true(ev.ts_us != TS_NONE);
+            str_is(ev.user, cases[i].user, i, "user");
+            str_is(ev.db, cases[i].db, i, "db");
+            str_is(ev.app, cases[i].app, i, "app");
+            str_is(ev.client, cases[i].client, i, "client");
+        }
+        pgprefix_free(p);
+    }
+}
+
+static void bad_specs_are_usage_errors(void **state)
+{
+    (void)state;
+    struct err err;
+    assert_null(pgprefix_compile("%t [%p] %", &err));
+    assert_int_equal(err.code, ERR_USAGE);
+    assert_string_equal(err.msg, "log_line_prefix '%t [%p] %' ends with a lone '%'");
+    assert_null(pgprefix_compile("%t %Z", &err));
+    assert_string_equal(err.msg, "log_line_prefix '%t %Z' has an unknown escape '%Z'");
+}
+
+static void detects_real_log_prefix(void **state)
+{
+    (void)state;
+    size_t len;
+    char *buf = test_read_gz(test_data_path("pgbench-stderr.log.gz"), &len);
+    struct pgprefix *p = pgprefix_detect(buf, len < 262144 ? len : 262144);
+    assert_non_null(p);
+    assert_string_equal(pgprefix_spec(p), "%t [%p]: user=%u,db=%d,app=%a,client=%h ");
+    pgprefix_free(p);
+    free(buf);
+}
+
+static void detects_debian_default(void **state)
+{
+    (void)state;
+    const char *log = "2026-11-22 10:00:00.001 UTC [100] LOG:  database system is ready\n"
+                      "2026-11-22 10:00:01.002 UTC [101] shop@shop LOG:  duration: 1.0 ms  "
+                      "statement: select 1\n"
+                      "2026-11-22 10:00:01.003 UTC [101] shop@shop ERROR:  boom\n"
+                      "2026-11-22 10:00:01.003 UTC [101] shop@shop STATEMENT:  select x\n";
+    struct pgprefix *p = pgprefix_detect(log, strlen(log));
+    assert_non_null(p);
+    assert_string_equal(pgprefix_spec(p), "%m [%p] %q%u@%d ");
+    pgprefix_free(p);
+}
+
+static void unknown_prefix_falls_back_to_loose(void **state)
+{
+    (void)state;
+    const char *log = "<<2026-11-22 10:00:00 UTC>> pid=77 ## LOG:  duration: 2.5 ms  statement: "
+                      "select 1\n"
+                      "<<2026-11-22 10:00:01 UTC>> pid=77 ## LOG:  checkpoint starting: time\n";
+    struct pgprefix *p = pgprefix_detect(log, strlen(log));
+    assert_non_null(p);
+    assert_string_equal(pgprefix_spec(p), "(loose)");
+    struct event ev;
+    event_clear(&ev);
+    struct tstamp_cache tc = { 0 };
+    size_t n;
+    assert_true(pgprefix_match(p, str_cstr(log), &ev, &tc, &n));
+    assert_int_equal(n, 38);
+    assert_true(ev.ts_us != TS_NONE);
+    pgprefix_free(p);
+    assert_null(pgprefix_detect("hello\nworld\n", 12));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(matches_table),
+        cmocka_unit_test(bad_specs_are_usage_errors),
+        cmocka_unit_test(detects_real_log_prefix),
+        cmocka_unit_test(detects_debian_default),
+        cmocka_unit_test(unknown_prefix_falls_back_to_loose),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
