@@ -283,7 +283,8 @@ static bool record_event(struct pgcsv_reader *r, const char *rec, struct event *
     if (memchr(rec, '\0', r->pos) != NULL)
         return false;
     event_clear(ev);
-    if (!parse_time(r, field(r, rec, COL_LOG_TIME), ev) || !parse_pid(field(r, rec, COL_PID), &ev->pid))
+    if (!parse_time(r, field(r, rec, COL_LOG_TIME), ev) ||
+        !parse_pid(field(r, rec, COL_PID), &ev->pid))
         return false;
     ev->kind = EV_OTHER;
     /* A translated severity (lc_messages other than C) stays SEV_NONE; the record still counts. */

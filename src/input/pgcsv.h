@@ -33,7 +33,7 @@ enum pgcsv_state {
 
 /* One field of the record being scanned, by offset: the buffer moves between feeds. */
 struct pgcsv_field {
-    size_t off;   /* from the record start, or into scratch */
+    size_t off; /* from the record start, or into scratch */
     size_t len;
     bool scratch; /* the field had "" escapes and was copied to scratch */
 };

@@ -147,7 +147,8 @@ static void read_line(struct pgjson_reader *r, const char *p, size_t n, uint64_t
     const char *key;
     json_t *v;
     if (ok) {
-        json_object_foreach (root, key, v) {
+        json_object_foreach(root, key, v)
+        {
             if (!take_member(r, key, v, &ev, &have_time, &have_sev)) {
                 ok = false;
                 break;

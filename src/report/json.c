@@ -154,7 +154,7 @@ static json_t *summary_json(const struct report *r)
     json_object_set_new(o, "fatals", json_integer((json_int_t)c->fatals));
     json_object_set_new(o, "panics", json_integer((json_int_t)c->panics));
     json_object_set_new(o, "warnings", json_integer((json_int_t)c->warnings));
-    json_object_set_new(o, "distinct_queries", json_integer((json_int_t)c->nq));
+    json_object_set_new(o, "distinct_queries", json_integer((json_int_t)r->nq));
     json_object_set_new(o, "orphan_durations", json_integer((json_int_t)c->orphan_durations));
     json_object_set_new(o, "orphan_ms", ms(report_ms(c->orphan_us)));
     json_object_set_new(o, "filtered_records", json_integer((json_int_t)c->filtered));

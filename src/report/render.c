@@ -81,18 +81,32 @@ static uint32_t *sorted(size_t n, int (*cmp)(const void *, const void *))
     return v;
 }
 
+/* Queries with calls: a statement only parsed or bound (or whose calls the
+ * filters left out) is not a query of the report. */
+static uint32_t *sorted_queries(const struct collector *c, size_t *n,
+                                int (*cmp)(const void *, const void *))
+{
+    uint32_t *v = xmalloc((c->nq ? c->nq : 1) * sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < c->nq; i++)
+        if (c->q[i].calls)
+            v[k++] = (uint32_t)i;
+    qsort(v, k, sizeof(*v), cmp);
+    *n = k;
+    return v;
+}
+
 void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts)
 {
     memset(r, 0, sizeof(*r));
     r->a = a;
     r->c = &a->c;
     r->opts = *opts;
-    r->nq = a->c.nq;
     sort_c = r->c;
-    r->by_total = sorted(r->nq, cmp_total);
-    r->by_calls = sorted(r->nq, cmp_calls);
-    r->by_mean = sorted(r->nq, cmp_mean);
-    r->by_max = sorted(r->nq, cmp_max);
+    r->by_total = sorted_queries(r->c, &r->nq, cmp_total);
+    r->by_calls = sorted_queries(r->c, &r->nq, cmp_calls);
+    r->by_mean = sorted_queries(r->c, &r->nq, cmp_mean);
+    r->by_max = sorted_queries(r->c, &r->nq, cmp_max);
     r->errs = sorted(a->c.nerrs, cmp_err);
     r->ntl = a->c.ntl;
     r->timeline = xmalloc((r->ntl ? r->ntl : 1) * sizeof(*r->timeline));

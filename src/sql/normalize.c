@@ -235,10 +235,11 @@ struct keyword {
 #define N        KW_NONOPERAND
 
 /*
- * Sorted (memcmp order, shorter first on a common prefix). The non-operand
- * words are PostgreSQL 15's reserved keywords minus those that are values
- * (CURRENT_DATE, NULL, TRUE, END, ...), plus a few that precede an
- * expression (BETWEEN, BY, ESCAPE, ILIKE, IS, LIKE, SIMILAR).
+ * The words the lexer needs to know, in alphabetical order for the reader
+ * (lookups go through kw_index). The non-operand words are PostgreSQL 15's
+ * reserved keywords minus those that are values (CURRENT_DATE, NULL, TRUE,
+ * END, ...), plus a few that precede an expression (BETWEEN, BY, ESCAPE,
+ * ILIKE, IS, LIKE, SIMILAR).
  */
 static const struct keyword keywords[] = {
     KW("all", N),
@@ -491,7 +492,7 @@ static const char *scan_quoted(const char *p, const char *end, char quote, bool 
         if (p >= end)
             break;
         if (*p == '\\') {
-            p += 2;
+            p = end - p > 2 ? p + 2 : end;
             continue;
         }
         if (p + 1 < end && p[1] == quote) {
@@ -1417,6 +1418,20 @@ static void run(struct norm *n)
             p = e;
             prev = T_PARAM;
             sep = false;
+            continue;
+        }
+        case CC_DOLLAR: {
+            if (!(p + 1 < end && HAS(p[1], F_DIGIT)))
+                goto slow;
+            const char *e = scan_param(p, end);
+            *o = ' ';
+            o += space_between(prev, T_PARAM, sep);
+            memcpy(o, p, (size_t)(e - p));
+            o += e - p;
+            p = e;
+            prev = T_PARAM;
+            sep = false;
+            n->flags |= NORM_HAS_PARAMS;
             continue;
         }
         case CC_COMMA:

@@ -25,7 +25,7 @@
     X(HAS_PARAMS, 1u << 1, "has_params", "$n parameters were already present in the input")       \
     X(MULTI, 1u << 2, "multi", "several statements separated by ';'")                              \
     X(UTILITY, 1u << 3, "utility",                                                                 \
-      "a statement other than DML (DDL, SET NAMES, COPY, ...) kept its literals")                  \
+      "a statement other than DML and SET (DDL, COPY, VACUUM, ...) kept its literals")             \
     X(COLLAPSED, 1u << 4, "collapsed", "an IN list, ARRAY[...] or VALUES rows were collapsed")     \
     X(LIMIT, 1u << 5, "limit",                                                                     \
       "the output reached 2 * input + 64 bytes and stops at a token boundary")
@@ -47,8 +47,10 @@ enum normalize_flag {
  * Appends the normalized form of sql to out (does not reset it) and returns
  * the enum normalize_flag bits that describe it. Never fails: any bytes
  * (NULs, invalid UTF-8, unterminated constructs) are accepted, in time
- * linear in sql.len and without recursion. out grows once, by at most
- * NORMALIZE_MAX_OUT(sql.len) bytes.
+ * linear in sql.len and without recursion. out grows once, and at most
+ * NORMALIZE_MAX_OUT(sql.len) bytes are appended: a statement that would
+ * need more (thousands of one-character literals outside any list) stops
+ * at a token boundary with NORM_LIMIT set; use the raw text for it.
  *
  * The rules, in short:
  *  - Literals become $1, $2, ... in order of appearance: '...', E'...',
@@ -57,11 +59,12 @@ enum normalize_flag {
  *    operand). Parameters already present ($n) stay as they are and do not
  *    change the numbering. A type word in front stays: interval '1 day' ->
  *    interval $1; type modifiers stay: x::numeric(10, 2).
- *  - Only DML (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES, TABLE, MERGE,
- *    EXPLAIN, PREPARE, EXECUTE, DECLARE, CALL) and the value of SET ... =/TO
- *    are normalized. Other statements keep their literals (NORM_UTILITY):
- *    DDL puts constants where PostgreSQL's grammar accepts no parameter
- *    (WITH (fillfactor=100), char(84)). pg_stat_statements does the same.
+ *  - Only statements that start with a DML word (SELECT, INSERT, UPDATE,
+ *    DELETE, WITH, VALUES, TABLE, MERGE, EXPLAIN, PREPARE, EXECUTE,
+ *    DECLARE, CALL) or '(', and the value after SET ... = or TO, are
+ *    normalized. Every other statement keeps its literals (NORM_UTILITY):
+ *    DDL puts constants where PostgreSQL's grammar takes no parameter
+ *    (WITH (fillfactor=100), char(84)); pg_stat_statements keeps them too.
  *  - IN (...) and ARRAY[...] lists of literals or parameters collapse to
  *    their first element followed by NORMALIZE_MARKER, as PostgreSQL 18's
  *    pg_stat_statements shows them. Several VALUES rows of literals

@@ -38,7 +38,7 @@ static bool is_digit(char c)
 static bool is_ident(char c)
 {
     unsigned char u = (unsigned char)c;
-    return (u | 0x20) - 'a' < 26u || is_digit(c) || c == '_' || c == '$' || u >= 0x80;
+    return (unsigned)((u | 0x20) - 'a') < 26u || is_digit(c) || c == '_' || c == '$' || u >= 0x80;
 }
 
 static const char *skip_blanks(const char *p, const char *end)

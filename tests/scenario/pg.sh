@@ -16,7 +16,10 @@ pg_start() {
     PG_DIR=$1
     shift
     mkdir -p "$PG_DIR"
-    [ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$PG_DIR"
+        chmod o+x "$(dirname "$PG_DIR")" # mktemp -d made it 0700
+    fi
     chmod 755 "$PG_DIR"
     pg_as "$PGBIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C \
         --no-sync >/dev/null || return 1

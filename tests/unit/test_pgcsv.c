@@ -107,8 +107,8 @@ struct sink {
     bool keep_hashes; /* keep each event's hash (rendered without its line) and line */
     bool no_00000;    /* hash an sqlstate of "00000" as none, as jsonlog writes it */
     struct buf text;
-    struct buf one;   /* the event being rendered */
-    uint64_t hash;    /* FNV-1a of the whole rendered stream, lines included */
+    struct buf one; /* the event being rendered */
+    uint64_t hash;  /* FNV-1a of the whole rendered stream, lines included */
     uint64_t *hashes;
     uint64_t *lines;
     size_t nhashes, cap_hashes;
@@ -243,9 +243,9 @@ static uint64_t feed_whole(const char *in, size_t len, struct sink *s)
 #define T "2026-11-22 02:32:37.361 UTC"
 
 /* A PostgreSQL 15 csvlog line (26 columns); the arguments are raw field text. */
-#define CSV15(ts, pid, sev, state, msg, detail, query)                                             \
-    ts ",\"bench\",\"benchdb\"," pid ",\"127.0.0.1:40750\",6b025445.693,1,\"SELECT\","            \
-       "2026-11-22 02:32:37 UTC,3/5,0," sev "," state "," msg "," detail ",,,,," query             \
+#define CSV15(ts, pid, sev, state, msg, detail, query)                                 \
+    ts ",\"bench\",\"benchdb\"," pid ",\"127.0.0.1:40750\",6b025445.693,1,\"SELECT\"," \
+       "2026-11-22 02:32:37 UTC,3/5,0," sev "," state "," msg "," detail ",,,,," query \
        ",,,\"pgbench\",\"client backend\",,0\n"
 #define REC(pid, msg) CSV15(T, pid, "LOG", "00000", msg, "", "")
 
@@ -283,7 +283,8 @@ static const struct feed_case feed_cases[] = {
       CSV15(T, "5", "ERROR", "22012", "\"division by zero\"", "\"d\"", "\"SELECT 1/0;\""), 0,
       "L1 error pid=5 msg=\"division by zero\" detail=\"d\" stmt=\"SELECT 1/0;\"\n", 2 },
     { "missing_trailing_newline_is_unparsed",
-      REC("1", "\"a\"") T ",\"bench\",\"benchdb\",2,\"[local]\",x,1,\"\",,,0,LOG,00000,\"b\",,,,,,,,,,,,0",
+      REC("1", "\"a\"") T
+      ",\"bench\",\"benchdb\",2,\"[local]\",x,1,\"\",,,0,LOG,00000,\"b\",,,,,,,,,,,,0",
       0,
       "L1 other pid=1 msg=\"a\"\n"
       "L2 unparsed at=\"2026-11-22 0\"\n",
@@ -304,7 +305,8 @@ static const struct feed_case feed_cases[] = {
       "L3 unparsed at=\"junk\"\n",
       3 },
     { "unterminated_quote_at_eof_is_unparsed_from_start_line",
-      REC("1", "\"a\"") T ",\"bench\",\"benchdb\",2,\"[local]\",x,1,\"\",,,0,LOG,00000,\"never\nclosed\nat all\n",
+      REC("1", "\"a\"") T
+      ",\"bench\",\"benchdb\",2,\"[local]\",x,1,\"\",,,0,LOG,00000,\"never\nclosed\nat all\n",
       0,
       "L1 other pid=1 msg=\"a\"\n"
       "L2 unparsed at=\"2026-11-22 0\"\n",
@@ -328,8 +330,8 @@ static const struct feed_case feed_cases[] = {
     { "pg12_23_columns_are_read", PG12("7", "\"old\""), 0, "L1 other pid=7 msg=\"old\"\n", 2 },
     { "pg13_24_columns_are_read", T ",,,8,,,,,,,,LOG,00000,\"new\",,,,,,,,,,\"client backend\"\n",
       0, "L1 other pid=8 msg=\"new\"\n", 2 },
-    { "many_commas_are_unparsed", T ",,,1,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n" REC("2", "\"b\""),
-      0,
+    { "many_commas_are_unparsed",
+      T ",,,1,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,\n" REC("2", "\"b\""), 0,
       "L1 unparsed at=\"2026-11-22 0\"\n"
       "L2 other pid=2 msg=\"b\"\n",
       3 },
@@ -340,7 +342,8 @@ static const struct feed_case feed_cases[] = {
     { "invalid_utf8_is_kept_as_bytes", REC("1", "\"caf\xe9 \xff\""), 0,
       "L1 other pid=1 msg=\"caf\\xe9 \\xff\"\n", 2 },
     { "crlf_line_ends_are_read",
-      T ",,,1,,,,,,,,LOG,00000,\"a\",,,,,,,,,\"app\"\r\n" T ",,,2,,,,,,,,LOG,00000,\"b\",,,,,,,,,,,,0\r\n",
+      T ",,,1,,,,,,,,LOG,00000,\"a\",,,,,,,,,\"app\"\r\n" T
+        ",,,2,,,,,,,,LOG,00000,\"b\",,,,,,,,,,,,0\r\n",
       0,
       "L1 other pid=1 msg=\"a\"\n"
       "L2 other pid=2 msg=\"b\"\n",
@@ -363,8 +366,9 @@ static const struct feed_case feed_cases[] = {
       3 },
     { "pid_beyond_int32_is_unparsed", REC("99999999999", "\"a\""), 0,
       "L1 unparsed at=\"2026-11-22 0\"\n", 2 },
-    { "bad_timestamp_is_unparsed", CSV15("2026-13-22 02:32:37.361 UTC", "1", "LOG", "00000", "\"a\"", "", ""),
-      0, "L1 unparsed at=\"2026-13-22 0\"\n", 2 },
+    { "bad_timestamp_is_unparsed",
+      CSV15("2026-13-22 02:32:37.361 UTC", "1", "LOG", "00000", "\"a\"", "", ""), 0,
+      "L1 unparsed at=\"2026-13-22 0\"\n", 2 },
     { "timestamp_with_trailing_junk_is_unparsed",
       CSV15("2026-11-22 02:32:37.361 UTC x", "1", "LOG", "00000", "\"a\"", "", ""), 0,
       "L1 unparsed at=\"2026-11-22 0\"\n", 2 },
@@ -478,11 +482,11 @@ struct severity_case {
 };
 
 static const struct severity_case severity_cases[] = {
-    { "DEBUG1", SEV_DEBUG },    { "DEBUG5", SEV_DEBUG },   { "LOG", SEV_LOG },
-    { "INFO", SEV_INFO },       { "NOTICE", SEV_NOTICE },  { "WARNING", SEV_WARNING },
-    { "ERROR", SEV_ERROR },     { "FATAL", SEV_FATAL },    { "PANIC", SEV_PANIC },
-    { "FEHLER", SEV_NONE },     { "log", SEV_NONE },       { "DEBUG", SEV_NONE },
-    { "DEBUG6", SEV_NONE },     { "", SEV_NONE },
+    { "DEBUG1", SEV_DEBUG }, { "DEBUG5", SEV_DEBUG },  { "LOG", SEV_LOG },
+    { "INFO", SEV_INFO },    { "NOTICE", SEV_NOTICE }, { "WARNING", SEV_WARNING },
+    { "ERROR", SEV_ERROR },  { "FATAL", SEV_FATAL },   { "PANIC", SEV_PANIC },
+    { "FEHLER", SEV_NONE },  { "log", SEV_NONE },      { "DEBUG", SEV_NONE },
+    { "DEBUG6", SEV_NONE },  { "", SEV_NONE },
 };
 
 static void severity_words_map_to_enum(void **state)
@@ -713,7 +717,8 @@ static void unterminated_quote_of_50mb_is_read_once(void **state)
     buf_addstr(&in, T ",,,2,,,,,,,,LOG,00000,\"never closed");
     size_t lines = 0;
     while (in.len < 50u << 20) {
-        buf_addstr(&in, "\n  SELECT 'no quote here', 12345678901234567890123456789012345678901234567890");
+        buf_addstr(
+            &in, "\n  SELECT 'no quote here', 12345678901234567890123456789012345678901234567890");
         lines++;
     }
     struct sink s;
