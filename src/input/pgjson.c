@@ -95,10 +95,12 @@ static bool take_member(struct pgjson_reader *r, const char *key, json_t *v, str
     case 'e':
         if (strcmp(key, "error_severity") != 0)
             return true;
-        *have_sev = take_str(v, &s);
+        if (!take_str(v, &s))
+            return false;
         /* A translated severity (lc_messages other than C) stays SEV_NONE. */
         ev->severity = pgcsv_severity(s);
-        return *have_sev;
+        *have_sev = true;
+        return true;
     case 'h':
         return strcmp(key, "hint") != 0 || take_str(v, &ev->hint);
     case 'm':

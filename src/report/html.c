@@ -599,7 +599,7 @@ static void summary_cards(const struct report *r, struct buf *b)
     buf_addstr(&sub, "timed: ");
     svg_add_count(&sub, c->timed_queries);
     card_count(b, "queries", c->queries, sub.ptr);
-    card_count(b, "distinct queries", c->nq, NULL);
+    card_count(b, "distinct queries", r->nq, NULL);
     card_open(b, "database time");
     add_duration(b, report_ms(c->total_us));
     card_close(b, NULL);

@@ -222,7 +222,7 @@ static void summary(const struct report *r, struct buf *b)
              "- Errors: %" PRIu64 " (%" PRIu64 " FATAL, %" PRIu64 " PANIC)\n"
              "- Lock waits: %" PRIu64 ", deadlocks: %" PRIu64 ", refused connections: %" PRIu64
              "\n",
-             c->queries, c->nq, c->timed_queries, (double)c->total_us / 1e6, c->errors, c->fatals,
+             c->queries, r->nq, c->timed_queries, (double)c->total_us / 1e6, c->errors, c->fatals,
              c->panics, c->lock_waits, c->deadlocks, c->refused);
     if (c->orphan_durations)
         buf_addf(b, "- Duration lines without their statement: %" PRIu64 " (%.1f ms)\n",

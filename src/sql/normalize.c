@@ -62,60 +62,65 @@ enum cclass {
 
 /* Byte properties, as bits of ctype[]. */
 enum cflag {
-    F_IDCONT = 1, /* continues a word: letter, digit, '_', '$', byte >= 0x80 */
-    F_TAG = 2,    /* continues a dollar-quote tag: as F_IDCONT without '$' */
-    F_DIGIT = 4,  /* '0'..'9' */
-    F_SPACE = 8,  /* whitespace */
-    F_OP = 16,    /* one of ~ ! @ # ^ & | ` ? + - * / % < > = */
+    F_IDCONT = 1,  /* continues a word: letter, digit, '_', '$', byte >= 0x80 */
+    F_TAG = 2,     /* continues a dollar-quote tag: as F_IDCONT without '$' */
+    F_DIGIT = 4,   /* '0'..'9' */
+    F_SPACE = 8,   /* whitespace */
+    F_OP = 16,     /* one of ~ ! @ # ^ & | ` ? + - * / % < > = */
+    F_SIGNOP = 32, /* one of ~ ! @ # ^ & | ` ? %: an operator holding one keeps a final + or - */
 };
 
 #define IS_UPPER(c) ((c) >= 'A' && (c) <= 'Z')
 #define IS_ALPHA(c) (IS_UPPER(c) || ((c) >= 'a' && (c) <= 'z') || (c) == '_' || (c) >= 0x80)
 #define IS_DIG(c)   ((c) >= '0' && (c) <= '9')
 #define IS_SPC(c)   ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
-#define IS_OPC(c)                                                                                  \
-    ((c) == '~' || (c) == '!' || (c) == '@' || (c) == '#' || (c) == '^' || (c) == '&' ||           \
-     (c) == '|' || (c) == '`' || (c) == '?' || (c) == '+' || (c) == '-' || (c) == '*' ||           \
+#define IS_OPC(c)                                                                        \
+    ((c) == '~' || (c) == '!' || (c) == '@' || (c) == '#' || (c) == '^' || (c) == '&' || \
+     (c) == '|' || (c) == '`' || (c) == '?' || (c) == '+' || (c) == '-' || (c) == '*' || \
      (c) == '/' || (c) == '%' || (c) == '<' || (c) == '>' || (c) == '=')
 
-#define CLASS_OF(c)                                                                                \
-    (IS_ALPHA(c)   ? CC_IDENT                                                                      \
-     : IS_DIG(c)   ? CC_DIGIT                                                                      \
-     : IS_SPC(c)   ? CC_SPACE                                                                      \
-     : IS_OPC(c)   ? CC_OP                                                                         \
-     : (c) == '\'' ? CC_QUOTE                                                                      \
-     : (c) == '"'  ? CC_DQUOTE                                                                     \
-     : (c) == '$'  ? CC_DOLLAR                                                                     \
-     : (c) == '('  ? CC_LPAREN                                                                     \
-     : (c) == ')'  ? CC_RPAREN                                                                     \
-     : (c) == '['  ? CC_LBRACK                                                                     \
-     : (c) == ']'  ? CC_RBRACK                                                                     \
-     : (c) == ','  ? CC_COMMA                                                                      \
-     : (c) == ';'  ? CC_SEMI                                                                       \
-     : (c) == ':'  ? CC_COLON                                                                      \
-     : (c) == '.'  ? CC_DOT                                                                        \
+#define CLASS_OF(c)            \
+    (IS_ALPHA(c)   ? CC_IDENT  \
+     : IS_DIG(c)   ? CC_DIGIT  \
+     : IS_SPC(c)   ? CC_SPACE  \
+     : IS_OPC(c)   ? CC_OP     \
+     : (c) == '\'' ? CC_QUOTE  \
+     : (c) == '"'  ? CC_DQUOTE \
+     : (c) == '$'  ? CC_DOLLAR \
+     : (c) == '('  ? CC_LPAREN \
+     : (c) == ')'  ? CC_RPAREN \
+     : (c) == '['  ? CC_LBRACK \
+     : (c) == ']'  ? CC_RBRACK \
+     : (c) == ','  ? CC_COMMA  \
+     : (c) == ';'  ? CC_SEMI   \
+     : (c) == ':'  ? CC_COLON  \
+     : (c) == '.'  ? CC_DOT    \
                    : CC_OTHER)
-#define FLAGS_OF(c)                                                                                \
-    ((IS_ALPHA(c) || IS_DIG(c) || (c) == '$' ? F_IDCONT : 0) |                                     \
-     (IS_ALPHA(c) || IS_DIG(c) ? F_TAG : 0) | (IS_DIG(c) ? F_DIGIT : 0) |                          \
-     (IS_SPC(c) ? F_SPACE : 0) | (IS_OPC(c) ? F_OP : 0))
+#define FLAGS_OF(c)                                                                      \
+    ((IS_ALPHA(c) || IS_DIG(c) || (c) == '$' ? F_IDCONT : 0) |                           \
+     (IS_ALPHA(c) || IS_DIG(c) ? F_TAG : 0) | (IS_DIG(c) ? F_DIGIT : 0) |                \
+     (IS_SPC(c) ? F_SPACE : 0) | (IS_OPC(c) ? F_OP : 0) |                                \
+     (IS_OPC(c) && (c) != '+' && (c) != '-' && (c) != '*' && (c) != '/' && (c) != '<' && \
+              (c) != '>' && (c) != '='                                                   \
+          ? F_SIGNOP                                                                     \
+          : 0))
 #define LOWER_OF(c) (IS_UPPER(c) ? (c) | 0x20 : (c))
 
 /* The tables are built by the preprocessor, so they need no initialisation at run time. */
-#define T4(f, b)   f(b), f(b + 1), f(b + 2), f(b + 3)
-#define T16(f, b)  T4(f, b), T4(f, b + 4), T4(f, b + 8), T4(f, b + 12)
-#define T64(f, b)  T16(f, b), T16(f, b + 16), T16(f, b + 32), T16(f, b + 48)
-#define T256(f)    T64(f, 0), T64(f, 64), T64(f, 128), T64(f, 192)
+#define T4(f, b)  f(b), f(b + 1), f(b + 2), f(b + 3)
+#define T16(f, b) T4(f, b), T4(f, b + 4), T4(f, b + 8), T4(f, b + 12)
+#define T64(f, b) T16(f, b), T16(f, b + 16), T16(f, b + 32), T16(f, b + 48)
+#define T256(f)   T64(f, 0), T64(f, 64), T64(f, 128), T64(f, 192)
 
 static const uint8_t cclass[256] = { T256(CLASS_OF) };
 static const uint8_t ctype[256] = { T256(FLAGS_OF) };
 static const unsigned char lower[256] = { T256(LOWER_OF) };
 
-#define UC(c)       ((unsigned char)(c))
-#define HAS(c, f)   (ctype[UC(c)] & (f))
-#define MARKER_LEN  (sizeof(NORMALIZE_MARKER) - 1)
-#define PH_MAX_LEN  21 /* "$" and the digits of a 64-bit number */
-#define SLACK       16 /* bytes the word copy may write past its end */
+#define UC(c)      ((unsigned char)(c))
+#define HAS(c, f)  (ctype[UC(c)] & (f))
+#define MARKER_LEN (sizeof(NORMALIZE_MARKER) - 1)
+#define PH_MAX_LEN 21 /* "$" and the digits of a 64-bit number */
+#define SLACK      16 /* bytes the word copy may write past its end */
 
 /* Kinds of output token; the spacing between two tokens depends on them. */
 enum tok {
@@ -137,10 +142,11 @@ enum tok {
     T_COLON,  /* : */
     T_OTHER,  /* a byte no token starts with */
     T_MARKER, /* NORMALIZE_MARKER */
+    T__COUNT, /* the number of kinds */
 };
 
-#define IS_OPERAND_KIND(k)                                                                         \
-    ((k) == T_WORD || (k) == T_QIDENT || (k) == T_LIT || (k) == T_NUM || (k) == T_PARAM ||         \
+#define IS_OPERAND_KIND(k)                                                                 \
+    ((k) == T_WORD || (k) == T_QIDENT || (k) == T_LIT || (k) == T_NUM || (k) == T_PARAM || \
      (k) == T_RPAREN || (k) == T_RBRACK)
 
 /*
@@ -149,31 +155,33 @@ enum tok {
  * style rules, this keeps apart tokens that would lex differently if glued
  * together (a number and '.', ':' and '::'), so the output is a fixed point.
  */
-#define SPACE_RULE(prev, cur)                                                                      \
-    ((prev) == T_START || (prev) == T_LPAREN || (prev) == T_LBRACK || (prev) == T_CAST ? 0         \
-     : (prev) == T_DOT                                      ? (cur) == T_NUM                       \
-     : (cur) == T_RPAREN || (cur) == T_RBRACK || (cur) == T_COMMA || (cur) == T_SEMI ? 0           \
-     : (cur) == T_CAST                                      ? (prev) == T_COLON                    \
-     : (cur) == T_DOT                                       ? (prev) == T_NUM                      \
-     : (cur) == T_LPAREN ? ((prev) == T_WORD || (prev) == T_QIDENT ? 2 : 1)                        \
-     : (cur) == T_LBRACK ? !IS_OPERAND_KIND(prev)                                                  \
+#define SPACE_RULE(prev, cur)                                                              \
+    ((prev) == T_START || (prev) == T_LPAREN || (prev) == T_LBRACK || (prev) == T_CAST ? 0 \
+     : (prev) == T_DOT ? (cur) == T_NUM                                                    \
+     : (cur) == T_RPAREN || (cur) == T_RBRACK || (cur) == T_COMMA || (cur) == T_SEMI ? 0   \
+     : (cur) == T_CAST   ? (prev) == T_COLON                                               \
+     : (cur) == T_DOT    ? (prev) == T_NUM                                                 \
+     : (cur) == T_LPAREN ? ((prev) == T_WORD || (prev) == T_QIDENT ? 2 : 1)                \
+     : (cur) == T_LBRACK ? !IS_OPERAND_KIND(prev)                                          \
                          : 1)
 #define SP_BIT(prev, cur, rule) ((uint32_t)(SPACE_RULE(prev, cur) == (rule)) << (cur))
-#define SP_MASK(prev, rule)                                                                        \
-    (SP_BIT(prev, 0, rule) | SP_BIT(prev, 1, rule) | SP_BIT(prev, 2, rule) |                       \
-     SP_BIT(prev, 3, rule) | SP_BIT(prev, 4, rule) | SP_BIT(prev, 5, rule) |                       \
-     SP_BIT(prev, 6, rule) | SP_BIT(prev, 7, rule) | SP_BIT(prev, 8, rule) |                       \
-     SP_BIT(prev, 9, rule) | SP_BIT(prev, 10, rule) | SP_BIT(prev, 11, rule) |                     \
-     SP_BIT(prev, 12, rule) | SP_BIT(prev, 13, rule) | SP_BIT(prev, 14, rule) |                    \
+#define SP_MASK(prev, rule)                                                     \
+    (SP_BIT(prev, 0, rule) | SP_BIT(prev, 1, rule) | SP_BIT(prev, 2, rule) |    \
+     SP_BIT(prev, 3, rule) | SP_BIT(prev, 4, rule) | SP_BIT(prev, 5, rule) |    \
+     SP_BIT(prev, 6, rule) | SP_BIT(prev, 7, rule) | SP_BIT(prev, 8, rule) |    \
+     SP_BIT(prev, 9, rule) | SP_BIT(prev, 10, rule) | SP_BIT(prev, 11, rule) |  \
+     SP_BIT(prev, 12, rule) | SP_BIT(prev, 13, rule) | SP_BIT(prev, 14, rule) | \
      SP_BIT(prev, 15, rule) | SP_BIT(prev, 16, rule) | SP_BIT(prev, 17, rule))
-#define SP_ROW(rule)                                                                               \
-    {                                                                                              \
-        SP_MASK(0, rule), SP_MASK(1, rule), SP_MASK(2, rule), SP_MASK(3, rule), SP_MASK(4, rule),  \
-            SP_MASK(5, rule), SP_MASK(6, rule), SP_MASK(7, rule), SP_MASK(8, rule),                \
-            SP_MASK(9, rule), SP_MASK(10, rule), SP_MASK(11, rule), SP_MASK(12, rule),             \
-            SP_MASK(13, rule), SP_MASK(14, rule), SP_MASK(15, rule), SP_MASK(16, rule),            \
-            SP_MASK(17, rule)                                                                      \
+#define SP_ROW(rule)                                                                              \
+    {                                                                                             \
+        SP_MASK(0, rule), SP_MASK(1, rule), SP_MASK(2, rule), SP_MASK(3, rule), SP_MASK(4, rule), \
+            SP_MASK(5, rule), SP_MASK(6, rule), SP_MASK(7, rule), SP_MASK(8, rule),               \
+            SP_MASK(9, rule), SP_MASK(10, rule), SP_MASK(11, rule), SP_MASK(12, rule),            \
+            SP_MASK(13, rule), SP_MASK(14, rule), SP_MASK(15, rule), SP_MASK(16, rule),           \
+            SP_MASK(17, rule)                                                                     \
     }
+
+_Static_assert(T__COUNT == 18, "SP_MASK and SP_ROW list every token kind");
 
 /* Bit cur of space_always[prev] (space_if_sep[prev]) is set if SPACE_RULE gives 1 (2). */
 static const uint32_t space_always[] = SP_ROW(1);
@@ -231,8 +239,11 @@ struct keyword {
     uint16_t flags;
 };
 
-#define KW(w, f) { w, sizeof(w) - 1, f }
-#define N        KW_NONOPERAND
+#define KW(w, f)            \
+    {                       \
+        w, sizeof(w) - 1, f \
+    }
+#define N KW_NONOPERAND
 
 /*
  * The words the lexer needs to know, in alphabetical order for the reader
@@ -366,8 +377,8 @@ static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
 
 static inline uint32_t kw_hash(const char *w, size_t len)
 {
-    uint32_t h = (uint32_t)UC(w[0]) << 16 ^ (uint32_t)UC(w[1]) << 8 ^ UC(w[len - 1]) ^
-                 (uint32_t)len << 24;
+    uint32_t h =
+        (uint32_t)UC(w[0]) << 16 ^ (uint32_t)UC(w[1]) << 8 ^ UC(w[len - 1]) ^ (uint32_t)len << 24;
     return (h * 0x9E3779B1u) >> (32 - KW_HASH_BITS);
 }
 
@@ -528,12 +539,14 @@ static const char *continuation(const char *p, const char *end)
     return newline && p < end && *p == '\'' ? p : NULL;
 }
 
-/* After a U&'...' or U&"...": an optional UESCAPE 'c' belongs to it. */
+/*
+ * After a U&'...' or U&"...": an optional UESCAPE 'c' belongs to it. Comments
+ * may stand around UESCAPE (PostgreSQL reads it as a separate token); they
+ * must count here, or dropping them would join what they kept apart.
+ */
 static const char *scan_uescape(const char *p, const char *end)
 {
-    const char *q = p;
-    while (q < end && HAS(*q, F_SPACE))
-        q++;
+    const char *q = skip_gap(p, end);
     if (end - q < 7)
         return p;
     for (int i = 0; i < 7; i++) {
@@ -543,8 +556,7 @@ static const char *scan_uescape(const char *p, const char *end)
     q += 7;
     if (q < end && HAS(*q, F_IDCONT))
         return p;
-    while (q < end && HAS(*q, F_SPACE))
-        q++;
+    q = skip_gap(q, end);
     if (q >= end || *q != '\'')
         return p;
     bool unterm = false;
@@ -995,21 +1007,8 @@ static void lex_comment(struct norm *n)
 static bool op_keeps_sign(const char *s, size_t len)
 {
     for (size_t i = 0; i + 1 < len; i++) {
-        switch (s[i]) {
-        case '~':
-        case '!':
-        case '@':
-        case '#':
-        case '^':
-        case '&':
-        case '|':
-        case '`':
-        case '?':
-        case '%':
+        if (HAS(s[i], F_SIGNOP))
             return true;
-        default:
-            break;
-        }
     }
     return false;
 }
@@ -1307,10 +1306,10 @@ static inline size_t copy_word(const char *p, const char *end, char *o)
         /* Range checks: x + (0x80 - lo) is below 0x80 + n (signed) iff lo <= x < lo + n. */
         __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, k20), _mm_set1_epi8(0x1F)),
                                         _mm_set1_epi8(-128 + 26));
-        __m128i upper = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x3F)),
-                                       _mm_set1_epi8(-128 + 26));
-        __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x50)),
-                                       _mm_set1_epi8(-128 + 10));
+        __m128i upper =
+            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x3F)), _mm_set1_epi8(-128 + 26));
+        __m128i digit =
+            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x50)), _mm_set1_epi8(-128 + 10));
         __m128i other = _mm_or_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()),
                                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')),
                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('$'))));
@@ -1329,185 +1328,207 @@ static inline size_t copy_word(const char *p, const char *end, char *o)
     return len;
 }
 
+/* The hot part of the lexer state, which run() and the fast_ functions keep in registers. */
+struct fast {
+    const char *p;    /* next input byte */
+    char *o;          /* next output byte */
+    const char *word; /* the last word written */
+    size_t word_len;  /* its length */
+    unsigned st;      /* enum st_bit */
+    enum tok prev;    /* kind of the last token written */
+    bool sep;         /* whitespace since the last token */
+};
+
+/* Starts a token: the separating space. */
+static inline void fast_begin(struct fast *f, enum tok kind)
+{
+    *f->o = ' ';
+    f->o += space_between(f->prev, kind, f->sep);
+    f->prev = kind;
+    f->sep = false;
+}
+
 /*
- * The main loop. The common tokens are handled here with the hot state in
- * locals; when a rare state bit is set, a collapsed list's end is reached,
- * the output is near its bound, or the token is anything else, the state
- * goes back into *n and lex_token() handles one token.
+ * Words separated by single blanks: they come out as they went in,
+ * lower-cased, so they are copied in a tight loop (o - p does not grow, so
+ * the bound holds). Returns false for a prefixed string (E'', U&"").
+ */
+static inline bool fast_words(const struct norm *n, struct fast *f)
+{
+    const char *end = n->end;
+    if (UNLIKELY(f->p + 1 < end && (f->p[1] == '\'' || f->p[1] == '&')))
+        return false;
+    fast_begin(f, T_WORD);
+    for (;;) {
+        f->word = f->o;
+        f->word_len = copy_word(f->p, end, f->o);
+        f->p += f->word_len;
+        f->o += f->word_len;
+        if (UNLIKELY(f->word_len == 2 && f->word[0] == 'a' && f->word[1] == 's')) {
+            f->st |= n->lits ? ST_TC_START : 0;
+            return true;
+        }
+        const char *p = f->p;
+        if (end - p < 3 || p[0] != ' ' || cclass[UC(p[1])] != CC_IDENT || p[2] == '\'' ||
+            p[2] == '&' || p == n->skip_at)
+            return true;
+        *f->o++ = ' ';
+        f->p++;
+    }
+}
+
+static inline void fast_number(struct norm *n, struct fast *f)
+{
+    const char *e = scan_digits(f->p, n->end);
+    if (n->lits) {
+        fast_begin(f, T_PARAM);
+        f->o = put_ph(f->o, n->ph++);
+    } else {
+        fast_begin(f, T_NUM);
+        memcpy(f->o, f->p, (size_t)(e - f->p));
+        f->o += e - f->p;
+    }
+    f->p = e;
+}
+
+/* A plain '...' string that becomes a placeholder; false for anything else. */
+static inline bool fast_string(struct norm *n, struct fast *f)
+{
+    bool unterm = false;
+    if (!n->lits)
+        return false;
+    const char *e = scan_string(f->p, n->end, &unterm);
+    if (unterm)
+        return false;
+    fast_begin(f, T_PARAM);
+    f->o = put_ph(f->o, n->ph++);
+    f->p = e;
+    return true;
+}
+
+/* A $n parameter; false for a dollar quote or a lone '$'. */
+static inline bool fast_param(struct norm *n, struct fast *f)
+{
+    if (!(f->p + 1 < n->end && HAS(f->p[1], F_DIGIT)))
+        return false;
+    const char *e = scan_param(f->p, n->end);
+    fast_begin(f, T_PARAM);
+    memcpy(f->o, f->p, (size_t)(e - f->p));
+    f->o += e - f->p;
+    f->p = e;
+    n->flags |= NORM_HAS_PARAMS;
+    return true;
+}
+
+/*
+ * ',', ')', '(' not after a word, '.' not before a digit, and operators of
+ * one character other than '-' and '/'; false for anything else.
+ */
+static inline bool fast_char(struct norm *n, struct fast *f, unsigned cls)
+{
+    const char *p = f->p;
+    enum tok kind;
+    switch (cls) {
+    case CC_COMMA:
+        kind = T_COMMA;
+        break;
+    case CC_RPAREN:
+        if (n->keep_depth != SIZE_MAX)
+            return false;
+        n->depth -= n->depth > 0;
+        kind = T_RPAREN;
+        break;
+    case CC_LPAREN:
+        if (f->prev == T_WORD && n->lits)
+            return false;
+        n->depth++;
+        kind = T_LPAREN;
+        break;
+    case CC_OP:
+        if (*p == '-' || *p == '/' || (p + 1 < n->end && HAS(p[1], F_OP)))
+            return false;
+        kind = T_OP;
+        break;
+    case CC_DOT:
+        if (p + 1 < n->end && HAS(p[1], F_DIGIT))
+            return false;
+        kind = T_DOT;
+        break;
+    default:
+        return false;
+    }
+    fast_begin(f, kind);
+    *f->o++ = *p;
+    f->p++;
+    return true;
+}
+
+/*
+ * The main loop. The common tokens are handled by the fast_ functions with
+ * the hot state in registers; when a rare state bit is set, a collapsed
+ * list's end is reached, the output is near its bound, or the token is
+ * anything else, the state goes back into *n and lex_token() handles one
+ * token.
  */
 static void run(struct norm *n)
 {
-    const char *p = n->p, *end = n->end, *word = n->word, *skip_at = n->skip_at;
-    char *o = n->o;
-    size_t word_len = n->word_len;
-    unsigned st = n->st;
-    enum tok prev = n->prev;
-    bool sep = n->sep;
+    struct fast f = { n->p, n->o, n->word, n->word_len, n->st, n->prev, n->sep };
+    const char *end = n->end;
     /*
      * A fast token writes at most the bytes it reads plus PH_MAX_LEN + 1, so
      * while o - p stays below this the bound cannot be reached.
      */
     const ptrdiff_t fast_gap = (n->olim - n->end) - PH_MAX_LEN - 2;
 
-    while (p < end) {
-        unsigned c = UC(*p);
-        unsigned blank = c == ' ';
-        sep |= blank;
-        p += blank;
-        if (UNLIKELY(p == end))
+    while (f.p < end) {
+        unsigned blank = *f.p == ' ';
+        f.sep |= blank;
+        f.p += blank;
+        if (UNLIKELY(f.p == end))
             break;
-        c = UC(*p);
-        if (UNLIKELY(st | (p == skip_at) | (o - p > fast_gap)))
+        if (UNLIKELY(f.st | (f.p == n->skip_at) | (f.o - f.p > fast_gap)))
             goto slow;
-        unsigned cls = cclass[c];
+        unsigned cls = cclass[UC(*f.p)];
         if (LIKELY(cls == CC_IDENT)) {
-            if (UNLIKELY(p + 1 < end && (p[1] == '\'' || p[1] == '&')))
-                goto slow;
-            *o = ' ';
-            o += space_between(prev, T_WORD, sep);
-            prev = T_WORD;
-            sep = false;
-            /*
-             * Words separated by single blanks come out as they went in, lower-cased:
-             * copy them in a tight loop (o - p does not grow, so the bound holds).
-             */
-            for (;;) {
-                word = o;
-                word_len = copy_word(p, end, o);
-                p += word_len;
-                o += word_len;
-                if (UNLIKELY(word_len == 2 && word[0] == 'a' && word[1] == 's')) {
-                    st |= n->lits ? ST_TC_START : 0;
-                    break;
-                }
-                if (end - p < 3 || p[0] != ' ' || cclass[UC(p[1])] != CC_IDENT ||
-                    p[2] == '\'' || p[2] == '&' || p == skip_at)
-                    break;
-                *o++ = ' ';
-                p++;
-            }
-            continue;
+            if (fast_words(n, &f))
+                continue;
+            goto slow;
         }
         switch (cls) {
-        case CC_DIGIT: {
-            const char *e = scan_digits(p, end);
-            enum tok kind = n->lits ? T_PARAM : T_NUM;
-            *o = ' ';
-            o += space_between(prev, kind, sep);
-            if (kind == T_PARAM) {
-                o = put_ph(o, n->ph++);
-            } else {
-                memcpy(o, p, (size_t)(e - p));
-                o += e - p;
-            }
-            p = e;
-            prev = kind;
-            sep = false;
+        case CC_DIGIT:
+            fast_number(n, &f);
             continue;
-        }
-        case CC_QUOTE: {
-            bool unterm = false;
-            if (!n->lits)
-                goto slow;
-            const char *e = scan_string(p, end, &unterm);
-            if (unterm)
-                goto slow;
-            *o = ' ';
-            o += space_between(prev, T_PARAM, sep);
-            o = put_ph(o, n->ph++);
-            p = e;
-            prev = T_PARAM;
-            sep = false;
-            continue;
-        }
-        case CC_DOLLAR: {
-            if (!(p + 1 < end && HAS(p[1], F_DIGIT)))
-                goto slow;
-            const char *e = scan_param(p, end);
-            *o = ' ';
-            o += space_between(prev, T_PARAM, sep);
-            memcpy(o, p, (size_t)(e - p));
-            o += e - p;
-            p = e;
-            prev = T_PARAM;
-            sep = false;
-            n->flags |= NORM_HAS_PARAMS;
-            continue;
-        }
-        case CC_COMMA:
-            p++;
-            *o++ = ',';
-            prev = T_COMMA;
-            sep = false;
-            continue;
-        case CC_RPAREN:
-            if (n->keep_depth != SIZE_MAX)
-                goto slow;
-            p++;
-            *o++ = ')';
-            prev = T_RPAREN;
-            sep = false;
-            n->depth -= n->depth > 0;
-            continue;
-        case CC_LPAREN:
-            if (prev == T_WORD && n->lits)
-                goto slow;
-            *o = ' ';
-            o += space_between(prev, T_LPAREN, sep);
-            *o++ = '(';
-            p++;
-            prev = T_LPAREN;
-            sep = false;
-            n->depth++;
-            continue;
-        case CC_OP:
-            if (c == '-' || c == '/' || (p + 1 < end && HAS(p[1], F_OP)))
-                goto slow;
-            *o = ' ';
-            o += space_between(prev, T_OP, sep);
-            *o++ = (char)c;
-            p++;
-            prev = T_OP;
-            sep = false;
-            continue;
-        case CC_DOT:
-            if (p + 1 < end && HAS(p[1], F_DIGIT))
-                goto slow;
-            *o = ' ';
-            o += space_between(prev, T_DOT, sep);
-            *o++ = '.';
-            p++;
-            prev = T_DOT;
-            sep = false;
-            continue;
+        case CC_QUOTE:
+            if (fast_string(n, &f))
+                continue;
+            break;
+        case CC_DOLLAR:
+            if (fast_param(n, &f))
+                continue;
+            break;
         case CC_SPACE:
             do
-                p++;
-            while (p < end && HAS(*p, F_SPACE));
-            sep = true;
+                f.p++;
+            while (f.p < end && HAS(*f.p, F_SPACE));
+            f.sep = true;
             continue;
         default:
+            if (fast_char(n, &f, cls))
+                continue;
             break;
         }
     slow:
-        n->p = p;
-        n->o = o;
-        n->st = st;
-        n->prev = prev;
-        n->sep = sep;
-        n->word = word;
-        n->word_len = word_len;
+        n->p = f.p;
+        n->o = f.o;
+        n->word = f.word;
+        n->word_len = f.word_len;
+        n->st = f.st;
+        n->prev = f.prev;
+        n->sep = f.sep;
         lex_token(n);
-        p = n->p;
-        o = n->o;
-        st = n->st;
-        skip_at = n->skip_at;
-        prev = n->prev;
-        sep = n->sep;
-        word = n->word;
-        word_len = n->word_len;
+        f = (struct fast){ n->p, n->o, n->word, n->word_len, n->st, n->prev, n->sep };
     }
-    n->o = o;
+    n->o = f.o;
 }
 
 unsigned normalize_sql(struct str sql, struct buf *out)
@@ -1540,8 +1561,8 @@ unsigned normalize_sql(struct str sql, struct buf *out)
 const char *normalize_flag_name(enum normalize_flag f)
 {
     switch (f) {
-#define NORMALIZE_FLAG_CASE(name, bit, json, doc)                                                  \
-    case NORM_##name:                                                                              \
+#define NORMALIZE_FLAG_CASE(name, bit, json, doc) \
+    case NORM_##name:                             \
         return json;
         NORMALIZE_FLAG_MAP(NORMALIZE_FLAG_CASE)
 #undef NORMALIZE_FLAG_CASE

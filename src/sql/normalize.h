@@ -18,16 +18,16 @@
 #include "util/str.h"
 
 /* X(name, bit, json_name, what it means) */
-#define NORMALIZE_FLAG_MAP(X)                                                                      \
-    X(TRUNCATED, 1u << 0, "truncated",                                                             \
-      "the input ended inside a string, quoted identifier, dollar quote or comment, or with "      \
-      "parentheses still open")                                                                    \
-    X(HAS_PARAMS, 1u << 1, "has_params", "$n parameters were already present in the input")       \
-    X(MULTI, 1u << 2, "multi", "several statements separated by ';'")                              \
-    X(UTILITY, 1u << 3, "utility",                                                                 \
-      "a statement other than DML and SET (DDL, COPY, VACUUM, ...) kept its literals")             \
-    X(COLLAPSED, 1u << 4, "collapsed", "an IN list, ARRAY[...] or VALUES rows were collapsed")     \
-    X(LIMIT, 1u << 5, "limit",                                                                     \
+#define NORMALIZE_FLAG_MAP(X)                                                                  \
+    X(TRUNCATED, 1u << 0, "truncated",                                                         \
+      "the input ended inside a string, quoted identifier, dollar quote or comment, or with "  \
+      "parentheses still open")                                                                \
+    X(HAS_PARAMS, 1u << 1, "has_params", "$n parameters were already present in the input")    \
+    X(MULTI, 1u << 2, "multi", "several statements separated by ';'")                          \
+    X(UTILITY, 1u << 3, "utility",                                                             \
+      "a statement other than DML and SET (DDL, COPY, VACUUM, ...) kept its literals")         \
+    X(COLLAPSED, 1u << 4, "collapsed", "an IN list, ARRAY[...] or VALUES rows were collapsed") \
+    X(LIMIT, 1u << 5, "limit",                                                                 \
       "the output reached 2 * input + 64 bytes and stops at a token boundary")
 
 /* Flags describing what normalize_sql saw; see NORMALIZE_FLAG_MAP. */

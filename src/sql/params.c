@@ -65,8 +65,7 @@ static const char *list_start(struct str params)
  * One "$n = value" at p: sets *num and *val and returns the byte after the
  * value, or NULL if malformed.
  */
-static const char *parse_one(const char *p, const char *end, unsigned long *num,
-                             struct str *val)
+static const char *parse_one(const char *p, const char *end, unsigned long *num, struct str *val)
 {
     if (p >= end || *p != '$' || p + 1 >= end || !is_digit(p[1]))
         return NULL;
@@ -231,8 +230,7 @@ static const char *skip_text(const char *p, const char *end)
     return p + 1;
 }
 
-static void substitute(struct str sql, const struct str *vals, unsigned long max,
-                       struct buf *out)
+static void substitute(struct str sql, const struct str *vals, unsigned long max, struct buf *out)
 {
     const char *p = sql.ptr, *end = sql.ptr + sql.len, *copied = p;
     while (p < end) {
@@ -257,22 +255,29 @@ static void substitute(struct str sql, const struct str *vals, unsigned long max
 
 int params_apply(struct str sql, struct str params, struct buf *out)
 {
-    const char *start = params.len ? list_start(params) : params.ptr;
-    const char *end = params.ptr + params.len;
     unsigned long max = 0;
-    if (params.len && (!start || !parse_list(start, end, NULL, &max))) {
-        buf_addslice(out, sql);
-        return -1;
+    const char *start = NULL, *end = NULL;
+    if (params.len) {
+        start = list_start(params);
+        end = params.ptr + params.len;
+        if (!start || !parse_list(start, end, NULL, &max)) {
+            buf_addslice(out, sql);
+            return -1;
+        }
     }
-    struct str stack[PARAMS_STACK];
+    if (max == 0) {
+        buf_addslice(out, sql);
+        return 0;
+    }
+    struct str stack[PARAMS_STACK] = { { NULL, 0 } };
     struct str *vals = max <= PARAMS_STACK ? stack : xcalloc(max, sizeof(*vals));
-    memset(vals, 0, (max <= PARAMS_STACK ? PARAMS_STACK : max) * sizeof(*vals));
     int rc = 0;
-    if (max && !parse_list(start, end, vals, &max)) {
+    if (parse_list(start, end, vals, &max)) {
+        if (sql.len)
+            substitute(sql, vals, max, out);
+    } else {
         buf_addslice(out, sql);
         rc = -1;
-    } else {
-        substitute(sql, vals, max, out);
     }
     if (vals != stack)
         free(vals);

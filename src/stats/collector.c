@@ -636,7 +636,8 @@ static struct errgroup *errgroup_for(struct collector *c, struct str sqlstate, s
     struct errgroup *g = &c->errs[c->nerrs];
     memset(g, 0, sizeof(*g));
     g->key = arena_strdup(&c->arena, key);
-    memcpy(g->sqlstate, sqlstate.ptr, sqlstate.len < 5 ? sqlstate.len : 5);
+    if (sqlstate.len)
+        memcpy(g->sqlstate, sqlstate.ptr, sqlstate.len < 5 ? sqlstate.len : 5);
     g->first_us = INT64_MAX;
     g->last_us = INT64_MIN;
     g->first_line = UINT64_MAX;
@@ -1038,6 +1039,12 @@ void collector_merge(struct collector *dst, struct collector *src, uint64_t line
 void collector_finish(struct collector *c)
 {
     for (size_t i = 0; i < c->npids; i++) {
+        /* A range that was never merged after another: its first bare
+         * duration had no statement before it. */
+        if (c->pids[i].head == HEAD_DURATION) {
+            record_orphan(c, c->pids[i].head_duration_us);
+            c->pids[i].head = HEAD_OTHER;
+        }
         settle(c, &c->pids[i].stmt, c->pids[i].pid);
         settle(c, &c->pids[i].plan, c->pids[i].pid);
     }

@@ -28,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void fail(const char *what, struct str in, struct str out)
 {
-    fprintf(stderr, "fuzz_normalize: %s\n input (%zu bytes): " STR_FMT "\n output (%zu bytes): " STR_FMT "\n",
+    fprintf(stderr,
+            "fuzz_normalize: %s\n input (%zu bytes): " STR_FMT "\n output (%zu bytes): " STR_FMT
+            "\n",
             what, in.len, STR_ARG(in), out.len, STR_ARG(out));
     abort();
 }

@@ -324,6 +324,8 @@ static const struct feed_case feed_cases[] = {
       "L1 unparsed at=\"{\\\"timestamp\\\"\"\n", 2 },
     { "timestamp_of_wrong_type_is_unparsed", JSON15("1795314757", "1", "\"LOG\"", "\"a\"", ""), 0,
       "L1 unparsed at=\"{\\\"timestamp\\\"\"\n", 2 },
+    { "severity_of_wrong_type_is_unparsed", JSON15("\"" T "\"", "1", "40", "\"a\"", ""), 0,
+      "L1 unparsed at=\"{\\\"timestamp\\\"\"\n", 2 },
     { "pid_as_string_is_unparsed", REC("\"1\"", "\"a\""), 0,
       "L1 unparsed at=\"{\\\"timestamp\\\"\"\n", 2 },
     { "negative_pid_is_unparsed", REC("-1", "\"a\""), 0, "L1 unparsed at=\"{\\\"timestamp\\\"\"\n",
