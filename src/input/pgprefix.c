@@ -212,9 +212,60 @@ static size_t field_end(const struct pgprefix *p, size_t item, struct str rest)
     return i;
 }
 
-static bool match_items(const struct pgprefix *p, size_t from, struct str line, size_t pos,
-                        struct event *ev, struct tstamp_cache *tc, size_t *len)
+/* The five slices a memo can hold, in its order. */
+static struct str *memo_field(struct event *ev, int i)
 {
+    switch (i) {
+    case 0:
+        return &ev->user;
+    case 1:
+        return &ev->db;
+    case 2:
+        return &ev->app;
+    case 3:
+        return &ev->client;
+    default:
+        return &ev->sqlstate;
+    }
+}
+
+/* Takes the rest of the prefix from the process's memo when the bytes are the same. */
+static bool memo_hit(struct pgprefix_cache *pc, size_t item, struct str line, size_t pos,
+                     struct event *ev, size_t *len)
+{
+    const struct pgprefix_memo *m = &pc->memo[(uint32_t)ev->pid % PGPREFIX_MEMO_SLOTS];
+    if (!m->len || m->pid != ev->pid || (size_t)m->item != item || line.len - pos < m->len ||
+        memcmp(line.ptr + pos, m->bytes, m->len) != 0)
+        return false;
+    for (int i = 0; i < 5; i++)
+        if (m->n[i] != 0xffff)
+            *memo_field(ev, i) = str_make(line.ptr + pos + m->off[i], m->n[i]);
+    *len = pos + m->len;
+    return true;
+}
+
+static void memo_store(struct pgprefix_cache *pc, size_t item, struct str line, size_t pos,
+                       struct event *ev, size_t end)
+{
+    if (end - pos > PGPREFIX_MEMO_BYTES || end == pos)
+        return;
+    struct pgprefix_memo *m = &pc->memo[(uint32_t)ev->pid % PGPREFIX_MEMO_SLOTS];
+    m->pid = ev->pid;
+    m->item = (int16_t)item;
+    m->len = (uint16_t)(end - pos);
+    memcpy(m->bytes, line.ptr + pos, end - pos);
+    for (int i = 0; i < 5; i++) {
+        struct str *f = memo_field(ev, i);
+        bool inside = f->ptr && f->ptr >= line.ptr + pos && f->ptr + f->len <= line.ptr + end;
+        m->off[i] = inside ? (uint16_t)(f->ptr - (line.ptr + pos)) : 0;
+        m->n[i] = inside ? (uint16_t)f->len : 0xffff;
+    }
+}
+
+static bool match_items(const struct pgprefix *p, size_t from, struct str line, size_t pos,
+                        struct event *ev, struct pgprefix_cache *pc, size_t *len)
+{
+    size_t memo_item = SIZE_MAX, memo_pos = 0;
     for (size_t k = from; k < p->n; k++) {
         const struct item *it = &p->items[k];
         struct str rest = str_skip(line, pos);
@@ -233,7 +284,7 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
         case IT_SESS_START: {
             int64_t ts;
             int off;
-            n = tstamp_parse_cached(tc, rest, &ts, &off, NULL);
+            n = tstamp_parse_cached(&pc->tc, rest, &ts, &off, NULL);
             if (!n)
                 return false;
             if (it->kind == IT_TIME) {
@@ -263,8 +314,13 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
             if (!d)
                 return false;
             n += d;
-            if (it->kind == IT_PID)
+            if (it->kind == IT_PID) {
                 ev->pid = (int32_t)v;
+                if (memo_hit(pc, k + 1, line, pos + n, ev, len))
+                    return true;
+                memo_item = k + 1;
+                memo_pos = pos + n;
+            }
             break;
         }
         case IT_SQLSTATE:
@@ -275,9 +331,10 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
             break;
         case IT_QSTOP:
             /* Non-session processes print nothing after %q. */
-            if (match_items(p, k + 1, line, pos, ev, tc, len))
-                return true;
-            *len = pos;
+            if (!match_items(p, k + 1, line, pos, ev, pc, len))
+                *len = pos;
+            if (memo_item != SIZE_MAX)
+                memo_store(pc, memo_item, line, memo_pos, ev, *len);
             return true;
         default: {
             n = field_end(p, k, rest);
@@ -304,6 +361,8 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
         pos += n;
     }
     *len = pos;
+    if (memo_item != SIZE_MAX)
+        memo_store(pc, memo_item, line, memo_pos, ev, pos);
     return true;
 }
 
@@ -338,11 +397,11 @@ static bool match_loose(struct str line, struct event *ev, struct tstamp_cache *
 }
 
 bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
-                    struct tstamp_cache *tc, size_t *len)
+                    struct pgprefix_cache *pc, size_t *len)
 {
     if (p->loose)
-        return match_loose(line, ev, tc, len);
-    return match_items(p, 0, line, 0, ev, tc, len);
+        return match_loose(line, ev, &pc->tc, len);
+    return match_items(p, 0, line, 0, ev, pc, len);
 }
 
 /* Settings seen in the wild, most specific first (ties go to the earlier one). */
@@ -369,12 +428,12 @@ static const char *const known_prefixes[] = {
     "%t ",
 };
 
-static bool line_is_record(const struct pgprefix *p, struct str line, struct tstamp_cache *tc)
+static bool line_is_record(const struct pgprefix *p, struct str line, struct pgprefix_cache *pc)
 {
     struct event ev;
     size_t n;
     event_clear(&ev);
-    if (!pgprefix_match(p, line, &ev, tc, &n))
+    if (!pgprefix_match(p, line, &ev, pc, &n))
         return false;
     enum severity sev;
     char aux;
@@ -402,10 +461,11 @@ struct pgprefix *pgprefix_detect(const char *buf, size_t len)
         struct err err;
         struct pgprefix *cand = pgprefix_compile(known_prefixes[i], &err);
         ASSERT(cand);
-        struct tstamp_cache tc = { 0 };
+        static _Thread_local struct pgprefix_cache pc;
+        memset(&pc, 0, sizeof(pc));
         size_t hits = 0;
         for (size_t k = 0; k < nlines; k++)
-            hits += line_is_record(cand, lines[k], &tc);
+            hits += line_is_record(cand, lines[k], &pc);
         if (hits > best_hits) {
             pgprefix_free(best);
             best = cand;
@@ -418,9 +478,9 @@ struct pgprefix *pgprefix_detect(const char *buf, size_t len)
         return best;
     pgprefix_free(best);
     struct pgprefix *loose = pgprefix_loose();
-    struct tstamp_cache tc = { 0 };
+    struct pgprefix_cache pc = { 0 };
     for (size_t k = 0; k < nlines; k++)
-        if (line_is_record(loose, lines[k], &tc))
+        if (line_is_record(loose, lines[k], &pc))
             return loose;
     pgprefix_free(loose);
     return NULL;

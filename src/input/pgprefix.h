@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct pgprefix;
 
@@ -31,13 +32,35 @@ struct pgprefix *pgprefix_dup(const struct pgprefix *p);
 const char *pgprefix_spec(const struct pgprefix *p);
 
 /*
+ * What matching remembers from line to line: the time of the last second
+ * seen, and per process the bytes its prefix had after the pid. Lines of a
+ * process within one second repeat those bytes exactly (user, database,
+ * application, client), so a memcmp replaces the field-by-field parse.
+ */
+#define PGPREFIX_MEMO_SLOTS 64
+#define PGPREFIX_MEMO_BYTES 160
+
+struct pgprefix_memo {
+    int32_t pid;
+    uint16_t len;        /* bytes after the pid; 0 = empty slot */
+    int16_t item;        /* index of the item after the pid */
+    uint16_t off[5], n[5]; /* user, db, app, client, sqlstate relative to the tail; n=0xffff: not in the tail */
+    char bytes[PGPREFIX_MEMO_BYTES];
+};
+
+struct pgprefix_cache {
+    struct tstamp_cache tc;
+    struct pgprefix_memo memo[PGPREFIX_MEMO_SLOTS];
+};
+
+/*
  * Matches the prefix at the start of line (one line, without its newline).
  * On success fills ts_us, tz_offset_s, pid, user, db, app, client and
  * sqlstate in ev (slices of line) and returns true with *len set to the
  * bytes of line the prefix took: the severity word starts there.
  */
 bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
-                    struct tstamp_cache *tc, size_t *len);
+                    struct pgprefix_cache *pc, size_t *len);
 
 /*
  * Picks the prefix among the well-known settings that matches most of the

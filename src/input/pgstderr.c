@@ -62,7 +62,7 @@ static void read_line(struct pgstderr_reader *r, const char *p, const char *end,
     li->ev.tz_offset_s = 0;
     li->ev.pid = 0;
     li->ev.user = li->ev.db = li->ev.app = li->ev.client = li->ev.sqlstate = STR_NULL;
-    if (!pgprefix_match(r->prefix, li->text, &li->ev, &r->tc, &n))
+    if (!pgprefix_match(r->prefix, li->text, &li->ev, &r->pc, &n))
         return;
     struct str rest = str_skip(li->text, n);
     size_t w = pgmsg_severity(rest, &li->sev, &li->aux);

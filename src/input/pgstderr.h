@@ -17,7 +17,7 @@
 
 struct pgstderr_reader {
     const struct pgprefix *prefix; /* borrowed */
-    struct tstamp_cache tc;
+    struct pgprefix_cache pc;
     uint64_t line;                 /* line number of the next feed's first byte */
     uint32_t input;
 };

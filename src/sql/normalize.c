@@ -214,6 +214,7 @@ enum st_bit {
     ST_TC_START = 1 << 5, /* after '::' or AS: a type name may follow */
     ST_TC_NAME = 1 << 6,  /* after a word of a type name: modifiers may follow */
     ST_TC_DOT = 1 << 7,   /* after "schema." in a type name */
+    ST_SKIP = 1 << 8,     /* a list collapse is armed: skip_at is set */
 };
 
 #define ST_TC_MASK (ST_TC_START | ST_TC_NAME | ST_TC_DOT)
@@ -402,7 +403,12 @@ static unsigned kw_flags(const char *w, size_t len)
         if (!i)
             return 0;
         const struct keyword *k = &keywords[i - 1];
-        if (k->len == len && k->word[1] == w[1] && memcmp(k->word, w, len) == 0)
+        if (k->len != len)
+            continue;
+        size_t j = 0;
+        while (j < len && k->word[j] == w[j])
+            j++;
+        if (j == len)
             return k->flags;
     }
 }
@@ -793,6 +799,7 @@ static bool tok_begin(struct norm *n, enum tok kind, size_t len)
         n->flags |= NORM_LIMIT;
         n->p = n->end;
         n->skip_at = NULL;
+        n->st &= ~(unsigned)ST_SKIP;
         return false;
     }
     if (n->st & ST_SEMI) {
@@ -860,6 +867,42 @@ static void put_char(struct norm *n, enum tok kind, char c)
         *n->o++ = c;
 }
 
+/*
+ * Copies the word at p (at least one byte) to o, lower-cased, and returns
+ * its length. May write up to SLACK bytes past the word.
+ */
+static inline size_t copy_word(const char *p, const char *end, char *o)
+{
+    size_t len = 0;
+#if defined(__SSE2__)
+    const __m128i k20 = _mm_set1_epi8(0x20);
+    while ((size_t)(end - p) - len >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len));
+        /* Range checks: x + (0x80 - lo) is below 0x80 + n (signed) iff lo <= x < lo + n. */
+        __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, k20), _mm_set1_epi8(0x1F)),
+                                        _mm_set1_epi8(-128 + 26));
+        __m128i upper =
+            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x3F)), _mm_set1_epi8(-128 + 26));
+        __m128i digit =
+            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x50)), _mm_set1_epi8(-128 + 10));
+        __m128i other = _mm_or_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('$'))));
+        __m128i id = _mm_or_si128(_mm_or_si128(letter, digit), other);
+        _mm_storeu_si128((__m128i *)(void *)(o + len), _mm_add_epi8(v, _mm_and_si128(upper, k20)));
+        unsigned stop = ~(unsigned)_mm_movemask_epi8(id) & 0xFFFF;
+        if (stop)
+            return len + (size_t)__builtin_ctz(stop);
+        len += 16;
+    }
+#endif
+    while (p + len < end && (len == 0 || HAS(p[len], F_IDCONT))) {
+        o[len] = (char)lower[UC(p[len])];
+        len++;
+    }
+    return len;
+}
+
 /* ---- Tokens that need the whole state (the slow path). ---- */
 
 /* Whether the last token is an operand, so that a '-' after it is binary. */
@@ -908,16 +951,23 @@ static void lex_word(struct norm *n)
         lex_unicode_ident(n);
         return;
     }
-    while (q < end && HAS(*q, F_IDCONT))
-        q++;
-    size_t len = (size_t)(q - s);
+    size_t len;
     unsigned st = n->st;
-    n->p = q;
-    if (!tok_begin(n, T_WORD, len))
-        return;
+    if ((size_t)(n->olim - n->o) >= (size_t)(end - s) + 2) {
+        /* Room for the rest of the input: copy and measure in one go. */
+        tok_begin(n, T_WORD, 0);
+        len = copy_word(s, end, n->o);
+    } else {
+        while (q < end && HAS(*q, F_IDCONT))
+            q++;
+        len = (size_t)(q - s);
+        if (!tok_begin(n, T_WORD, len))
+            return;
+        for (size_t i = 0; i < len; i++)
+            n->o[i] = (char)lower[UC(s[i])];
+    }
     char *w = n->o;
-    for (size_t i = 0; i < len; i++)
-        w[i] = (char)lower[UC(s[i])];
+    n->p = s + len;
     n->o += len;
     n->word = w;
     n->word_len = len;
@@ -1097,6 +1147,7 @@ static void try_list(struct norm *n, char close)
         return;
     n->skip_at = first_end;
     n->skip_to = c;
+    n->st |= ST_SKIP;
     n->flags |= NORM_COLLAPSED;
 }
 
@@ -1127,12 +1178,13 @@ static void try_values(struct norm *n)
     }
     n->skip_at = first_end;
     n->skip_to = p;
+    n->st |= ST_SKIP;
     n->flags |= NORM_COLLAPSED;
 }
 
 static void lex_lparen(struct norm *n)
 {
-    if (n->lits && !(n->st & ST_SEMI) && !n->skip_at) {
+    if (n->lits && !(n->st & (ST_SEMI | ST_SKIP))) {
         if (n->st & ST_TC_NAME) {
             if (lex_typmod(n, ')'))
                 return;
@@ -1168,7 +1220,7 @@ static void lex_rparen(struct norm *n)
 
 static void lex_lbrack(struct norm *n)
 {
-    if (n->lits && !(n->st & ST_SEMI) && !n->skip_at) {
+    if (n->lits && !(n->st & (ST_SEMI | ST_SKIP))) {
         if ((n->st & ST_TC_NAME) && lex_typmod(n, ']'))
             return;
         if (n->prev == T_WORD && (kw_flags(n->word, n->word_len) & KW_ARRAY))
@@ -1218,6 +1270,7 @@ static void put_marker(struct norm *n)
 {
     n->p = n->skip_to;
     n->skip_at = NULL;
+    n->st &= ~(unsigned)ST_SKIP;
     if (tok_begin(n, T_MARKER, MARKER_LEN)) {
         memcpy(n->o, NORMALIZE_MARKER, MARKER_LEN);
         n->o += MARKER_LEN;
@@ -1229,7 +1282,7 @@ static void lex_token(struct norm *n)
 {
     const char *s = n->p;
     bool unterm = false;
-    if (UNLIKELY(s == n->skip_at)) {
+    if (UNLIKELY((n->st & ST_SKIP) && s == n->skip_at)) {
         put_marker(n);
         return;
     }
@@ -1292,42 +1345,6 @@ static void lex_token(struct norm *n)
 
 /* ---- The fast path. ---- */
 
-/*
- * Copies the word at p (at least one byte) to o, lower-cased, and returns
- * its length. May write up to SLACK bytes past the word.
- */
-static inline size_t copy_word(const char *p, const char *end, char *o)
-{
-    size_t len = 0;
-#if defined(__SSE2__)
-    const __m128i k20 = _mm_set1_epi8(0x20);
-    while ((size_t)(end - p) - len >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len));
-        /* Range checks: x + (0x80 - lo) is below 0x80 + n (signed) iff lo <= x < lo + n. */
-        __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, k20), _mm_set1_epi8(0x1F)),
-                                        _mm_set1_epi8(-128 + 26));
-        __m128i upper =
-            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x3F)), _mm_set1_epi8(-128 + 26));
-        __m128i digit =
-            _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x50)), _mm_set1_epi8(-128 + 10));
-        __m128i other = _mm_or_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()),
-                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('_')),
-                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('$'))));
-        __m128i id = _mm_or_si128(_mm_or_si128(letter, digit), other);
-        _mm_storeu_si128((__m128i *)(void *)(o + len), _mm_add_epi8(v, _mm_and_si128(upper, k20)));
-        unsigned stop = ~(unsigned)_mm_movemask_epi8(id) & 0xFFFF;
-        if (stop)
-            return len + (size_t)__builtin_ctz(stop);
-        len += 16;
-    }
-#endif
-    while (p + len < end && (len == 0 || HAS(p[len], F_IDCONT))) {
-        o[len] = (char)lower[UC(p[len])];
-        len++;
-    }
-    return len;
-}
-
 /* The hot part of the lexer state, which run() and the fast_ functions keep in registers. */
 struct fast {
     const char *p;    /* next input byte */
@@ -1370,7 +1387,7 @@ static inline bool fast_words(const struct norm *n, struct fast *f)
         }
         const char *p = f->p;
         if (end - p < 3 || p[0] != ' ' || cclass[UC(p[1])] != CC_IDENT || p[2] == '\'' ||
-            p[2] == '&' || p == n->skip_at)
+            p[2] == '&')
             return true;
         *f->o++ = ' ';
         f->p++;
@@ -1486,7 +1503,7 @@ static void run(struct norm *n)
         f.p += blank;
         if (UNLIKELY(f.p == end))
             break;
-        if (UNLIKELY(f.st | (f.p == n->skip_at) | (f.o - f.p > fast_gap)))
+        if (UNLIKELY(f.st | (f.o - f.p > fast_gap)))
             goto slow;
         unsigned cls = cclass[UC(*f.p)];
         if (LIKELY(cls == CC_IDENT)) {

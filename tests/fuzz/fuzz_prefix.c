@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (p) {
         struct event ev;
         event_clear(&ev);
-        struct tstamp_cache tc = { 0 };
+        struct pgprefix_cache tc = { 0 };
         size_t n = 0;
         if (pgprefix_match(p, line, &ev, &tc, &n) && n > line.len)
             abort();

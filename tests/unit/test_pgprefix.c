@@ -52,7 +52,7 @@ static void matches_table(void **state)
         assert_non_null(p);
         struct event ev;
         event_clear(&ev);
-        struct tstamp_cache tc = { 0 };
+        struct pgprefix_cache tc = { 0 };
         size_t len = 0;
         bool ok = pgprefix_match(p, str_cstr(cases[i].line), &ev, &tc, &len);
         if (ok != cases[i].matches)
@@ -118,13 +118,40 @@ static void unknown_prefix_falls_back_to_loose(void **state)
     assert_string_equal(pgprefix_spec(p), "(loose)");
     struct event ev;
     event_clear(&ev);
-    struct tstamp_cache tc = { 0 };
+    struct pgprefix_cache tc = { 0 };
     size_t n;
     assert_true(pgprefix_match(p, str_cstr(log), &ev, &tc, &n));
     assert_int_equal(n, 38);
     assert_true(ev.ts_us != TS_NONE);
     pgprefix_free(p);
     assert_null(pgprefix_detect("hello\nworld\n", 12));
+}
+
+static void memo_follows_changes_of_one_process(void **state)
+{
+    (void)state;
+    struct err err;
+    struct pgprefix *p = pgprefix_compile("%t [%p]: user=%u,db=%d,app=%a,client=%h ", &err);
+    const char *lines[] = {
+        "2026-11-22 02:32:37 UTC [7]: user=a,db=b,app=c,client=d LOG:  x",
+        "2026-11-22 02:32:37 UTC [7]: user=a,db=b,app=c,client=d LOG:  y",
+        "2026-11-22 02:32:37 UTC [7]: user=a,db=b,app=longer,client=d LOG:  z",
+        "2026-11-22 02:32:37 UTC [71]: user=a,db=b,app=c,client=d LOG:  z",
+    };
+    const char *apps[] = { "c", "c", "longer", "c" };
+    const size_t lens[] = { 56, 56, 61, 57 };
+    struct pgprefix_cache pc = { 0 };
+    for (size_t i = 0; i < 4; i++) {
+        struct event ev;
+        event_clear(&ev);
+        size_t n;
+        assert_true(pgprefix_match(p, str_cstr(lines[i]), &ev, &pc, &n));
+        assert_int_equal(n, lens[i]);
+        assert_true(str_eq_cstr(ev.app, apps[i]));
+        assert_true(str_eq_cstr(ev.client, "d"));
+        assert_true(ev.client.ptr > lines[i] && ev.client.ptr < lines[i] + n);
+    }
+    pgprefix_free(p);
 }
 
 int main(void)
@@ -135,6 +162,7 @@ int main(void)
         cmocka_unit_test(detects_real_log_prefix),
         cmocka_unit_test(detects_debian_default),
         cmocka_unit_test(unknown_prefix_falls_back_to_loose),
+        cmocka_unit_test(memo_follows_changes_of_one_process),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
