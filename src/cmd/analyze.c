@@ -25,13 +25,13 @@
 static const char *const usage[] = {
     "usage: sleuth analyze [options] FILE|GLOB|- ...",
     "",
-    "Reads PostgreSQL logs (stderr with any log_line_prefix, csvlog, jsonlog;",
-    "plain or gzip/bzip2/xz/zstd compressed; '-' is standard input) and reports",
+    "Reads PostgreSQL logs (stderr with any log_line_prefix, csvlog, jsonlog,",
+    "syslog; plain or gzip/bzip2/xz/zstd compressed; '-' is standard input) and reports",
     "which queries took the database's time, when, and what else went wrong.",
     "",
     "  -f, --format FMT        text (default), json, md, html",
     "  -o, --output FILE       write the report to FILE instead of stdout",
-    "      --log-format FMT    auto (default), stderr, csvlog, jsonlog",
+    "      --log-format FMT    auto (default), stderr, csvlog, jsonlog, syslog",
     "      --prefix PREFIX     the server's log_line_prefix (default: detect)",
     "      --since TIME        keep records at or after TIME (ISO 8601; UTC if no zone)",
     "      --until TIME        keep records before TIME",
@@ -144,6 +144,8 @@ static int parse_log_format(const char *s, enum log_format *f)
         *f = LOGFMT_CSV;
     else if (strcmp(s, "jsonlog") == 0 || strcmp(s, "json") == 0)
         *f = LOGFMT_JSON;
+    else if (strcmp(s, "syslog") == 0)
+        *f = LOGFMT_SYSLOG;
     else
         return -1;
     return 0;
@@ -241,7 +243,7 @@ int cmd_analyze(int argc, char **argv)
         case OPT_LOG_FORMAT:
             if (parse_log_format(optarg, &opts.format) < 0)
                 rc = usage_error("analyze",
-                                 "unknown log format '%s' (auto, stderr, csvlog, jsonlog)", optarg);
+                                 "unknown log format '%s' (auto, stderr, csvlog, jsonlog, syslog)", optarg);
             break;
         case OPT_PREFIX:
             opts.prefix = optarg;

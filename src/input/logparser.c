@@ -8,10 +8,12 @@
 #include "pgcsv.h"
 #include "pgjson.h"
 #include "pgstderr.h"
+#include "pgsyslog.h"
 #include "util/xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/banned.h"
 
@@ -24,6 +26,7 @@ struct logparser {
     struct pgstderr_reader stderr_r;
     struct pgcsv_reader csv_r;
     struct pgjson_reader json_r;
+    struct pgsyslog_reader syslog_r;
 };
 
 const char *log_format_name(enum log_format f)
@@ -35,6 +38,8 @@ const char *log_format_name(enum log_format f)
         return "csvlog";
     case LOGFMT_JSON:
         return "jsonlog";
+    case LOGFMT_SYSLOG:
+        return "syslog";
     default:
         return "auto";
     }
@@ -60,6 +65,8 @@ void logparser_free(struct logparser *p)
         pgcsv_release(&p->csv_r);
     if (p->started && p->format == LOGFMT_JSON)
         pgjson_release(&p->json_r);
+    if (p->started && p->format == LOGFMT_SYSLOG)
+        pgsyslog_release(&p->syslog_r);
     pgprefix_free(p->prefix);
     free(p);
 }
@@ -72,6 +79,8 @@ enum log_format logparser_detect(const char *buf, size_t len)
         i++;
     if (i < len && buf[i] == '{')
         return LOGFMT_JSON;
+    if (pgsyslog_detect(buf + i, len - i))
+        return LOGFMT_SYSLOG;
     struct str rest = str_make(buf + i, len - i);
     int64_t ts;
     int off;
@@ -94,6 +103,15 @@ static void start(struct logparser *p, const char *buf, size_t len, bool eof)
         pgjson_init(&p->json_r, p->input);
         p->json_r.line = p->start_line;
         break;
+    case LOGFMT_SYSLOG: {
+        /* BSD syslog times have no year: take this one. */
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        pgsyslog_init(&p->syslog_r, p->prefix, tm.tm_year + 1900, p->input);
+        p->syslog_r.line = p->start_line;
+        break;
+    }
     default:
         p->format = LOGFMT_STDERR;
         if (!p->prefix)
@@ -122,6 +140,8 @@ size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof
         return pgcsv_feed(&p->csv_r, buf, len, eof, emit, ctx);
     case LOGFMT_JSON:
         return pgjson_feed(&p->json_r, buf, len, eof, emit, ctx);
+    case LOGFMT_SYSLOG:
+        return pgsyslog_feed(&p->syslog_r, buf, len, eof, emit, ctx);
     default:
         return pgstderr_feed(&p->stderr_r, buf, len, eof, emit, ctx);
     }
@@ -136,6 +156,8 @@ uint64_t logparser_line(const struct logparser *p)
         return p->csv_r.line;
     case LOGFMT_JSON:
         return p->json_r.line;
+    case LOGFMT_SYSLOG:
+        return p->syslog_r.line;
     default:
         return p->stderr_r.line;
     }
@@ -153,6 +175,9 @@ void logparser_set_line(struct logparser *p, uint64_t line)
     case LOGFMT_JSON:
         p->json_r.line = line;
         break;
+    case LOGFMT_SYSLOG:
+        p->syslog_r.line = line;
+        break;
     default:
         p->stderr_r.line = line;
         break;
@@ -166,6 +191,8 @@ enum log_format logparser_format(const struct logparser *p)
 
 const struct pgprefix *logparser_prefix(const struct logparser *p)
 {
+    if (p->format == LOGFMT_SYSLOG)
+        return p->started ? p->syslog_r.inner : NULL;
     return p->format == LOGFMT_STDERR ? p->prefix : NULL;
 }
 
@@ -177,6 +204,8 @@ size_t logparser_sync(enum log_format format, const struct pgprefix *prefix, con
         return pgcsv_sync(buf, len);
     case LOGFMT_JSON:
         return pgjson_sync(buf, len);
+    case LOGFMT_SYSLOG:
+        return pgsyslog_sync(buf, len);
     default:
         return pgstderr_sync(prefix, buf, len);
     }

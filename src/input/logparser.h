@@ -1,6 +1,7 @@
 /*
  * struct logparser: turns the bytes of one PostgreSQL log into events,
- * whatever its format (stderr with any log_line_prefix, csvlog, jsonlog).
+ * whatever its format (stderr with any log_line_prefix, csvlog, jsonlog,
+ * syslog).
  *
  * Push model: the caller reads the input into a buffer and calls
  * logparser_feed() with what it has; the parser emits every record that is
@@ -25,6 +26,7 @@ enum log_format {
     LOGFMT_STDERR, /* stderr (and file) destination with a log_line_prefix */
     LOGFMT_CSV,    /* csvlog */
     LOGFMT_JSON,   /* jsonlog (PostgreSQL 15+) */
+    LOGFMT_SYSLOG, /* the syslog destination as written by rsyslog or syslog-ng */
 };
 
 struct logparser;
@@ -49,10 +51,11 @@ size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof
 
 /* Line number that buf[0] of the next feed has (1-based). */
 uint64_t logparser_line(const struct logparser *p);
-/* Sets the line number of the next feed's first byte (for byte-range workers). */
+/* Sets the line number of the next feed's first byte (before the first feed). */
 void logparser_set_line(struct logparser *p, uint64_t line);
 enum log_format logparser_format(const struct logparser *p);
-/* The prefix in use for stderr logs (detected or given); NULL otherwise or not yet known. */
+/* The prefix in use for stderr and syslog logs (detected or given; for
+ * syslog, what follows "[N-M] "); NULL otherwise or not yet known. */
 const struct pgprefix *logparser_prefix(const struct logparser *p);
 
 /*

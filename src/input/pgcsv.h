@@ -76,7 +76,7 @@ void pgcsv_release(struct pgcsv_reader *r);
  * record without its final newline at eof) become one EV_UNPARSED event
  * that runs from the bad record's first line up to the next line that
  * looks like a record start; the message holds those bytes. Records after
- * it are read normally.
+ * it are read normally. Empty lines are skipped.
  *
  * emit must not call back into this reader.
  */

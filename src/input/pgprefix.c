@@ -12,6 +12,7 @@
 #include "pgmsg.h"
 #include "util/xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,11 @@ struct pgprefix *pgprefix_dup(const struct pgprefix *p)
     struct pgprefix *d = pgprefix_compile(p->spec, &err);
     ASSERT(d);
     return d;
+}
+
+bool pgprefix_is_loose(const struct pgprefix *p)
+{
+    return p->loose;
 }
 
 const char *pgprefix_spec(const struct pgprefix *p)
@@ -440,7 +446,45 @@ static bool line_is_record(const struct pgprefix *p, struct str line, struct pgp
     return pgmsg_severity(str_skip(line, n), &sev, &aux) != 0;
 }
 
+/* What servers that log to syslog commonly put after "[N-M] " (pgBadger's advice first). */
+static const char *const syslog_prefixes[] = {
+    "user=%u,db=%d,app=%a,client=%h ",
+    "user=%u,db=%d,client=%h ",
+    "user=%u,db=%d ",
+    "db=%d,user=%u,app=%a,client=%h ",
+    "db=%d,user=%u ",
+    "[%l-1] user=%u,db=%d,app=%a,client=%h ",
+    "[%l-1] user=%u,db=%d ",
+    "%q[user=%u,db=%d,app=%a] ",
+    "%q%u@%d ",
+    "[%l-1] ",
+    "",
+};
+
+static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
+                                     const char *buf, size_t len);
+
 struct pgprefix *pgprefix_detect(const char *buf, size_t len)
+{
+    return detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len);
+}
+
+struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
+{
+    struct pgprefix *full =
+        detect_among(syslog_prefixes, ARRAY_SIZE(syslog_prefixes), PGPREFIX_SYSLOG_HEAD, buf, len);
+    if (!full || full->loose)
+        return full;
+    /* Hand back the part after the head: what the server's setting is. */
+    struct err err;
+    struct pgprefix *inner = pgprefix_compile(full->spec + strlen(PGPREFIX_SYSLOG_HEAD), &err);
+    ASSERT(inner);
+    pgprefix_free(full);
+    return inner;
+}
+
+static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
+                                     const char *buf, size_t len)
 {
     enum { MAX_LINES = 400 };
     struct str lines[MAX_LINES];
@@ -457,9 +501,11 @@ struct pgprefix *pgprefix_detect(const char *buf, size_t len)
     }
     struct pgprefix *best = NULL;
     size_t best_hits = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(known_prefixes); i++) {
+    for (size_t i = 0; i < nspecs; i++) {
         struct err err;
-        struct pgprefix *cand = pgprefix_compile(known_prefixes[i], &err);
+        char spec[256];
+        snprintf(spec, sizeof(spec), "%s%s", head, specs[i]);
+        struct pgprefix *cand = pgprefix_compile(spec, &err);
         ASSERT(cand);
         static _Thread_local struct pgprefix_cache pc;
         memset(&pc, 0, sizeof(pc));

@@ -68,5 +68,14 @@ bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
  * them. Returns NULL when buf has no line that looks like a log record.
  */
 struct pgprefix *pgprefix_detect(const char *buf, size_t len);
+/*
+ * The same for syslog lines that the syslog reader rewrote as
+ * PGPREFIX_SYSLOG_HEAD + what followed "[N-M] ": returns the server's
+ * prefix (the part after the head), or the loose prefix.
+ */
+#define PGPREFIX_SYSLOG_HEAD "%m [%p]: "
+struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len);
+/* Whether p is the loose fallback. */
+bool pgprefix_is_loose(const struct pgprefix *p);
 
 #endif

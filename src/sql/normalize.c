@@ -68,6 +68,7 @@ enum cflag {
     F_SPACE = 8,   /* whitespace */
     F_OP = 16,     /* one of ~ ! @ # ^ & | ` ? + - * / % < > = */
     F_SIGNOP = 32, /* one of ~ ! @ # ^ & | ` ? %: an operator holding one keeps a final + or - */
+    F_GAP = 64,    /* whitespace, '-' or '/': may start whitespace or a comment */
 };
 
 #define IS_UPPER(c) ((c) >= 'A' && (c) <= 'Z')
@@ -96,14 +97,14 @@ enum cflag {
      : (c) == ':'  ? CC_COLON  \
      : (c) == '.'  ? CC_DOT    \
                    : CC_OTHER)
-#define FLAGS_OF(c)                                                                      \
-    ((IS_ALPHA(c) || IS_DIG(c) || (c) == '$' ? F_IDCONT : 0) |                           \
-     (IS_ALPHA(c) || IS_DIG(c) ? F_TAG : 0) | (IS_DIG(c) ? F_DIGIT : 0) |                \
-     (IS_SPC(c) ? F_SPACE : 0) | (IS_OPC(c) ? F_OP : 0) |                                \
-     (IS_OPC(c) && (c) != '+' && (c) != '-' && (c) != '*' && (c) != '/' && (c) != '<' && \
-              (c) != '>' && (c) != '='                                                   \
-          ? F_SIGNOP                                                                     \
-          : 0))
+#define IS_SIGNOP(c)                                                                     \
+    ((c) == '~' || (c) == '!' || (c) == '@' || (c) == '#' || (c) == '^' || (c) == '&' || \
+     (c) == '|' || (c) == '`' || (c) == '?' || (c) == '%')
+#define FLAGS_OF(c)                                                                       \
+    ((IS_ALPHA(c) || IS_DIG(c) || (c) == '$' ? F_IDCONT : 0) |                            \
+     (IS_ALPHA(c) || IS_DIG(c) ? F_TAG : 0) | (IS_DIG(c) ? F_DIGIT : 0) |                 \
+     (IS_SPC(c) ? F_SPACE : 0) | (IS_OPC(c) ? F_OP : 0) | (IS_SIGNOP(c) ? F_SIGNOP : 0) | \
+     (IS_SPC(c) || (c) == '-' || (c) == '/' ? F_GAP : 0))
 #define LOWER_OF(c) (IS_UPPER(c) ? (c) | 0x20 : (c))
 
 /* The tables are built by the preprocessor, so they need no initialisation at run time. */
@@ -489,6 +490,16 @@ static const char *skip_gap(const char *p, const char *end)
     return p;
 }
 
+/* skip_gap, quicker over the single blanks that usually separate list elements. */
+static inline const char *skip_gap_fast(const char *p, const char *end)
+{
+    while (p < end && *p == ' ')
+        p++;
+    if (p < end && HAS(*p, F_GAP))
+        p = skip_gap(p, end);
+    return p;
+}
+
 /*
  * p is just after an opening quote; returns the byte after the closing one,
  * or end with *unterm set. '' is a quote inside the string; with
@@ -732,43 +743,30 @@ static const char *scan_elem(const char *p, const char *end)
 static const char *scan_consts(const char *p, const char *end, char close, bool marker_ok,
                                const char **first_end)
 {
-    bool want = true;
     *first_end = NULL;
     for (p++;;) {
-        while (p < end && *p == ' ')
-            p++;
+        p = skip_gap_fast(p, end);
         if (p >= end)
             return NULL;
-        const char *e;
-        if (want && HAS(*p, F_DIGIT)) {
-            e = scan_digits(p, end);
-        } else if (!want && *p == ',') {
-            p++;
-            want = true;
-            continue;
-        } else if (*p == close) {
-            return *first_end && !want ? p : NULL;
-        } else {
-            const char *gap = skip_gap(p, end);
-            if (gap != p) {
-                p = gap;
-                continue;
-            }
-            if (*p == '/' && is_marker(p, end)) {
-                if (!marker_ok || !*first_end)
-                    return NULL;
-                p += MARKER_LEN;
-                want = false;
-                continue;
-            }
-            e = want ? scan_elem(p, end) : NULL;
-        }
+        const char *e = HAS(*p, F_DIGIT) ? scan_digits(p, end) : scan_elem(p, end);
         if (!e)
             return NULL;
         if (!*first_end)
             *first_end = skip_gap(e, end);
-        p = e;
-        want = false;
+        /* After an element: ',' and the next one, the close, or markers first. */
+        for (p = e;;) {
+            p = skip_gap_fast(p, end);
+            if (p >= end)
+                return NULL;
+            if (*p == ',')
+                break;
+            if (*p == close)
+                return p;
+            if (!marker_ok || !is_marker(p, end))
+                return NULL;
+            p += MARKER_LEN;
+        }
+        p++;
     }
 }
 
@@ -1481,6 +1479,34 @@ static inline bool fast_char(struct norm *n, struct fast *f, unsigned cls)
 }
 
 /*
+ * The first word of a statement (after the ';' that ends the previous one,
+ * if any), which says how the statement treats literals. False for a
+ * prefixed string.
+ */
+static bool fast_first_word(struct norm *n, struct fast *f)
+{
+    const char *end = n->end;
+    if (f->p + 1 < end && (f->p[1] == '\'' || f->p[1] == '&'))
+        return false;
+    if ((f->st & ST_SEMI) && f->prev != T_START) {
+        *f->o++ = ';';
+        f->prev = T_SEMI;
+        n->flags |= NORM_MULTI;
+    }
+    fast_begin(f, T_WORD);
+    f->word = f->o;
+    f->word_len = copy_word(f->p, end, f->o);
+    f->p += f->word_len;
+    f->o += f->word_len;
+    n->word = f->word;
+    n->word_len = f->word_len;
+    n->st = 0;
+    word_after_start(n);
+    f->st = n->st;
+    return true;
+}
+
+/*
  * The main loop. The common tokens are handled by the fast_ functions with
  * the hot state in registers; when a rare state bit is set, a collapsed
  * list's end is reached, the output is near its bound, or the token is
@@ -1503,9 +1529,13 @@ static void run(struct norm *n)
         f.p += blank;
         if (UNLIKELY(f.p == end))
             break;
-        if (UNLIKELY(f.st | (f.o - f.p > fast_gap)))
-            goto slow;
         unsigned cls = cclass[UC(*f.p)];
+        if (UNLIKELY(f.st | (f.o - f.p > fast_gap))) {
+            if ((f.st & ~(unsigned)ST_SEMI) == ST_START && cls == CC_IDENT &&
+                f.o - f.p <= fast_gap && fast_first_word(n, &f))
+                continue;
+            goto slow;
+        }
         if (LIKELY(cls == CC_IDENT)) {
             if (fast_words(n, &f))
                 continue;

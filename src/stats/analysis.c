@@ -9,6 +9,7 @@
 #include "analysis.h"
 
 #include "input/pgprefix.h"
+#include "input/pgsyslog.h"
 #include "input/source.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
@@ -101,7 +102,7 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
     }
     ch->lines = logparser_line(p) - 1;
     ch->format = logparser_format(p);
-    if (ch->stream && logparser_prefix(p))
+    if (logparser_prefix(p))
         ch->prefix = xstrdup(pgprefix_spec(logparser_prefix(p)));
     free(buf);
     logparser_free(p);
@@ -144,6 +145,11 @@ static void detect(struct analysis *a, struct source *src, struct input_info *in
         info->format = logparser_detect(buf, (size_t)n);
     if (info->format == LOGFMT_STDERR) {
         *prefix = given ? pgprefix_dup(given) : pgprefix_detect(buf, (size_t)n);
+        if (!*prefix)
+            *prefix = pgprefix_loose();
+    } else if (info->format == LOGFMT_SYSLOG) {
+        /* Decided once for the file, so that every byte range uses the same. */
+        *prefix = given ? pgprefix_dup(given) : pgsyslog_detect_prefix(buf, (size_t)n);
         if (!*prefix)
             *prefix = pgprefix_loose();
     }

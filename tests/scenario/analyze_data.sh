@@ -82,6 +82,19 @@ for fmt in csv json; do
        "$fmt agrees with stderr on queries, errors, distinct queries, deadlocks, connections"
 done
 
+# The same log as syslog would have it: "[N-M]" parts, #011 for the tab that
+# starts a continuation, the DETAIL/STATEMENT lines as later parts.
+awk '/^\t/ { part++; sub(/^\t/, "#011"); printf "Nov 22 %s db1 postgres[%s]: [%d-%d] %s\n", t, pid, seq, part, $0; next }
+     { t = $2; pid = $4; gsub(/[\[\]:]/, "", pid); line = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, "", line)
+       if (line ~ /^[^ ]* (DETAIL|STATEMENT|HINT|CONTEXT|QUERY):  /) part++; else { seq++; part = 1 }
+       printf "Nov 22 %s db1 postgres[%s]: [%d-%d] %s\n", t, pid, seq, part, line }' "$log" > "$tmp/syslog.log"
+"$SLEUTH" analyze --format json -o "$tmp/syslog.json" "$tmp/syslog.log"; ok $? "analyze syslog exits 0"
+is "$(jq -r '.inputs[0].format' "$tmp/syslog.json")" syslog "the syslog format is detected"
+is "$(jq '.inputs[0].unparsed_lines' "$tmp/syslog.json")" 0 "syslog: every line recognised"
+is "$(strip "$tmp/syslog.json" | md5sum)" "$(strip "$r" | md5sum)" "syslog gives the same report as stderr"
+"$SLEUTH" analyze --format json -j 2 -o "$tmp/syslog2.json" "$tmp/syslog.log"
+cmp -s "$tmp/syslog.json" "$tmp/syslog2.json"; ok $? "syslog: -j 2 gives the same JSON as -j 1"
+
 "$SLEUTH" analyze --top 5 "$log" > "$tmp/report.txt"; ok $? "the text report renders"
 like "$(cat "$tmp/report.txt")" 'Queries by total time' "with its rankings"
 "$SLEUTH" analyze --format md -o "$tmp/report.md" "$log"; ok $? "the Markdown report renders"

@@ -1,0 +1,56 @@
+/*
+ * The syslog reader: PostgreSQL's "syslog" log destination as rsyslog or
+ * syslog-ng write it to a file, one syslog line per message part:
+ *
+ *   Nov 22 02:32:37 db1 postgres[1668]: [3-1] user=app,db=shop LOG:  duration: …
+ *   Nov 22 02:32:37 db1 postgres[1668]: [3-2] #011 FROM orders
+ *
+ * "[3-2]" is the second part of the session's third message: a line of a
+ * multi-line message, or the rest of a line longer than syslog allows.
+ * rsyslog writes a tab as "#011". The reader rewrites each syslog line into
+ * the stderr form ("2026-11-22 02:32:37 UTC [1668]: …", and a tab-indented
+ * continuation for the later parts), one output line per input line, and
+ * hands that to the stderr reader. The prefix it detects or is given is
+ * what PostgreSQL put after "[3-1] " (the server's log_line_prefix).
+ */
+#ifndef SLEUTH_INPUT_PGSYSLOG_H
+#define SLEUTH_INPUT_PGSYSLOG_H
+
+#include "pgstderr.h"
+#include "util/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pgsyslog_reader {
+    struct pgstderr_reader inner_r;
+    struct pgprefix *inner;  /* the server's prefix (after "[N-M] "), owned; NULL until known */
+    struct pgprefix *prefix; /* the rewritten lines' prefix: PGPREFIX_SYSLOG_HEAD + inner, owned */
+    struct buf out;          /* the rewritten lines not yet used by the inner reader */
+    size_t out_lines;        /* complete lines in out */
+    int year;                /* for BSD syslog times, which have none */
+    uint64_t line;           /* line number of the next feed's first byte */
+};
+
+/*
+ * Starts a reader; inner_prefix is what follows "[N-M] " (NULL: detect on
+ * the first feed). year is used for "Mon DD HH:MM:SS" times.
+ */
+void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefix, int year,
+                   uint32_t input);
+void pgsyslog_release(struct pgsyslog_reader *r);
+/* See logparser_feed. */
+size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, bool eof,
+                     event_fn *emit, void *ctx);
+/* Offset of the first line after buf[0]'s line that starts a message ("[N-1] "), or len. */
+size_t pgsyslog_sync(const char *buf, size_t len);
+/*
+ * Detects the server's prefix from the first lines of a syslog log (a few
+ * KB are enough): the inner prefix pgsyslog_init takes, or NULL.
+ */
+struct pgprefix *pgsyslog_detect_prefix(const char *buf, size_t len);
+/* Whether the first line of buf is a PostgreSQL syslog line. */
+bool pgsyslog_detect(const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,108 @@
+/* Unit tests for input/pgsyslog.c: syslog lines rewritten into records. */
+#include "input/pgsyslog.h"
+
+#include "input/logparser.h"
+#include "util/buf.h"
+
+#include "test_util.h"
+
+struct sink {
+    struct buf trace;
+    size_t events;
+};
+
+static void collect(void *ctx, const struct event *ev)
+{
+    struct sink *s = ctx;
+    s->events++;
+    buf_addf(&s->trace, "%s %llu %d %lld %lld [%.*s] [%.*s] [%.*s]\n", event_kind_name(ev->kind),
+             (unsigned long long)ev->line, ev->pid, (long long)ev->ts_us,
+             (long long)ev->duration_us, (int)ev->user.len, ev->user.ptr, (int)ev->statement.len,
+             ev->statement.ptr, (int)ev->message.len, ev->message.ptr);
+}
+
+static const char sample[] =
+    "Nov 22 02:32:37 db1 postgres[1668]: [1-1] user=,db= LOG:  database system is ready\n"
+    "Nov 22 02:32:38 db1 postgres[1688]: [97-1] user=bench,db=shop LOG:  duration: 666.389 ms  "
+    "statement: SELECT g AS id,\n"
+    "Nov 22 02:32:38 db1 postgres[1688]: [97-2] #011  val FROM t\n"
+    "Nov 22 02:32:39 db1 cron[77]: (root) CMD (run-parts /etc/cron.hourly)\n"
+    "2026-11-22T02:32:40.250+00:00 db1 postgres[1700]: [3-1] user=app,db=shop ERROR:  division "
+    "by zero\n"
+    "2026-11-22T02:32:40.250+00:00 db1 postgres[1700]: [3-2] user=app,db=shop STATEMENT:  SELECT "
+    "1/0;\n";
+
+static void rewrites_and_groups(void **state)
+{
+    (void)state;
+    struct err err;
+    struct pgprefix *inner = pgprefix_compile("user=%u,db=%d ", &err);
+    for (size_t step = 1; step <= sizeof(sample); step += 13) {
+        struct pgsyslog_reader r;
+        pgsyslog_init(&r, inner, 2026, 0);
+        struct sink s = { BUF_INIT, 0 };
+        struct buf pending = BUF_INIT;
+        size_t off = 0, len = strlen(sample);
+        for (;;) {
+            size_t n = len - off < step ? len - off : step;
+            buf_add(&pending, sample + off, n);
+            off += n;
+            bool eof = off == len;
+            size_t used = pgsyslog_feed(&r, pending.ptr, pending.len, eof, collect, &s);
+            memmove(pending.ptr, pending.ptr + used, pending.len - used);
+            buf_setlen(&pending, pending.len - used);
+            if (eof)
+                break;
+        }
+        assert_int_equal(s.events, 4);
+        assert_string_equal(
+            s.trace.ptr,
+            "other 1 1668 1795314757000000 -1 [] [] [database system is ready]\n"
+            "query 2 1688 1795314758000000 666389 [bench] [SELECT g AS id,\n\t  val FROM t] "
+            "[duration: 666.389 ms  statement: SELECT g AS id,\n\t  val FROM t]\n"
+            "unparsed 4 0 -9223372036854775808 -1 [] [] [Nov 22 02:32:39 db1 cron[77]: (root) CMD "
+            "(run-parts /etc/cron.hourly)]\n"
+            "error 5 1700 1795314760250000 -1 [app] [SELECT 1/0;] [division by zero]\n");
+        assert_int_equal(r.line, 7);
+        buf_release(&s.trace);
+        buf_release(&pending);
+        pgsyslog_release(&r);
+    }
+    pgprefix_free(inner);
+}
+
+static void detects_syslog_and_syncs(void **state)
+{
+    (void)state;
+    assert_true(pgsyslog_detect(sample, strlen(sample)));
+    assert_int_equal(logparser_detect(sample, strlen(sample)), LOGFMT_SYSLOG);
+    assert_false(pgsyslog_detect("2026-11-22 10:00:00 UTC [1]: LOG:  x\n", 37));
+    /* From the first line, the next message start skips the [97-2] continuation. */
+    const char *second = strstr(sample, "[97-2]");
+    size_t at = pgsyslog_sync(second, strlen(second));
+    assert_true(strncmp(second + at, "2026-11-22T02:32:40.250", 23) == 0);
+}
+
+static void detects_the_inner_prefix(void **state)
+{
+    (void)state;
+    struct pgsyslog_reader r;
+    pgsyslog_init(&r, NULL, 2026, 0);
+    struct sink s = { BUF_INIT, 0 };
+    size_t used = pgsyslog_feed(&r, sample, strlen(sample), true, collect, &s);
+    assert_int_equal(used, strlen(sample));
+    assert_int_equal(s.events, 4);
+    assert_non_null(strstr(s.trace.ptr, "query 2 1688 1795314758000000 666389 [bench]"));
+    buf_release(&s.trace);
+    pgsyslog_release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rewrites_and_groups),
+        cmocka_unit_test(detects_syslog_and_syncs),
+        cmocka_unit_test(detects_the_inner_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
