@@ -243,20 +243,21 @@ int cmd_analyze(int argc, char **argv)
         case OPT_LOG_FORMAT:
             if (parse_log_format(optarg, &opts.format) < 0)
                 rc = usage_error("analyze",
-                                 "unknown log format '%s' (auto, stderr, csvlog, jsonlog, syslog)", optarg);
+                                 "unknown log format '%s' (auto, stderr, csvlog, jsonlog, syslog)",
+                                 optarg);
             break;
         case OPT_PREFIX:
             opts.prefix = optarg;
             break;
         case OPT_SINCE:
             if (!parse_time_arg(optarg, &opts.filter.since_us))
-                rc = usage_error("analyze", "--since takes a time like '2026-11-22 10:00', not '%s'",
-                                 optarg);
+                rc = usage_error("analyze",
+                                 "--since takes a time like '2026-11-22 10:00', not '%s'", optarg);
             break;
         case OPT_UNTIL:
             if (!parse_time_arg(optarg, &opts.filter.until_us))
-                rc = usage_error("analyze", "--until takes a time like '2026-11-22 10:00', not '%s'",
-                                 optarg);
+                rc = usage_error("analyze",
+                                 "--until takes a time like '2026-11-22 10:00', not '%s'", optarg);
             break;
         case OPT_DB:
             list_add_csv(&l.dbs, &l.ndbs, optarg);
@@ -269,8 +270,8 @@ int cmd_analyze(int argc, char **argv)
             break;
         case OPT_MIN_DURATION:
             if (!parse_duration_us(optarg, 1000, &opts.filter.min_duration_us))
-                rc = usage_error("analyze", "--min-duration takes a duration like 250 or 1s, not '%s'",
-                                 optarg);
+                rc = usage_error(
+                    "analyze", "--min-duration takes a duration like 250 or 1s, not '%s'", optarg);
             break;
         case OPT_INTERVAL:
             if (!parse_duration_us(optarg, 1000000, &opts.filter.interval_us) ||

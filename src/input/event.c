@@ -17,8 +17,8 @@ const char *event_kind_name(enum event_kind kind)
 
 const char *severity_name(enum severity sev)
 {
-    static const char *const names[] = { "",        "DEBUG", "INFO",  "NOTICE", "WARNING",
-                                         "LOG",     "ERROR", "FATAL", "PANIC" };
+    static const char *const names[] = { "",    "DEBUG", "INFO",  "NOTICE", "WARNING",
+                                         "LOG", "ERROR", "FATAL", "PANIC" };
     return (unsigned)sev < sizeof(names) / sizeof(names[0]) ? names[sev] : "?";
 }
 

@@ -14,20 +14,20 @@
 #include <stdint.h>
 
 /* X(name, json_name, what it is) */
-#define EVENT_KIND_MAP(X)                                                                          \
-    X(UNPARSED, "unparsed", "a line that is not a recognisable log record")                        \
-    X(OTHER, "other", "a log record that carries nothing sleuth counts")                           \
-    X(QUERY, "query", "a statement execution: duration line, statement line, or both")             \
-    X(PLAN, "plan", "an auto_explain plan with its duration and query text")                       \
-    X(ERROR, "error", "an ERROR, FATAL or PANIC record")                                           \
-    X(LOCK_WAIT, "lock_wait", "'still waiting for … lock' (log_lock_waits)")                       \
-    X(LOCK_ACQUIRED, "lock_acquired", "'acquired … lock after' (log_lock_waits)")                  \
-    X(CONN_RECEIVED, "connection_received", "a connection attempt reached the server")            \
-    X(CONNECT, "connection", "a connection was authorized")                                        \
-    X(DISCONNECT, "disconnection", "a session ended, with its session time")                       \
-    X(CHECKPOINT, "checkpoint", "a checkpoint or restartpoint completed")                          \
-    X(TEMP_FILE, "temp_file", "a temporary file was removed, with its size")                       \
-    X(AUTOVACUUM, "autovacuum", "an automatic vacuum of a table finished")                         \
+#define EVENT_KIND_MAP(X)                                                              \
+    X(UNPARSED, "unparsed", "a line that is not a recognisable log record")            \
+    X(OTHER, "other", "a log record that carries nothing sleuth counts")               \
+    X(QUERY, "query", "a statement execution: duration line, statement line, or both") \
+    X(PLAN, "plan", "an auto_explain plan with its duration and query text")           \
+    X(ERROR, "error", "an ERROR, FATAL or PANIC record")                               \
+    X(LOCK_WAIT, "lock_wait", "'still waiting for … lock' (log_lock_waits)")           \
+    X(LOCK_ACQUIRED, "lock_acquired", "'acquired … lock after' (log_lock_waits)")      \
+    X(CONN_RECEIVED, "connection_received", "a connection attempt reached the server") \
+    X(CONNECT, "connection", "a connection was authorized")                            \
+    X(DISCONNECT, "disconnection", "a session ended, with its session time")           \
+    X(CHECKPOINT, "checkpoint", "a checkpoint or restartpoint completed")              \
+    X(TEMP_FILE, "temp_file", "a temporary file was removed, with its size")           \
+    X(AUTOVACUUM, "autovacuum", "an automatic vacuum of a table finished")             \
     X(AUTOANALYZE, "autoanalyze", "an automatic analyze of a table finished")
 
 enum event_kind {
@@ -52,17 +52,17 @@ enum severity {
 
 /* Which protocol step a query event comes from. */
 enum stmt_phase {
-    PH_NONE,      /* a bare "duration:" line: the text was logged before */
-    PH_SIMPLE,    /* "statement:" (simple query protocol) */
-    PH_PARSE,     /* "parse <name>:" (extended protocol) */
-    PH_BIND,      /* "bind <name>:" */
-    PH_EXECUTE,   /* "execute <name>:" */
-    PH_FASTPATH,  /* "fastpath function call:" */
+    PH_NONE,     /* a bare "duration:" line: the text was logged before */
+    PH_SIMPLE,   /* "statement:" (simple query protocol) */
+    PH_PARSE,    /* "parse <name>:" (extended protocol) */
+    PH_BIND,     /* "bind <name>:" */
+    PH_EXECUTE,  /* "execute <name>:" */
+    PH_FASTPATH, /* "fastpath function call:" */
 };
 
 /* Flags on an event. */
 enum event_flag {
-    EVF_DEADLOCK = 1 << 0,        /* ERROR "deadlock detected" (SQLSTATE 40P01) */
+    EVF_DEADLOCK = 1 << 0,         /* ERROR "deadlock detected" (SQLSTATE 40P01) */
     EVF_TOO_MANY_CLIENTS = 1 << 1, /* connection refused for lack of slots (53300) */
     EVF_PLAN_JSON = 1 << 2,        /* EV_PLAN in auto_explain's JSON format */
     EVF_CANCELED = 1 << 3,         /* statement timeout or user cancel (57014) */
@@ -72,23 +72,23 @@ struct event {
     enum event_kind kind;
     enum severity severity;
     enum stmt_phase phase;
-    unsigned flags;           /* enum event_flag bits */
-    int32_t pid;              /* backend process id, 0 if not known */
-    int32_t tz_offset_s;      /* offset of the log's time zone, east of UTC */
-    int64_t ts_us;            /* UTC microseconds, TS_NONE if not known */
-    int64_t duration_us;      /* query/plan duration, lock wait so far; -1 if none */
-    int64_t value;            /* temp file bytes, session µs, checkpoint buffers written */
+    unsigned flags;      /* enum event_flag bits */
+    int32_t pid;         /* backend process id, 0 if not known */
+    int32_t tz_offset_s; /* offset of the log's time zone, east of UTC */
+    int64_t ts_us;       /* UTC microseconds, TS_NONE if not known */
+    int64_t duration_us; /* query/plan duration, lock wait so far; -1 if none */
+    int64_t value;       /* temp file bytes, session µs, checkpoint buffers written */
     struct str user, db, app, client;
-    struct str sqlstate;      /* five characters when the log has it */
-    struct str message;       /* primary message text, without the severity */
-    struct str statement;     /* SQL text: the query's, or the STATEMENT: field's */
-    struct str stmt_name;     /* prepared statement or portal name */
-    struct str params;        /* bind parameters: "$1 = '42', $2 = 'x'" */
+    struct str sqlstate;  /* five characters when the log has it */
+    struct str message;   /* primary message text, without the severity */
+    struct str statement; /* SQL text: the query's, or the STATEMENT: field's */
+    struct str stmt_name; /* prepared statement or portal name */
+    struct str params;    /* bind parameters: "$1 = '42', $2 = 'x'" */
     struct str detail, hint, context;
-    struct str plan;          /* auto_explain plan body */
-    struct str object;        /* table of an autovacuum, lock type of a lock wait */
-    uint64_t line;            /* 1-based line of the record's start in its input */
-    uint32_t input;           /* index of the input the record came from */
+    struct str plan;   /* auto_explain plan body */
+    struct str object; /* table of an autovacuum, lock type of a lock wait */
+    uint64_t line;     /* 1-based line of the record's start in its input */
+    uint32_t input;    /* index of the input the record came from */
 };
 
 typedef void event_fn(void *ctx, const struct event *ev);

@@ -22,15 +22,15 @@ size_t pgmsg_severity(struct str s, enum severity *sev, char *aux)
         enum severity sev;
         char aux;
     } words[] = {
-        { "LOG:", SEV_LOG, 0 },           { "DETAIL:", SEV_NONE, 'D' },
-        { "STATEMENT:", SEV_NONE, 'S' },  { "ERROR:", SEV_ERROR, 0 },
-        { "HINT:", SEV_NONE, 'H' },       { "CONTEXT:", SEV_NONE, 'C' },
-        { "FATAL:", SEV_FATAL, 0 },       { "WARNING:", SEV_WARNING, 0 },
-        { "QUERY:", SEV_NONE, 'Q' },      { "LOCATION:", SEV_NONE, 'L' },
-        { "NOTICE:", SEV_NOTICE, 0 },     { "INFO:", SEV_INFO, 0 },
-        { "PANIC:", SEV_PANIC, 0 },       { "DEBUG1:", SEV_DEBUG, 0 },
-        { "DEBUG2:", SEV_DEBUG, 0 },      { "DEBUG3:", SEV_DEBUG, 0 },
-        { "DEBUG4:", SEV_DEBUG, 0 },      { "DEBUG5:", SEV_DEBUG, 0 },
+        { "LOG:", SEV_LOG, 0 },          { "DETAIL:", SEV_NONE, 'D' },
+        { "STATEMENT:", SEV_NONE, 'S' }, { "ERROR:", SEV_ERROR, 0 },
+        { "HINT:", SEV_NONE, 'H' },      { "CONTEXT:", SEV_NONE, 'C' },
+        { "FATAL:", SEV_FATAL, 0 },      { "WARNING:", SEV_WARNING, 0 },
+        { "QUERY:", SEV_NONE, 'Q' },     { "LOCATION:", SEV_NONE, 'L' },
+        { "NOTICE:", SEV_NOTICE, 0 },    { "INFO:", SEV_INFO, 0 },
+        { "PANIC:", SEV_PANIC, 0 },      { "DEBUG1:", SEV_DEBUG, 0 },
+        { "DEBUG2:", SEV_DEBUG, 0 },     { "DEBUG3:", SEV_DEBUG, 0 },
+        { "DEBUG4:", SEV_DEBUG, 0 },     { "DEBUG5:", SEV_DEBUG, 0 },
     };
     if (s.len < 4 || s.ptr[0] < 'A' || s.ptr[0] > 'W')
         return 0;
@@ -138,7 +138,8 @@ static void classify_plan(struct event *ev, struct str m)
     struct str q = str_skip(ev->plan, (size_t)at + 12);
     /* The query ends at the first plan line: one carrying "(cost=" or "(actual". */
     const char *end = q.ptr + q.len;
-    for (const char *nl = memchr(q.ptr, '\n', q.len); nl; nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) {
+    for (const char *nl = memchr(q.ptr, '\n', q.len); nl;
+         nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1))) {
         struct str line = str_make(nl + 1, (size_t)(end - nl - 1));
         const char *eol = memchr(line.ptr, '\n', line.len);
         if (eol)

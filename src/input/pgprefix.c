@@ -134,8 +134,7 @@ struct pgprefix *pgprefix_compile(const char *spec, struct err *err)
             return NULL;
         default:
             pgprefix_free(p);
-            err_set(err, ERR_USAGE, "log_line_prefix '%s' has an unknown escape '%%%c'", spec,
-                    *s);
+            err_set(err, ERR_USAGE, "log_line_prefix '%s' has an unknown escape '%%%c'", spec, *s);
             return NULL;
         }
         add_item(p, &cap, k, NULL, 0);
@@ -380,7 +379,8 @@ static bool match_loose(struct str line, struct event *ev, struct tstamp_cache *
             continue;
         enum severity sev;
         char aux;
-        if (line.ptr[i] < 'A' || line.ptr[i] > 'W' || !pgmsg_severity(str_skip(line, i), &sev, &aux))
+        if (line.ptr[i] < 'A' || line.ptr[i] > 'W' ||
+            !pgmsg_severity(str_skip(line, i), &sev, &aux))
             continue;
         int64_t ts;
         int off;

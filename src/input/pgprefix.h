@@ -42,9 +42,10 @@ const char *pgprefix_spec(const struct pgprefix *p);
 
 struct pgprefix_memo {
     int32_t pid;
-    uint16_t len;        /* bytes after the pid; 0 = empty slot */
-    int16_t item;        /* index of the item after the pid */
-    uint16_t off[5], n[5]; /* user, db, app, client, sqlstate relative to the tail; n=0xffff: not in the tail */
+    uint16_t len; /* bytes after the pid; 0 = empty slot */
+    int16_t item; /* index of the item after the pid */
+    uint16_t off[5],
+        n[5]; /* user, db, app, client, sqlstate relative to the tail; n=0xffff: not in the tail */
     char bytes[PGPREFIX_MEMO_BYTES];
 };
 

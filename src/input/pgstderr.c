@@ -27,16 +27,16 @@ void pgstderr_init(struct pgstderr_reader *r, const struct pgprefix *prefix, uin
 
 /* One line of input, classified. */
 struct line_info {
-    const char *start;    /* first byte of the line */
-    const char *next;     /* first byte after its newline (or the end) */
-    struct str text;      /* without the newline and a CR */
-    bool complete;        /* ended by a newline */
-    bool continuation;    /* starts with a tab */
-    bool record;          /* prefix and severity matched */
-    char aux;             /* 'D', 'S', … for secondary fields, 0 for a primary record */
+    const char *start; /* first byte of the line */
+    const char *next;  /* first byte after its newline (or the end) */
+    struct str text;   /* without the newline and a CR */
+    bool complete;     /* ended by a newline */
+    bool continuation; /* starts with a tab */
+    bool record;       /* prefix and severity matched */
+    char aux;          /* 'D', 'S', … for secondary fields, 0 for a primary record */
     enum severity sev;
-    struct str body;      /* the text after "SEVERITY:  " */
-    struct event ev;      /* what the prefix held (time, pid, user, …) */
+    struct str body; /* the text after "SEVERITY:  " */
+    struct event ev; /* what the prefix held (time, pid, user, …) */
 };
 
 static void read_line(struct pgstderr_reader *r, const char *p, const char *end, bool eof,

@@ -18,7 +18,7 @@
 struct pgstderr_reader {
     const struct pgprefix *prefix; /* borrowed */
     struct pgprefix_cache pc;
-    uint64_t line;                 /* line number of the next feed's first byte */
+    uint64_t line; /* line number of the next feed's first byte */
     uint32_t input;
 };
 

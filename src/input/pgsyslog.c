@@ -17,11 +17,11 @@
 
 /* The parts of one syslog line that sleuth needs. */
 struct syslog_line {
-    int64_t ts_us;    /* TS_NONE if the time could not be read */
+    int64_t ts_us; /* TS_NONE if the time could not be read */
     int offset_s;
     unsigned long long pid;
-    bool first_part;  /* "[N-1]": a new message */
-    struct str text;  /* what PostgreSQL wrote after "[N-M] " */
+    bool first_part; /* "[N-1]": a new message */
+    struct str text; /* what PostgreSQL wrote after "[N-M] " */
 };
 
 static int month_of(const char *p)
@@ -138,7 +138,7 @@ void pgsyslog_release(struct pgsyslog_reader *r)
  */
 static bool is_field_line(struct str text)
 {
-    static const char *const words[] = { "DETAIL:  ", "STATEMENT:  ", "HINT:  ",
+    static const char *const words[] = { "DETAIL:  ",  "STATEMENT:  ", "HINT:  ",
                                          "CONTEXT:  ", "QUERY:  ",     "LOCATION:  " };
     struct str head = str_make(text.ptr, text.len < 300 ? text.len : 300);
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
@@ -172,7 +172,8 @@ static void rewrite(struct pgsyslog_reader *r, struct str l)
     }
     /* rsyslog escapes control characters as #ooo: a tab is #011. */
     for (size_t i = 0; i < sl.text.len; i++) {
-        if (sl.text.ptr[i] == '#' && i + 4 <= sl.text.len && memcmp(sl.text.ptr + i, "#011", 4) == 0) {
+        if (sl.text.ptr[i] == '#' && i + 4 <= sl.text.len &&
+            memcmp(sl.text.ptr + i, "#011", 4) == 0) {
             buf_addch(&r->out, '\t');
             i += 3;
         } else {

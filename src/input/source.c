@@ -24,7 +24,10 @@ static const char *magic_compression(const unsigned char *b, size_t n)
         return "gzip";
     if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h')
         return "bzip2";
-    if (n >= 6 && memcmp(b, "\xfd" "7zXZ\0", 6) == 0)
+    if (n >= 6 && memcmp(b,
+                         "\xfd"
+                         "7zXZ\0",
+                         6) == 0)
         return "xz";
     if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
         return "zstd";

@@ -19,12 +19,12 @@
 struct archive;
 
 struct source {
-    char *path;           /* as given; "-" for stdin */
+    char *path; /* as given; "-" for stdin */
     int fd;
-    bool seekable;        /* a plain file: source_pread works */
+    bool seekable;           /* a plain file: source_pread works */
     const char *compression; /* "gzip", "bzip2", "xz", "zstd" or NULL */
-    uint64_t size;        /* bytes on disk (0 for streams) */
-    struct archive *ar;   /* compressed input or stdin */
+    uint64_t size;           /* bytes on disk (0 for streams) */
+    struct archive *ar;      /* compressed input or stdin */
     bool eof;
 };
 

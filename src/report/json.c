@@ -54,10 +54,10 @@ static json_t *dims(const struct report *r, const struct dim_top *d)
     for (size_t i = 1; i < d->n; i++) {
         struct dim_count x = v[i];
         size_t j = i;
-        while (j > 0 && (v[j - 1].count < x.count ||
-                         (v[j - 1].count == x.count &&
-                          strcmp(names_get(&r->c->names, v[j - 1].name).ptr,
-                                 names_get(&r->c->names, x.name).ptr) > 0))) {
+        while (j > 0 &&
+               (v[j - 1].count < x.count ||
+                (v[j - 1].count == x.count && strcmp(names_get(&r->c->names, v[j - 1].name).ptr,
+                                                     names_get(&r->c->names, x.name).ptr) > 0))) {
             v[j] = v[j - 1];
             j--;
         }
@@ -170,10 +170,9 @@ static json_t *timeline_json(const struct report *r)
         json_object_set_new(o, "t", time_or_null(r, t->bucket));
         json_object_set_new(o, "queries", json_integer((json_int_t)t->queries));
         json_object_set_new(o, "total_ms", ms(report_ms(t->total_us)));
-        json_object_set_new(o, "p95_ms",
-                            ms(sketch_count(&t->sketch)
-                                   ? report_ms(sketch_quantile(&t->sketch, 0.95))
-                                   : 0));
+        json_object_set_new(
+            o, "p95_ms",
+            ms(sketch_count(&t->sketch) ? report_ms(sketch_quantile(&t->sketch, 0.95)) : 0));
         json_object_set_new(o, "errors", json_integer((json_int_t)t->errors));
         json_object_set_new(o, "connections", json_integer((json_int_t)t->connections));
         json_object_set_new(o, "disconnections", json_integer((json_int_t)t->disconnections));

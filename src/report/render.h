@@ -33,7 +33,7 @@ struct report {
     uint32_t *by_mean;
     uint32_t *by_max;
     size_t nq;
-    uint32_t *errs; /* error groups by count desc */
+    uint32_t *errs;              /* error groups by count desc */
     struct tl_bucket **timeline; /* buckets in time order */
     size_t ntl;
 };

@@ -59,8 +59,8 @@ static void query_table(const struct report *r, struct buf *b, const char *title
         report_fingerprint(fp, q->fingerprint);
         double share = r->c->total_us ? 100.0 * (double)q->total_us / (double)r->c->total_us : 0;
         buf_addf(b, "%4zu %16s %10" PRIu64 " %12.1f %10.3f %10.3f %10.3f %5.1f%%  ", i + 1, fp,
-                 q->calls, report_ms(q->total_us), report_mean_ms(q),
-                 report_quantile_ms(q, 0.95), q->timed ? report_ms(q->max_us) : 0.0, share);
+                 q->calls, report_ms(q->total_us), report_mean_ms(q), report_quantile_ms(q, 0.95),
+                 q->timed ? report_ms(q->max_us) : 0.0, share);
         one_line(b, q->query, 80);
         buf_addch(b, '\n');
     }
@@ -109,8 +109,9 @@ static void events(const struct report *r, struct buf *b)
 {
     const struct collector *c = r->c;
     heading(b, "Events");
-    buf_addf(b, "  connections        %" PRIu64 " authorized, %" PRIu64 " received, %" PRIu64
-                " refused (too many clients)\n",
+    buf_addf(b,
+             "  connections        %" PRIu64 " authorized, %" PRIu64 " received, %" PRIu64
+             " refused (too many clients)\n",
              c->connections, c->conn_received, c->refused);
     buf_addf(b, "  disconnections     %" PRIu64 ", %.1f s of sessions\n", c->disconnections,
              (double)c->session_us / 1e6);
@@ -131,8 +132,8 @@ static void timeline(const struct report *r, struct buf *b)
     if (!r->ntl)
         return;
     heading(b, "Timeline");
-    buf_addf(b, "%-29s %9s %11s %9s %7s %6s %6s\n", "interval", "queries", "db time ms",
-             "p95 ms", "errors", "conns", "locks");
+    buf_addf(b, "%-29s %9s %11s %9s %7s %6s %6s\n", "interval", "queries", "db time ms", "p95 ms",
+             "errors", "conns", "locks");
     size_t step = r->ntl > 48 ? (r->ntl + 47) / 48 : 1;
     for (size_t i = 0; i < r->ntl; i += step) {
         const struct tl_bucket *t = r->timeline[i];

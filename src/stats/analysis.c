@@ -158,8 +158,8 @@ static void detect(struct analysis *a, struct source *src, struct input_info *in
 }
 
 /* Splits a seekable input into ranges that start on record boundaries. */
-static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk **chunks,
-                        size_t *n, size_t *cap)
+static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk **chunks, size_t *n,
+                        size_t *cap)
 {
     struct source *src = &sh->sources[input];
     struct input_info *info = &sh->a->inputs[input];
@@ -213,8 +213,8 @@ static void draw_progress(struct shared *sh, uint64_t total, double t0)
     double mbs = el > 0 ? (double)done / 1e6 / el : 0;
     if (total)
         fprintf(stderr, "\rsleuth: %3d%% %8.1f MB of %.1f MB, %6.0f MB/s ",
-                (int)(done * 100 / (total ? total : 1)), (double)done / 1e6,
-                (double)total / 1e6, mbs);
+                (int)(done * 100 / (total ? total : 1)), (double)done / 1e6, (double)total / 1e6,
+                mbs);
     else
         fprintf(stderr, "\rsleuth: %8.1f MB, %6.0f MB/s ", (double)done / 1e6, mbs);
     fflush(stderr);

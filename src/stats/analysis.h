@@ -31,7 +31,7 @@ struct input_info {
     char *prefix;            /* the log_line_prefix used (stderr logs) */
     uint64_t bytes;          /* bytes read (decompressed) */
     uint64_t lines;
-    char *error;             /* why it could not be read, or NULL */
+    char *error; /* why it could not be read, or NULL */
 };
 
 struct analysis {

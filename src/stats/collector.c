@@ -445,9 +445,14 @@ static struct qstat *record_call(struct collector *c, const struct call *k)
     int64_t dur = k->duration_us;
     if (beats(dur, k->input, k->line, &q->slowest)) {
         example_release(&q->slowest);
-        q->slowest = (struct example){ dur,         k->ts_us, k->line,
-                                       k->input,    k->pid,   xmemdup(k->text.ptr, k->text.len),
-                                       dup_or_null(k->params), dup_or_null(k->plan) };
+        q->slowest = (struct example){ dur,
+                                       k->ts_us,
+                                       k->line,
+                                       k->input,
+                                       k->pid,
+                                       xmemdup(k->text.ptr, k->text.len),
+                                       dup_or_null(k->params),
+                                       dup_or_null(k->plan) };
     }
     for (int d = 0; d < DIM__COUNT; d++)
         dim_add(&q->dims[d], k->dims[d], 1);
@@ -986,7 +991,8 @@ void collector_merge(struct collector *dst, struct collector *src, uint64_t line
         uint32_t name = names_intern(&dst->names, ev.object);
         uint32_t idx;
         if (!hmap_get(&dst->table_index, hmap_mix64(name), NULL, NULL, &idx)) {
-            dst->tables = xgrow(dst->tables, &dst->captables, dst->ntables + 1, sizeof(*dst->tables));
+            dst->tables =
+                xgrow(dst->tables, &dst->captables, dst->ntables + 1, sizeof(*dst->tables));
             memset(&dst->tables[dst->ntables], 0, sizeof(*dst->tables));
             dst->tables[dst->ntables].name = name;
             idx = (uint32_t)dst->ntables++;

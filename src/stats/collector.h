@@ -31,12 +31,12 @@
 
 /* What to keep; borrowed by the collector for its lifetime. */
 struct collector_opts {
-    int64_t since_us, until_us;  /* TS_NONE when not set */
-    const char *const *dbs;      /* NULL-terminated lists, NULL = any */
+    int64_t since_us, until_us; /* TS_NONE when not set */
+    const char *const *dbs;     /* NULL-terminated lists, NULL = any */
     const char *const *users;
     const char *const *apps;
-    int64_t min_duration_us;     /* -1 = keep all */
-    int64_t interval_us;         /* timeline bucket width */
+    int64_t min_duration_us; /* -1 = keep all */
+    int64_t interval_us;     /* timeline bucket width */
 };
 
 enum dim {
@@ -82,12 +82,12 @@ struct example {
 
 struct qstat {
     uint64_t fingerprint;
-    char *query; /* normalised text, in the collector's arena */
-    bool parsed; /* libpg_query could parse it */
+    char *query;         /* normalised text, in the collector's arena */
+    bool parsed;         /* libpg_query could parse it */
     uint64_t first_line; /* where its text was first seen, to choose among texts */
     uint32_t first_input;
-    uint64_t calls;  /* executions: simple statements and executes */
-    uint64_t timed;  /* calls with a known duration */
+    uint64_t calls; /* executions: simple statements and executes */
+    uint64_t timed; /* calls with a known duration */
     int64_t total_us, min_us, max_us;
     unsigned __int128 sumsq_us2; /* exact, so merging in any order gives one stddev */
     struct sketch sketch;
@@ -151,7 +151,7 @@ struct collector {
     char **texts;
     size_t *text_len;
     size_t ntexts, captexts;
-    struct raw_entry *raw; /* RAW_CACHE slots: statement as logged -> text slot */
+    struct raw_entry *raw;          /* RAW_CACHE slots: statement as logged -> text slot */
     uint32_t last_name[DIM__COUNT]; /* the last name interned per dimension */
     struct str last_name_str[DIM__COUNT];
 

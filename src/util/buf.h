@@ -19,7 +19,10 @@ struct buf {
 };
 
 extern char buf_empty[];
-#define BUF_INIT { buf_empty, 0, 0 }
+#define BUF_INIT        \
+    {                   \
+        buf_empty, 0, 0 \
+    }
 
 void buf_init(struct buf *b, size_t hint);
 void buf_release(struct buf *b);

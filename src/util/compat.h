@@ -19,10 +19,10 @@ NORETURN void bug_fl(const char *file, int line, const char *fmt, ...) PRINTF_LI
 
 #define BUG(...) bug_fl(__FILE__, __LINE__, __VA_ARGS__)
 /* Stays on in release builds: a broken invariant must not produce a wrong report. */
-#define ASSERT(cond)                                                                               \
-    do {                                                                                           \
-        if (UNLIKELY(!(cond)))                                                                     \
-            bug_fl(__FILE__, __LINE__, "assertion failed: %s", #cond);                             \
+#define ASSERT(cond)                                                   \
+    do {                                                               \
+        if (UNLIKELY(!(cond)))                                         \
+            bug_fl(__FILE__, __LINE__, "assertion failed: %s", #cond); \
     } while (0)
 
 #endif

@@ -20,8 +20,7 @@ void hmap_release(struct hmap *m)
     hmap_init(m);
 }
 
-bool hmap_get(const struct hmap *m, uint64_t hash, hmap_eq_fn *eq, const void *ctx,
-              uint32_t *val)
+bool hmap_get(const struct hmap *m, uint64_t hash, hmap_eq_fn *eq, const void *ctx, uint32_t *val)
 {
     if (!m->cap)
         return false;

@@ -33,8 +33,7 @@ void hmap_release(struct hmap *m);
  * Looks up hash; eq (may be NULL: the hash alone decides) confirms a
  * candidate. Returns true and sets *val when found.
  */
-bool hmap_get(const struct hmap *m, uint64_t hash, hmap_eq_fn *eq, const void *ctx,
-              uint32_t *val);
+bool hmap_get(const struct hmap *m, uint64_t hash, hmap_eq_fn *eq, const void *ctx, uint32_t *val);
 /* Adds a new mapping; the caller has checked that the key is absent. */
 void hmap_put(struct hmap *m, uint64_t hash, uint32_t val);
 /* Fast 64-bit mixer for integer keys. */

@@ -19,10 +19,10 @@ extern enum log_level log_current_level;
 
 void log_write(enum log_level level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
-#define log_at(lvl, ...)                                                                           \
-    do {                                                                                           \
-        if ((lvl) <= log_current_level)                                                            \
-            log_write((lvl), __VA_ARGS__);                                                         \
+#define log_at(lvl, ...)                   \
+    do {                                   \
+        if ((lvl) <= log_current_level)    \
+            log_write((lvl), __VA_ARGS__); \
     } while (0)
 #define log_error(...) log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_at(LOG_LEVEL_WARN, __VA_ARGS__)

@@ -16,10 +16,10 @@ struct str {
     size_t len;
 };
 
-#define STR_FMT       "%.*s"
-#define STR_ARG(s)    (int)(s).len, (s).ptr
-#define STR_LIT(lit)  ((struct str){ (lit), sizeof(lit) - 1 })
-#define STR_NULL      ((struct str){ NULL, 0 })
+#define STR_FMT      "%.*s"
+#define STR_ARG(s)   (int)(s).len, (s).ptr
+#define STR_LIT(lit) ((struct str){ (lit), sizeof(lit) - 1 })
+#define STR_NULL     ((struct str){ NULL, 0 })
 
 static inline struct str str_make(const char *p, size_t len)
 {

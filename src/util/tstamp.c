@@ -6,9 +6,9 @@
  */
 #include "tstamp.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,16 +17,16 @@ static const struct {
     const char *name;
     int offset_min;
 } zones[] = {
-    { "UTC", 0 },       { "GMT", 0 },      { "Z", 0 },        { "UCT", 0 },      { "WET", 0 },
-    { "WEST", 60 },     { "BST", 60 },     { "IST", 60 },     { "CET", 60 },     { "CEST", 120 },
-    { "MET", 60 },      { "MEST", 120 },   { "EET", 120 },    { "EEST", 180 },   { "MSK", 180 },
-    { "SAST", 120 },    { "EST", -300 },   { "EDT", -240 },   { "CST", -360 },   { "CDT", -300 },
-    { "MST", -420 },    { "MDT", -360 },   { "PST", -480 },   { "PDT", -420 },   { "AKST", -540 },
-    { "AKDT", -480 },   { "HST", -600 },   { "AST", -240 },   { "ADT", -180 },   { "NST", -210 },
-    { "NDT", -150 },    { "JST", 540 },    { "KST", 540 },    { "HKT", 480 },    { "SGT", 480 },
-    { "AWST", 480 },    { "ACST", 570 },   { "ACDT", 630 },   { "AEST", 600 },   { "AEDT", 660 },
-    { "NZST", 720 },    { "NZDT", 780 },   { "WIB", 420 },    { "PKT", 300 },    { "BRT", -180 },
-    { "ART", -180 },    { "CLT", -240 },   { "CLST", -180 },
+    { "UTC", 0 },     { "GMT", 0 },    { "Z", 0 },       { "UCT", 0 },    { "WET", 0 },
+    { "WEST", 60 },   { "BST", 60 },   { "IST", 60 },    { "CET", 60 },   { "CEST", 120 },
+    { "MET", 60 },    { "MEST", 120 }, { "EET", 120 },   { "EEST", 180 }, { "MSK", 180 },
+    { "SAST", 120 },  { "EST", -300 }, { "EDT", -240 },  { "CST", -360 }, { "CDT", -300 },
+    { "MST", -420 },  { "MDT", -360 }, { "PST", -480 },  { "PDT", -420 }, { "AKST", -540 },
+    { "AKDT", -480 }, { "HST", -600 }, { "AST", -240 },  { "ADT", -180 }, { "NST", -210 },
+    { "NDT", -150 },  { "JST", 540 },  { "KST", 540 },   { "HKT", 480 },  { "SGT", 480 },
+    { "AWST", 480 },  { "ACST", 570 }, { "ACDT", 630 },  { "AEST", 600 }, { "AEDT", 660 },
+    { "NZST", 720 },  { "NZDT", 780 }, { "WIB", 420 },   { "PKT", 300 },  { "BRT", -180 },
+    { "ART", -180 },  { "CLT", -240 }, { "CLST", -180 },
 };
 
 int64_t tstamp_days_from_civil(int y, unsigned m, unsigned d)
@@ -82,18 +82,17 @@ bool tstamp_zone_offset(struct str zone, int *offset_s)
 
 static bool is_zone_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '-' || c == ':';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '-' || c == ':';
 }
 
 size_t tstamp_parse(struct str s, int64_t *ts_us, int *offset_s, bool *zone_known)
 {
     const char *p = s.ptr;
     int y, mo, d, h, mi, se;
-    if (s.len < 19 || !digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) ||
-        p[7] != '-' || !digits(p + 8, 2, &d) || (p[10] != ' ' && p[10] != 'T') ||
-        !digits(p + 11, 2, &h) || p[13] != ':' || !digits(p + 14, 2, &mi) || p[16] != ':' ||
-        !digits(p + 17, 2, &se))
+    if (s.len < 19 || !digits(p, 4, &y) || p[4] != '-' || !digits(p + 5, 2, &mo) || p[7] != '-' ||
+        !digits(p + 8, 2, &d) || (p[10] != ' ' && p[10] != 'T') || !digits(p + 11, 2, &h) ||
+        p[13] != ':' || !digits(p + 14, 2, &mi) || p[16] != ':' || !digits(p + 17, 2, &se))
         return 0;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 24 || mi > 59 || se > 60)
         return 0;
@@ -123,8 +122,7 @@ size_t tstamp_parse(struct str s, int64_t *ts_us, int *offset_s, bool *zone_know
         zend++;
     while (zend < s.len && zend - zstart < 8 &&
            (numeric ? (p[zend] >= '0' && p[zend] <= '9') || p[zend] == ':'
-                    : is_zone_char(p[zend]) && p[zend] != ':' && p[zend] != '+' &&
-                          p[zend] != '-'))
+                    : is_zone_char(p[zend]) && p[zend] != ':' && p[zend] != '+' && p[zend] != '-'))
         zend++;
     if (zend > zstart) {
         if (tstamp_zone_offset(str_make(p + zstart, zend - zstart), &off)) {

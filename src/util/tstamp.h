@@ -31,8 +31,6 @@ void tstamp_format(struct buf *b, int64_t ts_us, int offset_s);
 /* Looks up a zone abbreviation or numeric offset; false if unknown. */
 bool tstamp_zone_offset(struct str zone, int *offset_s);
 
-
-
 /*
  * A one-entry cache for tstamp_parse: log lines from the same second share
  * their "YYYY-MM-DD HH:MM:SS" head, so only the fraction is parsed again.

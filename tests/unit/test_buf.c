@@ -66,8 +66,8 @@ static void setlen_truncates(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(init_is_empty_string),   cmocka_unit_test(add_and_format_grow),
-        cmocka_unit_test(holds_nul_bytes),        cmocka_unit_test(detach_hands_over_and_resets),
+        cmocka_unit_test(init_is_empty_string), cmocka_unit_test(add_and_format_grow),
+        cmocka_unit_test(holds_nul_bytes),      cmocka_unit_test(detach_hands_over_and_resets),
         cmocka_unit_test(setlen_truncates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

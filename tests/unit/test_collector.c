@@ -7,10 +7,9 @@
 
 static struct collector_opts default_opts(void)
 {
-    struct collector_opts o = { .since_us = TS_NONE,
-                                .until_us = TS_NONE,
-                                .min_duration_us = -1,
-                                .interval_us = 60000000 };
+    struct collector_opts o = {
+        .since_us = TS_NONE, .until_us = TS_NONE, .min_duration_us = -1, .interval_us = 60000000
+    };
     return o;
 }
 
@@ -90,14 +89,14 @@ static const struct qstat *find(const struct collector *c, const char *query)
 static const struct step script[] = {
     { 'S', 1, -1, "SELECT * FROM t WHERE id = 1" },  /* log_statement ... */
     { 'Q', 2, 300, "SELECT * FROM t WHERE id = 7" }, /* another process, in between */
-    { 'D', 1, 1500, NULL },                           /* ... and its duration */
-    { 'D', 3, 999, NULL },                            /* a duration whose statement was not logged */
-    { 'p', 2, 40, "SELECT * FROM t WHERE id = $1" },  /* extended protocol: parse, bind, execute */
+    { 'D', 1, 1500, NULL },                          /* ... and its duration */
+    { 'D', 3, 999, NULL },                           /* a duration whose statement was not logged */
+    { 'p', 2, 40, "SELECT * FROM t WHERE id = $1" }, /* extended protocol: parse, bind, execute */
     { 'b', 2, 10, "SELECT * FROM t WHERE id = $1" },
     { 'Q', 2, 200, "SELECT * FROM t WHERE id = $1" },
     { 'P', 4, 5000, "UPDATE t SET v = 2 WHERE id = 3" }, /* auto_explain, then its statement */
     { 'Q', 4, 5000, "UPDATE t SET v = 2 WHERE id = 3" },
-    { 'P', 5, 700, "SELECT count(*) FROM big" }, /* a plan alone (no statement line follows) */
+    { 'P', 5, 700, "SELECT count(*) FROM big" },  /* a plan alone (no statement line follows) */
     { 'S', 6, -1, "DELETE FROM t WHERE id = 9" }, /* a statement that never gets a duration */
     { 'X', 6, 0, NULL },
     { 'E', 7, 0, "division by zero at 12" },

@@ -39,14 +39,13 @@ static const struct msg_case cases[] = {
     { SEV_LOG,
       "duration: 3.000 ms  plan:\n{\n  \"Query Text\": \"SELECT \\\"x\\\" FROM t\",\n  \"Plan\": {}}",
       NULL, EV_PLAN, PH_NONE, 3000, 0, "SELECT \\\"x\\\" FROM t", "", EVF_PLAN_JSON },
-    { SEV_LOG, "process 2440 still waiting for ShareLock on transaction 5157 after 100.227 ms", NULL,
-      EV_LOCK_WAIT, PH_NONE, 100227, 0, NULL, "ShareLock on transaction 5157", 0 },
+    { SEV_LOG, "process 2440 still waiting for ShareLock on transaction 5157 after 100.227 ms",
+      NULL, EV_LOCK_WAIT, PH_NONE, 100227, 0, NULL, "ShareLock on transaction 5157", 0 },
     { SEV_LOG, "process 2440 acquired ShareLock on transaction 5157 after 312.000 ms", NULL,
       EV_LOCK_ACQUIRED, PH_NONE, 312000, 0, NULL, "ShareLock on transaction 5157", 0 },
     { SEV_LOG, "process 2450 detected deadlock while waiting for ShareLock on transaction 5160",
       NULL, EV_OTHER, PH_NONE, -1, 0, NULL, "", 0 },
-    { SEV_ERROR, "deadlock detected", NULL, EV_ERROR, PH_NONE, -1, 0, NULL, "40P01",
-      EVF_DEADLOCK },
+    { SEV_ERROR, "deadlock detected", NULL, EV_ERROR, PH_NONE, -1, 0, NULL, "40P01", EVF_DEADLOCK },
     { SEV_FATAL, "sorry, too many clients already", NULL, EV_ERROR, PH_NONE, -1, 0, NULL, "53300",
       EVF_TOO_MANY_CLIENTS },
     { SEV_FATAL, "remaining connection slots are reserved for roles with the SUPERUSER attribute",
@@ -100,7 +99,7 @@ static void classifies_table(void **state)
                      ev.kind, ev.phase, (long long)ev.duration_us, (long long)ev.value, ev.flags);
         if (!str_eq_cstr(ev.statement, c->statement ? c->statement : ""))
             fail_msg("case %zu: statement '%.*s'", i, (int)ev.statement.len, ev.statement.ptr);
-        struct str extra = ev.kind == EV_QUERY  ? ev.stmt_name
+        struct str extra = ev.kind == EV_QUERY   ? ev.stmt_name
                            : ev.kind == EV_ERROR ? ev.sqlstate
                                                  : ev.object;
         if (!str_eq_cstr(extra, c->extra))
@@ -130,11 +129,11 @@ static void severity_words(void **state)
         enum severity sev;
         char aux;
     } words[] = {
-        { "LOG:  x", 4, SEV_LOG, 0 },         { "ERROR:  x", 6, SEV_ERROR, 0 },
-        { "DETAIL:  x", 7, SEV_NONE, 'D' },   { "STATEMENT:  x", 10, SEV_NONE, 'S' },
-        { "DEBUG3:  x", 7, SEV_DEBUG, 0 },    { "PANIC:  x", 6, SEV_PANIC, 0 },
-        { "LOGX", 0, SEV_NONE, 0 },           { "log:  x", 0, SEV_NONE, 0 },
-        { "CONTEXT:  x", 8, SEV_NONE, 'C' },  { "HINT:  x", 5, SEV_NONE, 'H' },
+        { "LOG:  x", 4, SEV_LOG, 0 },        { "ERROR:  x", 6, SEV_ERROR, 0 },
+        { "DETAIL:  x", 7, SEV_NONE, 'D' },  { "STATEMENT:  x", 10, SEV_NONE, 'S' },
+        { "DEBUG3:  x", 7, SEV_DEBUG, 0 },   { "PANIC:  x", 6, SEV_PANIC, 0 },
+        { "LOGX", 0, SEV_NONE, 0 },          { "log:  x", 0, SEV_NONE, 0 },
+        { "CONTEXT:  x", 8, SEV_NONE, 'C' }, { "HINT:  x", 5, SEV_NONE, 'H' },
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         enum severity sev = SEV_NONE;

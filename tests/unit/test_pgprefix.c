@@ -23,8 +23,8 @@ static const struct match_case cases[] = {
       "2026-11-22 02:32:37 UTC [1679]: user=[unknown],db=[unknown],app=[unknown],client=[local] "
       "LOG:  connection received",
       true, 89, 1679, "", "", "", "[local]" },
-    { "%m [%p] %q%u@%d ", "2026-11-22 02:32:37.361 UTC [42] app@shop LOG:  x", true, 42, 42,
-      "app", "shop", "", "" },
+    { "%m [%p] %q%u@%d ", "2026-11-22 02:32:37.361 UTC [42] app@shop LOG:  x", true, 42, 42, "app",
+      "shop", "", "" },
     { "%m [%p] %q%u@%d ", "2026-11-22 02:32:37.361 UTC [42] LOG:  checkpoint starting", true, 33,
       42, "", "", "", "" },
     { "%t:%r:%u@%d:[%p]:", "2026-11-22 02:32:37 UTC:10.0.0.7(51234):app@shop:[77]:LOG:  x", true,

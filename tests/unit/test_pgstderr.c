@@ -123,7 +123,8 @@ static void groups_records_and_fields(void **state)
                                   "t||duration"));
     assert_non_null(strstr(trace, "unparsed 8 0 "));
     assert_non_null(strstr(trace, "query 9 8 1795314769000000 100 SELECT $1|$1 = 'x'|"));
-    assert_non_null(strstr(trace, "error 12 9 1795314770000000 -1 SELECT 1/0;||division by zero\n"));
+    assert_non_null(
+        strstr(trace, "error 12 9 1795314770000000 -1 SELECT 1/0;||division by zero\n"));
     /* The truncated last line is still a record at eof. */
     assert_string_equal(s.last_statement.ptr, "SELECT 'truncated");
     assert_int_equal(s.last.line, 14);

@@ -41,8 +41,12 @@ static void parses_table(void **state)
 static void rejects_non_timestamps(void **state)
 {
     (void)state;
-    const char *bad[] = { "", "2026-11-22", "2026-13-01 00:00:00", "hello world 12345678",
-                          "2026-11-22 02:32", "\t2026-11-22 02:32:37 UTC" };
+    const char *bad[] = { "",
+                          "2026-11-22",
+                          "2026-13-01 00:00:00",
+                          "hello world 12345678",
+                          "2026-11-22 02:32",
+                          "\t2026-11-22 02:32:37 UTC" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ts;
         int off;
