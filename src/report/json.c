@@ -1,7 +1,8 @@
 /*
  * The JSON report: the stable machine interface of `sleuth analyze`,
- * documented in docs/json-output.md. Built as a jansson tree and dumped
- * with keys in insertion order, so the output is byte-for-byte stable.
+ * documented in docs/json-output.md. Each part is built as a jansson tree
+ * and dumped with keys in insertion order (byte-for-byte stable output);
+ * the queries are written one at a time so memory does not grow with them.
  */
 #include "render.h"
 
@@ -279,21 +280,66 @@ static json_t *events_json(const struct report *r)
     return o;
 }
 
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* Writes text with each newline replaced by newline_indent. */
+static void put_indented(FILE *out, const char *text, const char *newline_indent)
+{
+    for (const char *nl; (nl = strchr(text, '\n')); text = nl + 1) {
+        fwrite(text, 1, (size_t)(nl - text), out);
+        fputs(newline_indent, out);
+    }
+    fputs(text, out);
+}
+
+/*
+ * Writes "key": value at depth 1 of the root object, indented as if the
+ * whole document had been dumped at once, and frees value.
+ */
+static int put_member(FILE *out, const char *key, json_t *value, bool last)
+{
+    char *text = json_dumps(value, DUMP_FLAGS | JSON_ENCODE_ANY);
+    json_decref(value);
+    if (!text)
+        return -1;
+    fprintf(out, "  \"%s\": ", key);
+    put_indented(out, text, "\n  ");
+    fputs(last ? "\n" : ",\n", out);
+    free(text);
+    return 0;
+}
+
+/* The queries array, one element at a time: a tree of 100,000 queries would
+ * take gigabytes in jansson. */
+static int put_queries(const struct report *r, FILE *out)
+{
+    size_t n = report_rows(r, r->nq);
+    fputs("  \"queries\": [", out);
+    for (size_t i = 0; i < n; i++) {
+        json_t *q = query_json(r, &r->c->q[r->by_total[i]]);
+        char *text = json_dumps(q, DUMP_FLAGS);
+        json_decref(q);
+        if (!text)
+            return -1;
+        fputs(i ? ",\n    " : "\n    ", out);
+        put_indented(out, text, "\n    ");
+        free(text);
+    }
+    fputs(n ? "\n  ],\n" : "],\n", out);
+    return 0;
+}
+
 int report_write_json(const struct report *r, FILE *out)
 {
-    json_t *root = json_object();
-    json_object_set_new(root, "sleuth_version", json_string(SLEUTH_VERSION));
-    json_object_set_new(root, "inputs", inputs_json(r));
-    json_object_set_new(root, "summary", summary_json(r));
-    json_t *qs = json_array();
-    for (size_t i = 0; i < report_rows(r, r->nq); i++)
-        json_array_append_new(qs, query_json(r, &r->c->q[r->by_total[i]]));
-    json_object_set_new(root, "queries", qs);
-    json_object_set_new(root, "timeline", timeline_json(r));
-    json_object_set_new(root, "query_timelines", query_timelines_json(r));
-    json_object_set_new(root, "events", events_json(r));
-    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    fputc('\n', out);
-    json_decref(root);
-    return rc;
+    int rc = 0;
+    fputs("{\n", out);
+    rc |= put_member(out, "sleuth_version", json_string(SLEUTH_VERSION), false);
+    rc |= put_member(out, "inputs", inputs_json(r), false);
+    rc |= put_member(out, "summary", summary_json(r), false);
+    rc |= put_queries(r, out);
+    rc |= put_member(out, "timeline", timeline_json(r), false);
+    rc |= put_member(out, "query_timelines", query_timelines_json(r), false);
+    rc |= put_member(out, "events", events_json(r), true);
+    fputs("}\n", out);
+    return rc ? -1 : 0;
 }

@@ -356,8 +356,15 @@ static struct qstat *qstat_for(struct collector *c, struct str raw, uint64_t lin
 /* Interns a name, remembering the last one per dimension (they repeat line after line). */
 static uint32_t dim_name(struct collector *c, enum dim d, struct str s)
 {
-    if (c->last_name_str[d].ptr && str_eq(c->last_name_str[d], s))
-        return c->last_name[d];
+    struct str last = c->last_name_str[d];
+    if (last.ptr && last.len == s.len) {
+        /* Names are short: a loop beats a call to memcmp. */
+        size_t i = 0;
+        while (i < s.len && last.ptr[i] == s.ptr[i])
+            i++;
+        if (i == s.len)
+            return c->last_name[d];
+    }
     uint32_t id = names_intern(&c->names, s);
     c->last_name[d] = id;
     c->last_name_str[d] = names_get(&c->names, id);

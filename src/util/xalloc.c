@@ -42,7 +42,8 @@ void *xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size)
 {
     if (need <= *cap)
         return ptr;
-    size_t n = *cap ? *cap : 8;
+    /* Start small: aggregates keep many tiny arrays (the users of one query). */
+    size_t n = *cap ? *cap : 2;
     while (n < need)
         n *= 2;
     if (n > SIZE_MAX / elem_size)
