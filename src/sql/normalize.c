@@ -1094,24 +1094,21 @@ static void lex_op(struct norm *n)
 /*
  * A type modifier list "(10, 2)" (or an array bound "[3]", "[]") at p,
  * written verbatim with canonical spacing. Returns false if p does not
- * start one.
+ * start one. Comments count as blanks here, as in every look-ahead: the
+ * output drops them, so deciding otherwise would break idempotence.
  */
 static bool lex_typmod(struct norm *n, char close)
 {
     const char *p = n->p + 1, *end = n->end, *s = n->p;
     size_t count = 0;
     for (;;) {
-        while (p < end && HAS(*p, F_SPACE))
-            p++;
+        p = skip_gap(p, end);
         if (p < end && *p == close && (count > 0 || close == ']'))
             break;
         if (count > 0 && (close == ']' || p >= end || *p != ','))
             return false;
-        if (count > 0) {
-            p++;
-            while (p < end && HAS(*p, F_SPACE))
-                p++;
-        }
+        if (count > 0)
+            p = skip_gap(p + 1, end);
         if (p >= end || !HAS(*p, F_DIGIT))
             return false;
         while (p < end && HAS(*p, F_DIGIT))
@@ -1121,14 +1118,17 @@ static bool lex_typmod(struct norm *n, char close)
     n->p = p + 1;
     if (!tok_begin(n, close == ')' ? T_LPAREN : T_LBRACK, 2 * (size_t)(p + 1 - s)))
         return true;
+    /* Checked above: digits, then (gap ',' gap digits)*, a gap and the close. */
     *n->o++ = *s;
-    for (const char *q = s + 1; q < p; q++) {
-        if (HAS(*q, F_DIGIT)) {
-            *n->o++ = *q;
-        } else if (*q == ',') {
+    for (const char *q = skip_gap(s + 1, end); q < p;) {
+        if (*q == ',') {
             *n->o++ = ',';
             *n->o++ = ' ';
+            q++;
         }
+        while (q < p && HAS(*q, F_DIGIT))
+            *n->o++ = *q++;
+        q = skip_gap(q, end);
     }
     *n->o++ = close;
     n->prev = close == ')' ? T_RPAREN : T_RBRACK;

@@ -53,6 +53,8 @@ static const struct norm_case cases[] = {
       0 },
     { "unicode_string_takes_its_uescape", S("SELECT U&'d!0061t' UESCAPE '!', u&'x'"),
       S("select $1, $2"), 0 },
+    { "unicode_escape_clause_may_follow_a_comment",
+      S("SELECT U&'x' /* c */ UESCAPE -- d\n '!' FROM t"), S("select $1 from t"), 0 },
     { "dollar_quotes_with_and_without_tag", S("SELECT $$a'b$$, $tag$ $$ $ta $tag$, $a1$x$a1$"),
       S("select $1, $2, $3"), 0 },
     { "string_continued_on_next_line_is_one_literal", S("SELECT 'a'\n  'b' -- c\n 'c', 'd'"),
@@ -74,6 +76,9 @@ static const struct norm_case cases[] = {
       S("select x::numeric(10, 2), cast(y as varchar(20)), z::int[3][], "
         "w::timestamp(3) with time zone, v::character varying(5), u::pg_catalog.bit(8)"),
       0 },
+    { "comments_inside_type_modifiers_are_dropped",
+      S("SELECT x::numeric( 10 /* 5 */ , -- 7\n 2 ), y::int[ /* 3 */ 4 ][ --\n]"),
+      S("select x::numeric(10, 2), y::int[4][]"), 0 },
     { "precision_of_current_timestamp_stays", S("SELECT CURRENT_TIMESTAMP(3), localtime(0)"),
       S("select current_timestamp(3), localtime(0)"), 0 },
     { "function_arguments_are_not_type_modifiers",
@@ -164,6 +169,9 @@ static const struct norm_case cases[] = {
       S("select * from t where a in ($1 /*, ... */) and b = any (array[$2 /*, ... */]) union "
         "values ($3, $4) /*, ... */"),
       COL | PAR },
+    { "type_modifier_after_a_collapsed_list_stays",
+      S("SELECT x IN ($1 /*, ... */) AND y::time(5) = z::numeric(3)"),
+      S("select x in ($1 /*, ... */) and y::time(5) = z::numeric(3)"), COL | PAR },
     { "comment_almost_like_a_marker_is_dropped", S("SELECT 1 /*, ...*/ /* , ... */"),
       S("select $1"), 0 },
 
@@ -502,13 +510,13 @@ static void pgbench_log_statements(void **state)
     (void)state;
     /*
      * Computed once by running this extraction and normalize_sql over the
-     * log and counting distinct outputs (the program printed them; each of
-     * the 50 was read by hand): pgbench -i's DDL (17 statements), the
-     * TPC-B-like, select-only and simple-update scripts in simple,
-     * extended and prepared modes (which meet in 9 texts), and the custom
-     * traffic. Two pairs differ only because "$2 + 1000" numbers its new
-     * placeholder $1 in the extended-protocol texts and $3 in the simple
-     * ones (collisions are allowed).
+     * log, printing the distinct outputs and reading all 50 by hand: 28
+     * utility statements kept verbatim but lower-cased (pgbench -i's DDL,
+     * BEGIN/END/COMMIT/ROLLBACK, VACUUM, RESET, ...), 20 DML texts from the
+     * pgbench scripts and the custom traffic, and 2 SETs. The simple,
+     * extended and prepared protocols give one text per query, except for
+     * two queries where "$2 + 1000" numbers its new placeholder $1 after
+     * $n parameters and $3 after literals (collisions are allowed).
      */
     enum { STATEMENTS = 101982, DISTINCT_NORMALIZED = 50 };
     struct buf log = BUF_INIT, out = BUF_INIT;
