@@ -28,3 +28,14 @@ void event_clear(struct event *ev)
     ev->ts_us = TS_NONE;
     ev->duration_us = -1;
 }
+
+void event_emit_unparsed(event_fn *emit, void *ctx, uint32_t input, uint64_t line, struct str text)
+{
+    struct event ev;
+    event_clear(&ev);
+    ev.kind = EV_UNPARSED;
+    ev.message = text;
+    ev.line = line;
+    ev.input = input;
+    emit(ctx, &ev);
+}

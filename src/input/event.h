@@ -98,5 +98,7 @@ const char *event_kind_name(enum event_kind kind);
 const char *severity_name(enum severity sev);
 /* Resets ev to an empty event (no time, no duration). */
 void event_clear(struct event *ev);
+/* Emits an EV_UNPARSED event for text (a line or a bad record) at line of input. */
+void event_emit_unparsed(event_fn *emit, void *ctx, uint32_t input, uint64_t line, struct str text);
 
 #endif

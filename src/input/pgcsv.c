@@ -421,18 +421,6 @@ static enum scan_result resync(struct pgcsv_reader *r, const char *rec, size_t n
     }
 }
 
-static void emit_unparsed(struct pgcsv_reader *r, const char *p, size_t n, uint64_t line,
-                          event_fn *emit, void *ctx)
-{
-    struct event ev;
-    event_clear(&ev);
-    ev.kind = EV_UNPARSED;
-    ev.message = str_make(p, n && p[n - 1] == '\n' ? n - 1 : n);
-    ev.line = line;
-    ev.input = r->input;
-    emit(ctx, &ev);
-}
-
 size_t pgcsv_feed(struct pgcsv_reader *r, const char *buf, size_t len, bool eof, event_fn *emit,
                   void *ctx)
 {
@@ -476,7 +464,8 @@ size_t pgcsv_feed(struct pgcsv_reader *r, const char *buf, size_t len, bool eof,
             r->pending = true;
             break;
         }
-        emit_unparsed(r, rec, end, line, emit, ctx);
+        event_emit_unparsed(emit, ctx, r->input, line,
+                            str_make(rec, end && rec[end - 1] == '\n' ? end - 1 : end));
         at += end;
         line += count_newlines(rec, end);
     }

@@ -128,18 +128,6 @@ static bool take_member(struct pgjson_reader *r, const char *key, json_t *v, str
     }
 }
 
-static void emit_unparsed(struct pgjson_reader *r, const char *p, size_t n, uint64_t line,
-                          event_fn *emit, void *ctx)
-{
-    struct event ev;
-    event_clear(&ev);
-    ev.kind = EV_UNPARSED;
-    ev.message = str_make(p, n);
-    ev.line = line;
-    ev.input = r->input;
-    emit(ctx, &ev);
-}
-
 /* Decodes the line p[0..n) (without its newline) and emits its event. */
 static void read_line(struct pgjson_reader *r, const char *p, size_t n, uint64_t line,
                       event_fn *emit, void *ctx)
@@ -167,7 +155,7 @@ static void read_line(struct pgjson_reader *r, const char *p, size_t n, uint64_t
         pgmsg_classify(&ev);
         emit(ctx, &ev);
     } else {
-        emit_unparsed(r, p, n, line, emit, ctx);
+        event_emit_unparsed(emit, ctx, r->input, line, str_make(p, n));
     }
     json_decref(root);
 }
@@ -192,7 +180,7 @@ size_t pgjson_feed(struct pgjson_reader *r, const char *buf, size_t len, bool eo
         }
         if (!nl) {
             /* A last line without its newline was cut short: PostgreSQL writes whole lines. */
-            emit_unparsed(r, p, n, line, emit, ctx);
+            event_emit_unparsed(emit, ctx, r->input, line, str_make(p, n));
             at = len;
             break;
         }

@@ -75,18 +75,6 @@ static void read_line(struct pgstderr_reader *r, const char *p, const char *end,
     li->record = true;
 }
 
-static void emit_unparsed(struct pgstderr_reader *r, const struct line_info *li, uint64_t line,
-                          event_fn *emit, void *ctx)
-{
-    struct event ev;
-    event_clear(&ev);
-    ev.kind = EV_UNPARSED;
-    ev.message = li->text;
-    ev.line = line;
-    ev.input = r->input;
-    emit(ctx, &ev);
-}
-
 /* Extends a field slice over the continuation lines that follow it. */
 static void extend(struct str *field, const struct line_info *cont)
 {
@@ -110,7 +98,7 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
         if (!li.record || li.aux) {
             /* Not the start of a record: a stray line (empty lines carry nothing). */
             if (li.text.len)
-                emit_unparsed(r, &li, line, emit, ctx);
+                event_emit_unparsed(emit, ctx, r->input, line, li.text);
             p = li.next;
             line++;
             continue;

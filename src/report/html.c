@@ -18,6 +18,7 @@
 #include "render.h"
 
 #include "svg.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <inttypes.h>
@@ -26,44 +27,11 @@
 
 #include "util/banned.h"
 
-#define REPLACEMENT_CHAR "\xEF\xBF\xBD" /* U+FFFD, for bytes that are not UTF-8 */
-
 /* Queries that get a latency histogram, by total time. */
 #define HIST_QUERIES 10
 
 /* ------------------------------------------------------------------------ */
 /* Escaping and formatting                                                  */
-
-/*
- * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
- * forms, no surrogates, nothing past U+10FFFF), or 0 if there is none.
- */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
-}
 
 /*
  * The one escaping function of the page, for text and attribute values
@@ -83,7 +51,7 @@ static void esc_n(struct buf *b, const char *s, size_t n)
         if (c >= 0x80) {
             len = utf8_len(p + i, n - i);
             if (!len) {
-                rep = REPLACEMENT_CHAR;
+                rep = UTF8_REPLACEMENT;
                 len = 1;
             }
         } else if (c == '&') {
@@ -97,7 +65,7 @@ static void esc_n(struct buf *b, const char *s, size_t n)
         } else if (c == '\'') {
             rep = "&#39;";
         } else if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
-            rep = REPLACEMENT_CHAR;
+            rep = UTF8_REPLACEMENT;
         }
         if (rep) {
             buf_add(b, p + i - run, run);
@@ -237,20 +205,7 @@ static void dims_line(const struct report *r, struct buf *b, const char *label,
 {
     if (!d->n)
         return;
-    struct dim_count *v = xmalloc(d->n * sizeof(*v));
-    memcpy(v, d->items, d->n * sizeof(*v));
-    for (size_t i = 1; i < d->n; i++) {
-        struct dim_count x = v[i];
-        size_t j = i;
-        while (j > 0 &&
-               (v[j - 1].count < x.count ||
-                (v[j - 1].count == x.count && strcmp(names_get(&r->c->names, v[j - 1].name).ptr,
-                                                     names_get(&r->c->names, x.name).ptr) > 0))) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
+    struct dim_count *v = report_dims(r, d);
     buf_addf(b, "<dt>%s</dt><dd>", label);
     for (size_t i = 0; i < d->n && i < 5; i++) {
         struct str s = names_get(&r->c->names, v[i].name);

@@ -6,6 +6,7 @@
  */
 #include "render.h"
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <jansson.h>
@@ -39,8 +40,18 @@ static json_t *text(const char *s)
     if (j)
         return j;
     struct buf b = BUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        buf_addch(&b, *p < 0x80 ? (char)*p : '?');
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_len(p + i, n - i);
+        if (len) {
+            buf_add(&b, p + i, len);
+            i += len;
+        } else {
+            buf_addstr(&b, UTF8_REPLACEMENT);
+            i++;
+        }
+    }
     j = json_stringn(b.ptr, b.len);
     buf_release(&b);
     return j;
@@ -49,21 +60,7 @@ static json_t *text(const char *s)
 static json_t *dims(const struct report *r, const struct dim_top *d)
 {
     json_t *arr = json_array();
-    /* Largest first; equal counts by name, so the order is stable. */
-    struct dim_count *v = xmalloc((d->n ? d->n : 1) * sizeof(*v));
-    memcpy(v, d->items, d->n * sizeof(*v));
-    for (size_t i = 1; i < d->n; i++) {
-        struct dim_count x = v[i];
-        size_t j = i;
-        while (j > 0 &&
-               (v[j - 1].count < x.count ||
-                (v[j - 1].count == x.count && strcmp(names_get(&r->c->names, v[j - 1].name).ptr,
-                                                     names_get(&r->c->names, x.name).ptr) > 0))) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
+    struct dim_count *v = report_dims(r, d);
     for (size_t i = 0; i < d->n && i < 5; i++) {
         json_t *o = json_object();
         json_object_set_new(o, "name", text(names_get(&r->c->names, v[i].name).ptr));

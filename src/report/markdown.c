@@ -11,6 +11,7 @@
  */
 #include "render.h"
 
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <inttypes.h>
@@ -18,36 +19,6 @@
 #include <string.h>
 
 #include "util/banned.h"
-
-#define REPLACEMENT_CHAR "\xEF\xBF\xBD" /* U+FFFD */
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    return len;
-}
 
 /*
  * Appends s as valid UTF-8 without control characters: invalid bytes and
@@ -78,7 +49,7 @@ static void clean(struct buf *b, const char *s, bool one_line, size_t width)
         }
         size_t len = utf8_len(p + i, n - i);
         if (!len || (c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) {
-            buf_addstr(b, REPLACEMENT_CHAR);
+            buf_addstr(b, UTF8_REPLACEMENT);
             len = len ? len : 1;
         } else {
             buf_add(b, p + i, len);

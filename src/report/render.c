@@ -215,6 +215,28 @@ const char *report_sqlstate_class(const char *sqlstate)
     return "Other";
 }
 
+struct dim_count *report_dims(const struct report *r, const struct dim_top *d)
+{
+    if (!d->n)
+        return NULL;
+    struct dim_count *v = xmalloc(d->n * sizeof(*v));
+    memcpy(v, d->items, d->n * sizeof(*v));
+    /* Insertion sort: a query has a handful of users, never more than DIM_MAX. */
+    for (size_t i = 1; i < d->n; i++) {
+        struct dim_count x = v[i];
+        size_t j = i;
+        while (j > 0 &&
+               (v[j - 1].count < x.count ||
+                (v[j - 1].count == x.count && strcmp(names_get(&r->c->names, v[j - 1].name).ptr,
+                                                     names_get(&r->c->names, x.name).ptr) > 0))) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    return v;
+}
+
 void report_fingerprint(char out[17], uint64_t fp)
 {
     static const char hex[] = "0123456789abcdef";

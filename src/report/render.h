@@ -61,6 +61,12 @@ double report_quantile_ms(const struct qstat *q, double quantile);
 double report_mean_ms(const struct qstat *q);
 /* Name of a SQLSTATE class ("23" → "Integrity Constraint Violation"). */
 const char *report_sqlstate_class(const char *sqlstate);
+/*
+ * The values of one dimension of a query (its users, databases, …), largest
+ * count first, equal counts by name, so every renderer shows one order.
+ * Returns a malloc'd copy of d->n items (NULL when there are none).
+ */
+struct dim_count *report_dims(const struct report *r, const struct dim_top *d);
 /* "16 hex digits" of a fingerprint. */
 void report_fingerprint(char out[17], uint64_t fp);
 /* Human size: "1.2 GB". */
