@@ -26,7 +26,7 @@
 
 /* Ranges smaller than this are not worth a thread. */
 #define MIN_CHUNK   (8u << 20)
-#define READ_BUF    (4u << 20)
+#define READ_BUF    (1u << 20)
 #define DETECT_SIZE (256u << 10)
 
 struct chunk {
@@ -166,9 +166,11 @@ static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk 
     uint64_t size = src->size;
     size_t parts = 1;
     if (src->seekable && jobs > 1 && size >= 2 * (uint64_t)MIN_CHUNK) {
+        /* Many more ranges than threads, so that no thread idles at the end
+         * while another finishes a big last range. */
         parts = (size_t)(size / MIN_CHUNK);
-        if (parts > (size_t)jobs * 4)
-            parts = (size_t)jobs * 4;
+        if (parts > (size_t)jobs * 16)
+            parts = (size_t)jobs * 16;
     }
     uint64_t start = 0;
     char *buf = parts > 1 ? xmalloc(1u << 20) : NULL;
