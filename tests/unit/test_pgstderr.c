@@ -4,6 +4,7 @@
 #include "input/pgmsg.h"
 #include "util/buf.h"
 
+#include "../feed.h"
 #include "test_util.h"
 
 struct sink {
@@ -49,27 +50,18 @@ static void sink_release(struct sink *s)
     buf_release(&s->last_message);
 }
 
+static size_t stderr_feed(void *r, const char *buf, size_t len, bool eof, event_fn *emit, void *ctx)
+{
+    return pgstderr_feed(r, buf, len, eof, emit, ctx);
+}
+
 /* Feeds text in pieces of `step` bytes with the caller-keeps-the-tail protocol. */
-static void feed_chunked(const struct pgprefix *p, const char *text, size_t len, size_t step,
-                         struct sink *s)
+static void feed_step(const struct pgprefix *p, const char *text, size_t len, size_t step,
+                      struct sink *s)
 {
     struct pgstderr_reader r;
     pgstderr_init(&r, p, 0);
-    struct buf pending = BUF_INIT;
-    size_t off = 0;
-    for (;;) {
-        size_t n = len - off < step ? len - off : step;
-        buf_add(&pending, text + off, n);
-        off += n;
-        bool eof = off == len;
-        size_t used = pgstderr_feed(&r, pending.ptr, pending.len, eof, collect, s);
-        memmove(pending.ptr, pending.ptr + used, pending.len - used);
-        buf_setlen(&pending, pending.len - used);
-        if (eof)
-            break;
-    }
-    assert_int_equal(pending.len, 0);
-    buf_release(&pending);
+    feed_chunked(stderr_feed, &r, text, len, step, collect, s);
 }
 
 static struct pgprefix *prefix(const char *spec)
@@ -109,7 +101,7 @@ static void groups_records_and_fields(void **state)
     struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
     struct sink s;
     sink_init(&s);
-    feed_chunked(p, sample, strlen(sample), strlen(sample), &s);
+    feed_step(p, sample, strlen(sample), strlen(sample), &s);
     assert_int_equal(s.events, 6);
     assert_int_equal(s.kinds[EV_LOCK_WAIT], 1);
     assert_int_equal(s.kinds[EV_QUERY], 3);
@@ -138,11 +130,11 @@ static void chunked_feeds_give_the_same_events(void **state)
     struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
     struct sink whole;
     sink_init(&whole);
-    feed_chunked(p, sample, strlen(sample), strlen(sample), &whole);
+    feed_step(p, sample, strlen(sample), strlen(sample), &whole);
     for (size_t step = 1; step < 200; step += 7) {
         struct sink part;
         sink_init(&part);
-        feed_chunked(p, sample, strlen(sample), step, &part);
+        feed_step(p, sample, strlen(sample), step, &part);
         assert_string_equal(part.trace.ptr, whole.trace.ptr);
         sink_release(&part);
     }
@@ -158,7 +150,7 @@ static void real_log_counts(void **state)
     struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
     struct sink s;
     sink_init(&s);
-    feed_chunked(p, log, len, 1 << 20, &s);
+    feed_step(p, log, len, 1 << 20, &s);
     /* Counted with grep on the decompressed log (see tests/data/README.pgbench.md):
      * 60852 "statement:" + 41130 "execute" + 17622 "parse" + 41130 "bind" duration lines. */
     assert_int_equal(s.kinds[EV_QUERY], 60852 + 41130 + 17622 + 41130);

@@ -4,6 +4,7 @@
 #include "input/logparser.h"
 #include "util/buf.h"
 
+#include "../feed.h"
 #include "test_util.h"
 
 struct sink {
@@ -19,6 +20,11 @@ static void collect(void *ctx, const struct event *ev)
              (unsigned long long)ev->line, ev->pid, (long long)ev->ts_us,
              (long long)ev->duration_us, (int)ev->user.len, ev->user.ptr, (int)ev->statement.len,
              ev->statement.ptr, (int)ev->message.len, ev->message.ptr);
+}
+
+static size_t syslog_feed(void *r, const char *buf, size_t len, bool eof, event_fn *emit, void *ctx)
+{
+    return pgsyslog_feed(r, buf, len, eof, emit, ctx);
 }
 
 static const char sample[] =
@@ -41,19 +47,7 @@ static void rewrites_and_groups(void **state)
         struct pgsyslog_reader r;
         pgsyslog_init(&r, inner, 2026, 0);
         struct sink s = { BUF_INIT, 0 };
-        struct buf pending = BUF_INIT;
-        size_t off = 0, len = strlen(sample);
-        for (;;) {
-            size_t n = len - off < step ? len - off : step;
-            buf_add(&pending, sample + off, n);
-            off += n;
-            bool eof = off == len;
-            size_t used = pgsyslog_feed(&r, pending.ptr, pending.len, eof, collect, &s);
-            memmove(pending.ptr, pending.ptr + used, pending.len - used);
-            buf_setlen(&pending, pending.len - used);
-            if (eof)
-                break;
-        }
+        feed_chunked(syslog_feed, &r, sample, strlen(sample), step, collect, &s);
         assert_int_equal(s.events, 4);
         assert_string_equal(
             s.trace.ptr,
@@ -65,7 +59,6 @@ static void rewrites_and_groups(void **state)
             "error 5 1700 1795314760250000 -1 [app] [SELECT 1/0;] [division by zero]\n");
         assert_int_equal(r.line, 7);
         buf_release(&s.trace);
-        buf_release(&pending);
         pgsyslog_release(&r);
     }
     pgprefix_free(inner);
