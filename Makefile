@@ -44,6 +44,7 @@ fuzz: deps build-fuzz/build.ninja
 	scripts/fuzz build-fuzz $(FUZZ_SECONDS)
 
 install:
+	rm -rf build-install
 	$(MESON) setup build-install --buildtype=release -Dtests=disabled --prefix=$(PREFIX)
 	ninja -C build-install install
 
