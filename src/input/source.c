@@ -18,6 +18,9 @@
 
 #include "util/banned.h"
 
+/* Enough bytes of standard input to see a compression magic number. */
+#define PEEK_SIZE (64 * 1024)
+
 static const char *magic_compression(const unsigned char *b, size_t n)
 {
     if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
@@ -34,12 +37,37 @@ static const char *magic_compression(const unsigned char *b, size_t n)
     return NULL;
 }
 
+/* libarchive reads through this: first the peeked bytes, then the descriptor. */
+static la_ssize_t archive_read_cb(struct archive *a, void *ctx, const void **out)
+{
+    (void)a;
+    struct source *s = ctx;
+    if (s->peek_pos < s->peek_len) {
+        *out = s->peek + s->peek_pos;
+        la_ssize_t n = (la_ssize_t)(s->peek_len - s->peek_pos);
+        s->peek_pos = s->peek_len;
+        return n;
+    }
+    if (!s->peek)
+        s->peek = xmalloc(PEEK_SIZE);
+    for (;;) {
+        ssize_t n = read(s->fd, s->peek, PEEK_SIZE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            archive_set_error(a, errno, "%s", strerror(errno));
+        *out = s->peek;
+        s->peek_len = s->peek_pos = n > 0 ? (size_t)n : 0;
+        return n;
+    }
+}
+
 static int open_archive(struct source *s, struct err *err)
 {
     s->ar = archive_read_new();
     archive_read_support_filter_all(s->ar);
     archive_read_support_format_raw(s->ar);
-    if (archive_read_open_fd(s->ar, s->fd, 1 << 20) != ARCHIVE_OK) {
+    if (archive_read_open(s->ar, s, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
         err_set(err, ERR_IO, "cannot read '%s': %s", s->path, archive_error_string(s->ar));
         return -1;
     }
@@ -62,14 +90,21 @@ int source_open(struct source *s, const char *path, struct err *err)
     s->fd = -1;
     s->path = xstrdup(path);
     if (strcmp(path, "-") == 0) {
+        /* A pipe cannot be read twice: peek at its first bytes for the magic. */
         s->fd = STDIN_FILENO;
-        s->compression = NULL;
-        if (open_archive(s, err) < 0)
-            return -1;
-        int code = archive_filter_code(s->ar, 0);
-        if (code != ARCHIVE_FILTER_NONE)
-            s->compression = archive_filter_name(s->ar, 0);
-        return 0;
+        s->peek = xmalloc(PEEK_SIZE);
+        while (s->peek_len < PEEK_SIZE) {
+            ssize_t n = read(s->fd, s->peek + s->peek_len, PEEK_SIZE - s->peek_len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return err_set(err, ERR_IO, "cannot read standard input: %s", strerror(errno));
+            if (n == 0)
+                break;
+            s->peek_len += (size_t)n;
+        }
+        s->compression = magic_compression((const unsigned char *)s->peek, s->peek_len);
+        return s->compression ? open_archive(s, err) : 0;
     }
     s->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0)
@@ -98,6 +133,7 @@ void source_close(struct source *s)
         archive_read_free(s->ar);
     if (s->fd > STDIN_FILENO)
         close(s->fd);
+    free(s->peek);
     free(s->path);
     memset(s, 0, sizeof(*s));
     s->fd = -1;
@@ -107,6 +143,13 @@ ssize_t source_read(struct source *s, char *buf, size_t len, struct err *err)
 {
     if (s->eof)
         return 0;
+    if (!s->ar && s->peek_pos < s->peek_len) {
+        /* Plain standard input: the peeked bytes come first. */
+        size_t n = s->peek_len - s->peek_pos < len ? s->peek_len - s->peek_pos : len;
+        memcpy(buf, s->peek + s->peek_pos, n);
+        s->peek_pos += n;
+        return (ssize_t)n;
+    }
     if (s->ar) {
         la_ssize_t n = archive_read_data(s->ar, buf, len);
         if (n < 0) {

@@ -24,8 +24,10 @@ struct source {
     bool seekable;           /* a plain file: source_pread works */
     const char *compression; /* "gzip", "bzip2", "xz", "zstd" or NULL */
     uint64_t size;           /* bytes on disk (0 for streams) */
-    struct archive *ar;      /* compressed input or stdin */
+    struct archive *ar;      /* compressed input */
     bool eof;
+    char *peek;              /* stdin's first bytes, read to tell its compression */
+    size_t peek_len, peek_pos;
 };
 
 /* Opens path; a directory, a missing or unreadable file is an ERR_IO error. */

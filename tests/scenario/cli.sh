@@ -39,6 +39,13 @@ head -c 20000 /dev/urandom > "$tmp/binary.log"
 like "$(cat "$tmp/err")" "no PostgreSQL log record found" "a binary file is reported as not a log"
 ok "$(jq -e '.inputs[0].unparsed_lines > 0' "$tmp/bin.json" >/dev/null; echo $?)" "its lines are counted as unparsed"
 
+out=$(: | "$SLEUTH" analyze --format json - 2>"$tmp/err"); is $? 0 "empty standard input is analysed"
+like "$(cat "$tmp/err")" "'-' is empty" "and reported as empty"
+printf '2026-11-22 10:00:00 UTC [1]: LOG:  duration: 2.500 ms  statement: SELECT 2\n' |
+    "$SLEUTH" analyze --format json - > "$tmp/stdin.json"; is $? 0 "plain standard input is analysed"
+is "$(jq -c '[.inputs[0].path, .inputs[0].compression, .summary.queries, .summary.total_ms]' "$tmp/stdin.json")" \
+    '["-",null,1,2.5]' "as one uncompressed input with its query"
+
 # A good log next to a missing one: analysed, with the failure reported.
 printf '2026-11-22 10:00:00 UTC [1]: LOG:  duration: 1.500 ms  statement: SELECT 1\n' > "$tmp/good.log"
 out=$("$SLEUTH" analyze --format json "$tmp/good.log" "$tmp/missing.log" 2>"$tmp/err"); is $? 0 "one readable input is enough"
