@@ -5,8 +5,12 @@
  *   - feed_chunked(): drives any reader with the feed protocol of
  *     logparser.h in windows of `chunk` new bytes, each an exact-size heap
  *     copy (so ASan sees a read past a window), re-feeding the unused tail;
+ *     feed_split() does the same with a first window of another size;
  *   - feed_render(): an event_fn that appends every field of an event to a
- *     struct buf, escaped, one line per event: two streams compare as text.
+ *     struct buf, escaped, one line per event: two streams compare as text;
+ *   - struct feed_reader and FEED_READER(): one reader module (csvlog,
+ *     jsonlog) behind function pointers, for checks that work on any;
+ *   - feed_fuzz(): the differential check of the csvlog and jsonlog fuzzers.
  */
 #ifndef SLEUTH_TESTS_FEED_H
 #define SLEUTH_TESTS_FEED_H
@@ -15,6 +19,7 @@
 #include "util/buf.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,16 +28,18 @@ typedef size_t feed_fn(void *reader, const char *buf, size_t len, bool eof, even
                        void *ctx);
 
 /*
- * Feeds log[0..len) to reader in windows of chunk (>= 1) new bytes. Aborts
- * if the reader breaks the protocol (uses more than it was given, or not
- * everything at eof).
+ * Feeds log[0..len) to reader in windows of new bytes: first (>= 1) in the
+ * first window, chunk (>= 1) in each later one, so that first = k and
+ * chunk = len split the log once, at k. Aborts if the reader breaks the
+ * protocol (uses more than it was given, or not everything at eof).
  */
-static inline void feed_chunked(feed_fn *feed, void *reader, const char *log, size_t len,
-                                size_t chunk, event_fn *emit, void *ctx)
+static inline void feed_split(feed_fn *feed, void *reader, const char *log, size_t len,
+                              size_t first, size_t chunk, event_fn *emit, void *ctx)
 {
     size_t start = 0, avail = 0;
     for (;;) {
-        avail = len - avail < chunk ? len : avail + chunk;
+        size_t step = avail == 0 ? first : chunk;
+        avail = len - avail < step ? len : avail + step;
         bool eof = avail == len;
         size_t n = avail - start;
         char *block = malloc(n ? n : 1);
@@ -48,6 +55,13 @@ static inline void feed_chunked(feed_fn *feed, void *reader, const char *log, si
         if (eof)
             break;
     }
+}
+
+/* Feeds log[0..len) to reader in windows of chunk (>= 1) new bytes, as feed_split() does. */
+static inline void feed_chunked(feed_fn *feed, void *reader, const char *log, size_t len,
+                                size_t chunk, event_fn *emit, void *ctx)
+{
+    feed_split(feed, reader, log, len, chunk, chunk, emit, ctx);
 }
 
 /* Appends s with newlines, quotes, backslashes and non-printable bytes escaped. */
@@ -107,6 +121,93 @@ static inline void feed_render_event(struct buf *b, const struct event *ev)
 static inline void feed_render(void *ctx, const struct event *ev)
 {
     feed_render_event(ctx, ev);
+}
+
+/*
+ * A reader module behind function pointers. The csvlog and jsonlog readers
+ * have one shape (struct X_reader embedded in the caller, X_init(r, input),
+ * X_feed(), X_release(), X_sync() and a line member the caller may set), so
+ * FEED_READER(X) defines feed_X, this table for X, with its adapters.
+ */
+struct feed_reader {
+    void *(*new_reader)(uint32_t input); /* a heap reader, initialised */
+    void (*free_reader)(void *reader);   /* releases and frees it; NULL is a no-op */
+    feed_fn *feed;
+    uint64_t *(*line)(void *reader); /* its line member */
+    size_t (*sync)(const char *buf, size_t len);
+};
+
+#define FEED_READER(m)                                                                             \
+    static void *feed_##m##_new(uint32_t input)                                                    \
+    {                                                                                              \
+        struct m##_reader *r = malloc(sizeof(*r));                                                 \
+        if (!r)                                                                                    \
+            abort();                                                                               \
+        m##_init(r, input);                                                                        \
+        return r;                                                                                  \
+    }                                                                                              \
+    static void feed_##m##_free(void *r)                                                           \
+    {                                                                                              \
+        if (!r)                                                                                    \
+            return;                                                                                \
+        m##_release(r);                                                                            \
+        free(r);                                                                                   \
+    }                                                                                              \
+    static size_t feed_##m##_feed(void *r, const char *buf, size_t len, bool eof, event_fn *emit,  \
+                                  void *ctx)                                                       \
+    {                                                                                              \
+        return m##_feed(r, buf, len, eof, emit, ctx);                                              \
+    }                                                                                              \
+    static uint64_t *feed_##m##_line(void *r)                                                      \
+    {                                                                                              \
+        return &((struct m##_reader *)r)->line;                                                    \
+    }                                                                                              \
+    static const struct feed_reader feed_##m = { feed_##m##_new, feed_##m##_free, feed_##m##_feed, \
+                                                 feed_##m##_line, m##_sync }
+
+/*
+ * The differential check of a reader's fuzzer. data[0] chooses a chunk size
+ * (1 to 256); the rest is the log. The log is read twice, fed whole with eof
+ * and fed with feed_chunked(), and both event streams (feed_render()) and
+ * the final line numbers must be equal. That catches chunk-boundary bugs
+ * that crash-only fuzzing misses. Then a reader that starts at the sync
+ * point must use everything after it. Aborts on any difference.
+ */
+static inline void feed_fuzz(const struct feed_reader *rd, const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return;
+    size_t chunk = (size_t)data[0] + 1;
+    const char *log = (const char *)data + 1;
+    size_t len = size - 1;
+
+    struct buf whole = BUF_INIT, parts = BUF_INIT;
+    void *r = rd->new_reader(1);
+    if (rd->feed(r, log, len, true, feed_render, &whole) != len)
+        abort();
+    uint64_t whole_line = *rd->line(r);
+    rd->free_reader(r);
+
+    r = rd->new_reader(1);
+    feed_chunked(rd->feed, r, log, len, chunk, feed_render, &parts);
+    uint64_t parts_line = *rd->line(r);
+    rd->free_reader(r);
+    if (whole_line != parts_line || whole.len != parts.len ||
+        memcmp(whole.ptr, parts.ptr, whole.len) != 0)
+        abort();
+
+    /* A worker starting at the sync point reads on without trouble. */
+    size_t at = rd->sync(log, len);
+    if (at > len)
+        abort();
+    buf_reset(&parts);
+    r = rd->new_reader(1);
+    if (rd->feed(r, log + at, len - at, true, feed_render, &parts) != len - at)
+        abort();
+    rd->free_reader(r);
+
+    buf_release(&whole);
+    buf_release(&parts);
 }
 
 #endif
