@@ -67,6 +67,7 @@ static int open_archive(struct source *s, struct err *err)
     s->ar = archive_read_new();
     archive_read_support_filter_all(s->ar);
     archive_read_support_format_raw(s->ar);
+    archive_read_support_format_empty(s->ar); /* a compressed empty file */
     if (archive_read_open(s->ar, s, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
         err_set(err, ERR_IO, "cannot read '%s': %s", s->path, archive_error_string(s->ar));
         return -1;
@@ -84,27 +85,32 @@ static int open_archive(struct source *s, struct err *err)
     return 0;
 }
 
+/* Reads the first bytes of a stream (a pipe cannot be read twice) to see its compression. */
+static int open_stream(struct source *s, struct err *err)
+{
+    s->peek = xmalloc(PEEK_SIZE);
+    while (s->peek_len < PEEK_SIZE) {
+        ssize_t n = read(s->fd, s->peek + s->peek_len, PEEK_SIZE - s->peek_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return err_set(err, ERR_IO, "cannot read '%s': %s", s->path, strerror(errno));
+        if (n == 0)
+            break;
+        s->peek_len += (size_t)n;
+    }
+    s->compression = magic_compression((const unsigned char *)s->peek, s->peek_len);
+    return s->compression ? open_archive(s, err) : 0;
+}
+
 int source_open(struct source *s, const char *path, struct err *err)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
     s->path = xstrdup(path);
     if (strcmp(path, "-") == 0) {
-        /* A pipe cannot be read twice: peek at its first bytes for the magic. */
         s->fd = STDIN_FILENO;
-        s->peek = xmalloc(PEEK_SIZE);
-        while (s->peek_len < PEEK_SIZE) {
-            ssize_t n = read(s->fd, s->peek + s->peek_len, PEEK_SIZE - s->peek_len);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                return err_set(err, ERR_IO, "cannot read standard input: %s", strerror(errno));
-            if (n == 0)
-                break;
-            s->peek_len += (size_t)n;
-        }
-        s->compression = magic_compression((const unsigned char *)s->peek, s->peek_len);
-        return s->compression ? open_archive(s, err) : 0;
+        return open_stream(s, err);
     }
     s->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0)
@@ -114,13 +120,15 @@ int source_open(struct source *s, const char *path, struct err *err)
         return err_set(err, ERR_IO, "cannot stat '%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return err_set(err, ERR_IO, "cannot read '%s': Is a directory", path);
+    if (!S_ISREG(st.st_mode))
+        return open_stream(s, err); /* a pipe or a device: <(zcat x.gz) */
     unsigned char head[8];
     ssize_t n = pread(s->fd, head, sizeof(head), 0);
     if (n < 0)
         return err_set(err, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
     s->size = (uint64_t)st.st_size;
     s->compression = magic_compression(head, (size_t)n);
-    if (!s->compression && S_ISREG(st.st_mode)) {
+    if (!s->compression) {
         s->seekable = true;
         return 0;
     }

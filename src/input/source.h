@@ -26,7 +26,7 @@ struct source {
     uint64_t size;           /* bytes on disk (0 for streams) */
     struct archive *ar;      /* compressed input */
     bool eof;
-    char *peek;              /* stdin's first bytes, read to tell its compression */
+    char *peek; /* stdin's first bytes, read to tell its compression */
     size_t peek_len, peek_pos;
 };
 

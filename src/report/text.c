@@ -13,16 +13,21 @@
 
 #include "util/banned.h"
 
-/* Query text on one line, cut to width with an ellipsis. */
+/* Query text on one line, cut to width characters with an ellipsis. */
 static void one_line(struct buf *b, const char *s, size_t width)
 {
     size_t start = b->len, chars = 0;
     bool space = false;
-    for (const unsigned char *p = (const unsigned char *)s; *p && chars < width; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++) {
         if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
             space = b->len > start;
             continue;
         }
+        /* A character starts at a byte that is not a UTF-8 continuation byte:
+         * stop before one that does not fit, never in the middle of one. */
+        if ((*p & 0xC0) != 0x80 && chars + space >= width)
+            break;
         if (space) {
             buf_addch(b, ' ');
             chars++;
@@ -32,7 +37,7 @@ static void one_line(struct buf *b, const char *s, size_t width)
         if ((*p & 0xC0) != 0x80)
             chars++;
     }
-    if (chars >= width)
+    if (*p)
         buf_addstr(b, "…");
 }
 

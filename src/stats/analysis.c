@@ -263,8 +263,10 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
         detect(a, &sh.sources[i], info, &sh.prefixes[i], given);
         plan_chunks(&sh, i, opts->jobs, &sh.chunks, &sh.nchunks, &cap);
     }
-    for (size_t k = 0; k < sh.nchunks; k++)
+    for (size_t k = 0; k < sh.nchunks; k++) {
         collector_init(&sh.chunks[k].col, &a->opts.filter);
+        sh.chunks[k].col.keep_all_names = true;
+    }
 
     int nthreads = opts->jobs < 1 ? 1 : opts->jobs;
     if ((size_t)nthreads > sh.nchunks)

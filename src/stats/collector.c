@@ -371,20 +371,49 @@ static uint32_t dim_name(struct collector *c, enum dim d, struct str s)
     return id;
 }
 
-static void dim_add(struct dim_top *d, uint32_t name, uint64_t count)
+/* Is position (input, line) before the first sighting of item? */
+static bool seen_before(uint32_t input, uint64_t line, const struct dim_count *item)
+{
+    return input < item->first_input || (input == item->first_input && line < item->first_line);
+}
+
+/*
+ * Counts a name of one dimension, first seen at (input, line). Only the
+ * DIM_MAX names seen first in the input are kept by name; the others count
+ * as `other`. Choosing by input position, not by arrival, makes the kept
+ * set the same whatever order the ranges of a file are merged in; a range's
+ * collector (keep_all) keeps every name, so no count is lost to its own
+ * `other` before the merge decides.
+ */
+static void dim_add(struct dim_top *d, uint32_t name, uint64_t count, uint32_t input, uint64_t line,
+                    bool keep_all)
 {
     for (size_t i = 0; i < d->n; i++) {
         if (d->items[i].name == name) {
             d->items[i].count += count;
+            if (seen_before(input, line, &d->items[i])) {
+                d->items[i].first_input = input;
+                d->items[i].first_line = line;
+            }
             return;
         }
     }
-    if (d->n >= DIM_MAX) {
-        d->other += count;
+    struct dim_count item = { name, input, line, count };
+    if (d->n < DIM_MAX || keep_all) {
+        d->items = xgrow(d->items, &d->cap, d->n + 1, sizeof(*d->items));
+        d->items[d->n++] = item;
         return;
     }
-    d->items = xgrow(d->items, &d->cap, d->n + 1, sizeof(*d->items));
-    d->items[d->n++] = (struct dim_count){ name, count };
+    size_t last = 0;
+    for (size_t i = 1; i < d->n; i++)
+        if (seen_before(d->items[last].first_input, d->items[last].first_line, &d->items[i]))
+            last = i;
+    if (seen_before(input, line, &d->items[last])) {
+        d->other += d->items[last].count;
+        d->items[last] = item;
+    } else {
+        d->other += count;
+    }
 }
 
 static void series_add(struct qstat *q, int64_t bucket, uint64_t calls, int64_t total_us)
@@ -462,7 +491,7 @@ static struct qstat *record_call(struct collector *c, const struct call *k)
                                        dup_or_null(k->plan) };
     }
     for (int d = 0; d < DIM__COUNT; d++)
-        dim_add(&q->dims[d], k->dims[d], 1);
+        dim_add(&q->dims[d], k->dims[d], 1, k->input, k->line, c->keep_all_names);
     if (k->ts_us != TS_NONE) {
         if (k->ts_us < q->first_us)
             q->first_us = k->ts_us;
@@ -845,6 +874,13 @@ static uint32_t remap_name(struct collector *dst, const struct collector *src, u
     return names_intern(&dst->names, names_get(&src->names, id));
 }
 
+/* A pending call's names are ids of the collector it was seen in: move them to dst's. */
+static void remap_pending(struct collector *dst, const struct collector *src, struct pending *p)
+{
+    for (int d = 0; d < DIM__COUNT; d++)
+        p->dims[d] = remap_name(dst, src, p->dims[d]);
+}
+
 static void merge_example(struct example *dst, struct example *src, uint64_t line_base)
 {
     if (src->duration_us == -2)
@@ -890,7 +926,8 @@ static void merge_qstat(struct collector *dst, struct collector *src, struct qst
     for (int k = 0; k < DIM__COUNT; k++) {
         for (size_t i = 0; i < s->dims[k].n; i++)
             dim_add(&d->dims[k], remap_name(dst, src, s->dims[k].items[i].name),
-                    s->dims[k].items[i].count);
+                    s->dims[k].items[i].count, s->dims[k].items[i].first_input,
+                    s->dims[k].items[i].first_line + line_base, dst->keep_all_names);
         d->dims[k].other += s->dims[k].other;
     }
     for (size_t i = 0; i < s->nseries; i++)
@@ -930,6 +967,7 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
         if (s->head != HEAD_NONE || s->stmt.active || s->plan.active) {
             if (s->stmt.active) {
                 s->stmt.line += line_base;
+                remap_pending(dst, src, &s->stmt);
                 struct pending tmp = d->stmt;
                 d->stmt = s->stmt;
                 s->stmt = tmp;
@@ -937,6 +975,7 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
             }
             if (s->plan.active) {
                 s->plan.line += line_base;
+                remap_pending(dst, src, &s->plan);
                 struct pending tmp = d->plan;
                 d->plan = s->plan;
                 s->plan = tmp;

@@ -47,11 +47,14 @@ enum dim {
     DIM__COUNT
 };
 
-/* Distinct values kept per dimension and query; more go to `other`. */
+/* Distinct values kept per dimension and query (the first seen in the
+ * input); more go to `other`. */
 #define DIM_MAX 32
 
 struct dim_count {
     uint32_t name; /* id in the collector's names */
+    uint32_t first_input;
+    uint64_t first_line; /* where the name was first seen with this query */
     uint64_t count;
 };
 
@@ -139,6 +142,7 @@ struct raw_entry;
 
 struct collector {
     const struct collector_opts *opts;
+    bool keep_all_names; /* a range's collector keeps every name (see dim_add) */
     struct arena arena;
     struct names names;
     struct buf norm; /* scratch for normalisation */
