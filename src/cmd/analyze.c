@@ -204,16 +204,13 @@ static void warn_inputs(const struct analysis *a)
 
 int cmd_analyze(int argc, char **argv)
 {
-    struct analysis_opts opts = { 0 };
+    struct analysis_opts opts;
     struct report_opts ro = { REPORT_TEXT, 20 };
     bool top_given = false;
     int progress = -1;
     const char *output = NULL;
     struct lists l = { 0 };
-    opts.filter.since_us = TS_NONE;
-    opts.filter.until_us = TS_NONE;
-    opts.filter.min_duration_us = -1;
-    opts.filter.interval_us = 60 * 1000000LL;
+    analysis_opts_init(&opts);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opts.jobs = ncpu > 0 ? (int)ncpu : 1;
     int rc = EXIT_OK;

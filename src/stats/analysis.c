@@ -222,6 +222,17 @@ static void draw_progress(struct shared *sh, uint64_t total, double t0)
     fflush(stderr);
 }
 
+void analysis_opts_init(struct analysis_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->filter.since_us = TS_NONE;
+    opts->filter.until_us = TS_NONE;
+    opts->filter.min_duration_us = -1;
+    opts->filter.interval_us = 60 * 1000000LL;
+    opts->format = LOGFMT_AUTO;
+    opts->jobs = 1;
+}
+
 int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
                  const struct analysis_opts *opts, struct err *err)
 {

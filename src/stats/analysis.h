@@ -43,6 +43,9 @@ struct analysis {
     double seconds; /* wall time of the scan */
 };
 
+/* Sets the defaults: keep everything, 1-minute intervals, detect formats, one job. */
+void analysis_opts_init(struct analysis_opts *opts);
+
 /*
  * Reads every input. An input that cannot be opened or read is recorded
  * with its error and skipped; returns -1 (err set to the first failure)

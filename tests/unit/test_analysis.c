@@ -141,12 +141,6 @@ static void write_log(const char *path, uint64_t min_bytes, uint64_t min_blocks,
     assert_int_equal(fclose(f), 0);
 }
 
-static void run(const char *cmd)
-{
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -160,7 +154,7 @@ static int setup(void **state)
     write_log(big_path, 33u << 20, 0, &big);
     char cmd[1400];
     snprintf(cmd, sizeof(cmd), "gzip -c '%s' > '%s'", small_path, small_gz);
-    run(cmd);
+    test_run(cmd);
     return 0;
 }
 
@@ -175,12 +169,7 @@ static int teardown(void **state)
 static struct analysis_opts opts_with(int jobs)
 {
     struct analysis_opts o;
-    memset(&o, 0, sizeof(o));
-    o.filter.since_us = TS_NONE;
-    o.filter.until_us = TS_NONE;
-    o.filter.min_duration_us = -1;
-    o.filter.interval_us = 60 * 1000000LL;
-    o.format = LOGFMT_AUTO;
+    analysis_opts_init(&o);
     o.jobs = jobs;
     return o;
 }

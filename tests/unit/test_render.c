@@ -82,13 +82,7 @@ static int setup(void **state)
         return -1;
 
     struct analysis_opts o;
-    memset(&o, 0, sizeof(o));
-    o.filter.since_us = TS_NONE;
-    o.filter.until_us = TS_NONE;
-    o.filter.min_duration_us = -1;
-    o.filter.interval_us = 60 * 1000000LL;
-    o.format = LOGFMT_AUTO;
-    o.jobs = 1;
+    analysis_opts_init(&o);
     struct err err;
     char *paths[] = { log_path };
     return analysis_run(&an, paths, 1, &o, &err) == 0 ? 0 : -1;

@@ -35,12 +35,6 @@ static void write_file(const char *name, const char *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-static void run(const char *cmd)
-{
-    if (system(cmd) != 0)
-        fail_msg("command failed: %s", cmd);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -163,7 +157,7 @@ static void compressed_files_are_detected_by_content(void **state)
         char cmd[1200];
         snprintf(cmd, sizeof(cmd), "%s < '%s' > '%s'", cases[i].cmd, path_of("plain.log"),
                  path_of(cases[i].name));
-        run(cmd);
+        test_run(cmd);
         struct stat st;
         assert_int_equal(stat(path_of(cases[i].name), &st), 0);
         assert_true((size_t)st.st_size < text_len / 2); /* really compressed */
@@ -198,7 +192,7 @@ static void truncated_gzip_is_a_read_error(void **state)
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "gzip -c < '%s' | head -c 20000 > '%s'", path_of("plain.log"),
              path_of("cut.gz"));
-    run(cmd);
+    test_run(cmd);
     struct source s;
     struct err err;
     err_clear(&err);
@@ -315,11 +309,11 @@ static void stdin_is_a_stream_plain_or_compressed(void **state)
     with_stdin(path_of("plain.log"), read_stdin);
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "gzip -c < '%s' > '%s'", path_of("plain.log"), path_of("stdin.gz"));
-    run(cmd);
+    test_run(cmd);
     stdin_want_compression = "gzip";
     with_stdin(path_of("stdin.gz"), read_stdin);
     snprintf(cmd, sizeof(cmd), "xz -c < '%s' > '%s'", path_of("plain.log"), path_of("stdin.xz"));
-    run(cmd);
+    test_run(cmd);
     stdin_want_compression = "xz";
     with_stdin(path_of("stdin.xz"), read_stdin);
 }
@@ -375,7 +369,7 @@ static void compressed_empty_file_reads_nothing(void **state)
         char cmd[1200];
         snprintf(cmd, sizeof(cmd), "%s < '%s' > '%s'", cases[i].cmd, path_of("empty.log"),
                  path_of(cases[i].name));
-        run(cmd);
+        test_run(cmd);
         struct source s;
         struct err err;
         err_clear(&err);
@@ -399,7 +393,7 @@ static void concatenated_gzip_members_read_as_one_text(void **state)
     char cmd[1600];
     snprintf(cmd, sizeof(cmd), "gzip -c < '%s' > '%s' && gzip -c < '%s' >> '%s'",
              path_of("plain.log"), path_of("twice.gz"), path_of("plain.log"), path_of("twice.gz"));
-    run(cmd);
+    test_run(cmd);
     struct source s;
     struct err err;
     err_clear(&err);
@@ -435,7 +429,7 @@ static void pipe_given_by_name_is_a_stream(void **state)
     write_file("small.log", small_text, strlen(small_text));
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "gzip -c < '%s' > '%s'", path_of("small.log"), path_of("small.gz"));
-    run(cmd);
+    test_run(cmd);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n;
         char *bytes = slurp(path_of(cases[i].file), &n);
@@ -485,7 +479,7 @@ static void expand_glob_gives_sorted_matches(void **state)
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "mkdir '%s/g' && cd '%s/g' && touch c.log a.log b.log d.txt", dir,
              dir);
-    run(cmd);
+    test_run(cmd);
     char **paths = NULL;
     size_t n = 0, cap = 0;
     struct err err;

@@ -25,6 +25,13 @@ static inline const char *test_data_path(const char *name)
     return path;
 }
 
+/* Runs a shell command; fails the test if it does not exit 0. */
+static inline void test_run(const char *cmd)
+{
+    if (system(cmd) != 0)
+        fail_msg("command failed: %s", cmd);
+}
+
 /* Reads a whole (possibly gzip-compressed) file; the caller frees. */
 static inline char *test_read_gz(const char *path, size_t *len)
 {
