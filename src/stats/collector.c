@@ -283,8 +283,8 @@ static struct qstat *qstat_by_fp(struct collector *c, uint64_t fp, bool create)
  * text three times; a hash and a compare then replace the normaliser. A
  * direct-mapped table of fixed size: memory does not grow with the input.
  */
-#define RAW_CACHE     4096
-#define RAW_CACHE_MAX 512 /* longer statements are not cached */
+#define RAW_CACHE     1024
+#define RAW_CACHE_MAX 256 /* longer statements are not cached */
 
 struct raw_entry {
     uint64_t hash;
