@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <archive.h>
 #include <pg_query.h>
 #include <stdio.h>
@@ -394,32 +396,6 @@ static void flag_names(void **state)
 
 /* ---- The real log. ---- */
 
-/* Reads a (gzip-compressed) file whole into b; false if it cannot be read. */
-static bool read_log(const char *name, struct buf *b)
-{
-    const char *dir = getenv("SLEUTH_DATA");
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/work/shared/data", name);
-    struct archive *a = archive_read_new();
-    struct archive_entry *entry;
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
-    bool ok = archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK &&
-              archive_read_next_header(a, &entry) == ARCHIVE_OK;
-    while (ok) {
-        buf_grow(b, 1 << 16);
-        la_ssize_t n = archive_read_data(a, b->ptr + b->len, 1 << 16);
-        if (n < 0)
-            ok = false;
-        if (n <= 0)
-            break;
-        b->len += (size_t)n;
-    }
-    b->ptr[b->len] = '\0';
-    archive_read_free(a);
-    return ok;
-}
-
 struct stmt {
     char *sql;  /* the statement as logged, continuation lines joined */
     char *norm; /* normalize_sql of it */
@@ -520,7 +496,7 @@ static void pgbench_log_statements(void **state)
      */
     enum { STATEMENTS = 101982, DISTINCT_NORMALIZED = 50 };
     struct buf log = BUF_INIT, out = BUF_INIT;
-    if (!read_log("pgbench-stderr.log.gz", &log)) {
+    if (!test_read_data("pgbench-stderr.log.gz", &log)) {
         buf_release(&log);
         skip();
     }

@@ -12,9 +12,13 @@
 
 #include <cmocka.h>
 
+#include <archive.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/buf.h"
 
 /* Path of a file in ../shared/data (SLEUTH_DATA), in a static buffer. */
 static inline const char *test_data_path(const char *name)
@@ -49,6 +53,32 @@ static inline char *test_read_gz(const char *path, size_t *len)
     assert_int_equal(pclose(f), 0);
     *len = n;
     return buf;
+}
+
+/* Reads a (gzip-compressed) file of SLEUTH_DATA whole into b; false if it cannot be read. */
+static inline bool test_read_data(const char *name, struct buf *b)
+{
+    const char *dir = getenv("SLEUTH_DATA");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/work/shared/data", name);
+    struct archive *a = archive_read_new();
+    struct archive_entry *entry;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_raw(a);
+    bool ok = archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK &&
+              archive_read_next_header(a, &entry) == ARCHIVE_OK;
+    while (ok) {
+        buf_grow(b, 1 << 16);
+        la_ssize_t n = archive_read_data(a, b->ptr + b->len, 1 << 16);
+        if (n < 0)
+            ok = false;
+        if (n <= 0)
+            break;
+        b->len += (size_t)n;
+    }
+    b->ptr[b->len] = '\0';
+    archive_read_free(a);
+    return ok;
 }
 
 #endif
