@@ -269,6 +269,8 @@ static bool parse_time(struct pgcsv_reader *r, struct str s, struct event *ev)
 {
     int64_t ts;
     int off;
+    if (s.len == 0) /* both parses would "consume" all 0 bytes without a time */
+        return false;
     if (tstamp_parse_cached(&r->tc, s, &ts, &off, NULL) != s.len &&
         tstamp_parse(s, &ts, &off, NULL) != s.len)
         return false;

@@ -68,7 +68,10 @@ static bool take_time(struct pgjson_reader *r, json_t *v, struct event *ev)
     int off;
     if (!take_str(v, &s))
         return false;
-    /* The cached path may stop short of a zone it has not seen; the full parse decides. */
+    /* The cached path may stop short of a zone it has not seen; the full parse
+     * decides. An empty string is no time (both parses "consume" all 0 bytes). */
+    if (s.len == 0)
+        return false;
     if (tstamp_parse_cached(&r->tc, s, &ts, &off, NULL) != s.len &&
         tstamp_parse(s, &ts, &off, NULL) != s.len)
         return false;

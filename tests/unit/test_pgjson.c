@@ -413,10 +413,26 @@ static void real_log_matches_the_csvlog_of_the_same_run(void **state)
     sink_release(&cs);
 }
 
+/* Found by fuzzing: an empty "timestamp" left the event's time uninitialised. */
+static void empty_timestamp_is_not_a_record(void **state)
+{
+    (void)state;
+    static const char line[] =
+        "{\"timestamp\":\"\",\"pid\":7,\"error_severity\":\"LOG\",\"message\":\"x\"}\n";
+    struct pgjson_reader r;
+    pgjson_init(&r, 0);
+    struct buf out = BUF_INIT;
+    assert_int_equal(pgjson_feed(&r, line, strlen(line), true, feed_render, &out), strlen(line));
+    assert_non_null(strstr(out.ptr, "L1 unparsed"));
+    buf_release(&out);
+    pgjson_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(feed_cases_give_expected_events),
+        cmocka_unit_test(empty_timestamp_is_not_a_record),
         cmocka_unit_test(record_fills_every_field),
         cmocka_unit_test(severity_words_map_to_enum),
         cmocka_unit_test(timestamps_keep_zone_offset),
