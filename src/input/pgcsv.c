@@ -260,23 +260,10 @@ static struct str client_host(struct str from)
     return from;
 }
 
-/*
- * A log time that makes up the whole field. The cache is tried first; a
- * miss on the cached path (it may stop short of a zone it has not seen)
- * falls back to the full parse.
- */
+/* A log time that makes up the whole field. */
 static bool parse_time(struct pgcsv_reader *r, struct str s, struct event *ev)
 {
-    int64_t ts;
-    int off;
-    if (s.len == 0) /* both parses would "consume" all 0 bytes without a time */
-        return false;
-    if (tstamp_parse_cached(&r->tc, s, &ts, &off, NULL) != s.len &&
-        tstamp_parse(s, &ts, &off, NULL) != s.len)
-        return false;
-    ev->ts_us = ts;
-    ev->tz_offset_s = off;
-    return true;
+    return tstamp_parse_field(&r->tc, s, &ev->ts_us, &ev->tz_offset_s);
 }
 
 /* Checks a scanned record and fills ev from it; false if it is not csvlog. */

@@ -64,20 +64,7 @@ static bool take_pid(json_t *v, int32_t *pid)
 static bool take_time(struct pgjson_reader *r, json_t *v, struct event *ev)
 {
     struct str s;
-    int64_t ts;
-    int off;
-    if (!take_str(v, &s))
-        return false;
-    /* The cached path may stop short of a zone it has not seen; the full parse
-     * decides. An empty string is no time (both parses "consume" all 0 bytes). */
-    if (s.len == 0)
-        return false;
-    if (tstamp_parse_cached(&r->tc, s, &ts, &off, NULL) != s.len &&
-        tstamp_parse(s, &ts, &off, NULL) != s.len)
-        return false;
-    ev->ts_us = ts;
-    ev->tz_offset_s = off;
-    return true;
+    return take_str(v, &s) && tstamp_parse_field(&r->tc, s, &ev->ts_us, &ev->tz_offset_s);
 }
 
 /*

@@ -217,3 +217,18 @@ size_t tstamp_parse_cached(struct tstamp_cache *c, struct str s, int64_t *ts_us,
         *zone_known = known;
     return n;
 }
+
+bool tstamp_parse_field(struct tstamp_cache *c, struct str s, int64_t *ts_us, int *offset_s)
+{
+    int64_t ts;
+    int off;
+    /* An empty field is no time: both parses would "consume" all of its 0 bytes. */
+    if (s.len == 0)
+        return false;
+    if (tstamp_parse_cached(c, s, &ts, &off, NULL) != s.len &&
+        tstamp_parse(s, &ts, &off, NULL) != s.len)
+        return false;
+    *ts_us = ts;
+    *offset_s = off;
+    return true;
+}

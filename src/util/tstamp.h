@@ -46,4 +46,10 @@ struct tstamp_cache {
 
 size_t tstamp_parse_cached(struct tstamp_cache *c, struct str s, int64_t *ts_us, int *offset_s,
                            bool *zone_known);
+/*
+ * Whether all of s (a csvlog or jsonlog field) is one timestamp; sets the
+ * time and offset only then. The cache is tried first; it may stop short of
+ * a zone it has not seen, so a partial match falls back to the full parse.
+ */
+bool tstamp_parse_field(struct tstamp_cache *c, struct str s, int64_t *ts_us, int *offset_s);
 #endif
