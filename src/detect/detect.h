@@ -1,0 +1,4 @@
+/* placeholder: being written */
+#ifndef SLEUTH_DETECT_DETECT_H
+#define SLEUTH_DETECT_DETECT_H
+#endif

@@ -1,0 +1,41 @@
+/*
+ * struct sample: the per-interval record of a live server (see sample.h).
+ * This file holds only its lifecycle and the few numbers derived from its
+ * fields; filling it is the poller's job.
+ */
+#include "live/sample.h"
+
+#include <string.h>
+
+#include "util/banned.h"
+
+void sample_init(struct sample *s)
+{
+    memset(s, 0, sizeof(*s));
+    arena_init(&s->arena, 64 * 1024);
+}
+
+void sample_release(struct sample *s)
+{
+    arena_release(&s->arena);
+    memset(s, 0, sizeof(*s));
+}
+
+const char *sample_strdup(struct sample *s, const char *str)
+{
+    if (!str)
+        return "";
+    return arena_strdup(&s->arena, (struct str){ str, strlen(str) });
+}
+
+int sample_usable_connections(const struct sample *s)
+{
+    int usable = s->max_connections - s->reserved_connections;
+    return usable > 0 ? usable : 0;
+}
+
+double sample_seconds(const struct sample *s)
+{
+    int64_t us = s->end_us - s->start_us;
+    return us < 1000 ? 0.001 : (double)us / 1e6;
+}

@@ -1,0 +1,149 @@
+/*
+ * struct sample: one interval of a live server, the unit that the watcher
+ * stores, detects on, serves and alerts from. The poller (live/poll.c)
+ * reads cumulative counters and gauges into a snapshot; sample_diff (in
+ * live/poll.c) turns two snapshots into per-interval deltas, so every
+ * counter here is "during [start_us, end_us)" and every gauge is "at
+ * end_us". Log analysis yields the same struct per timeline bucket
+ * (queries and the log_* counters only), so one detector serves both.
+ *
+ * Every string and array belongs to the sample's arena and lives until
+ * sample_release. Counts are int64 (PostgreSQL's bigint); times are ms as
+ * pg_stat_statements gives them.
+ */
+#ifndef SLEUTH_LIVE_SAMPLE_H
+#define SLEUTH_LIVE_SAMPLE_H
+
+#include "util/arena.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One query fingerprint's work during the interval. */
+struct sample_query {
+    uint64_t fingerprint; /* fingerprint_sql of the normalised text: joins log analysis */
+    int64_t queryid;      /* pg_stat_statements queryid (the busiest one folded in) */
+    const char *query;    /* normalised text, $n placeholders */
+    const char *db;       /* database and role of the busiest row folded in */
+    const char *user;
+    int64_t calls;
+    double total_ms; /* execution time */
+    int64_t rows;
+    int64_t blks_hit, blks_read, blks_dirtied; /* shared blocks */
+    int64_t temp_blks;                         /* temp blocks read + written */
+    int64_t wal_bytes;
+    bool is_new; /* first seen in this interval (not in the previous snapshot) */
+};
+
+/* One user table's activity during the interval (deltas) and size (gauges). */
+struct sample_table {
+    const char *schema, *name;
+    int64_t seq_scan, seq_tup_read, idx_scan, idx_tup_fetch;
+    int64_t n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del;
+    int64_t n_live_tup, n_dead_tup; /* gauges */
+    int64_t bytes;                  /* pg_table_size, gauge */
+};
+
+struct sample_index {
+    const char *schema, *table, *name;
+    const char *def;  /* pg_get_indexdef */
+    int64_t idx_scan; /* delta */
+    int64_t bytes;    /* gauge */
+    bool unique, primary, valid;
+};
+
+/* A client session worth showing: active, waiting, idle in transaction or blocking. */
+struct sample_session {
+    int pid;
+    const char *user, *db, *app, *client;
+    const char *state;                        /* "active", "idle in transaction", ... */
+    const char *wait_event_type, *wait_event; /* "" when not waiting */
+    const char *query;                        /* the current or last statement, truncated */
+    double query_age_s;                       /* now - query_start (-1 if unknown) */
+    double xact_age_s;                        /* now - xact_start (-1 outside a transaction) */
+    double state_age_s;                       /* now - state_change */
+    int *blocked_by;                          /* pg_blocking_pids() */
+    int nblocked_by;
+};
+
+/* A name and how many client sessions have it (by application, role, client). */
+struct sample_count {
+    const char *name;
+    int count;
+};
+
+/* pg_stat_database, summed over the databases (deltas). */
+struct sample_db {
+    int64_t xact_commit, xact_rollback, deadlocks, conflicts;
+    int64_t temp_files, temp_bytes, blks_read, blks_hit, tup_returned, tup_fetched;
+    int64_t sessions, sessions_fatal, sessions_killed, sessions_abandoned; /* PG14+, else 0 */
+};
+
+/* One PgBouncer pool (SHOW POOLS), gauges. */
+struct sample_pool {
+    const char *db, *user;
+    int cl_active, cl_waiting, sv_active, sv_idle, sv_used;
+    double maxwait_s; /* how long the oldest waiting client has waited */
+};
+
+/* Something the watcher could not collect, and how to fix it. */
+struct sample_problem {
+    const char *check;   /* "pg_stat_statements", "connection", "pg_stat_activity", ... */
+    const char *message; /* what is wrong */
+    const char *hint;    /* how to fix it */
+};
+
+struct sample {
+    int64_t start_us, end_us; /* the interval, UTC µs */
+    bool gap;                 /* no data for this interval: the server could not be polled */
+    bool baseline_only;       /* the first poll: gauges only, counters not diffed yet */
+    int server_version_num;
+
+    /* settings */
+    int max_connections;
+    int reserved_connections; /* superuser_reserved_connections (+ reserved_connections, PG16+) */
+    int64_t statement_timeout_ms, idle_in_transaction_timeout_ms, lock_timeout_ms;
+
+    /* pg_stat_activity gauges, client backends only, the watcher's own sessions excluded */
+    int connections, active, idle, idle_in_transaction, waiting;
+    int distinct_clients;
+    struct sample_count *by_app, *by_user, *by_client; /* most first */
+    int nby_app, nby_user, nby_client;
+    struct sample_session *sessions;
+    int nsessions;
+
+    struct sample_db db;
+    struct sample_query *queries; /* with calls > 0 in the interval, most total time first */
+    int nqueries;
+    struct sample_table *tables;
+    int ntables;
+    struct sample_index *indexes;
+    int nindexes;
+
+    /* from the server log, when followed (or analysed) */
+    bool has_log;
+    int64_t log_errors, log_refused, log_lock_waits, log_deadlocks, log_timeouts;
+
+    /* from PgBouncer's admin console, when watched */
+    bool has_pgbouncer;
+    struct sample_pool *pools;
+    int npools;
+    int64_t pgb_queries, pgb_xacts; /* SHOW STATS deltas, summed */
+    double pgb_wait_ms;             /* client wait time during the interval */
+
+    struct sample_problem *problems;
+    int nproblems;
+
+    struct arena arena;
+};
+
+void sample_init(struct sample *s);
+void sample_release(struct sample *s);
+/* A copy of str in the sample's arena ("" for NULL). */
+const char *sample_strdup(struct sample *s, const char *str);
+/* Connections the application can use: max_connections minus the reserved slots. */
+int sample_usable_connections(const struct sample *s);
+/* The interval's length in seconds (at least 1 ms). */
+double sample_seconds(const struct sample *s);
+
+#endif

@@ -1,0 +1,4 @@
+/* placeholder: being written */
+#ifndef SLEUTH_SINK_PAGE_H
+#define SLEUTH_SINK_PAGE_H
+#endif
