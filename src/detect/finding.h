@@ -11,6 +11,7 @@
 #ifndef SLEUTH_DETECT_FINDING_H
 #define SLEUTH_DETECT_FINDING_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -80,6 +81,13 @@ const char *finding_kind_name(enum finding_kind k);
 const char *finding_kind_scope(enum finding_kind k);
 const char *finding_severity_name(enum finding_severity s);
 const char *alert_change_name(enum alert_change c);
+/*
+ * JSON objects (jansson, new reference) with the fields above under their
+ * names, times as ISO 8601 UTC strings, NaN as null. alert_json adds
+ * "change" when change >= 0 (pass -1 for the alert's state alone).
+ */
+json_t *finding_json(const struct finding *f);
+json_t *alert_json(const struct alert *a, int change);
 /* Deep copy of src into dst. */
 void finding_copy(struct finding *dst, const struct finding *src);
 void finding_release(struct finding *f);
