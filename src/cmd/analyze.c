@@ -134,22 +134,6 @@ static int parse_format(const char *s, enum report_format *f)
     return 0;
 }
 
-static int parse_log_format(const char *s, enum log_format *f)
-{
-    if (strcmp(s, "auto") == 0)
-        *f = LOGFMT_AUTO;
-    else if (strcmp(s, "stderr") == 0)
-        *f = LOGFMT_STDERR;
-    else if (strcmp(s, "csvlog") == 0 || strcmp(s, "csv") == 0)
-        *f = LOGFMT_CSV;
-    else if (strcmp(s, "jsonlog") == 0 || strcmp(s, "json") == 0)
-        *f = LOGFMT_JSON;
-    else if (strcmp(s, "syslog") == 0)
-        *f = LOGFMT_SYSLOG;
-    else
-        return -1;
-    return 0;
-}
 
 static int write_report(const struct analysis *a, const struct report_opts *ro, const char *path)
 {

@@ -16,15 +16,21 @@ enum exit_code {
 
 int cmd_analyze(int argc, char **argv);
 void cmd_analyze_help(void);
+int cmd_watch(int argc, char **argv);
+void cmd_watch_help(void);
 
 /* Shared option parsing helpers (cmd/options.c). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "input/logparser.h"
 /* "500ms", "10s", "1m", "2h", "1d"; a plain number is in default_unit_us. */
 bool parse_duration_us(const char *s, int64_t default_unit_us, int64_t *out);
 /* Appends the comma-separated values of s to a NULL-terminated list. */
 void list_add_csv(const char ***list, size_t *n, const char *s);
+/* "auto", "stderr", "csvlog", "jsonlog", "syslog" (also "csv", "json"); -1 if unknown. */
+int parse_log_format(const char *s, enum log_format *f);
 /* Prints "sleuth CMD: MSG" and "try 'sleuth CMD --help'" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

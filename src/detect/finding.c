@@ -5,6 +5,7 @@
 #include "detect/finding.h"
 
 #include "util/buf.h"
+#include "util/jsonstr.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
@@ -40,7 +41,7 @@ const char *finding_kind_scope(enum finding_kind k)
 
 const char *finding_severity_name(enum finding_severity s)
 {
-    return s == SEV_CRITICAL ? "critical" : "warning";
+    return s == FINDING_CRITICAL ? "critical" : "warning";
 }
 
 const char *alert_change_name(enum alert_change c)
@@ -83,7 +84,7 @@ void finding_release(struct finding *f)
 
 static void set_str(json_t *o, const char *key, const char *val)
 {
-    json_object_set_new(o, key, val ? json_string(val) : json_null());
+    json_object_set_new(o, key, jsonstr_new(val));
 }
 
 static void set_num(json_t *o, const char *key, double v)

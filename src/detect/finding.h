@@ -41,8 +41,8 @@ enum finding_kind {
 };
 
 enum finding_severity {
-    SEV_WARNING,  /* worth a look */
-    SEV_CRITICAL, /* an outage, or about to be */
+    FINDING_WARNING,  /* worth a look */
+    FINDING_CRITICAL, /* an outage, or about to be */
 };
 
 struct finding {

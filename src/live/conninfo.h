@@ -1,4 +1,36 @@
-/* placeholder: being written */
+/*
+ * Connecting to a watched server: a libpq conninfo string or URI plus the
+ * PG* environment and ~/.pgpass, as psql takes them. Every monitoring
+ * session is made harmless first (statement_timeout, lock_timeout, read
+ * only), and every description of a target leaves the password out.
+ */
 #ifndef SLEUTH_LIVE_CONNINFO_H
 #define SLEUTH_LIVE_CONNINFO_H
+
+#include "util/buf.h"
+#include "util/compat.h"
+#include "util/err.h"
+
+#include <libpq-fe.h>
+
+/*
+ * Appends conninfo (a "key=value" string or a postgres:// URI; NULL or ""
+ * for the environment's defaults) as "key=value" pairs without the
+ * password, or "(invalid conninfo)" when libpq cannot parse it.
+ */
+void conninfo_redact(struct buf *out, const char *conninfo);
+
+/* Appends "user@host:port/dbname" of a live connection (never the password). */
+void conninfo_describe(struct buf *out, const PGconn *conn);
+
+/*
+ * Connects with application_name "sleuth" (unless the conninfo names one),
+ * then sets statement_timeout, lock_timeout and a read-only default so
+ * that no monitoring query can hold up or change the watched server.
+ * On failure *out is NULL and err holds libpq's reason (which never
+ * contains the password) and the redacted target.
+ */
+MUST_CHECK int conninfo_connect(PGconn **out, const char *conninfo, int statement_timeout_ms,
+                                struct err *err);
+
 #endif

@@ -28,6 +28,18 @@ const char *sample_strdup(struct sample *s, const char *str)
     return arena_strdup(&s->arena, (struct str){ str, strlen(str) });
 }
 
+void sample_add_problem(struct sample *s, const char *check, const char *message, const char *hint)
+{
+    struct sample_problem *np = arena_alloc(&s->arena, sizeof(*np) * (size_t)(s->nproblems + 1));
+    if (s->nproblems)
+        memcpy(np, s->problems, sizeof(*np) * (size_t)s->nproblems);
+    np[s->nproblems].check = sample_strdup(s, check);
+    np[s->nproblems].message = sample_strdup(s, message);
+    np[s->nproblems].hint = sample_strdup(s, hint);
+    s->problems = np;
+    s->nproblems++;
+}
+
 int sample_usable_connections(const struct sample *s)
 {
     int usable = s->max_connections - s->reserved_connections;

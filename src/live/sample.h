@@ -141,6 +141,8 @@ void sample_init(struct sample *s);
 void sample_release(struct sample *s);
 /* A copy of str in the sample's arena ("" for NULL). */
 const char *sample_strdup(struct sample *s, const char *str);
+/* Records something that could not be collected (copied into the arena). */
+void sample_add_problem(struct sample *s, const char *check, const char *message, const char *hint);
 /* Connections the application can use: max_connections minus the reserved slots. */
 int sample_usable_connections(const struct sample *s);
 /* The interval's length in seconds (at least 1 ms). */

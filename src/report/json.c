@@ -6,7 +6,7 @@
  */
 #include "render.h"
 
-#include "util/utf8.h"
+#include "util/jsonstr.h"
 #include "util/xalloc.h"
 
 #include <jansson.h>
@@ -31,39 +31,13 @@ static json_t *time_or_null(const struct report *r, int64_t ts)
     return j;
 }
 
-/* Strings from logs may hold invalid UTF-8: jansson wants valid text. */
-static json_t *text(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    struct buf b = BUF_INIT;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_len(p + i, n - i);
-        if (len) {
-            buf_add(&b, p + i, len);
-            i += len;
-        } else {
-            buf_addstr(&b, UTF8_REPLACEMENT);
-            i++;
-        }
-    }
-    j = json_stringn(b.ptr, b.len);
-    buf_release(&b);
-    return j;
-}
-
 static json_t *dims(const struct report *r, const struct dim_top *d)
 {
     json_t *arr = json_array();
     struct dim_count *v = report_dims(r, d);
     for (size_t i = 0; i < d->n && i < 5; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "name", text(names_get(&r->c->names, v[i].name).ptr));
+        json_object_set_new(o, "name", jsonstr_new(names_get(&r->c->names, v[i].name).ptr));
         json_object_set_new(o, "calls", json_integer((json_int_t)v[i].count));
         json_array_append_new(arr, o);
     }
@@ -77,7 +51,7 @@ static json_t *query_json(const struct report *r, const struct qstat *q)
     char fp[17];
     report_fingerprint(fp, q->fingerprint);
     json_object_set_new(o, "fingerprint", json_string(fp));
-    json_object_set_new(o, "query", text(q->query));
+    json_object_set_new(o, "query", jsonstr_new(q->query));
     json_object_set_new(o, "calls", json_integer((json_int_t)q->calls));
     json_object_set_new(o, "timed_calls", json_integer((json_int_t)q->timed));
     json_object_set_new(o, "total_ms", ms(report_ms(q->total_us)));
@@ -92,13 +66,13 @@ static json_t *query_json(const struct report *r, const struct qstat *q)
     double share = r->c->total_us ? (double)q->total_us / (double)r->c->total_us : 0;
     json_object_set_new(o, "share", json_real(round(share * 10000.0) / 10000.0));
     char *ex = report_example(q);
-    json_object_set_new(o, "example", text(ex));
+    json_object_set_new(o, "example", jsonstr_new(ex));
     free(ex);
     json_object_set_new(o, "example_ms",
                         q->slowest.duration_us >= 0 ? ms(report_ms(q->slowest.duration_us))
                                                     : json_null());
     json_object_set_new(o, "example_at", time_or_null(r, q->slowest.ts_us));
-    json_object_set_new(o, "example_plan", text(q->slowest.plan));
+    json_object_set_new(o, "example_plan", jsonstr_new(q->slowest.plan));
     json_object_set_new(o, "first_seen", time_or_null(r, q->first_us));
     json_object_set_new(o, "last_seen", time_or_null(r, q->last_us));
     json_object_set_new(o, "parse_calls", json_integer((json_int_t)q->parse_calls));
@@ -120,11 +94,11 @@ static json_t *inputs_json(const struct report *r)
         const struct input_info *in = &r->a->inputs[i];
         const struct input_stat *st = i < r->c->ninputs ? &r->c->inputs[i] : NULL;
         json_t *o = json_object();
-        json_object_set_new(o, "path", text(in->path));
+        json_object_set_new(o, "path", jsonstr_new(in->path));
         json_object_set_new(o, "format", json_string(log_format_name(in->format)));
         json_object_set_new(o, "compression",
                             in->compression ? json_string(in->compression) : json_null());
-        json_object_set_new(o, "prefix", in->prefix ? text(in->prefix) : json_null());
+        json_object_set_new(o, "prefix", in->prefix ? jsonstr_new(in->prefix) : json_null());
         json_object_set_new(o, "bytes", json_integer((json_int_t)in->bytes));
         json_object_set_new(o, "lines", json_integer((json_int_t)in->lines));
         json_object_set_new(o, "records", json_integer(st ? (json_int_t)st->records : 0));
@@ -133,7 +107,7 @@ static json_t *inputs_json(const struct report *r)
         for (size_t k = 0; st && k < st->nfirst; k++)
             json_array_append_new(first, json_integer((json_int_t)st->first_unparsed[k]));
         json_object_set_new(o, "first_unparsed_lines", first);
-        json_object_set_new(o, "error", in->error ? text(in->error) : json_null());
+        json_object_set_new(o, "error", in->error ? jsonstr_new(in->error) : json_null());
         json_array_append_new(arr, o);
     }
     return arr;
@@ -219,11 +193,11 @@ static json_t *events_json(const struct report *r)
         json_object_set_new(e, "sqlstate", g->sqlstate[0] ? json_string(g->sqlstate) : json_null());
         json_object_set_new(e, "class", json_string(report_sqlstate_class(g->sqlstate)));
         json_object_set_new(e, "severity", json_string(severity_name(g->severity)));
-        json_object_set_new(e, "message", text(g->message));
+        json_object_set_new(e, "message", jsonstr_new(g->message));
         json_object_set_new(e, "count", json_integer((json_int_t)g->count));
         json_object_set_new(e, "first", time_or_null(r, g->first_us));
         json_object_set_new(e, "last", time_or_null(r, g->last_us));
-        json_object_set_new(e, "statement", text(g->statement));
+        json_object_set_new(e, "statement", jsonstr_new(g->statement));
         json_array_append_new(errs, e);
     }
     /* Errors by SQLSTATE class: a small fixed set, summed in the error order. */
@@ -268,7 +242,7 @@ static json_t *events_json(const struct report *r)
     json_t *tables = json_array();
     for (size_t i = 0; i < c->ntables; i++) {
         json_t *t = json_object();
-        json_object_set_new(t, "table", text(names_get(&c->names, c->tables[i].name).ptr));
+        json_object_set_new(t, "table", jsonstr_new(names_get(&c->names, c->tables[i].name).ptr));
         json_object_set_new(t, "vacuums", json_integer((json_int_t)c->tables[i].vacuums));
         json_object_set_new(t, "analyzes", json_integer((json_int_t)c->tables[i].analyzes));
         json_array_append_new(tables, t);

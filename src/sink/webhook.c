@@ -1,2 +1,798 @@
-/* placeholder: being written */
+/*
+ * The webhook sink (see webhook.h): the network end of `sleuth watch`.
+ * The watch loop calls webhook_send with each alert change the alert book
+ * produced; the body is rendered at once (from alert_json and the console
+ * sink's sentences) and queued, and one sender thread per webhook owns the
+ * libcurl easy handle and does all HTTP. The loop therefore never waits on
+ * a slow or dead receiver, and a bounded ring that drops its oldest entry
+ * keeps memory flat whatever the receiver does.
+ */
 #include "sink/webhook.h"
+
+#include "sink/console.h"
+#include "util/buf.h"
+#include "util/tstamp.h"
+#include "util/xalloc.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "util/banned.h"
+
+#define DEFAULT_TIMEOUT_US (5 * INT64_C(1000000))
+#define DEFAULT_RETRIES    3
+#define DEFAULT_BACKOFF_US INT64_C(1000000)
+#define DEFAULT_CAPACITY   256
+#define MAX_BACKOFF_US     (60 * INT64_C(1000000))
+#define SLACK_TEXT_CHARS   2800 /* a Slack section holds 3000 characters */
+#define ANNOTATION_CHARS   4000 /* Alertmanager has no limit; receivers do */
+
+/* How one queued body ended. */
+enum outcome {
+    OUT_SENT,   /* a 2xx answer */
+    OUT_FAILED, /* retries used up, a permanent error, or cut by the deadline */
+};
+
+struct webhook {
+    /* Set by webhook_new, then read-only. */
+    char *url;
+    char url_shown[200]; /* redacted: scheme://host[:port]/first/… */
+    enum webhook_format format;
+    int64_t timeout_us;
+    int retries;
+    int64_t backoff_us;
+    char *instance;
+    char *generator_url;
+    CURL *curl; /* used only by the sender thread after webhook_new */
+    struct curl_slist *headers;
+    pthread_t thread;
+
+    /* Everything below is guarded by mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* queue grew, or stopping was set */
+    char **ring;         /* bodies, oldest at head */
+    size_t cap, head, count;
+    bool stopping;
+    int64_t deadline_mono_us; /* valid once stopping */
+    uint64_t sent, failed, dropped;
+    bool has_error;
+    struct err last_err;
+};
+
+int64_t webhook_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void webhook_opts_init(struct webhook_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->format = WEBHOOK_GENERIC;
+    opts->timeout_us = DEFAULT_TIMEOUT_US;
+    opts->retries = DEFAULT_RETRIES;
+    opts->backoff_us = DEFAULT_BACKOFF_US;
+    opts->queue_capacity = DEFAULT_CAPACITY;
+}
+
+static const char *const format_names[] = {
+    [WEBHOOK_GENERIC] = "generic",
+    [WEBHOOK_SLACK] = "slack",
+    [WEBHOOK_ALERTMANAGER] = "alertmanager",
+};
+
+const char *webhook_format_name(enum webhook_format format)
+{
+    return (unsigned)format < ARRAY_SIZE(format_names) ? format_names[format] : "unknown";
+}
+
+int webhook_format_parse(const char *name, enum webhook_format *out, struct err *err)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(format_names); i++) {
+        if (name && strcmp(name, format_names[i]) == 0) {
+            *out = (enum webhook_format)i;
+            return 0;
+        }
+    }
+    return err_set(err, ERR_USAGE,
+                   "unknown webhook format '%s' (expected generic, slack or alertmanager)",
+                   name ? name : "");
+}
+
+/* ---- libcurl setup ---- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+/*
+ * curl_global_init is not thread-safe before libcurl 7.84 and must run
+ * once; pthread_once covers every webhook in this process. There is no
+ * matching cleanup: other webhooks may still run, and exit frees it.
+ */
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/*
+ * The URL as errors may show it: scheme, host, port and the first path
+ * segment. The rest of the path, the query and the user info are where
+ * services put their secrets (Slack: /services/T…/B…/<token>).
+ */
+static int url_check(const char *url, char *shown, size_t shown_size, struct err *err)
+{
+    CURLU *u = curl_url();
+    if (!u)
+        return err_set(err, ERR_IO, "cannot parse webhook URL: out of memory");
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    int rc = -1;
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    if (uc != CURLUE_OK) {
+        /* The text may hold a secret and we cannot tell which part: don't echo it. */
+        err_set(err, ERR_USAGE, "invalid webhook URL: %s", curl_url_strerror(uc));
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        err_set(err, ERR_USAGE, "webhook URL must start with http:// or https:// (not '%s:')",
+                scheme ? scheme : "");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+        err_set(err, ERR_USAGE, "webhook URL has no host");
+        goto out;
+    }
+    curl_url_get(u, CURLUPART_PORT, &port, 0);
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+
+    struct buf b = BUF_INIT;
+    buf_addf(&b, "%s://%s", scheme, host);
+    if (port)
+        buf_addf(&b, ":%s", port);
+    const char *p = path && *path == '/' ? path + 1 : "";
+    size_t seg = strcspn(p, "/");
+    buf_addch(&b, '/');
+    buf_add(&b, p, seg);
+    if (p[seg] == '/' && p[seg + 1])
+        buf_addstr(&b, "/\xE2\x80\xA6");
+    else if (p[seg] == '/')
+        buf_addch(&b, '/');
+    if (query && *query)
+        buf_addstr(&b, "?\xE2\x80\xA6");
+    snprintf(shown, shown_size, "%s", b.ptr);
+    buf_release(&b);
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* ---- bodies ---- */
+
+static void set_str(json_t *o, const char *key, const char *val)
+{
+    if (val)
+        json_object_set_new(o, key, json_string(val));
+}
+
+/* Sets key to s made safe (valid UTF-8, one line, at most max_chars). */
+static void set_clean(json_t *o, const char *key, const char *s, size_t max_chars)
+{
+    if (!s)
+        return;
+    struct buf b = BUF_INIT;
+    console_text_append(&b, s, max_chars);
+    json_object_set_new(o, key, json_string(b.ptr));
+    buf_release(&b);
+}
+
+static void set_time(json_t *o, const char *key, int64_t ts_us)
+{
+    struct buf b = BUF_INIT;
+    tstamp_format(&b, ts_us, 0);
+    json_object_set_new(o, key, json_string(b.ptr));
+    buf_release(&b);
+}
+
+static const char *change_word(enum alert_change change)
+{
+    return change == ALERT_FIRED ? "FIRING" : change == ALERT_UPDATED ? "UPDATED" : "RESOLVED";
+}
+
+/* "FIRING critical latency_regression: <summary>" or, resolved, "... after 7m12s, peak 45.0 ms". */
+static void headline(struct buf *b, enum alert_change change, const struct alert *a)
+{
+    buf_addf(b, "%s %s %s", change_word(change), finding_severity_name(a->f.severity),
+             finding_kind_name(a->f.kind));
+    if (change == ALERT_RESOLVED) {
+        buf_addstr(b, " after ");
+        console_duration_append(b, (a->resolved_us ? a->resolved_us : a->updated_us) - a->since_us);
+        if (isfinite(a->peak)) {
+            buf_addstr(b, ", peak ");
+            console_value_append(b, a->peak, a->f.unit);
+        }
+    } else if (a->f.summary) {
+        buf_addstr(b, ": ");
+        console_text_append(b, a->f.summary, SIZE_MAX);
+    }
+}
+
+/* "query fp 1a2b…: SELECT …", "pid 42: …", "table public.orders"; empty if no subject. */
+static void subject(struct buf *b, const struct finding *f, size_t max_chars)
+{
+    if (f->fingerprint)
+        buf_addf(b, "query fp %016" PRIx64 "%s", f->fingerprint, f->query ? ": " : "");
+    else if (f->pid)
+        buf_addf(b, "pid %d%s", f->pid, f->query ? ": " : "");
+    else if (f->query)
+        buf_addstr(b, "query: ");
+    console_text_append(b, f->query, max_chars);
+    if (f->table) {
+        buf_addstr(b, b->len ? "; table " : "table ");
+        console_text_append(b, f->table, 200);
+    }
+}
+
+static json_t *generic_body(const struct webhook *w, enum alert_change change,
+                            const struct alert *a)
+{
+    json_t *o = json_object();
+    set_str(o, "source", "sleuth");
+    set_str(o, "instance", w->instance);
+    set_str(o, "change", alert_change_name(change));
+    json_object_set_new(o, "alert", alert_json(a, (int)change));
+    return o;
+}
+
+/* Slack mrkdwn: &, < and > are control characters and must be escaped. */
+static void slack_escape(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '&')
+            buf_addstr(b, "&amp;");
+        else if (*s == '<')
+            buf_addstr(b, "&lt;");
+        else if (*s == '>')
+            buf_addstr(b, "&gt;");
+        else
+            buf_addch(b, *s);
+    }
+}
+
+static json_t *slack_section(const char *mrkdwn)
+{
+    json_t *text = json_object();
+    set_str(text, "type", "mrkdwn");
+    set_str(text, "text", mrkdwn);
+    json_t *s = json_object();
+    set_str(s, "type", "section");
+    json_object_set_new(s, "text", text);
+    return s;
+}
+
+/*
+ * Appends a "*Label* text" section with text made safe and escaped. The cut
+ * comes after escaping, because Slack rejects the whole message when a
+ * section's text passes 3000 characters and "&lt;" counts as four; a cut
+ * inside an entity only shows as "&l…".
+ */
+static void slack_add_section(json_t *blocks, const char *label, const char *text, bool code,
+                              size_t max_chars)
+{
+    struct buf clean = BUF_INIT, esc = BUF_INIT, md = BUF_INIT;
+    console_text_append(&clean, text, SIZE_MAX);
+    slack_escape(&esc, clean.ptr);
+    buf_addf(&md, "*%s*%s", label, code ? "\n```" : " ");
+    console_text_append(&md, esc.ptr, max_chars);
+    if (code)
+        buf_addstr(&md, "```");
+    json_array_append_new(blocks, slack_section(md.ptr));
+    buf_release(&clean);
+    buf_release(&esc);
+    buf_release(&md);
+}
+
+static json_t *slack_body(const struct webhook *w, enum alert_change change, const struct alert *a)
+{
+    const struct finding *f = &a->f;
+    struct buf line = BUF_INIT, md = BUF_INIT;
+    headline(&line, change, a);
+
+    json_t *blocks = json_array();
+    buf_addstr(&md, "*");
+    slack_escape(&md, line.ptr);
+    buf_addstr(&md, "*");
+    json_array_append_new(blocks, slack_section(md.ptr));
+    if (change == ALERT_RESOLVED && f->summary)
+        slack_add_section(blocks, "Was", f->summary, false, SLACK_TEXT_CHARS);
+    if (f->fingerprint || f->query || f->pid) {
+        buf_reset(&md);
+        if (f->fingerprint)
+            buf_addf(&md, "Query fp %016" PRIx64, f->fingerprint);
+        else if (f->pid)
+            buf_addf(&md, "Session pid %d", f->pid);
+        else
+            buf_addstr(&md, "Query");
+        if (f->query) {
+            slack_add_section(blocks, md.ptr, f->query, true, SLACK_TEXT_CHARS);
+        } else {
+            struct buf bold = BUF_INIT;
+            buf_addf(&bold, "*%s*", md.ptr);
+            json_array_append_new(blocks, slack_section(bold.ptr));
+            buf_release(&bold);
+        }
+    }
+    if (f->table)
+        slack_add_section(blocks, "Table", f->table, false, 200);
+    if (change != ALERT_RESOLVED && f->next)
+        slack_add_section(blocks, "Next", f->next, false, SLACK_TEXT_CHARS);
+
+    buf_reset(&md);
+    buf_addstr(&md, "since ");
+    console_time_append(&md, a->since_us, true);
+    if (w->instance) {
+        buf_addstr(&md, " \xC2\xB7 ");
+        struct buf clean = BUF_INIT;
+        console_text_append(&clean, w->instance, 200);
+        slack_escape(&md, clean.ptr);
+        buf_release(&clean);
+    }
+    buf_addstr(&md, " \xC2\xB7 sleuth");
+    json_t *ctx_text = json_object();
+    set_str(ctx_text, "type", "mrkdwn");
+    set_str(ctx_text, "text", md.ptr);
+    json_t *ctx = json_object();
+    set_str(ctx, "type", "context");
+    json_object_set_new(ctx, "elements", json_pack("[o]", ctx_text));
+    json_array_append_new(blocks, ctx);
+
+    const char *color = change == ALERT_RESOLVED      ? "#2eb886"
+                        : f->severity == FINDING_CRITICAL ? "#d50200"
+                                                      : "#daa038";
+    json_t *att = json_object();
+    set_str(att, "color", color);
+    json_object_set_new(att, "blocks", blocks);
+
+    buf_reset(&md);
+    slack_escape(&md, line.ptr);
+    json_t *o = json_object();
+    set_str(o, "text", md.ptr);
+    json_object_set_new(o, "attachments", json_pack("[o]", att));
+    buf_release(&line);
+    buf_release(&md);
+    return o;
+}
+
+/* One Alertmanager alert; ends_us 0 leaves endsAt out (firing). */
+static json_t *am_alert(const struct webhook *w, const struct alert *a,
+                        enum finding_severity severity, int64_t ends_us)
+{
+    const struct finding *f = &a->f;
+    char hex[17];
+    struct buf b = BUF_INIT;
+
+    json_t *labels = json_object();
+    buf_addf(&b, "sleuth_%s", finding_kind_name(f->kind));
+    set_str(labels, "alertname", b.ptr);
+    set_str(labels, "severity", finding_severity_name(severity));
+    set_str(labels, "kind", finding_kind_name(f->kind));
+    set_str(labels, "scope", finding_kind_scope(f->kind));
+    set_clean(labels, "key", f->key, 200);
+    snprintf(hex, sizeof(hex), "%016" PRIx64, a->id);
+    set_str(labels, "alert_id", hex);
+    if (f->fingerprint) {
+        snprintf(hex, sizeof(hex), "%016" PRIx64, f->fingerprint);
+        set_str(labels, "fingerprint", hex);
+    }
+    set_clean(labels, "table", f->table, 200);
+    if (f->pid) {
+        buf_reset(&b);
+        buf_addf(&b, "%d", f->pid);
+        set_str(labels, "pid", b.ptr);
+    }
+    set_clean(labels, "instance", w->instance, 200);
+    set_str(labels, "source", "sleuth");
+
+    json_t *ann = json_object();
+    set_clean(ann, "summary", f->summary, ANNOTATION_CHARS);
+    buf_reset(&b);
+    subject(&b, f, ANNOTATION_CHARS);
+    if (b.len)
+        set_str(ann, "description", b.ptr);
+    set_clean(ann, "next", f->next, ANNOTATION_CHARS);
+
+    json_t *o = json_object();
+    json_object_set_new(o, "labels", labels);
+    json_object_set_new(o, "annotations", ann);
+    set_time(o, "startsAt", a->since_us);
+    if (ends_us)
+        set_time(o, "endsAt", ends_us);
+    set_str(o, "generatorURL", w->generator_url);
+    buf_release(&b);
+    return o;
+}
+
+/* change < 0: a refresh of a firing alert. */
+static json_t *alertmanager_body(const struct webhook *w, int change, const struct alert *a)
+{
+    json_t *arr = json_array();
+    if (change == ALERT_RESOLVED) {
+        int64_t ends = a->resolved_us ? a->resolved_us : a->updated_us;
+        json_array_append_new(arr, am_alert(w, a, a->f.severity, ends));
+        return arr;
+    }
+    json_array_append_new(arr, am_alert(w, a, a->f.severity, 0));
+    if (change == ALERT_UPDATED) {
+        /* Severity is part of the alert's identity: end the old one. */
+        enum finding_severity old = a->f.severity == FINDING_CRITICAL ? FINDING_WARNING : FINDING_CRITICAL;
+        json_array_append_new(arr,
+                              am_alert(w, a, old, a->updated_us ? a->updated_us : a->since_us));
+    }
+    return arr;
+}
+
+/* ---- the queue ---- */
+
+static char *render(const struct webhook *w, int change, const struct alert *a)
+{
+    json_t *o;
+    switch (w->format) {
+    case WEBHOOK_SLACK:
+        o = slack_body(w, (enum alert_change)change, a);
+        break;
+    case WEBHOOK_ALERTMANAGER:
+        o = alertmanager_body(w, change, a);
+        break;
+    default:
+        o = generic_body(w, (enum alert_change)change, a);
+        break;
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static void enqueue(struct webhook *w, char *body)
+{
+    pthread_mutex_lock(&w->mu);
+    if (!body) {
+        /* json_dumps fails only on bad input; count it rather than abort the watch. */
+        w->failed++;
+    } else {
+        if (w->count == w->cap) {
+            free(w->ring[w->head]);
+            w->head = (w->head + 1) % w->cap;
+            w->count--;
+            w->dropped++;
+        }
+        w->ring[(w->head + w->count) % w->cap] = body;
+        w->count++;
+        pthread_cond_signal(&w->wake);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+void webhook_send(struct webhook *w, enum alert_change change, const struct alert *a)
+{
+    enqueue(w, render(w, (int)change, a));
+}
+
+void webhook_refresh(struct webhook *w, const struct alert *a)
+{
+    if (w->format == WEBHOOK_ALERTMANAGER && !a->resolved_us)
+        enqueue(w, render(w, -1, a));
+}
+
+void webhook_stats(struct webhook *w, uint64_t *sent, uint64_t *failed, uint64_t *dropped)
+{
+    pthread_mutex_lock(&w->mu);
+    if (sent)
+        *sent = w->sent;
+    if (failed)
+        *failed = w->failed;
+    if (dropped)
+        *dropped = w->dropped;
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool webhook_last_error(struct webhook *w, struct err *err)
+{
+    pthread_mutex_lock(&w->mu);
+    bool has = w->has_error;
+    if (has)
+        *err = w->last_err;
+    pthread_mutex_unlock(&w->mu);
+    return has;
+}
+
+/* ---- the sender thread ---- */
+
+/* Whether webhook_free's deadline has passed. Called with mu held. */
+static bool past_deadline_locked(const struct webhook *w, int64_t now)
+{
+    return w->stopping && now >= w->deadline_mono_us;
+}
+
+static bool past_deadline(struct webhook *w)
+{
+    pthread_mutex_lock(&w->mu);
+    bool past = past_deadline_locked(w, webhook_now_us());
+    pthread_mutex_unlock(&w->mu);
+    return past;
+}
+
+/* How long the next attempt may take: the timeout, cut to the deadline once stopping. */
+static int64_t attempt_budget_us(struct webhook *w)
+{
+    int64_t budget = w->timeout_us;
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping) {
+        int64_t left = w->deadline_mono_us - webhook_now_us();
+        if (left < budget)
+            budget = left;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return budget;
+}
+
+/* Sleeps until until_mono_us; false if the deadline cut the wait short. */
+static bool backoff_wait(struct webhook *w, int64_t until_mono_us)
+{
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        int64_t now = webhook_now_us();
+        if (past_deadline_locked(w, now) || (w->stopping && w->deadline_mono_us < until_mono_us))
+            break;
+        if (now >= until_mono_us) {
+            pthread_mutex_unlock(&w->mu);
+            return true;
+        }
+        struct timespec ts = { .tv_sec = until_mono_us / 1000000,
+                               .tv_nsec = (long)(until_mono_us % 1000000) * 1000 };
+        pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return false;
+}
+
+/* libcurl's progress hook: aborts a request in flight once the deadline has passed. */
+static int progress_cb(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return past_deadline(ctx) ? 1 : 0;
+}
+
+static size_t discard_cb(char *ptr, size_t size, size_t nmemb, void *ctx)
+{
+    (void)ptr, (void)ctx;
+    return size * nmemb;
+}
+
+/* Keeps "POST to '<redacted URL>': <detail or HTTP status>" for webhook_last_error. */
+static void record_error(struct webhook *w, const char *detail, long status)
+{
+    pthread_mutex_lock(&w->mu);
+    w->has_error = true;
+    err_clear(&w->last_err);
+    if (detail)
+        err_set(&w->last_err, ERR_IO, "POST to '%s': %s", w->url_shown, detail);
+    else
+        err_set(&w->last_err, ERR_IO, "POST to '%s': HTTP %ld", w->url_shown, status);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * One POST. Returns 1 on a 2xx, 0 on an error worth retrying (network,
+ * timeout, 408, 429, 5xx) and -1 on one that is not.
+ */
+static int attempt(struct webhook *w, const char *body, int64_t budget_us)
+{
+    int64_t ms = budget_us / 1000 > 0 ? budget_us / 1000 : 1;
+    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, (long)ms);
+    curl_easy_setopt(w->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ms);
+    CURLcode rc = curl_easy_perform(w->curl);
+    if (rc != CURLE_OK) {
+        /* curl_easy_strerror, not the error buffer: it never names the URL. */
+        record_error(w, curl_easy_strerror(rc), 0);
+        return rc == CURLE_ABORTED_BY_CALLBACK ? -1 : 0;
+    }
+    long status = 0;
+    curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300)
+        return 1;
+    record_error(w, NULL, status);
+    return status == 408 || status == 429 || status >= 500 ? 0 : -1;
+}
+
+static enum outcome deliver(struct webhook *w, const char *body)
+{
+    int64_t backoff = w->backoff_us;
+    for (int i = 0;; i++) {
+        int64_t budget = attempt_budget_us(w);
+        if (budget <= 0)
+            return OUT_FAILED;
+        int r = attempt(w, body, budget);
+        if (r > 0)
+            return OUT_SENT;
+        if (r < 0 || i >= w->retries)
+            return OUT_FAILED;
+        if (!backoff_wait(w, webhook_now_us() + backoff))
+            return OUT_FAILED;
+        backoff = backoff > MAX_BACKOFF_US / 2 ? MAX_BACKOFF_US : backoff * 2;
+    }
+}
+
+static void *sender_main(void *arg)
+{
+    struct webhook *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->count == 0 && !w->stopping)
+            pthread_cond_wait(&w->wake, &w->mu);
+        if (w->count == 0)
+            break;
+        if (past_deadline_locked(w, webhook_now_us())) {
+            /* Out of time: what is still queued was never tried. */
+            while (w->count > 0) {
+                free(w->ring[w->head]);
+                w->head = (w->head + 1) % w->cap;
+                w->count--;
+                w->dropped++;
+            }
+            break;
+        }
+        char *body = w->ring[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->count--;
+        pthread_mutex_unlock(&w->mu);
+
+        enum outcome out = deliver(w, body);
+        free(body);
+
+        pthread_mutex_lock(&w->mu);
+        if (out == OUT_SENT)
+            w->sent++;
+        else
+            w->failed++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- lifecycle ---- */
+
+static int check_opts(const struct webhook_opts *o, struct err *err)
+{
+    if (!o->url || !*o->url)
+        return err_set(err, ERR_USAGE, "webhook URL is empty");
+    if ((unsigned)o->format >= ARRAY_SIZE(format_names))
+        return err_set(err, ERR_USAGE, "unknown webhook format %d", (int)o->format);
+    if (o->timeout_us < 1000)
+        return err_set(err, ERR_USAGE, "webhook timeout must be at least 1 ms");
+    if (o->retries < 0 || o->retries > 100)
+        return err_set(err, ERR_USAGE, "webhook retries must be between 0 and 100");
+    if (o->backoff_us < 0)
+        return err_set(err, ERR_USAGE, "webhook backoff must not be negative");
+    if (o->queue_capacity < 1)
+        return err_set(err, ERR_USAGE, "webhook queue capacity must be at least 1");
+    return 0;
+}
+
+static int setup_curl(struct webhook *w, struct err *err)
+{
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK)
+        return err_set(err, ERR_IO, "cannot initialise libcurl: %s",
+                       curl_easy_strerror(curl_init_rc));
+    w->curl = curl_easy_init();
+    if (!w->curl)
+        return err_set(err, ERR_IO, "cannot initialise libcurl: curl_easy_init failed");
+    w->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* No "Expect: 100-continue" round trip for larger bodies. */
+    w->headers = curl_slist_append(w->headers, "Expect:");
+    CURL *c = w->curl;
+    bool ok = curl_easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+              /* Threads and signals: libcurl must not use SIGALRM for DNS timeouts. */
+              curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->headers) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_USERAGENT, "sleuth/" SLEUTH_VERSION) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_XFERINFODATA, w) == CURLE_OK;
+    if (!w->headers || !ok)
+        return err_set(err, ERR_IO, "cannot set up libcurl for '%s'", w->url_shown);
+    return 0;
+}
+
+static void destroy(struct webhook *w)
+{
+    for (size_t i = 0; i < w->count; i++)
+        free(w->ring[(w->head + i) % w->cap]);
+    free(w->ring);
+    if (w->curl)
+        curl_easy_cleanup(w->curl);
+    curl_slist_free_all(w->headers);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->mu);
+    free(w->url);
+    free(w->instance);
+    free(w->generator_url);
+    free(w);
+}
+
+int webhook_new(struct webhook **out, const struct webhook_opts *opts, struct err *err)
+{
+    *out = NULL;
+    if (check_opts(opts, err) < 0)
+        return -1;
+    struct webhook *w = xcalloc(1, sizeof(*w));
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    w->url = xstrdup(opts->url);
+    w->format = opts->format;
+    w->timeout_us = opts->timeout_us;
+    w->retries = opts->retries;
+    w->backoff_us = opts->backoff_us;
+    w->instance = opts->instance ? xstrdup(opts->instance) : NULL;
+    w->generator_url = opts->generator_url ? xstrdup(opts->generator_url) : NULL;
+    w->cap = (size_t)opts->queue_capacity;
+    w->ring = xcalloc(w->cap, sizeof(*w->ring));
+    if (url_check(opts->url, w->url_shown, sizeof(w->url_shown), err) < 0 ||
+        setup_curl(w, err) < 0) {
+        destroy(w);
+        return -1;
+    }
+
+    /* The sender takes no signals: the watch loop's handlers and sigwait stay on its thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&w->thread, NULL, sender_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        destroy(w);
+        return err_set(err, ERR_IO, "cannot start the webhook thread: %s", strerror(rc));
+    }
+    *out = w;
+    return 0;
+}
+
+void webhook_free(struct webhook *w, int64_t flush_deadline_mono_us)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    w->deadline_mono_us = flush_deadline_mono_us;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    destroy(w);
+}

@@ -1,5 +1,165 @@
 #!/bin/bash
-# placeholder: being written
+# sleuth watch against a real PostgreSQL 15 with pg_stat_statements that
+# this test starts: a pg_monitor role (not a superuser) with a password
+# that must never show; a known workload between the two polls of --once
+# (exact calls and rows per fingerprint, an idle-in-transaction session, a
+# blocking chain); a database without the extension; an unreachable
+# server; and a server restarted under a running watcher, which must keep
+# going, record the gap, fire an alert and stop cleanly on SIGTERM.
+set -u
+SLEUTH=$1
 . "$(dirname "$0")/tap.sh"
-ok 1 "placeholder"
+. "$(dirname "$0")/pg.sh"
+tmp=$(mktemp -d)
+HOLD_PIDS=
+WATCH_PID=
+cleanup() {
+    [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
+    for p in $HOLD_PIDS; do kill "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    pg_stop
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if ! pg_start "$tmp/pg" "shared_preload_libraries = 'pg_stat_statements'" \
+    "log_line_prefix = '%m [%p] %q%u@%d '"; then
+    ok 1 "PostgreSQL 15 starts (initdb and pg_ctl in $PGBIN)"
+    done_testing
+    exit 1
+fi
+ok 0 "PostgreSQL 15 starts"
+
+secret=Sekret-PW-never-shown
+psql_ -d postgres -c "CREATE EXTENSION pg_stat_statements" \
+    -c "CREATE TABLE t (id int PRIMARY KEY, v int)" \
+    -c "INSERT INTO t SELECT g, g % 10 FROM generate_series(1, 1000) g" \
+    -c "CREATE TABLE locked (id int)" \
+    -c "CREATE ROLE monitor LOGIN PASSWORD '$secret' IN ROLE pg_monitor" \
+    -c "GRANT SELECT ON t, locked TO PUBLIC" -c "CREATE DATABASE nopgss" >/dev/null
+ok $? "schema, a pg_monitor role and a database without pg_stat_statements"
+conn="host=$PGHOST port=$PGPORT dbname=postgres user=monitor password=$secret"
+
+wait_for() { # wait_for FILE REGEX SECONDS
+    for _ in $(seq 1 $(($3 * 10))); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# A session that keeps a transaction open: psql reading from a fifo we hold open.
+hold_session() { # hold_session NAME SQL: starts psql, runs SQL, keeps the session
+    mkfifo "$tmp/$1.fifo"
+    chmod 666 "$tmp/$1.fifo"
+    psql_ -d postgres -At <"$tmp/$1.fifo" >"$tmp/$1.out" 2>&1 &
+    HOLD_PIDS="$HOLD_PIDS $!"
+    eval "exec {fd_$1}>\"$tmp/$1.fifo\""
+    local fd
+    eval "fd=\$fd_$1"
+    printf '%s\n' "$2" >&"$fd"
+}
+
+# 1. --once: a known workload between its two polls.
+"$SLEUTH" -v watch --once --interval 4s "$conn" >"$tmp/once.json" 2>"$tmp/once.err" &
+WATCH_PID=$!
+wait_for "$tmp/once.err" "first poll done" 30
+ok $? "--once made its first poll"
+for i in $(seq 1 40); do echo "SELECT v FROM t WHERE id = $i;"; done | psql_ -d postgres >/dev/null
+hold_session idle "SELECT pg_backend_pid(); BEGIN; SELECT 1;"
+hold_session holder "SELECT pg_backend_pid(); BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE;"
+wait_for "$tmp/holder.out" '^[0-9]+$' 10
+psql_ -d postgres -At -c "SELECT pg_backend_pid()" -c "SELECT count(*) FROM locked" \
+    >"$tmp/waiter.out" 2>&1 &
+HOLD_PIDS="$HOLD_PIDS $!"
+wait "$WATCH_PID"
+is "$?" 0 "--once exits 0"
+WATCH_PID=
+sleep 0.2
+holder_pid=$(head -1 "$tmp/holder.out")
+waiter_pid=$(head -1 "$tmp/waiter.out")
+idle_pid=$(head -1 "$tmp/idle.out")
+j=$tmp/once.json
+ok "$(jq -e . "$j" >/dev/null; echo $?)" "--once prints one JSON document"
+is "$(jq '[.state.queries[] | select(.query == "select v from t where id = $1")] | length' "$j")" 1 \
+    "the lookup is one fingerprint, with the text log analysis gives it"
+is "$(jq '.state.queries[] | select(.query == "select v from t where id = $1") | .calls' "$j")" 40 \
+    "its calls in the interval: exactly the 40 run between the polls"
+is "$(jq '.state.queries[] | select(.query == "select v from t where id = $1") | .rows' "$j")" 40 \
+    "and its rows: 40"
+like "$(jq -r '.state.queries[] | select(.query == "select v from t where id = $1") | .fingerprint' "$j")" \
+    '^[0-9a-f]{16}$' "fingerprints are 16 hex digits"
+is "$(jq '.state.baseline_only' "$j")" false "the second poll has deltas"
+is "$(jq '.state.connections.idle_in_transaction' "$j")" 2 \
+    "two sessions idle in transaction (the idle one and the lock holder)"
+is "$(jq -r --argjson p "$idle_pid" '.state.sessions[] | select(.pid == $p) | .query' "$j")" \
+    'select $1' "a session's statement is shown normalised (no literals)"
+is "$(jq --argjson p "$holder_pid" '[.state.blocking[] | select(.pid == $p)] | length' "$j")" 1 \
+    "the lock holder is a root of the blocking tree"
+is "$(jq --argjson p "$holder_pid" '.state.blocking[] | select(.pid == $p) | .children[0].pid' "$j")" \
+    "$waiter_pid" "the waiting session hangs under it"
+is "$(jq --argjson p "$waiter_pid" '.state.sessions[] | select(.pid == $p) | .blocked_by[0]' "$j")" \
+    "$holder_pid" "the waiter's blocked_by names the holder"
+is "$(jq '.state.connections.waiting' "$j")" 1 "one session waits on a lock"
+is "$(jq '.state.settings.max_connections' "$j")" 100 "max_connections read"
+is "$(jq '.state.settings.usable_connections' "$j")" 97 "usable: 100 minus 3 reserved"
+is "$(jq -r '[.state.problems[].check] | join(",")' "$j")" "" "pg_monitor is enough: no problem"
+like "$(jq -r .target "$j")" "^monitor@" "the target names the role"
+ok "$(grep -c -- "$secret" "$j" "$tmp/once.err" | grep -vc ':0$')" "the password appears nowhere"
+echo "SELECT 1;" >&"$fd_holder"
+for p in $HOLD_PIDS; do kill "$p" 2>/dev/null; done
+wait 2>/dev/null
+HOLD_PIDS=
+
+# 2. No pg_stat_statements in that database: say how to fix it, keep the rest.
+"$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=nopgss user=monitor" \
+    >"$tmp/nopgss.json" 2>"$tmp/nopgss.err"
+is "$?" 0 "--once without the extension still exits 0"
+like "$(jq -r '.state.problems[] | select(.check == "pg_stat_statements") | .hint' "$tmp/nopgss.json")" \
+    "shared_preload_libraries.*CREATE EXTENSION pg_stat_statements" \
+    "the problem says how to install pg_stat_statements"
+is "$(jq '.state.settings.max_connections' "$tmp/nopgss.json")" 100 "the other checks still ran"
+like "$(cat "$tmp/nopgss.err")" "pg_stat_statements" "the problem is on stderr too"
+
+# 3. Nobody there: exit 4, a clear message, no password.
+"$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=1 user=monitor password=$secret" \
+    >"$tmp/down.json" 2>"$tmp/down.err"
+is "$?" 4 "--once against a server that is not there exits 4"
+like "$(cat "$tmp/down.err")" "cannot connect to '.*port=1" "the message names the target"
+is "$(grep -c -- "$secret" "$tmp/down.err")" 0 "and not its password"
+
+# 4. A running watcher while the server restarts; a long query fires an alert.
+"$SLEUTH" -v watch --interval 500ms --store "$tmp/s.db" --alerts-jsonl "$tmp/alerts.jsonl" \
+    --no-color --set long_running=1s "$conn" >"$tmp/loop.out" 2>"$tmp/loop.err" &
+WATCH_PID=$!
+wait_for "$tmp/loop.err" "poll 2:" 30
+ok $? "the watcher polls"
+pg_as "$PGBIN/pg_ctl" -D "$tmp/pg/data" -m fast -w stop >/dev/null
+wait_for "$tmp/loop.err" "poll [0-9]+: gap" 10
+ok $? "a poll during the outage is a gap"
+pg_as "$PGBIN/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/pg_ctl.log" -w start >/dev/null
+ok $? "the server is back"
+wait_for "$tmp/loop.err" "poll [0-9]+: ok.*\(baseline\)" 30
+n=$(grep -Ec "poll [0-9]+: ok" "$tmp/loop.err")
+wait_for "$tmp/loop.err" "poll $((n + 3)): ok" 30
+psql_ -d postgres -c "SELECT pg_sleep(3)" >/dev/null &
+sleep_pid=$!
+wait_for "$tmp/alerts.jsonl" '"kind":"long_running_query"' 20
+ok $? "a query running longer than long_running fires an alert"
+wait "$sleep_pid"
+wait_for "$tmp/alerts.jsonl" '"change":"resolved"' 20
+ok $? "and it resolves once the query is done"
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID"
+is "$?" 0 "SIGTERM stops the watcher with status 0"
+WATCH_PID=
+like "$(cat "$tmp/loop.err")" "stopping \(SIGTERM\)" "and it says so"
+long=$(grep '"kind":"long_running_query"' "$tmp/alerts.jsonl")
+is "$(printf '%s\n' "$long" | grep -c '"change":"fired"')" 1 "the alert fired once (no flapping)"
+is "$(printf '%s\n' "$long" | grep -c '"change":"resolved"')" 1 "and resolved once"
+like "$long" '"query":"select pg_sleep\(\$1\)"' "the alert names the session's statement"
+like "$(cat "$tmp/loop.out")" "FIRING .*long_running_query" "the console shows it too"
+is "$(grep -c -- "$secret" "$tmp/loop.err" "$tmp/loop.out" "$tmp/alerts.jsonl" | grep -vc ':0$')" \
+    0 "no password in any output"
+is "$(grep -c -a -- "$secret" "$tmp/s.db")" 0 "nor in the store"
 done_testing
