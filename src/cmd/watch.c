@@ -283,7 +283,15 @@ static bool poll_sources(struct watch *w, struct sample *s)
 {
     struct err err;
     err_clear(&err);
+    struct timespec c0, c1;
+    int64_t t0 = now_mono_us();
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     bool up = poller_poll(w->poller, now_realtime_us(), s, &err) == 0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    /* bench/watch reads this: the poll's wall time and the watcher's CPU time in it. */
+    log_debug("sleuth watch: poll timing: %.3f ms wall, %.3f ms cpu",
+              (double)(now_mono_us() - t0) / 1e3,
+              (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6);
     /* Both record what went wrong as problems in the sample, logged below. */
     if (w->log && logfollow_read(w->log, s, &err) < 0)
         log_debug("sleuth watch: log: %s", err.msg);

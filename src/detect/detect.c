@@ -943,6 +943,8 @@ void detector_findings_free(struct finding *f, size_t n)
 
 struct detector *detector_new(const struct detect_config *cfg)
 {
+    /* detect_config_load/set keep these in range; a hand-made config must too. */
+    ASSERT(cfg->history >= 1 && cfg->max_keys >= 4 && cfg->min_history >= 1);
     struct detector *d = xcalloc(1, sizeof(*d));
     d->cfg = *cfg;
     if (d->cfg.min_history > d->cfg.history)

@@ -10,8 +10,8 @@
 #include "sink/page.h"
 #include "util/buf.h"
 #include "util/hmap.h"
+#include "util/jsonstr.h"
 #include "util/tstamp.h"
-#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <inttypes.h>
@@ -29,27 +29,6 @@
 
 /* ------------------------------------------------------------------------ */
 /* Values                                                                   */
-
-json_t *api_string(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    /* Not UTF-8 (a SQL_ASCII database, a cut statement): replace the bad bytes. */
-    struct buf b = BUF_INIT;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_len(p + i, n - i);
-        buf_add(&b, len ? (const char *)p + i : UTF8_REPLACEMENT, len ? len : 3);
-        i += len ? len : 1;
-    }
-    j = json_stringn(b.ptr, b.len);
-    buf_release(&b);
-    return j;
-}
 
 /* v rounded to 3 decimals (µs for ms, 1/1000 for rates); null unless finite. */
 static json_t *num(double v)
@@ -157,14 +136,14 @@ static json_t *session_json(const struct sample *s, const struct sample_session 
 {
     json_t *o = json_object();
     SET(o, "pid", json_integer(x->pid));
-    SET(o, "user", api_string(x->user));
-    SET(o, "db", api_string(x->db));
-    SET(o, "app", api_string(x->app));
-    SET(o, "client", api_string(x->client));
-    SET(o, "state", api_string(x->state));
-    SET(o, "wait_event_type", api_string(x->wait_event_type));
-    SET(o, "wait_event", api_string(x->wait_event));
-    SET(o, "query", api_string(x->query));
+    SET(o, "user", jsonstr_new(x->user));
+    SET(o, "db", jsonstr_new(x->db));
+    SET(o, "app", jsonstr_new(x->app));
+    SET(o, "client", jsonstr_new(x->client));
+    SET(o, "state", jsonstr_new(x->state));
+    SET(o, "wait_event_type", jsonstr_new(x->wait_event_type));
+    SET(o, "wait_event", jsonstr_new(x->wait_event));
+    SET(o, "query", jsonstr_new(x->query));
     SET(o, "query_age_s", age_json(x->query_age_s));
     SET(o, "xact_age_s", age_json(x->xact_age_s));
     SET(o, "state_age_s", age_json(x->state_age_s));
@@ -211,13 +190,13 @@ static json_t *tree_node(struct tree_walk *w, int pid)
     SET(o, "pid", json_integer(pid));
     SET(o, "known", json_boolean(x != NULL));
     if (x) {
-        SET(o, "user", api_string(x->user));
-        SET(o, "db", api_string(x->db));
-        SET(o, "app", api_string(x->app));
-        SET(o, "state", api_string(x->state));
-        SET(o, "wait_event_type", api_string(x->wait_event_type));
-        SET(o, "wait_event", api_string(x->wait_event));
-        SET(o, "query", api_string(x->query));
+        SET(o, "user", jsonstr_new(x->user));
+        SET(o, "db", jsonstr_new(x->db));
+        SET(o, "app", jsonstr_new(x->app));
+        SET(o, "state", jsonstr_new(x->state));
+        SET(o, "wait_event_type", jsonstr_new(x->wait_event_type));
+        SET(o, "wait_event", jsonstr_new(x->wait_event));
+        SET(o, "query", jsonstr_new(x->query));
         SET(o, "xact_age_s", age_json(x->xact_age_s));
         SET(o, "state_age_s", age_json(x->state_age_s));
     }
@@ -294,7 +273,7 @@ static json_t *counts_json(const struct sample_count *c, int n)
     json_t *a = json_array();
     for (int i = 0; i < n; i++) {
         json_t *o = json_object();
-        SET(o, "name", api_string(c[i].name));
+        SET(o, "name", jsonstr_new(c[i].name));
         SET(o, "count", json_integer(c[i].count));
         json_array_append_new(a, o);
     }
@@ -347,9 +326,9 @@ static json_t *queries_json(const struct sample *s)
         bool called = q->calls > 0;
         SET(o, "fingerprint", fingerprint_json(q->fingerprint));
         SET(o, "queryid", INT(q->queryid));
-        SET(o, "query", api_string(q->query));
-        SET(o, "db", api_string(q->db));
-        SET(o, "user", api_string(q->user));
+        SET(o, "query", jsonstr_new(q->query));
+        SET(o, "db", jsonstr_new(q->db));
+        SET(o, "user", jsonstr_new(q->user));
         SET(o, "calls", INT(q->calls));
         SET(o, "calls_per_s", num((double)q->calls / secs));
         SET(o, "total_ms", num(q->total_ms));
@@ -375,8 +354,8 @@ static json_t *tables_json(const struct sample *s)
     for (int i = 0; i < s->ntables; i++) {
         const struct sample_table *t = &s->tables[i];
         json_t *o = json_object();
-        SET(o, "schema", api_string(t->schema));
-        SET(o, "name", api_string(t->name));
+        SET(o, "schema", jsonstr_new(t->schema));
+        SET(o, "name", jsonstr_new(t->name));
         SET(o, "seq_scan", INT(t->seq_scan));
         SET(o, "seq_tup_read", INT(t->seq_tup_read));
         SET(o, "idx_scan", INT(t->idx_scan));
@@ -400,10 +379,10 @@ static json_t *indexes_json(const struct sample *s)
     for (int i = 0; i < s->nindexes; i++) {
         const struct sample_index *x = &s->indexes[i];
         json_t *o = json_object();
-        SET(o, "schema", api_string(x->schema));
-        SET(o, "table", api_string(x->table));
-        SET(o, "name", api_string(x->name));
-        SET(o, "def", api_string(x->def));
+        SET(o, "schema", jsonstr_new(x->schema));
+        SET(o, "table", jsonstr_new(x->table));
+        SET(o, "name", jsonstr_new(x->name));
+        SET(o, "def", jsonstr_new(x->def));
         SET(o, "idx_scan", INT(x->idx_scan));
         SET(o, "bytes", INT(x->bytes));
         SET(o, "unique", json_boolean(x->unique));
@@ -464,8 +443,8 @@ static json_t *pgbouncer_json(const struct sample *s)
     for (int i = 0; i < s->npools; i++) {
         const struct sample_pool *p = &s->pools[i];
         json_t *po = json_object();
-        SET(po, "db", api_string(p->db));
-        SET(po, "user", api_string(p->user));
+        SET(po, "db", jsonstr_new(p->db));
+        SET(po, "user", jsonstr_new(p->user));
         SET(po, "cl_active", json_integer(p->cl_active));
         SET(po, "cl_waiting", json_integer(p->cl_waiting));
         SET(po, "sv_active", json_integer(p->sv_active));
@@ -483,9 +462,9 @@ static json_t *problems_json(const struct sample *s)
     json_t *a = json_array();
     for (int i = 0; i < s->nproblems; i++) {
         json_t *o = json_object();
-        SET(o, "check", api_string(s->problems[i].check));
-        SET(o, "message", api_string(s->problems[i].message));
-        SET(o, "hint", api_string(s->problems[i].hint));
+        SET(o, "check", jsonstr_new(s->problems[i].check));
+        SET(o, "message", jsonstr_new(s->problems[i].message));
+        SET(o, "hint", jsonstr_new(s->problems[i].hint));
         json_array_append_new(a, o);
     }
     return a;
@@ -666,7 +645,7 @@ static json_t *history_query_json(const struct history *h, uint64_t fp)
 {
     json_t *o = json_object();
     SET(o, "fingerprint", fingerprint_json(fp));
-    SET(o, "query", api_string(history_query_text(h, fp)));
+    SET(o, "query", jsonstr_new(history_query_text(h, fp)));
     json_t *calls = json_array(), *mean = json_array(), *share = json_array();
     for (size_t i = 0; i < history_len(h); i++) {
         const struct history_point *p = history_at(h, i);

@@ -67,8 +67,6 @@ json_t *api_sample_json(const struct sample *s);
 /* {"firing": n, "alerts": [alert_json(a, -1) …]}, firing ones first, then most recent. */
 json_t *api_alerts_json(const struct alert *alerts, size_t n);
 json_t *api_history_json(const struct history *h);
-/* A JSON string of s made valid UTF-8 (null for NULL). */
-json_t *api_string(const char *s);
 
 /* Serialises j compactly with a final newline; the caller frees. */
 char *api_dump(const json_t *j, size_t *len);

@@ -359,9 +359,27 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
     return 0;
 }
 
+void analysis_init_store(struct analysis *a, const struct analysis_opts *opts, const char *path,
+                         const char *target)
+{
+    memset(a, 0, sizeof(*a));
+    a->opts = *opts;
+    collector_init(&a->c, &a->opts.filter);
+    a->store = xcalloc(1, sizeof(*a->store));
+    a->store->path = xstrdup(path);
+    a->store->target = target ? xstrdup(target) : NULL;
+    a->store->since_us = opts->filter.since_us;
+    a->store->until_us = opts->filter.until_us;
+}
+
 void analysis_release(struct analysis *a)
 {
     collector_release(&a->c);
+    if (a->store) {
+        free(a->store->path);
+        free(a->store->target);
+        free(a->store);
+    }
     for (size_t i = 0; i < a->ninputs; i++) {
         free(a->inputs[i].path);
         free(a->inputs[i].prefix);

@@ -34,13 +34,26 @@ struct input_info {
     char *error; /* why it could not be read, or NULL */
 };
 
+/*
+ * Where a report of stored history came from (`analyze --store`): filled
+ * by the caller that reads the store, which folds its intervals into
+ * analysis.c with collector_add_sample (stats/fromsample.h).
+ */
+struct analysis_store {
+    char *path;                 /* the store file, as given */
+    char *target;               /* meta "target": the watched server, password redacted; or NULL */
+    int64_t since_us, until_us; /* the range asked for, TS_NONE when open */
+    int64_t first_us, last_us;  /* the stored intervals' span; both 0 for an empty store */
+};
+
 struct analysis {
     struct analysis_opts opts;
     struct collector c; /* everything, merged */
     struct input_info *inputs;
     size_t ninputs;
     size_t failed_inputs;
-    double seconds; /* wall time of the scan */
+    double seconds;               /* wall time of the scan */
+    struct analysis_store *store; /* malloc'd, for stored history; NULL for logs */
 };
 
 /* Sets the defaults: keep everything, 1-minute intervals, detect formats, one job. */
@@ -53,6 +66,13 @@ void analysis_opts_init(struct analysis_opts *opts);
  */
 MUST_CHECK int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
                             const struct analysis_opts *opts, struct err *err);
+/*
+ * Starts an analysis of stored history: no inputs, a.c ready for
+ * collector_add_sample, a.store set to a copy of path and target (may be
+ * NULL) and the range of opts->filter. Release with analysis_release.
+ */
+void analysis_init_store(struct analysis *a, const struct analysis_opts *opts, const char *path,
+                         const char *target);
 void analysis_release(struct analysis *a);
 
 #endif

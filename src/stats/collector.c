@@ -12,6 +12,7 @@
  */
 #include "collector.h"
 
+#include "internal.h"
 #include "sql/fingerprint.h"
 #include "sql/normalize.h"
 #include "util/tstamp.h"
@@ -193,6 +194,7 @@ void collector_release(struct collector *c)
         free(c->errs[i].statement);
     }
     free(c->errs);
+    free(c->samples.gap_spans);
     free(c->inputs);
     free(c->tables);
     for (size_t i = 0; i < c->npids; i++) {
@@ -293,6 +295,20 @@ struct raw_entry {
     char bytes[RAW_CACHE_MAX];
 };
 
+/* Interns normalised text n (hash h) as a new text slot of q. */
+static uint32_t text_add(struct collector *c, struct str n, uint64_t h, const struct qstat *q)
+{
+    c->texts = xgrow(c->texts, &c->captexts, c->ntexts + 1, sizeof(*c->texts));
+    c->text_q = xrealloc(c->text_q, c->captexts * sizeof(*c->text_q));
+    c->text_len = xrealloc(c->text_len, c->captexts * sizeof(*c->text_len));
+    uint32_t t = (uint32_t)c->ntexts++;
+    c->texts[t] = arena_strdup(&c->arena, n);
+    c->text_len[t] = n.len;
+    c->text_q[t] = (uint32_t)(q - c->q);
+    hmap_put(&c->by_text, h, t);
+    return t;
+}
+
 /* The text slot of a statement as logged: normalise, then look the text up. */
 static uint32_t text_for(struct collector *c, struct str raw)
 {
@@ -318,14 +334,7 @@ static uint32_t text_for(struct collector *c, struct str raw)
         bool parsed;
         uint64_t fp = fingerprint_sql(c->norm.ptr, c->norm.len, &parsed);
         struct qstat *q = qstat_by_fp(c, fp, true);
-        c->texts = xgrow(c->texts, &c->captexts, c->ntexts + 1, sizeof(*c->texts));
-        c->text_q = xrealloc(c->text_q, c->captexts * sizeof(*c->text_q));
-        c->text_len = xrealloc(c->text_len, c->captexts * sizeof(*c->text_len));
-        t = (uint32_t)c->ntexts++;
-        c->texts[t] = arena_strdup(&c->arena, n);
-        c->text_len[t] = n.len;
-        c->text_q[t] = (uint32_t)(q - c->q);
-        hmap_put(&c->by_text, h, t);
+        t = text_add(c, n, h, q);
         if (!q->query) {
             q->query = c->texts[t];
             q->parsed = parsed;
@@ -346,6 +355,30 @@ static struct qstat *qstat_for(struct collector *c, struct str raw, uint64_t lin
     uint32_t t = text_for(c, raw);
     struct qstat *q = &c->q[c->text_q[t]];
     if (input < q->first_input || (input == q->first_input && line < q->first_line)) {
+        q->query = c->texts[t];
+        q->first_line = line;
+        q->first_input = input;
+    }
+    return q;
+}
+
+struct qstat *collector_qstat(struct collector *c, uint64_t fingerprint, struct str text,
+                              uint32_t input, uint64_t line)
+{
+    struct qstat *q = qstat_by_fp(c, fingerprint, true);
+    uint64_t h = fingerprint_hash(text);
+    struct text_key key = { c, text };
+    uint32_t t;
+    bool known = hmap_get(&c->by_text, h, text_eq, &key, &t);
+    if (!known)
+        t = text_add(c, text, h, q);
+    if (!q->query) {
+        /* Whether libpg_query parses it: the watcher knew but does not store it. */
+        bool parsed;
+        (void)fingerprint_sql(c->texts[t], c->text_len[t], &parsed);
+        q->parsed = parsed;
+    }
+    if (!q->query || input < q->first_input || (input == q->first_input && line < q->first_line)) {
         q->query = c->texts[t];
         q->first_line = line;
         q->first_input = input;
@@ -1050,6 +1083,13 @@ void collector_merge(struct collector *dst, struct collector *src, uint64_t line
         d->vacuum_us += s->vacuum_us;
         d->analyze_us += s->analyze_us;
     }
+    for (size_t i = 0; i < src->samples.ngap_spans; i++)
+        collector_add_gap(dst, src->samples.gap_spans[i].start_us,
+                          src->samples.gap_spans[i].end_us);
+    dst->samples.intervals += src->samples.intervals;
+    dst->samples.gaps += src->samples.gaps;
+    dst->samples.baselines += src->samples.baselines;
+    dst->samples.covered_us += src->samples.covered_us;
     if (src->first_us < dst->first_us)
         dst->first_us = src->first_us;
     if (src->last_us > dst->last_us)
@@ -1110,4 +1150,54 @@ double qstat_stddev_ms(const struct qstat *q)
     long double mean = (long double)q->total_us / n;
     long double var = ((long double)q->sumsq_us2 - n * mean * mean) / (n - 1);
     return var > 0 ? (double)(sqrtl(var) / 1000.0L) : 0.0;
+}
+
+/* ---- for the other aggregators of stats/ (internal.h) ------------------ */
+
+bool collector_keeps(const char *const *list, struct str s)
+{
+    return in_list(list, s);
+}
+
+int64_t collector_bucket_start(const struct collector *c, int64_t ts_us)
+{
+    return bucket_of(c, ts_us);
+}
+
+struct tl_bucket *collector_bucket(struct collector *c, int64_t ts_us)
+{
+    return tl_at(c, ts_us);
+}
+
+void collector_note_time(struct collector *c, int64_t ts_us)
+{
+    note_time(c, ts_us);
+}
+
+void qstat_add_point(struct qstat *q, int64_t bucket, uint64_t calls, int64_t total_us)
+{
+    series_add(q, bucket, calls, total_us);
+}
+
+void collector_count_dim(struct collector *c, struct qstat *q, enum dim d, struct str name,
+                         uint64_t count, uint32_t input, uint64_t line)
+{
+    dim_add(&q->dims[d], dim_name(c, d, name), count, input, line, c->keep_all_names);
+}
+
+void collector_add_gap(struct collector *c, int64_t start_us, int64_t end_us)
+{
+    struct interval_stat *st = &c->samples;
+    struct gap_span *last = st->ngap_spans ? &st->gap_spans[st->ngap_spans - 1] : NULL;
+    if (last && start_us <= last->end_us && end_us >= last->start_us) {
+        /* Touches the previous span: one outage, not two. */
+        if (start_us < last->start_us)
+            last->start_us = start_us;
+        if (end_us > last->end_us)
+            last->end_us = end_us;
+        return;
+    }
+    st->gap_spans = xgrow(st->gap_spans, &st->capgap_spans, st->ngap_spans + 1,
+                          sizeof(*st->gap_spans));
+    st->gap_spans[st->ngap_spans++] = (struct gap_span){ start_us, end_us };
 }

@@ -137,6 +137,21 @@ struct table_stat {
     int64_t vacuum_us, analyze_us;
 };
 
+/* A stretch of stored history without data: consecutive gap intervals joined. */
+struct gap_span {
+    int64_t start_us, end_us;
+};
+
+/* What stored intervals brought (collector_add_sample, stats/fromsample.h); zero for logs. */
+struct interval_stat {
+    uint64_t intervals; /* with deltas, folded into the aggregates */
+    uint64_t gaps;      /* the server could not be polled: no data, not zeros */
+    uint64_t baselines; /* first polls (after a start or a gap): gauges only, no deltas */
+    int64_t covered_us; /* total length of the intervals with deltas */
+    struct gap_span *gap_spans; /* in the order folded (time order from the store) */
+    size_t ngap_spans, capgap_spans;
+};
+
 struct pid_state;
 struct raw_entry;
 
@@ -189,6 +204,7 @@ struct collector {
     uint64_t disconnections, checkpoints, temp_files, autovacuums, autoanalyzes, plans;
     int64_t lock_wait_us, session_us, temp_bytes, checkpoint_us;
     uint64_t filtered; /* records left out by --since/--until/--db/… */
+    struct interval_stat samples;
 };
 
 void collector_init(struct collector *c, const struct collector_opts *opts);

@@ -18,8 +18,15 @@ SLEUTH=${1:?usage: watch_page_chromium.sh /path/to/sleuth}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 tmp=$(mktemp -d)
 pids=()
+# kill_tree PID: the process and its descendants (a background psql runs
+# under runuser and a shell, and `\! sleep` under psql).
+kill_tree() {
+    local c
+    for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+    kill "$1" 2> /dev/null
+}
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
+    for p in "${pids[@]}"; do kill_tree "$p"; done
     wait 2> /dev/null
     pg_stop
     if [ -n "${SLEUTH_KEEP_SCENARIO:-}" ]; then
@@ -58,8 +65,10 @@ psql_ -d postgres -c "CREATE EXTENSION pg_stat_statements" \
     -c "INSERT INTO sleuth_probe_orders SELECT g, 'n' || g FROM generate_series(1, 20000) g" > /dev/null
 ok $? "the extension and the probe table are created"
 
-evil_app="<script>document.documentElement.setAttribute('data-pwned','app')</script>"
-evil_sql="/* <img src=x onerror=\"document.documentElement.setAttribute('data-pwned','sql')\"> */"
+# application_name keeps 63 bytes; the watcher normalises statements (literals
+# and comments go), so the statement's markup sits in a quoted identifier.
+evil_app="<script>alert('app')</script>"
+evil_col="<img src=x onerror=\"document.documentElement.setAttribute('data-pwned','sql')\">"
 
 # The top query: a sequential scan, over and over.
 for i in $(seq 1 200); do
@@ -70,19 +79,19 @@ pids+=($!)
 # A blocker idle in transaction with a hostile application name, and a
 # session it blocks whose statement carries markup.
 (
-    printf '%s\n' "BEGIN;" "UPDATE sleuth_probe_orders SET note = 'held' WHERE id = 1;" "\\! sleep 120"
+    printf '%s\n' "BEGIN;" "UPDATE sleuth_probe_orders SET note = 'held' WHERE id = 1;" "\\! sleep 60"
 ) | pg_as env PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER=postgres PGAPPNAME="$evil_app" \
     "$PGBIN/psql" -X -q -d postgres > /dev/null 2>&1 &
 pids+=($!)
 sleep 1
-psql_ -d postgres -c "$evil_sql UPDATE sleuth_probe_orders SET note = 'waits' WHERE id = 1" \
+psql_ -d postgres -c "SELECT 1 AS \"${evil_col//\"/\"\"}\" FROM sleuth_probe_orders WHERE id = 1 FOR UPDATE" \
     > /dev/null 2>&1 &
 pids+=($!)
 
 # --- the watcher ---------------------------------------------------------------
 
 "$SLEUTH" watch -d "host=$PGHOST port=$PGPORT user=postgres dbname=postgres" --interval 1 \
-    --listen 127.0.0.1:0 > "$tmp/watch.out" 2> "$tmp/watch.err" &
+    --store "$tmp/watch.db" --listen 127.0.0.1:0 > "$tmp/watch.out" 2> "$tmp/watch.err" &
 watch_pid=$!
 pids+=($watch_pid)
 url=
@@ -98,7 +107,7 @@ get() { curl -s --noproxy '*' --max-time 10 "$@"; }
 # Waits until /api/state shows the probe query (it needs two polls to diff).
 for _ in $(seq 1 60); do
     get "${url}api/state" > "$tmp/state.json"
-    jq -e '.queries[]? | select((.query // "") | test("sleuth_probe_orders WHERE note <>"))' \
+    jq -e '.queries[]? | select((.query // "") | test("sleuth_probe_orders where note <>"; "i"))' \
         "$tmp/state.json" > /dev/null 2>&1 && break
     sleep 0.5
 done
@@ -110,7 +119,7 @@ like "$(grep -i '^content-type:' "$tmp/metrics.h")" 'text/plain; version=0\.0\.4
 like "$(grep -c '^sleuth_query_calls_total{fingerprint="[0-9a-f]\{16\}",db="postgres",user="postgres"}' "$tmp/metrics.txt")" \
     '^[1-9]' "/metrics has per-query series with fingerprint, db and user"
 like "$(grep -c '^# TYPE ' "$tmp/metrics.txt")" '^[1-9][0-9]' "every family is typed"
-is "$(jq -r '[.queries[] | select((.query // "") | test("sleuth_probe_orders WHERE note <>"))][0].fingerprint | test("^[0-9a-f]{16}$")' "$tmp/state.json")" \
+is "$(jq -r '[.queries[] | select((.query // "") | test("sleuth_probe_orders where note <>"; "i"))][0].fingerprint | test("^[0-9a-f]{16}$")' "$tmp/state.json")" \
     true "/api/state lists the probe query with a 16-hex fingerprint"
 is "$(jq -r --arg a "$evil_app" '[.sessions[] | select(.app == $a)][0].state' "$tmp/state.json")" \
     "idle in transaction" "/api/state shows the hostile session idle in transaction"
@@ -128,11 +137,12 @@ ok $? "chromium renders the live page"
 d=$tmp/live.out
 is "$(page_errors live)" "" "no uncaught error, no blocked or failed request"
 like "$(grep -o 'data-rendered="[0-9]*"' "$d")" '"[1-9]' "the page fetched the API and rendered"
-like "$(grep -o 'sleuth_probe_orders WHERE note &lt;&gt; \$1' "$d" | head -1)" 'probe' \
+like "$(grep -o 'sleuth_probe_orders where note &lt;&gt; \$1' "$d" | head -1)" 'probe' \
     "the top query is shown"
 is "$(count "$d" '<script')" 1 "rendered DOM: one <script> element, the page's own"
 is "$(count "$d" 'data-pwned="')$(count "$d" '<img')" "00" "rendered DOM: no injected markup ran"
-like "$(grep -o '<tr[^>]*data-pid="[0-9]*"[^>]*>.\{0,200\}&lt;script&gt;document' "$d" | head -1)" 'data-pid' \
+row_re='<tr[^>]*data-pid="[0-9]*"[^>]*>.\{0,200\}&lt;script&gt;alert(.app.)&lt;/script&gt;'
+like "$(grep -o "$row_re" "$d" | head -1)" 'data-pid' \
     "a session row shows the <script> application name as text"
 like "$(grep -o '&lt;img src=x onerror=' "$d" | head -1)" 'onerror' \
     "the blocked statement's <img onerror> shows as text"

@@ -209,6 +209,34 @@ static void resolves_after_three_clear_intervals(void **state)
     alert_book_free(fx.book);
 }
 
+static void gaps_do_not_count_as_clear(void **state)
+{
+    (void)state;
+    struct fixture fx;
+    fixture_init(&fx);
+    step1(&fx, FK_BLOCKING, FINDING_CRITICAL, "pid:10", 3);
+    for (int i = 0; i < 10; i++) {
+        struct sample s;
+        sample_init(&s);
+        s.gap = i % 2 == 0;
+        s.baseline_only = !s.gap;
+        alert_book_update(fx.book, &s, NULL, 0, on_change, &fx.log);
+        sample_release(&s);
+    }
+    assert_int_equal(nfiring(fx.book), 1);
+    assert_int_equal(fx.log.resolved, 0);
+    struct sample s;
+    sample_init(&s);
+    s.start_us = fx.t;
+    s.end_us = fx.t + STEP_US;
+    for (int i = 0; i < 3; i++)
+        alert_book_update(fx.book, &s, NULL, 0, on_change, &fx.log);
+    assert_int_equal(fx.log.resolved, 1);
+    assert_int_equal(resolved(fx.book, 0)->resolved_us, fx.t + STEP_US);
+    sample_release(&s);
+    alert_book_free(fx.book);
+}
+
 static void oscillation_does_not_flap(void **state)
 {
     (void)state;
@@ -375,6 +403,7 @@ int main(void)
         cmocka_unit_test(warning_needs_two_intervals),
         cmocka_unit_test(events_fire_at_once),
         cmocka_unit_test(resolves_after_three_clear_intervals),
+        cmocka_unit_test(gaps_do_not_count_as_clear),
         cmocka_unit_test(oscillation_does_not_flap),
         cmocka_unit_test(severity_changes_update_with_hysteresis),
         cmocka_unit_test(duplicates_in_an_interval_count_once),

@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include "sink/api.h"
+#include "util/jsonstr.h"
 
 #include "util/xalloc.h"
 
@@ -14,7 +15,8 @@
 
 static char *dump(const json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    char *s =
+        json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     assert_non_null(s);
     return s;
 }
@@ -265,10 +267,10 @@ static void cycles_and_unseen_blockers(void **state)
 static void invalid_utf8_becomes_replacement_characters(void **state)
 {
     (void)state;
-    json_t *v = api_string("caf\xc3\xa9 \xff\xfe!");
+    json_t *v = jsonstr_new("caf\xc3\xa9 \xff\xfe!");
     assert_string_equal(json_string_value(v), "caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd!");
     json_decref(v);
-    v = api_string(NULL);
+    v = jsonstr_new(NULL);
     assert_true(json_is_null(v));
     json_decref(v);
 
