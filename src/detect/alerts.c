@@ -190,7 +190,7 @@ static void settle_firing(struct alert_book *b, int64_t end_us)
             }
         } else {
             e->hits = 0;
-            if (++e->clear > c->alert_clear) {
+            if (++e->clear >= c->alert_clear) {
                 resolve(b, e, end_us);
                 continue;
             }

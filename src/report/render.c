@@ -114,6 +114,7 @@ void report_init(struct report *r, const struct analysis *a, const struct report
         r->timeline[i] = &a->c.tl[i];
     qsort(r->timeline, r->ntl, sizeof(*r->timeline), cmp_bucket);
     sort_c = NULL;
+    r->means_only = a->store != NULL;
 }
 
 void report_release(struct report *r)
@@ -139,6 +140,54 @@ int report_write(const struct report *r, FILE *out)
     default:
         return report_write_text(r, out);
     }
+}
+
+void report_store_line(const struct report *r, struct buf *b)
+{
+    const struct analysis_store *st = r->a->store;
+    if (!st)
+        return;
+    buf_addf(b, "store '%s'", st->path);
+    if (st->target)
+        buf_addf(b, ", target '%s'", st->target);
+    int64_t from = st->since_us != TS_NONE ? st->since_us : st->first_us;
+    int64_t to = st->until_us != TS_NONE ? st->until_us : st->last_us;
+    if (st->since_us == TS_NONE && st->until_us == TS_NONE && !st->first_us && !st->last_us)
+        return;
+    buf_addstr(b, ", ");
+    size_t at = b->len;
+    report_time(r, b, from);
+    if (b->len == at)
+        buf_addstr(b, "-");
+    buf_addstr(b, " .. ");
+    at = b->len;
+    report_time(r, b, to);
+    if (b->len == at)
+        buf_addstr(b, "-");
+}
+
+void report_coverage_line(const struct report *r, struct buf *b)
+{
+    const struct interval_stat *st = &r->c->samples;
+    buf_addf(b, "%" PRIu64 " interval%s with data, %" PRIu64 " gap%s", st->intervals,
+             st->intervals == 1 ? "" : "s", st->gaps, st->gaps == 1 ? "" : "s");
+    if (st->ngap_spans) {
+        buf_addstr(b, " (the server could not be polled: ");
+        for (size_t i = 0; i < st->ngap_spans; i++) {
+            if (i == 3) {
+                buf_addf(b, ", and %zu more", st->ngap_spans - 3);
+                break;
+            }
+            buf_addstr(b, i ? ", " : "");
+            report_time(r, b, st->gap_spans[i].start_us);
+            buf_addstr(b, " .. ");
+            report_time(r, b, st->gap_spans[i].end_us);
+        }
+        buf_addch(b, ')');
+    }
+    if (st->baselines)
+        buf_addf(b, ", %" PRIu64 " baseline poll%s (no deltas yet)", st->baselines,
+                 st->baselines == 1 ? "" : "s");
 }
 
 size_t report_rows(const struct report *r, size_t n)

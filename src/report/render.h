@@ -7,6 +7,7 @@
 #ifndef SLEUTH_REPORT_RENDER_H
 #define SLEUTH_REPORT_RENDER_H
 
+#include "detect/finding.h"
 #include "stats/analysis.h"
 #include "util/buf.h"
 
@@ -21,7 +22,9 @@ enum report_format {
 
 struct report_opts {
     enum report_format format;
-    size_t top; /* rows per ranking; 0 = all (JSON's default) */
+    size_t top;                 /* rows per ranking; 0 = all (JSON's default) */
+    const struct alert *alerts; /* stored alerts to list, by since (borrowed); NULL for none */
+    size_t nalerts;
 };
 
 struct report {
@@ -36,6 +39,10 @@ struct report {
     uint32_t *errs;              /* error groups by count desc */
     struct tl_bucket **timeline; /* buckets in time order */
     size_t ntl;
+    /* The analysis is of stored history (a->store): durations are
+     * pg_stat_statements totals, so per-call min, max, stddev and
+     * percentiles are unknown and shown as n/a (JSON: null). */
+    bool means_only;
 };
 
 void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts);
@@ -49,6 +56,17 @@ int report_write_json(const struct report *r, FILE *out);
 int report_write_markdown(const struct report *r, FILE *out);
 int report_write_html(const struct report *r, FILE *out);
 
+/*
+ * Appends a one-line description of where stored history came from:
+ * "store 'PATH', target 'T', DATE .. DATE" (the range asked for, else the
+ * stored span). Appends nothing for logs. Unescaped: the caller escapes.
+ */
+void report_store_line(const struct report *r, struct buf *b);
+/*
+ * Appends how much of the stored range has data: "N intervals, G gaps
+ * (the server could not be polled: FROM .. TO, ...), B baseline polls".
+ */
+void report_coverage_line(const struct report *r, struct buf *b);
 /* Rows to show in a ranking of n items. */
 size_t report_rows(const struct report *r, size_t n);
 double report_ms(int64_t us);
