@@ -3,6 +3,7 @@
 #   make demo     install dependencies, build, run the main job
 #   make check    install dependencies, build with ASan+UBSan, run every test
 #   make bench    throughput and memory benchmarks (figures, not pass/fail)
+#   make bench-watch  the live watcher's poll time, RSS and server load (bench/watch)
 #   make fuzz     build the libFuzzer harnesses with clang and run each for FUZZ_SECONDS
 #   make install  binary and man page under PREFIX
 
@@ -10,7 +11,7 @@ PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 MESON ?= meson
 
-.PHONY: all build demo check deps bench fuzz install format format-check clean
+.PHONY: all build demo check deps bench bench-watch fuzz install format format-check clean
 
 all: build
 
@@ -35,6 +36,10 @@ check: deps build-check/build.ninja
 
 bench: deps build
 	bench/run
+	bench/watch
+
+bench-watch: deps build
+	bench/watch
 
 build-fuzz/build.ninja:
 	CC=clang $(MESON) setup build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false

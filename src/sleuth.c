@@ -22,6 +22,7 @@ struct command {
 
 static const struct command commands[] = {
     { "analyze", cmd_analyze, cmd_analyze_help, "summarize PostgreSQL log files" },
+    { "report", cmd_report, cmd_report_help, "report from the history a watch store kept" },
     { "watch", cmd_watch, cmd_watch_help, "watch a live server, keep its history, alert" },
 };
 

@@ -3,12 +3,19 @@
  * database's time. Parses options, runs the analysis (stats/analysis.c)
  * and renders the report (report/). The only code that writes the report
  * to stdout or -o FILE.
+ *
+ * With --store PATH (and as `sleuth report`, the same code under another
+ * name) the history that `sleuth watch` stored is read instead of logs:
+ * its intervals are folded into the aggregates (stats/fromsample.h) and
+ * its alerts listed, and the same renderers write the report.
  */
 #include "cmd.h"
 
 #include "input/source.h"
 #include "report/render.h"
 #include "stats/analysis.h"
+#include "stats/fromsample.h"
+#include "store/store.h"
 #include "util/err.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
@@ -18,21 +25,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/banned.h"
 
 static const char *const usage[] = {
     "usage: sleuth analyze [options] FILE|GLOB|- ...",
+    "   or: sleuth analyze --store PATH [options]",
+    "   or: sleuth report --store PATH [options]",
     "",
     "Reads PostgreSQL logs (stderr with any log_line_prefix, csvlog, jsonlog,",
     "syslog; plain or gzip/bzip2/xz/zstd compressed; '-' is standard input) and reports",
     "which queries took the database's time, when, and what else went wrong.",
+    "With --store, reads the history 'sleuth watch --store' kept instead (durations",
+    "from pg_stat_statements: means only) and lists its alerts; 'sleuth report' is",
+    "the same.",
     "",
     "  -f, --format FMT        text (default), json, md, html",
     "  -o, --output FILE       write the report to FILE instead of stdout",
     "      --log-format FMT    auto (default), stderr, csvlog, jsonlog, syslog",
     "      --prefix PREFIX     the server's log_line_prefix (default: detect)",
+    "      --store PATH        report from a watch store instead of logs",
     "      --since TIME        keep records at or after TIME (ISO 8601; UTC if no zone)",
     "      --until TIME        keep records before TIME",
     "      --db NAME[,NAME]    keep only these databases (repeatable)",
@@ -56,6 +70,11 @@ void cmd_analyze_help(void)
         printf("%s\n", usage[i]);
 }
 
+void cmd_report_help(void)
+{
+    cmd_analyze_help();
+}
+
 enum {
     OPT_LOG_FORMAT = 256,
     OPT_PREFIX,
@@ -69,6 +88,7 @@ enum {
     OPT_TOP,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
+    OPT_STORE,
 };
 
 static const struct option long_options[] = {
@@ -88,6 +108,7 @@ static const struct option long_options[] = {
     { "top", required_argument, NULL, OPT_TOP },
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+    { "store", required_argument, NULL, OPT_STORE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -135,18 +156,20 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 
-static int write_report(const struct analysis *a, const struct report_opts *ro, const char *path)
+static int write_report(const char *name, const struct analysis *a, const struct report_opts *ro,
+                        const struct alert *alerts, size_t nalerts, const char *path)
 {
     FILE *out = stdout;
     if (path && strcmp(path, "-") != 0) {
         out = fopen(path, "w");
         if (!out) {
-            fprintf(stderr, "sleuth analyze: cannot write '%s': %s\n", path, strerror(errno));
+            fprintf(stderr, "sleuth %s: cannot write '%s': %s\n", name, path, strerror(errno));
             return EXIT_INPUT;
         }
     }
     struct report r;
     report_init(&r, a, ro);
+    report_set_alerts(&r, alerts, nalerts);
     int rc = report_write(&r, out);
     report_release(&r);
     /* A report cut short by a full disk must not exit 0. */
@@ -155,7 +178,7 @@ static int write_report(const struct analysis *a, const struct report_opts *ro, 
     if (out != stdout && fclose(out) != 0)
         rc = -1;
     if (rc < 0) {
-        fprintf(stderr, "sleuth analyze: cannot write the report to '%s': %s\n",
+        fprintf(stderr, "sleuth %s: cannot write the report to '%s': %s\n", name,
                 path ? path : "stdout", strerror(errno));
         return EXIT_INPUT;
     }
@@ -186,13 +209,94 @@ static void warn_inputs(const struct analysis *a)
     }
 }
 
-int cmd_analyze(int argc, char **argv)
+/* Alerts read back from a store, deep-copied (the store frees its own after each call). */
+struct alert_list {
+    struct alert *v;
+    size_t n, cap;
+};
+
+static void collect_alert(void *ctx, const struct alert *a)
+{
+    struct alert_list *l = ctx;
+    l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+    struct alert *dst = &l->v[l->n++];
+    *dst = *a;
+    finding_copy(&dst->f, &a->f);
+}
+
+static void fold_sample(void *ctx, const struct sample *smp)
+{
+    collector_add_sample(ctx, smp);
+}
+
+/* Reads the store's intervals and alerts in the --since/--until range into a. */
+static int read_store(struct store *st, struct analysis *a, struct alert_list *alerts,
+                      struct err *err)
+{
+    int64_t since = a->opts.filter.since_us, until = a->opts.filter.until_us;
+    since = since == TS_NONE ? INT64_MIN : since;
+    until = until == TS_NONE ? INT64_MAX : until;
+    if (store_time_range(st, &a->store->first_us, &a->store->last_us, err) < 0 ||
+        store_read_samples(st, since, until, fold_sample, &a->c, err) < 0 ||
+        store_read_alerts(st, since, until, collect_alert, alerts, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* `--store PATH`: the report from stored history instead of logs. */
+static int run_store(const char *name, const char *path, const struct analysis_opts *opts,
+                     const struct report_opts *ro, const char *output)
+{
+    /* store_open creates a missing file: a typo must not report an empty store. */
+    struct stat sb;
+    if (stat(path, &sb) < 0) {
+        fprintf(stderr, "sleuth %s: cannot open store '%s': %s\n", name, path, strerror(errno));
+        return EXIT_INPUT;
+    }
+    struct err err;
+    err_clear(&err);
+    struct store *st;
+    if (store_open(&st, path, &err) < 0) {
+        fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
+        return EXIT_INPUT;
+    }
+    struct buf target = BUF_INIT;
+    bool found = false;
+    int rc = EXIT_OK;
+    struct analysis a;
+    struct alert_list alerts = { 0 };
+    if (store_get_meta(st, "target", &target, &found, &err) < 0) {
+        fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
+        store_close(st);
+        buf_release(&target);
+        return EXIT_INPUT;
+    }
+    analysis_init_store(&a, opts, path, found ? target.ptr : NULL);
+    if (read_store(st, &a, &alerts, &err) < 0) {
+        fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
+        rc = EXIT_INPUT;
+    }
+    store_close(st);
+    if (rc == EXIT_OK) {
+        if (!a.c.samples.intervals && !a.c.samples.gaps)
+            fprintf(stderr, "sleuth %s: '%s' holds no interval in this range\n", name, path);
+        rc = write_report(name, &a, ro, alerts.v, alerts.n, output);
+    }
+    for (size_t i = 0; i < alerts.n; i++)
+        finding_release(&alerts.v[i].f);
+    free(alerts.v);
+    analysis_release(&a);
+    buf_release(&target);
+    return rc;
+}
+
+static int run(const char *name, int argc, char **argv)
 {
     struct analysis_opts opts;
     struct report_opts ro = { REPORT_TEXT, 20 };
     bool top_given = false;
     int progress = -1;
-    const char *output = NULL;
+    const char *output = NULL, *store = NULL, *log_only = NULL;
     struct lists l = { 0 };
     analysis_opts_init(&opts);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -206,7 +310,7 @@ int cmd_analyze(int argc, char **argv)
         switch (ch) {
         case 'f':
             if (parse_format(optarg, &ro.format) < 0)
-                rc = usage_error("analyze", "unknown format '%s' (text, json, md, html)", optarg);
+                rc = usage_error(name, "unknown format '%s' (text, json, md, html)", optarg);
             break;
         case 'o':
             output = optarg;
@@ -214,7 +318,7 @@ int cmd_analyze(int argc, char **argv)
         case 'j':
             opts.jobs = (int)strtol(optarg, &end, 10);
             if (*end || opts.jobs < 1 || opts.jobs > 1024)
-                rc = usage_error("analyze", "--jobs takes a number from 1 to 1024, not '%s'",
+                rc = usage_error(name, "--jobs takes a number from 1 to 1024, not '%s'",
                                  optarg);
             break;
         case 'h':
@@ -223,21 +327,26 @@ int cmd_analyze(int argc, char **argv)
             return EXIT_OK;
         case OPT_LOG_FORMAT:
             if (parse_log_format(optarg, &opts.format) < 0)
-                rc = usage_error("analyze",
+                rc = usage_error(name,
                                  "unknown log format '%s' (auto, stderr, csvlog, jsonlog, syslog)",
                                  optarg);
+            log_only = "--log-format";
             break;
         case OPT_PREFIX:
             opts.prefix = optarg;
+            log_only = "--prefix";
+            break;
+        case OPT_STORE:
+            store = optarg;
             break;
         case OPT_SINCE:
             if (!parse_time_arg(optarg, &opts.filter.since_us))
-                rc = usage_error("analyze",
+                rc = usage_error(name,
                                  "--since takes a time like '2026-11-22 10:00', not '%s'", optarg);
             break;
         case OPT_UNTIL:
             if (!parse_time_arg(optarg, &opts.filter.until_us))
-                rc = usage_error("analyze",
+                rc = usage_error(name,
                                  "--until takes a time like '2026-11-22 10:00', not '%s'", optarg);
             break;
         case OPT_DB:
@@ -248,23 +357,25 @@ int cmd_analyze(int argc, char **argv)
             break;
         case OPT_APP:
             list_add_csv(&l.apps, &l.napps, optarg);
+            log_only = "--app";
             break;
         case OPT_MIN_DURATION:
             if (!parse_duration_us(optarg, 1000, &opts.filter.min_duration_us))
                 rc = usage_error(
-                    "analyze", "--min-duration takes a duration like 250 or 1s, not '%s'", optarg);
+                    name, "--min-duration takes a duration like 250 or 1s, not '%s'", optarg);
+            log_only = "--min-duration";
             break;
         case OPT_INTERVAL:
             if (!parse_duration_us(optarg, 1000000, &opts.filter.interval_us) ||
                 opts.filter.interval_us < 1000000)
-                rc = usage_error("analyze", "--interval takes a duration of at least 1s, not '%s'",
+                rc = usage_error(name, "--interval takes a duration of at least 1s, not '%s'",
                                  optarg);
             break;
         case OPT_TOP:
             ro.top = (size_t)strtoul(optarg, &end, 10);
             top_given = true;
             if (*end || !*optarg)
-                rc = usage_error("analyze", "--top takes a number, not '%s'", optarg);
+                rc = usage_error(name, "--top takes a number, not '%s'", optarg);
             break;
         case OPT_PROGRESS:
             progress = 1;
@@ -273,7 +384,7 @@ int cmd_analyze(int argc, char **argv)
             progress = 0;
             break;
         default:
-            rc = usage_error("analyze", "unknown option");
+            rc = usage_error(name, "unknown option");
             break;
         }
         if (rc != EXIT_OK) {
@@ -281,9 +392,20 @@ int cmd_analyze(int argc, char **argv)
             return rc;
         }
     }
-    if (optind >= argc) {
+    if (store && optind < argc)
+        rc = usage_error(name, "give log files or --store, not both");
+    else if (store && log_only)
+        rc = usage_error(name, "%s does not apply to --store (pg_stat_statements has no %s)",
+                         log_only, strcmp(log_only, "--app") == 0 ? "application names"
+                         : strcmp(log_only, "--min-duration") == 0 ? "single calls"
+                                                                   : "log lines");
+    else if (!store && strcmp(name, "report") == 0)
+        rc = usage_error(name, "no store given (--store PATH; for logs use 'sleuth analyze')");
+    else if (!store && optind >= argc)
+        rc = usage_error(name, "no log file given (use - for standard input)");
+    if (rc != EXIT_OK) {
         lists_free(&l);
-        return usage_error("analyze", "no log file given (use - for standard input)");
+        return rc;
     }
     if (ro.format == REPORT_JSON && !top_given)
         ro.top = 0;
@@ -292,13 +414,18 @@ int cmd_analyze(int argc, char **argv)
     opts.filter.apps = l.apps;
     opts.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
 
+    if (store) {
+        rc = run_store(name, store, &opts, &ro, output);
+        lists_free(&l);
+        return rc;
+    }
     char **paths = NULL;
     size_t npaths = 0, cap = 0;
     struct err err;
     err_clear(&err);
     for (int i = optind; i < argc; i++) {
         if (source_expand(argv[i], &paths, &npaths, &cap, &err) < 0) {
-            fprintf(stderr, "sleuth analyze: %s\n", err.msg);
+            fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
             rc = EXIT_INPUT;
         }
     }
@@ -307,7 +434,7 @@ int cmd_analyze(int argc, char **argv)
         rc = EXIT_INPUT;
     } else if (analysis_run(&a, paths, npaths, &opts, &err) < 0) {
         if (err.code == ERR_USAGE) {
-            rc = usage_error("analyze", "%s", err.msg);
+            rc = usage_error(name, "%s", err.msg);
         } else {
             warn_inputs(&a);
             rc = EXIT_INPUT;
@@ -315,7 +442,7 @@ int cmd_analyze(int argc, char **argv)
         analysis_release(&a);
     } else {
         warn_inputs(&a);
-        int wrc = write_report(&a, &ro, output);
+        int wrc = write_report(name, &a, &ro, NULL, 0, output);
         if (wrc != EXIT_OK)
             rc = wrc;
         analysis_release(&a);
@@ -325,4 +452,14 @@ int cmd_analyze(int argc, char **argv)
     free(paths);
     lists_free(&l);
     return rc;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    return run("analyze", argc, argv);
+}
+
+int cmd_report(int argc, char **argv)
+{
+    return run("report", argc, argv);
 }

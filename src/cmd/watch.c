@@ -11,6 +11,7 @@
 #include "detect/alerts.h"
 #include "detect/config.h"
 #include "detect/detect.h"
+#include "diagnose/diagnose.h"
 #include "live/logfollow.h"
 #include "live/pgbouncer.h"
 #include "live/poll.h"
@@ -154,6 +155,8 @@ struct watch {
     struct pgbouncer *pgb;
     struct detector *det;
     struct alert_book *book;
+    struct diagnoser *diag;
+    bool fired; /* an alert fired in this interval: print the diagnosis */
     struct store *store;
     struct httpd *httpd;
     struct history *hist;
@@ -255,19 +258,43 @@ static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
     }
     if (w->wh)
         webhook_send(w->wh, change, a);
+    w->fired |= change == ALERT_FIRED;
     if (w->store && store_write_alert(w->store, change, a, &err) < 0)
         log_error("sleuth watch: %s", err.msg);
 }
 
 /* --- one interval --------------------------------------------------------- */
 
-static void publish(struct watch *w)
+static void publish(struct watch *w, const struct diag_result *dr)
 {
     if (!w->httpd || !w->have_latest)
         return;
     size_t nalerts;
     const struct alert *alerts = alert_book_firing(w->book, &nalerts);
     api_publish_all(w->httpd, &w->latest, alerts, nalerts, w->hist, w->metrics);
+    json_t *j = diag_result_json(dr);
+    size_t len;
+    char *body = api_dump(j, &len);
+    httpd_publish(w->httpd, "/api/diagnosis", "application/json", body, len);
+    free(body);
+    json_decref(j);
+}
+
+/* The most likely cause, in a few lines, after an interval in which an alert fired. */
+static void print_diagnosis(const struct diag_result *dr)
+{
+    if (!dr->n)
+        return;
+    const struct diagnosis *g = &dr->items[0];
+    printf("  diagnosis  %s%s%s: %s\n", diag_cause_name(g->cause), g->table ? " on " : "",
+           g->table ? g->table : "", g->summary ? g->summary : "");
+    if (g->query)
+        printf("  query      %.200s\n", g->query);
+    if (g->fix)
+        printf("  fix        %s\n", g->fix);
+    for (size_t i = 0; i < dr->nruled_out; i++)
+        printf("  ruled out  %s: %s\n", dr->ruled_out[i].suspicion, dr->ruled_out[i].evidence);
+    fflush(stdout);
 }
 
 static void log_problems(const struct sample *s, uint64_t poll)
@@ -326,8 +353,14 @@ static void interval(struct watch *w, struct sample *s)
     struct finding *findings = NULL;
     size_t nfindings = 0;
     detector_step(w->det, s, &findings, &nfindings);
+    w->fired = false;
     alert_book_update(w->book, s, findings, nfindings, on_alert, w);
+    diagnoser_add(w->diag, s, findings, nfindings);
     detector_findings_free(findings, nfindings);
+    struct diag_result dr;
+    diagnoser_result(w->diag, &dr);
+    if (w->fired)
+        print_diagnosis(&dr);
     if (w->wh && s->end_us - w->last_refresh_us >= 60 * 1000000LL) {
         w->last_refresh_us = s->end_us;
         size_t n;
@@ -343,7 +376,8 @@ static void interval(struct watch *w, struct sample *s)
     w->latest = *s; /* the sample's arena moves with it */
     sample_init(s);
     w->have_latest = true;
-    publish(w);
+    publish(w, &dr);
+    diag_result_release(&dr);
 }
 
 /* --- --once --------------------------------------------------------------- */
@@ -362,6 +396,7 @@ static int run_once(struct watch *w)
     struct finding *findings = NULL;
     size_t nfindings = 0;
     detector_step(w->det, &s, &findings, &nfindings);
+    diagnoser_add(w->diag, &s, findings, nfindings);
     detector_findings_free(findings, nfindings);
     sample_release(&s);
     if (!sleep_until(now_mono_us() + w->o.interval_us))
@@ -374,6 +409,9 @@ static int run_once(struct watch *w)
         return EXIT_DB;
     }
     detector_step(w->det, &s, &findings, &nfindings);
+    diagnoser_add(w->diag, &s, findings, nfindings);
+    struct diag_result dr;
+    diagnoser_result(w->diag, &dr);
     json_t *out = json_object();
     json_object_set_new(out, "target", json_string(poller_target(w->poller)));
     json_object_set_new(out, "state", api_sample_json(&s));
@@ -381,6 +419,10 @@ static int run_once(struct watch *w)
     for (size_t i = 0; i < nfindings; i++)
         json_array_append_new(arr, finding_json(&findings[i]));
     json_object_set_new(out, "findings", arr);
+    json_t *dj = diag_result_json(&dr);
+    json_object_update(out, dj);
+    json_decref(dj);
+    diag_result_release(&dr);
     detector_findings_free(findings, nfindings);
     char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", text);
@@ -599,6 +641,7 @@ static void watch_close(struct watch *w)
     poller_free(w->poller);
     detector_free(w->det);
     alert_book_free(w->book);
+    diagnoser_free(w->diag);
     history_free(w->hist);
     metrics_state_free(w->metrics);
     if (w->have_latest)
@@ -621,6 +664,7 @@ int cmd_watch(int argc, char **argv)
     w.poller = poller_new(w.o.conninfo, &po);
     w.det = detector_new(&w.o.detect);
     w.book = alert_book_new(&w.o.detect);
+    w.diag = diagnoser_new();
     w.hist = history_new(1440);
     w.metrics = metrics_state_new(20);
     rc = open_outputs(&w);

@@ -167,6 +167,15 @@ static void td_num(struct buf *b, double v, const char *fmt)
     buf_addstr(b, "</td>");
 }
 
+/* A per-call statistic: "n/a" (sorted lowest) when only totals are known. */
+static void td_per_call(const struct report *r, struct buf *b, double v)
+{
+    if (r->means_only)
+        buf_addstr(b, "<td class=\"n muted\" data-v=\"-1\">n/a</td>");
+    else
+        td_num(b, v, "%.3f");
+}
+
 static void td_count(struct buf *b, uint64_t v)
 {
     buf_addf(b, "<td class=\"n\" data-v=\"%" PRIu64 "\">", v);
@@ -225,7 +234,7 @@ static void dims_line(const struct report *r, struct buf *b, const char *label,
 static void query_stats_line(const struct report *r, struct buf *b, const struct qstat *q)
 {
     buf_addstr(b, "<p class=\"muted\">");
-    if (q->timed) {
+    if (q->timed && !r->means_only) {
         buf_addstr(b, "min ");
         add_duration(b, report_ms(q->min_us));
         buf_addstr(b, " · p50 ");
@@ -338,10 +347,10 @@ static void queries_table(const struct report *r, struct buf *b)
         td_count(b, q->calls);
         td_num(b, report_ms(q->total_us), "%.1f");
         td_num(b, report_mean_ms(q), "%.3f");
-        td_num(b, report_quantile_ms(q, 0.50), "%.3f");
-        td_num(b, report_quantile_ms(q, 0.95), "%.3f");
-        td_num(b, report_quantile_ms(q, 0.99), "%.3f");
-        td_num(b, q->timed ? report_ms(q->max_us) : 0.0, "%.3f");
+        td_per_call(r, b, report_quantile_ms(q, 0.50));
+        td_per_call(r, b, report_quantile_ms(q, 0.95));
+        td_per_call(r, b, report_quantile_ms(q, 0.99));
+        td_per_call(r, b, q->timed ? report_ms(q->max_us) : 0.0);
         td_num(b, share_pct(r, q->total_us), "%.1f%%");
         query_cell(r, b, q, i + 1);
         buf_addstr(b, "</tr>\n");
@@ -354,7 +363,7 @@ static void queries_table(const struct report *r, struct buf *b)
 static void histograms(const struct report *r, struct buf *b)
 {
     size_t n = r->nq < HIST_QUERIES ? r->nq : HIST_QUERIES;
-    if (!n)
+    if (!n || r->means_only)
         return;
     buf_addstr(b, "<section id=\"histograms\"><h2>Latency of the top queries</h2>\n"
                   "<p class=\"muted\">Calls per duration range (log scale), "
@@ -759,7 +768,11 @@ static void page_head(const struct report *r, struct buf *b)
                   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                   "<meta name=\"generator\" content=\"sleuth " SLEUTH_VERSION "\">\n<title>");
     buf_addstr(b, "sleuth report");
-    if (r->a->ninputs) {
+    if (r->a->store) {
+        const char *path = r->a->store->path, *slash = strrchr(path, '/');
+        buf_addstr(b, ": ");
+        esc(b, slash ? slash + 1 : path);
+    } else if (r->a->ninputs) {
         const char *path = r->a->inputs[0].path, *slash = strrchr(path, '/');
         buf_addstr(b, ": ");
         esc(b, slash ? slash + 1 : path);
@@ -767,9 +780,52 @@ static void page_head(const struct report *r, struct buf *b)
             buf_addf(b, " and %zu more", r->a->ninputs - 1);
     }
     buf_addf(b, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<main>\n", page_css);
-    buf_addstr(b, "<header><h1>PostgreSQL log analysis</h1>\n");
-    inputs_list(r, b);
+    if (r->a->store) {
+        struct buf line = BUF_INIT;
+        buf_addstr(b, "<header><h1>PostgreSQL history</h1>\n<ul class=\"inputs\">\n<li>");
+        report_store_line(r, &line);
+        esc(b, line.ptr);
+        buf_reset(&line);
+        report_coverage_line(r, &line);
+        buf_addstr(b, "</li>\n<li>");
+        esc(b, line.ptr);
+        buf_addstr(b, "</li>\n<li class=\"muted\">Durations from pg_stat_statements: means "
+                      "only (no per-call min, max or percentiles).</li>\n</ul>\n");
+        buf_release(&line);
+    } else {
+        buf_addstr(b, "<header><h1>PostgreSQL log analysis</h1>\n");
+        inputs_list(r, b);
+    }
     buf_addstr(b, "</header>\n");
+}
+
+static void alerts_table(const struct report *r, struct buf *b)
+{
+    static const char *const cols[] = { "severity", "kind", "since", "resolved", "summary" };
+    if (!r->a->store)
+        return;
+    buf_addstr(b, "<section id=\"alerts\"><h2>Alerts</h2>\n");
+    if (!r->nalerts) {
+        buf_addstr(b, "<p class=\"muted\">No alerts in this range.</p></section>\n");
+        return;
+    }
+    table_head(b, "alerts-table", cols, ARRAY_SIZE(cols), 2, false);
+    for (size_t i = 0; i < report_rows(r, r->nalerts); i++) {
+        const struct alert *a = &r->alerts[i];
+        buf_addf(b, "<tr><td>%s</td><td>%s</td><td class=\"t\">",
+                 finding_severity_name(a->f.severity), finding_kind_name(a->f.kind));
+        add_time(r, b, a->since_us);
+        buf_addstr(b, "</td><td class=\"t\">");
+        if (a->resolved_us)
+            add_time(r, b, a->resolved_us);
+        else
+            buf_addstr(b, "still firing");
+        buf_addstr(b, "</td><td>");
+        esc(b, a->f.summary ? a->f.summary : "");
+        buf_addstr(b, "</td></tr>\n");
+    }
+    table_foot(b);
+    buf_addstr(b, "</section>\n");
 }
 
 int report_write_html(const struct report *r, FILE *out)
@@ -783,6 +839,7 @@ int report_write_html(const struct report *r, FILE *out)
     else
         buf_addstr(&b, "<p class=\"muted\">No timed events.</p>\n");
     buf_addstr(&b, "</section>\n");
+    alerts_table(r, &b);
     queries_table(r, &b);
     histograms(r, &b);
     errors_table(r, &b);

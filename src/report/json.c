@@ -7,6 +7,7 @@
 #include "render.h"
 
 #include "util/jsonstr.h"
+#include "util/tstamp.h"
 #include "util/xalloc.h"
 
 #include <jansson.h>
@@ -20,6 +21,12 @@
 static json_t *ms(double v)
 {
     return json_real(round(v * 1000.0) / 1000.0);
+}
+
+/* A per-call statistic: null when only totals are known (stored history). */
+static json_t *per_call(const struct report *r, double v)
+{
+    return r->means_only ? json_null() : ms(v);
 }
 
 static json_t *time_or_null(const struct report *r, int64_t ts)
@@ -56,13 +63,13 @@ static json_t *query_json(const struct report *r, const struct qstat *q)
     json_object_set_new(o, "timed_calls", json_integer((json_int_t)q->timed));
     json_object_set_new(o, "total_ms", ms(report_ms(q->total_us)));
     json_object_set_new(o, "mean_ms", ms(report_mean_ms(q)));
-    json_object_set_new(o, "min_ms", ms(q->timed ? report_ms(q->min_us) : 0));
-    json_object_set_new(o, "max_ms", ms(q->timed ? report_ms(q->max_us) : 0));
-    json_object_set_new(o, "stddev_ms", ms(qstat_stddev_ms(q)));
-    json_object_set_new(o, "p50_ms", ms(report_quantile_ms(q, 0.50)));
-    json_object_set_new(o, "p90_ms", ms(report_quantile_ms(q, 0.90)));
-    json_object_set_new(o, "p95_ms", ms(report_quantile_ms(q, 0.95)));
-    json_object_set_new(o, "p99_ms", ms(report_quantile_ms(q, 0.99)));
+    json_object_set_new(o, "min_ms", per_call(r, q->timed ? report_ms(q->min_us) : 0));
+    json_object_set_new(o, "max_ms", per_call(r, q->timed ? report_ms(q->max_us) : 0));
+    json_object_set_new(o, "stddev_ms", per_call(r, qstat_stddev_ms(q)));
+    json_object_set_new(o, "p50_ms", per_call(r, report_quantile_ms(q, 0.50)));
+    json_object_set_new(o, "p90_ms", per_call(r, report_quantile_ms(q, 0.90)));
+    json_object_set_new(o, "p95_ms", per_call(r, report_quantile_ms(q, 0.95)));
+    json_object_set_new(o, "p99_ms", per_call(r, report_quantile_ms(q, 0.99)));
     double share = r->c->total_us ? (double)q->total_us / (double)r->c->total_us : 0;
     json_object_set_new(o, "share", json_real(round(share * 10000.0) / 10000.0));
     char *ex = report_example(q);
@@ -130,6 +137,7 @@ static json_t *summary_json(const struct report *r)
     json_object_set_new(o, "orphan_durations", json_integer((json_int_t)c->orphan_durations));
     json_object_set_new(o, "orphan_ms", ms(report_ms(c->orphan_us)));
     json_object_set_new(o, "filtered_records", json_integer((json_int_t)c->filtered));
+    json_object_set_new(o, "per_call_durations", json_boolean(!r->means_only));
     return o;
 }
 
@@ -144,7 +152,8 @@ static json_t *timeline_json(const struct report *r)
         json_object_set_new(o, "total_ms", ms(report_ms(t->total_us)));
         json_object_set_new(
             o, "p95_ms",
-            ms(sketch_count(&t->sketch) ? report_ms(sketch_quantile(&t->sketch, 0.95)) : 0));
+            per_call(r, sketch_count(&t->sketch) ? report_ms(sketch_quantile(&t->sketch, 0.95))
+                                                 : 0));
         json_object_set_new(o, "errors", json_integer((json_int_t)t->errors));
         json_object_set_new(o, "connections", json_integer((json_int_t)t->connections));
         json_object_set_new(o, "disconnections", json_integer((json_int_t)t->disconnections));
@@ -251,6 +260,43 @@ static json_t *events_json(const struct report *r)
     return o;
 }
 
+/* Where stored history came from, and which of its intervals have data; null for logs. */
+static json_t *store_json(const struct report *r)
+{
+    const struct analysis_store *st = r->a->store;
+    if (!st)
+        return json_null();
+    const struct interval_stat *is = &r->c->samples;
+    json_t *o = json_object(), *gaps = json_array();
+    json_object_set_new(o, "path", jsonstr_new(st->path));
+    json_object_set_new(o, "target", st->target ? jsonstr_new(st->target) : json_null());
+    json_object_set_new(o, "since", time_or_null(r, st->since_us));
+    json_object_set_new(o, "until", time_or_null(r, st->until_us));
+    json_object_set_new(o, "stored_first", time_or_null(r, st->first_us ? st->first_us : TS_NONE));
+    json_object_set_new(o, "stored_last", time_or_null(r, st->last_us ? st->last_us : TS_NONE));
+    json_object_set_new(o, "durations", json_string("pg_stat_statements"));
+    json_object_set_new(o, "intervals", json_integer((json_int_t)is->intervals));
+    json_object_set_new(o, "gap_intervals", json_integer((json_int_t)is->gaps));
+    json_object_set_new(o, "baseline_intervals", json_integer((json_int_t)is->baselines));
+    json_object_set_new(o, "covered_s", json_real(round((double)is->covered_us / 1e3) / 1e3));
+    for (size_t i = 0; i < is->ngap_spans; i++) {
+        json_t *g = json_object();
+        json_object_set_new(g, "from", time_or_null(r, is->gap_spans[i].start_us));
+        json_object_set_new(g, "until", time_or_null(r, is->gap_spans[i].end_us));
+        json_array_append_new(gaps, g);
+    }
+    json_object_set_new(o, "gaps", gaps);
+    return o;
+}
+
+static json_t *alerts_json(const struct report *r)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->nalerts; i++)
+        json_array_append_new(arr, alert_json(&r->alerts[i], -1));
+    return arr;
+}
+
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 
 /* Writes text with each newline replaced by newline_indent. */
@@ -310,7 +356,9 @@ int report_write_json(const struct report *r, FILE *out)
     rc |= put_queries(r, out);
     rc |= put_member(out, "timeline", timeline_json(r), false);
     rc |= put_member(out, "query_timelines", query_timelines_json(r), false);
-    rc |= put_member(out, "events", events_json(r), true);
+    rc |= put_member(out, "events", events_json(r), false);
+    rc |= put_member(out, "store", store_json(r), false);
+    rc |= put_member(out, "alerts", alerts_json(r), true);
     fputs("}\n", out);
     return rc ? -1 : 0;
 }

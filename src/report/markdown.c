@@ -162,7 +162,21 @@ static const char *input_path(const struct report *r, uint32_t input)
 static void summary(const struct report *r, struct buf *b)
 {
     const struct collector *c = r->c;
-    buf_addf(b, "# PostgreSQL log analysis\n\n_sleuth %s_\n\n## Summary\n\n", SLEUTH_VERSION);
+    if (r->a->store) {
+        struct buf line = BUF_INIT;
+        buf_addf(b, "# PostgreSQL history\n\n_sleuth %s_\n\n## Summary\n\n- From ", SLEUTH_VERSION);
+        report_store_line(r, &line);
+        md_text(b, line.ptr, 0);
+        buf_reset(&line);
+        report_coverage_line(r, &line);
+        buf_addstr(b, "\n- Stored: ");
+        md_text(b, line.ptr, 0);
+        buf_addstr(b, "\n- Durations from pg_stat_statements: means only (no per-call min, max or "
+                      "percentiles)\n");
+        buf_release(&line);
+    } else {
+        buf_addf(b, "# PostgreSQL log analysis\n\n_sleuth %s_\n\n## Summary\n\n", SLEUTH_VERSION);
+    }
     for (size_t i = 0; i < r->a->ninputs; i++) {
         const struct input_info *in = &r->a->inputs[i];
         const struct input_stat *st = i < c->ninputs ? &c->inputs[i] : NULL;
@@ -216,9 +230,13 @@ static void top_queries(const struct report *r, struct buf *b)
         char fp[17];
         report_fingerprint(fp, q->fingerprint);
         double share = r->c->total_us ? 100.0 * (double)q->total_us / (double)r->c->total_us : 0;
-        buf_addf(b, "| %zu | `%s` | %" PRIu64 " | %.1f | %.3f | %.3f | %.1f%% | ", i + 1, fp,
-                 q->calls, report_ms(q->total_us), report_mean_ms(q), report_quantile_ms(q, 0.95),
-                 share);
+        buf_addf(b, "| %zu | `%s` | %" PRIu64 " | %.1f | %.3f | ", i + 1, fp, q->calls,
+                 report_ms(q->total_us), report_mean_ms(q));
+        if (r->means_only)
+            buf_addstr(b, "n/a");
+        else
+            buf_addf(b, "%.3f", report_quantile_ms(q, 0.95));
+        buf_addf(b, " | %.1f%% | ", share);
         md_code_cell(b, q->query, 200);
         buf_addstr(b, " |\n");
     }
@@ -327,12 +345,44 @@ static void timeline(const struct report *r, struct buf *b)
         double p95 = sketch_count(&t->sketch) ? report_ms(sketch_quantile(&t->sketch, 0.95)) : 0;
         buf_addstr(b, "| ");
         md_time(r, b, t->bucket);
-        buf_addf(b, " | %" PRIu64 " | %.1f | %.3f | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " |\n",
-                 qn, report_ms(tot), p95, er, co, lw);
+        buf_addf(b, " | %" PRIu64 " | %.1f | ", qn, report_ms(tot));
+        if (r->means_only)
+            buf_addstr(b, "n/a");
+        else
+            buf_addf(b, "%.3f", p95);
+        buf_addf(b, " | %" PRIu64 " | %" PRIu64 " | %" PRIu64 " |\n", er, co, lw);
     }
     if (step > 1)
         buf_addf(b, "\n%zu intervals, one row per %zu; p95 of the row's first interval.\n", r->ntl,
                  step);
+    buf_addch(b, '\n');
+}
+
+/* Stored alerts: what the watcher said while it ran. */
+static void alerts(const struct report *r, struct buf *b)
+{
+    if (!r->a->store)
+        return;
+    buf_addstr(b, "## Alerts\n\n");
+    if (!r->nalerts) {
+        buf_addstr(b, "None in this range.\n\n");
+        return;
+    }
+    buf_addstr(b, "| severity | kind | since | resolved | summary |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < report_rows(r, r->nalerts); i++) {
+        const struct alert *a = &r->alerts[i];
+        buf_addf(b, "| %s | %s | ", finding_severity_name(a->f.severity),
+                 finding_kind_name(a->f.kind));
+        md_time(r, b, a->since_us);
+        buf_addstr(b, " | ");
+        if (a->resolved_us)
+            md_time(r, b, a->resolved_us);
+        else
+            buf_addstr(b, "still firing");
+        buf_addstr(b, " | ");
+        md_text(b, a->f.summary, 200);
+        buf_addstr(b, " |\n");
+    }
     buf_addch(b, '\n');
 }
 
@@ -342,6 +392,7 @@ int report_write_markdown(const struct report *r, FILE *out)
     summary(r, &b);
     top_queries(r, &b);
     slowest(r, &b);
+    alerts(r, &b);
     errors(r, &b);
     events(r, &b);
     timeline(r, &b);

@@ -128,6 +128,12 @@ void report_release(struct report *r)
     memset(r, 0, sizeof(*r));
 }
 
+void report_set_alerts(struct report *r, const struct alert *alerts, size_t n)
+{
+    r->alerts = alerts;
+    r->nalerts = n;
+}
+
 int report_write(const struct report *r, FILE *out)
 {
     switch (r->opts.format) {

@@ -22,9 +22,7 @@ enum report_format {
 
 struct report_opts {
     enum report_format format;
-    size_t top;                 /* rows per ranking; 0 = all (JSON's default) */
-    const struct alert *alerts; /* stored alerts to list, by since (borrowed); NULL for none */
-    size_t nalerts;
+    size_t top; /* rows per ranking; 0 = all (JSON's default) */
 };
 
 struct report {
@@ -43,10 +41,14 @@ struct report {
      * pg_stat_statements totals, so per-call min, max, stddev and
      * percentiles are unknown and shown as n/a (JSON: null). */
     bool means_only;
+    const struct alert *alerts; /* stored alerts, by since (report_set_alerts); borrowed */
+    size_t nalerts;
 };
 
 void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts);
 void report_release(struct report *r);
+/* Lists these stored alerts (borrowed until report_release) in the report. */
+void report_set_alerts(struct report *r, const struct alert *alerts, size_t n);
 
 /* Writes the report in its format; returns 0, or -1 if writing failed. */
 int report_write(const struct report *r, FILE *out);

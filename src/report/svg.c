@@ -401,17 +401,21 @@ void svg_timeline(const struct report *r, struct buf *b)
     for (size_t i = 0; i < ts.n; i++) {
         qps[i] = (double)ts.p[i].queries / point_seconds(r, &ts, i);
         dbt[i] = (double)ts.p[i].total_us / 1e6;
-        p95[i] =
-            sketch_count(&ts.p[i].sketch) ? report_ms(sketch_quantile(&ts.p[i].sketch, 0.95)) : NAN;
+        if (r->means_only) /* pg_stat_statements: no per-call durations, their mean */
+            p95[i] = ts.p[i].queries ? report_ms(ts.p[i].total_us) / (double)ts.p[i].queries : NAN;
+        else
+            p95[i] = sketch_count(&ts.p[i].sketch)
+                         ? report_ms(sketch_quantile(&ts.p[i].sketch, 0.95))
+                         : NAN;
     }
     struct buf per = BUF_INIT, c1 = BUF_INIT, c2 = BUF_INIT;
     add_span(&per, ts.width_us);
     buf_addf(&c1, "Database time per %s interval (s)", per.ptr);
-    buf_addf(&c2, "p95 latency per %s interval (ms)", per.ptr);
+    buf_addf(&c2, "%s latency per %s interval (ms)", r->means_only ? "Mean" : "p95", per.ptr);
     const struct line_chart charts[] = {
         { "chart-qps", "Queries per second", "queries/s", qps },
         { "chart-dbtime", c1.ptr, "s of database time", dbt },
-        { "chart-p95", c2.ptr, "ms p95", p95 },
+        { "chart-p95", c2.ptr, r->means_only ? "ms mean" : "ms p95", p95 },
     };
     buf_addstr(b, "<div class=\"charts\">\n");
     for (size_t i = 0; i < ARRAY_SIZE(charts); i++)

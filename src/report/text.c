@@ -49,6 +49,15 @@ static void heading(struct buf *b, const char *title)
     buf_addch(b, '\n');
 }
 
+/* A per-call statistic in a 10-wide column: n/a when only totals are known. */
+static void per_call(const struct report *r, struct buf *b, double ms)
+{
+    if (r->means_only)
+        buf_addf(b, "%10s ", "n/a");
+    else
+        buf_addf(b, "%10.3f ", ms);
+}
+
 static void query_table(const struct report *r, struct buf *b, const char *title,
                         const uint32_t *order)
 {
@@ -63,9 +72,11 @@ static void query_table(const struct report *r, struct buf *b, const char *title
         char fp[17];
         report_fingerprint(fp, q->fingerprint);
         double share = r->c->total_us ? 100.0 * (double)q->total_us / (double)r->c->total_us : 0;
-        buf_addf(b, "%4zu %16s %10" PRIu64 " %12.1f %10.3f %10.3f %10.3f %5.1f%%  ", i + 1, fp,
-                 q->calls, report_ms(q->total_us), report_mean_ms(q), report_quantile_ms(q, 0.95),
-                 q->timed ? report_ms(q->max_us) : 0.0, share);
+        buf_addf(b, "%4zu %16s %10" PRIu64 " %12.1f %10.3f ", i + 1, fp, q->calls,
+                 report_ms(q->total_us), report_mean_ms(q));
+        per_call(r, b, report_quantile_ms(q, 0.95));
+        per_call(r, b, q->timed ? report_ms(q->max_us) : 0.0);
+        buf_addf(b, "%5.1f%%  ", share);
         one_line(b, q->query, 80);
         buf_addch(b, '\n');
     }
@@ -74,7 +85,7 @@ static void query_table(const struct report *r, struct buf *b, const char *title
 static void slowest(const struct report *r, struct buf *b)
 {
     size_t n = report_rows(r, r->nq);
-    if (!n)
+    if (!n || r->means_only)
         return;
     heading(b, "Slowest single executions");
     for (size_t i = 0; i < n; i++) {
@@ -154,8 +165,12 @@ static void timeline(const struct report *r, struct buf *b)
             lw += r->timeline[k]->lock_waits;
         }
         double p95 = sketch_count(&t->sketch) ? report_ms(sketch_quantile(&t->sketch, 0.95)) : 0;
-        buf_addf(b, "%-29s %9" PRIu64 " %11.1f %9.3f %7" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
-                 at.ptr, qn, report_ms(tot), p95, er, co, lw);
+        buf_addf(b, "%-29s %9" PRIu64 " %11.1f ", at.ptr, qn, report_ms(tot));
+        if (r->means_only)
+            buf_addf(b, "%9s", "n/a");
+        else
+            buf_addf(b, "%9.3f", p95);
+        buf_addf(b, " %7" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n", er, co, lw);
         buf_release(&at);
     }
     if (step > 1)
@@ -163,10 +178,46 @@ static void timeline(const struct report *r, struct buf *b)
                  step);
 }
 
+/* Stored alerts: what the watcher said while it ran. */
+static void alerts(const struct report *r, struct buf *b)
+{
+    if (!r->a->store)
+        return;
+    heading(b, "Alerts");
+    if (!r->nalerts) {
+        buf_addstr(b, "  none in this range\n");
+        return;
+    }
+    for (size_t i = 0; i < report_rows(r, r->nalerts); i++) {
+        const struct alert *a = &r->alerts[i];
+        struct buf since = BUF_INIT, until = BUF_INIT;
+        report_time(r, &since, a->since_us);
+        if (a->resolved_us)
+            report_time(r, &until, a->resolved_us);
+        else
+            buf_addstr(&until, "still firing");
+        buf_addf(b, "  %-8s %-22s %s .. %s\n           ", finding_severity_name(a->f.severity),
+                 finding_kind_name(a->f.kind), since.ptr, until.ptr);
+        one_line(b, a->f.summary ? a->f.summary : "", 110);
+        buf_addch(b, '\n');
+        buf_release(&since);
+        buf_release(&until);
+    }
+}
+
 static void header(const struct report *r, struct buf *b)
 {
     const struct collector *c = r->c;
-    buf_addf(b, "sleuth %s: PostgreSQL log analysis\n", SLEUTH_VERSION);
+    if (r->a->store) {
+        buf_addf(b, "sleuth %s: PostgreSQL history from a watch store\n  ", SLEUTH_VERSION);
+        report_store_line(r, b);
+        buf_addstr(b, "\n  ");
+        report_coverage_line(r, b);
+        buf_addstr(b, "\n  durations from pg_stat_statements: means only (no per-call min, max "
+                      "or percentiles)\n");
+    } else {
+        buf_addf(b, "sleuth %s: PostgreSQL log analysis\n", SLEUTH_VERSION);
+    }
     for (size_t i = 0; i < r->a->ninputs; i++) {
         const struct input_info *in = &r->a->inputs[i];
         const struct input_stat *st = i < c->ninputs ? &c->inputs[i] : NULL;
@@ -209,6 +260,7 @@ int report_write_text(const struct report *r, FILE *out)
     query_table(r, &b, "Queries by calls", r->by_calls);
     query_table(r, &b, "Queries by mean time", r->by_mean);
     slowest(r, &b);
+    alerts(r, &b);
     errors(r, &b);
     events(r, &b);
     timeline(r, &b);

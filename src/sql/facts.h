@@ -48,50 +48,63 @@
 /* The table index of a column that cannot be attributed without the catalog. */
 #define SQLFACTS_UNKNOWN (-1)
 
-enum sqlfacts_command {
-    SQLFACTS_CMD_OTHER = 0, /* utility statements (SET, BEGIN, DDL, EXPLAIN, ...): no facts */
-    SQLFACTS_CMD_SELECT,    /* SELECT, VALUES, set operations */
-    SQLFACTS_CMD_INSERT,    /* INSERT (the target is the table with SQLFACTS_TAB_TARGET) */
-    SQLFACTS_CMD_UPDATE,    /* UPDATE (SET columns have SQLFACTS_ROLE_SET) */
-    SQLFACTS_CMD_DELETE,    /* DELETE */
-};
+/*
+ * The enums below come from X-macro lists, X(NAME, "json name", meaning),
+ * that also give their names for JSON output (sqlfacts_*_name).
+ */
+#define SQLFACTS_COMMAND_MAP(X)                                                              \
+    X(OTHER, "other", "utility statements (SET, BEGIN, DDL, EXPLAIN, ...): no facts")        \
+    X(SELECT, "select", "SELECT, VALUES, set operations")                                    \
+    X(INSERT, "insert", "INSERT; the target is the table with SQLFACTS_TAB_TARGET")          \
+    X(UPDATE, "update", "UPDATE; the SET columns have SQLFACTS_ROLE_SET")                    \
+    X(DELETE, "delete", "DELETE")
 
 /* Where a column appears. */
-enum sqlfacts_role {
-    SQLFACTS_ROLE_FILTER = 0, /* compared with a parameter, constant or column-free expression */
-    SQLFACTS_ROLE_JOIN,       /* compared with a column (JOIN ON, USING, WHERE, IN (SELECT)) */
-    SQLFACTS_ROLE_ORDER,      /* ORDER BY item of a single-table ORDER BY */
-    SQLFACTS_ROLE_GROUP,      /* GROUP BY item */
-    SQLFACTS_ROLE_SET,        /* UPDATE SET or ON CONFLICT DO UPDATE SET target column */
-    SQLFACTS_ROLE_INSERT,     /* INSERT column list */
-    SQLFACTS_ROLE_SELECT,     /* used in the select list or RETURNING */
-};
+#define SQLFACTS_ROLE_MAP(X)                                                                   \
+    X(FILTER, "filter", "compared with a parameter, constant or column-free expression")      \
+    X(JOIN, "join", "compared with another column (JOIN ON, USING, WHERE, IN (SELECT ...))")  \
+    X(ORDER, "order", "an item of a single-table ORDER BY")                                    \
+    X(GROUP, "group", "used in GROUP BY")                                                      \
+    X(SET, "set", "written by UPDATE SET or ON CONFLICT DO UPDATE SET: breaks HOT if indexed") \
+    X(INSERT, "insert", "in the INSERT column list")                                           \
+    X(SELECT, "select", "used in the select list or RETURNING")
 
-/* What an index advisor can do with a comparison (btree view). */
-enum sqlfacts_opclass {
-    SQLFACTS_OPC_NONE = 0, /* not a comparison (ORDER, GROUP, SET, INSERT, SELECT roles) */
-    SQLFACTS_OPC_EQ,       /* =, IN, = ANY, IS NULL: may lead an index, in any order */
-    SQLFACTS_OPC_RANGE,    /* <, >, <=, >=, BETWEEN, LIKE 'prefix%': one after the equalities */
-    SQLFACTS_OPC_OTHER,    /* <>, NOT IN, LIKE $1, IS NOT NULL, other operators, expressions */
-};
+/* What a btree index advisor can do with a comparison. */
+#define SQLFACTS_OPCLASS_MAP(X)                                                         \
+    X(NONE, "none", "not a comparison (order, group, set, insert and select roles)")   \
+    X(EQ, "eq", "=, IN, = ANY, IS NULL: may lead an index, in any order")              \
+    X(RANGE, "range", "<, >, <=, >=, BETWEEN, LIKE 'prefix%': one, after the equalities") \
+    X(OTHER, "other", "<>, NOT IN, LIKE $1, IS NOT NULL, other operators, expressions")
 
-/* The comparison as seen from the column: $1 < a is recorded as a > $1 (SQLFACTS_OP_GT). */
-enum sqlfacts_op {
-    SQLFACTS_OP_NONE = 0, /* not a comparison */
-    SQLFACTS_OP_EQ,       /* = */
-    SQLFACTS_OP_IN,       /* IN (list) or IN (SELECT ...) */
-    SQLFACTS_OP_ANY,      /* = ANY (array) */
-    SQLFACTS_OP_LT,       /* < */
-    SQLFACTS_OP_GT,       /* > */
-    SQLFACTS_OP_LE,       /* <= */
-    SQLFACTS_OP_GE,       /* >= */
-    SQLFACTS_OP_BETWEEN,  /* BETWEEN or BETWEEN SYMMETRIC */
-    SQLFACTS_OP_IS_NULL,  /* IS NULL */
-    SQLFACTS_OP_LIKE_PREFIX, /* LIKE 'constant prefix%' */
-    SQLFACTS_OP_NE,          /* <>, NOT IN, <> ALL */
-    SQLFACTS_OP_OTHER,       /* any other operator, LIKE with a parameter, IS NOT NULL */
-    SQLFACTS_OP_EXPR,        /* the column is inside an expression: lower(email) = $1, WHERE flag */
-};
+/* The comparison as seen from the column: $1 < a is recorded as a > $1 (GT). */
+#define SQLFACTS_OP_MAP(X)                                                          \
+    X(NONE, "none", "not a comparison")                                            \
+    X(EQ, "=", "equality")                                                          \
+    X(IN, "in", "IN (list) or IN (SELECT ...)")                                     \
+    X(ANY, "any", "= ANY (array)")                                                  \
+    X(LT, "<", "less than")                                                         \
+    X(GT, ">", "greater than")                                                      \
+    X(LE, "<=", "less or equal")                                                    \
+    X(GE, ">=", "greater or equal")                                                 \
+    X(BETWEEN, "between", "BETWEEN or BETWEEN SYMMETRIC")                           \
+    X(IS_NULL, "is null", "IS NULL")                                                \
+    X(LIKE_PREFIX, "like prefix", "LIKE 'constant prefix%'")                        \
+    X(NE, "<>", "<>, NOT IN, <> ALL")                                               \
+    X(OTHER, "other", "any other operator, LIKE with a parameter, IS NOT NULL")     \
+    X(EXPR, "expr", "the column is inside an expression: lower(email) = $1, WHERE flag")
+
+#define SQLFACTS_ENUM_COMMAND(name, json, doc) SQLFACTS_CMD_##name,
+#define SQLFACTS_ENUM_ROLE(name, json, doc)    SQLFACTS_ROLE_##name,
+#define SQLFACTS_ENUM_OPCLASS(name, json, doc) SQLFACTS_OPC_##name,
+#define SQLFACTS_ENUM_OP(name, json, doc)      SQLFACTS_OP_##name,
+enum sqlfacts_command { SQLFACTS_COMMAND_MAP(SQLFACTS_ENUM_COMMAND) };
+enum sqlfacts_role { SQLFACTS_ROLE_MAP(SQLFACTS_ENUM_ROLE) };
+enum sqlfacts_opclass { SQLFACTS_OPCLASS_MAP(SQLFACTS_ENUM_OPCLASS) };
+enum sqlfacts_op { SQLFACTS_OP_MAP(SQLFACTS_ENUM_OP) };
+#undef SQLFACTS_ENUM_COMMAND
+#undef SQLFACTS_ENUM_ROLE
+#undef SQLFACTS_ENUM_OPCLASS
+#undef SQLFACTS_ENUM_OP
 
 /* sqlfacts_column.flags */
 enum sqlfacts_col_flag {
@@ -113,7 +126,7 @@ enum sqlfacts_flag {
     SQLFACTS_SUBQUERY = 1u << 1,    /* has a subquery (FROM, WHERE, select list, ...) */
     SQLFACTS_CTE = 1u << 2,         /* has a WITH clause */
     SQLFACTS_SETOP = 1u << 3,       /* UNION / INTERSECT / EXCEPT at the top */
-    SQLFACTS_ORDER_MIXED = 1u << 4, /* an ORDER BY spans tables or sorts on expressions */
+    SQLFACTS_ORDER_MIXED = 1u << 4, /* the top-level ORDER BY spans tables or sorts on expressions */
     SQLFACTS_MULTI = 1u << 5,       /* several statements; only the first is described */
     SQLFACTS_TRUNCATED = 1u << 6,   /* a cap was hit: some facts were dropped */
 };
