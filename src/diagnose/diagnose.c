@@ -219,6 +219,70 @@ static void note_indexes(struct diagnoser *d, const struct sample *s)
     free(seen);
 }
 
+/* The next word of a normalised statement into w; returns the rest. */
+static const char *next_word(const char *p, char *w, size_t cap)
+{
+    while (*p == ' ')
+        p++;
+    size_t n = 0;
+    while (*p && *p != ' ' && *p != '(' && n + 1 < cap)
+        w[n++] = *p++;
+    w[n] = '\0';
+    return p;
+}
+
+/*
+ * Index DDL seen among the statements (pg_stat_statements tracks utility
+ * statements; logs show them with log_statement = 'ddl'): a CREATE INDEX
+ * is an index from that interval on, a DROP INDEX ends one. Logs carry no
+ * catalog, so this is how a log-only diagnosis knows of indexes at all.
+ */
+static void note_ddl(struct diagnoser *d, const struct sample *s, const char *q)
+{
+    char w[NAME_LEN], name[NAME_LEN] = "", table[NAME_LEN] = "";
+    const char *p = next_word(q, w, sizeof(w));
+    bool create = strcmp(w, "create") == 0, drop = strcmp(w, "drop") == 0;
+    if (!create && !drop)
+        return;
+    p = next_word(p, w, sizeof(w));
+    if (strcmp(w, "unique") == 0)
+        p = next_word(p, w, sizeof(w));
+    if (strcmp(w, "index") != 0)
+        return;
+    for (;;) {
+        p = next_word(p, w, sizeof(w));
+        if (strcmp(w, "concurrently") && strcmp(w, "if") && strcmp(w, "not") && strcmp(w, "exists"))
+            break;
+    }
+    snprintf(name, sizeof(name), "%s", w);
+    if (drop) {
+        for (size_t i = 0; i < d->nindexes; i++)
+            if (strcmp(d->indexes[i].name, name) == 0 ||
+                (strchr(name, '.') && strcmp(strchr(name, '.') + 1, d->indexes[i].name) == 0))
+                d->indexes[i].dropped_us = s->start_us;
+        return;
+    }
+    p = next_word(p, w, sizeof(w));
+    if (strcmp(w, "on") != 0)
+        return;
+    p = next_word(p, w, sizeof(w));
+    if (strcmp(w, "only") == 0)
+        p = next_word(p, w, sizeof(w));
+    snprintf(table, sizeof(table), "%s", w);
+    const char *open = strchr(p, '(');
+    if (!open || !*name || !*table || d->nindexes == DIAG_INDEXES)
+        return;
+    for (size_t i = 0; i < d->nindexes; i++)
+        if (strcmp(d->indexes[i].name, name) == 0)
+            return; /* the catalog already told */
+    struct dindex *n = &d->indexes[d->nindexes++];
+    memset(n, 0, sizeof(*n));
+    snprintf(n->table, sizeof(n->table), "%s", table);
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    snprintf(n->def, sizeof(n->def), "CREATE INDEX %s ON %s USING btree %s", name, table, open);
+    n->first_us = s->start_us;
+}
+
 static void note_holders(struct diagnoser *d, const struct sample *s)
 {
     int total = 0;
@@ -309,6 +373,8 @@ void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct fin
     p->start_us = s->start_us;
     p->end_us = s->end_us;
     for (int i = 0; i < s->nqueries; i++) {
+        if (s->queries[i].query && (s->queries[i].query[0] == 'c' || s->queries[i].query[0] == 'd'))
+            note_ddl(d, s, s->queries[i].query);
         p->calls += s->queries[i].calls;
         p->total_ms += s->queries[i].total_ms;
         if (p->nq < DIAG_TOPQ) {
@@ -630,28 +696,69 @@ static uint64_t busiest_on_table(const struct diagnoser *d, const struct window 
     return best;
 }
 
-static void cause_hot_index(const struct diagnoser *d, struct diag_result *r,
-                            const struct devent *e, const struct window *before,
-                            const struct window *after)
+/*
+ * The index on table that covers a column the UPDATE upd_fp sets; one
+ * created while watching beats one that was always there. NULL if none.
+ */
+static const struct dindex *set_index(const struct diagnoser *d, const char *table, uint64_t upd_fp,
+                                      char sets[][NAME_LEN], size_t *nsets)
 {
-    uint64_t upd_fp = busiest_on_table(d, after, e->table, true);
-    char sets[16][NAME_LEN];
-    size_t nsets = set_columns(text_of(d, upd_fp), e->table, sets, 16);
+    *nsets = set_columns(text_of(d, upd_fp), table, sets, 16);
     const struct dindex *best = NULL;
     for (size_t i = 0; i < d->nindexes; i++) {
         const struct dindex *x = &d->indexes[i];
         struct indexdef def;
-        if (x->dropped_us || !table_match(x->table, e->table) || indexdef_parse(x->def, &def) < 0)
+        if (x->dropped_us || !table_match(x->table, table) || indexdef_parse(x->def, &def) < 0)
             continue;
         bool covers_set = false;
-        for (size_t k = 0; k < nsets && !covers_set; k++)
+        for (size_t k = 0; k < *nsets && !covers_set; k++)
             covers_set = indexdef_has_column(&def, sets[k], def.ncols);
-        /* An index created while watching beats one that was always there. */
         if (covers_set && (!best || (x->first_us && !best->first_us)))
             best = x;
     }
+    return best;
+}
+
+/* The table an UPDATE writes ("" if text is not an UPDATE). */
+static void update_target(const char *text, char *table, size_t cap)
+{
+    struct sqlfacts f;
+    struct err err;
+    *table = '\0';
+    if (text && sqlfacts_parse(&f, text, &err) == 0 && f.command == SQLFACTS_CMD_UPDATE)
+        for (size_t i = 0; i < f.n_tables; i++)
+            if (f.tables[i].flags & SQLFACTS_TAB_TARGET)
+                snprintf(table, cap, "%s", f.tables[i].name);
+    sqlfacts_release(&f);
+}
+
+/*
+ * Without table statistics (a log), an UPDATE that slowed down or waits on
+ * locks after an index on a column it sets was created is the same story.
+ */
+static bool update_behind_new_index(const struct diagnoser *d, uint64_t upd_fp, char *table,
+                                    size_t cap)
+{
+    update_target(text_of(d, upd_fp), table, cap);
+    if (!*table)
+        return false;
+    char sets[16][NAME_LEN];
+    size_t nsets;
+    const struct dindex *x = set_index(d, table, upd_fp, sets, &nsets);
+    return x && x->first_us;
+}
+
+static void cause_hot_index(const struct diagnoser *d, struct diag_result *r,
+                            const struct devent *e, const char *table, uint64_t upd_fp,
+                            const struct window *before, const struct window *after)
+{
+    if (!upd_fp)
+        upd_fp = busiest_on_table(d, after, table, true);
+    char sets[16][NAME_LEN];
+    size_t nsets;
+    const struct dindex *best = set_index(d, table, upd_fp, sets, &nsets);
     struct diagnosis *g = new_cause(r, CAUSE_HOT_INDEX, best ? 0.95 : 0.6, e);
-    g->table = xstrdup(e->table);
+    g->table = xstrdup(table);
     if (upd_fp)
         set_query(d, g, upd_fp);
     if (best) {
@@ -667,8 +774,8 @@ static void cause_hot_index(const struct diagnoser *d, struct diag_result *r,
             add_column(g, sets[k]);
     }
     int64_t seq0, upd0, hot0, seq1, upd1, hot1;
-    table_sums(before, e->table, &seq0, &upd0, &hot0);
-    table_sums(after, e->table, &seq1, &upd1, &hot1);
+    table_sums(before, table, &seq0, &upd0, &hot0);
+    table_sums(after, table, &seq1, &upd1, &hot1);
     json_t *b = json_object(), *a = json_object();
     json_object_set_new(b, "hot_update_pct", num(upd0 ? 100.0 * (double)hot0 / (double)upd0 : NAN));
     json_object_set_new(a, "hot_update_pct", num(upd1 ? 100.0 * (double)hot1 / (double)upd1 : NAN));
@@ -682,13 +789,13 @@ static void cause_hot_index(const struct diagnoser *d, struct diag_result *r,
     json_object_set_new(g->evidence, "after", a);
     if (best)
         json_object_set_new(g->evidence, "index_definition", jsonstr_new(best->def));
-    g->summary = fmt("updates on %s lost HOT (%.0f%% -> %.0f%%)%s%s", e->table,
+    g->summary = fmt("updates on %s lost HOT (%.0f%% -> %.0f%%)%s%s", table,
                      upd0 ? 100.0 * (double)hot0 / (double)upd0 : 0.0,
                      upd1 ? 100.0 * (double)hot1 / (double)upd1 : 0.0, best ? " since index " : "",
                      best ? best->name : "");
     g->fix = best
                  ? fmt("drop index %s, or rebuild it without the columns UPDATEs write", best->name)
-                 : fmt("find the index on %s that covers a column the UPDATE sets", e->table);
+                 : fmt("find the index on %s that covers a column the UPDATE sets", table);
 }
 
 static void cause_pool(const struct diagnoser *d, struct diag_result *r, const struct devent *e,
@@ -813,6 +920,23 @@ static void cause_for_query(const struct diagnoser *d, struct diag_result *r, en
     }
 }
 
+/* The UPDATE that took the most time in the window, or 0. */
+static uint64_t busiest_update(const struct diagnoser *d, const struct window *w)
+{
+    uint64_t best = 0;
+    double best_ms = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (int k = 0; k < w->p[i]->nq; k++) {
+            const struct dq *q = &w->p[i]->q[k];
+            const char *text = text_of(d, q->fp);
+            if (text && strncmp(text, "update ", 7) == 0 && q->total_ms > best_ms) {
+                best = q->fp;
+                best_ms = q->total_ms;
+            }
+        }
+    return best;
+}
+
 static bool has_kind(const struct diagnoser *d, enum finding_kind k)
 {
     for (size_t i = 0; i < d->nevents; i++)
@@ -828,9 +952,10 @@ static void causes_from_event(const struct diagnoser *d, struct diag_result *r,
     double sh = e->fp ? share(after, e->fp) : 0;
     struct index_gap gap;
     uint64_t fp;
+    char table[NAME_LEN];
     switch (e->kind) {
     case FK_HOT_RATIO_DROP:
-        cause_hot_index(d, r, e, before, after);
+        cause_hot_index(d, r, e, e->table, 0, before, after);
         break;
     case FK_CONN_SATURATION:
     case FK_CONN_REFUSED:
@@ -844,7 +969,9 @@ static void causes_from_event(const struct diagnoser *d, struct diag_result *r,
         break;
     case FK_NEW_HEAVY_QUERY:
     case FK_LATENCY_REGRESSION:
-        if (find_index_gap(d, text_of(d, e->fp), NULL, &gap))
+        if (update_behind_new_index(d, e->fp, table, sizeof(table)))
+            cause_hot_index(d, r, e, table, e->fp, before, after);
+        else if (find_index_gap(d, text_of(d, e->fp), NULL, &gap))
             cause_for_query(d, r, CAUSE_MISSING_INDEX, 0.5 + 0.4 * sh, e, e->fp, before, after);
         else if (e->kind == FK_LATENCY_REGRESSION)
             cause_for_query(d, r, CAUSE_QUERY_REGRESSION, 0.3 + 0.4 * sh, e, e->fp, before, after);
@@ -858,7 +985,10 @@ static void causes_from_event(const struct diagnoser *d, struct diag_result *r,
     case FK_BLOCKING:
     case FK_LOCK_WAITS:
     case FK_DEADLOCKS:
-        if (!has_kind(d, FK_HOT_RATIO_DROP) && !has_kind(d, FK_CONN_SATURATION)) {
+        fp = busiest_update(d, after);
+        if (fp && update_behind_new_index(d, fp, table, sizeof(table)))
+            cause_hot_index(d, r, e, table, fp, before, after);
+        else if (!has_kind(d, FK_HOT_RATIO_DROP) && !has_kind(d, FK_CONN_SATURATION)) {
             struct diagnosis *g = new_cause(r, CAUSE_LOCK_CONTENTION, 0.5, e);
             g->summary = fmt("%s: %s", finding_kind_name(e->kind), e->key);
             g->fix = xstrdup("find the root blocker's transaction and make it short");

@@ -199,6 +199,45 @@ static void hot_index_names_the_new_index(void **state)
     diag_result_release(&r);
 }
 
+static void from_a_log_the_ddl_names_the_hot_index(void **state)
+{
+    (void)state;
+    /* A log has no table statistics: the CREATE INDEX statement and the slower UPDATE tell. */
+    struct diagnoser *d = diagnoser_new();
+    struct finding f = finding(FK_LATENCY_REGRESSION, "fp:0000000000002222", 0x2222, UPDATE, NULL);
+    for (int i = 0; i < 15; i++) {
+        struct sample s;
+        sample_init(&s);
+        s.start_us = T0 + i * STEP;
+        s.end_us = s.start_us + STEP;
+        s.has_log = true;
+        s.queries = arena_alloc(&s.arena, 2 * sizeof(*s.queries));
+        s.queries[s.nqueries++] = (struct sample_query){
+            .fingerprint = 0x2222, .query = UPDATE, .calls = 500, .total_ms = i < 12 ? 100 : 9000
+        };
+        if (i == 12)
+            s.queries[s.nqueries++] = (struct sample_query){
+                .fingerprint = 0x4444,
+                .query = "create index orders_status_updated_at_idx on orders (status, updated_at)",
+                .calls = 1,
+                .total_ms = 800
+            };
+        diagnoser_add(d, &s, &f, i < 12 ? 0 : 1);
+        sample_release(&s);
+    }
+    struct diag_result r;
+    diagnoser_result(d, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(diag_cause_name(r.items[0].cause), "hot_index");
+    assert_string_equal(r.items[0].table, "orders");
+    assert_string_equal(r.items[0].index, "orders_status_updated_at_idx");
+    assert_int_equal(r.items[0].ncolumns, 2);
+    assert_string_equal(r.items[0].columns[0], "status");
+    assert_int_equal(r.items[0].fingerprint, 0x2222);
+    diag_result_release(&r);
+    diagnoser_free(d);
+}
+
 static void pool_exhaustion_names_the_holding_statement(void **state)
 {
     (void)state;
@@ -270,6 +309,7 @@ int main(void)
         cmocka_unit_test(missing_index_names_table_and_columns),
         cmocka_unit_test(an_index_that_leads_with_the_column_is_not_missing),
         cmocka_unit_test(hot_index_names_the_new_index),
+        cmocka_unit_test(from_a_log_the_ddl_names_the_hot_index),
         cmocka_unit_test(pool_exhaustion_names_the_holding_statement),
         cmocka_unit_test(nothing_found_is_an_empty_diagnosis),
         cmocka_unit_test(json_carries_the_documented_names),
