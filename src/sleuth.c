@@ -24,6 +24,7 @@ static const struct command commands[] = {
     { "analyze", cmd_analyze, cmd_analyze_help, "summarize PostgreSQL log files" },
     { "report", cmd_report, cmd_report_help, "report from the history a watch store kept" },
     { "watch", cmd_watch, cmd_watch_help, "watch a live server, keep its history, alert" },
+    { "demo", cmd_demo, cmd_demo_help, "stage a database outage and watch sleuth find it" },
 };
 
 static void main_help(void)

@@ -155,7 +155,6 @@ static int parse_format(const char *s, enum report_format *f)
     return 0;
 }
 
-
 static int write_report(const char *name, const struct analysis *a, const struct report_opts *ro,
                         const struct alert *alerts, size_t nalerts, const char *path)
 {
@@ -276,7 +275,6 @@ static int run_store(const char *name, const char *path, const struct analysis_o
         fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
         rc = EXIT_INPUT;
     }
-    store_close(st);
     if (rc == EXIT_OK) {
         if (!a.c.samples.intervals && !a.c.samples.gaps)
             fprintf(stderr, "sleuth %s: '%s' holds no interval in this range\n", name, path);
@@ -285,6 +283,8 @@ static int run_store(const char *name, const char *path, const struct analysis_o
     for (size_t i = 0; i < alerts.n; i++)
         finding_release(&alerts.v[i].f);
     free(alerts.v);
+    /* Only now: the alerts' unit strings belong to the store. */
+    store_close(st);
     analysis_release(&a);
     buf_release(&target);
     return rc;
@@ -318,8 +318,7 @@ static int run(const char *name, int argc, char **argv)
         case 'j':
             opts.jobs = (int)strtol(optarg, &end, 10);
             if (*end || opts.jobs < 1 || opts.jobs > 1024)
-                rc = usage_error(name, "--jobs takes a number from 1 to 1024, not '%s'",
-                                 optarg);
+                rc = usage_error(name, "--jobs takes a number from 1 to 1024, not '%s'", optarg);
             break;
         case 'h':
             cmd_analyze_help();
@@ -341,13 +340,13 @@ static int run(const char *name, int argc, char **argv)
             break;
         case OPT_SINCE:
             if (!parse_time_arg(optarg, &opts.filter.since_us))
-                rc = usage_error(name,
-                                 "--since takes a time like '2026-11-22 10:00', not '%s'", optarg);
+                rc = usage_error(name, "--since takes a time like '2026-11-22 10:00', not '%s'",
+                                 optarg);
             break;
         case OPT_UNTIL:
             if (!parse_time_arg(optarg, &opts.filter.until_us))
-                rc = usage_error(name,
-                                 "--until takes a time like '2026-11-22 10:00', not '%s'", optarg);
+                rc = usage_error(name, "--until takes a time like '2026-11-22 10:00', not '%s'",
+                                 optarg);
             break;
         case OPT_DB:
             list_add_csv(&l.dbs, &l.ndbs, optarg);
@@ -361,8 +360,8 @@ static int run(const char *name, int argc, char **argv)
             break;
         case OPT_MIN_DURATION:
             if (!parse_duration_us(optarg, 1000, &opts.filter.min_duration_us))
-                rc = usage_error(
-                    name, "--min-duration takes a duration like 250 or 1s, not '%s'", optarg);
+                rc = usage_error(name, "--min-duration takes a duration like 250 or 1s, not '%s'",
+                                 optarg);
             log_only = "--min-duration";
             break;
         case OPT_INTERVAL:
@@ -396,7 +395,8 @@ static int run(const char *name, int argc, char **argv)
         rc = usage_error(name, "give log files or --store, not both");
     else if (store && log_only)
         rc = usage_error(name, "%s does not apply to --store (pg_stat_statements has no %s)",
-                         log_only, strcmp(log_only, "--app") == 0 ? "application names"
+                         log_only,
+                         strcmp(log_only, "--app") == 0            ? "application names"
                          : strcmp(log_only, "--min-duration") == 0 ? "single calls"
                                                                    : "log lines");
     else if (!store && strcmp(name, "report") == 0)

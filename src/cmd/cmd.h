@@ -21,6 +21,8 @@ int cmd_report(int argc, char **argv);
 void cmd_report_help(void);
 int cmd_watch(int argc, char **argv);
 void cmd_watch_help(void);
+int cmd_demo(int argc, char **argv);
+void cmd_demo_help(void);
 
 /* Shared option parsing helpers (cmd/options.c). */
 #include <stdbool.h>

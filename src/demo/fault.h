@@ -18,17 +18,17 @@
 #include <stdbool.h>
 
 /* X(enum, name, one-line description) */
-#define DEMO_FAULTS(X)                                                                            \
-    X(DEMO_STEADY, "steady", "the same traffic and no fault: sleuth must stay quiet")             \
-    X(DEMO_MISSING_INDEX, "missing-index",                                                        \
-      "a migration drops the index on orders(customer_id) that every page's order history uses")  \
-    X(DEMO_HOT_INDEX, "hot-index",                                                                \
-      "a migration indexes orders(status, updated_at), the columns every order update changes")   \
-    X(DEMO_POOL_EXHAUSTION, "pool-exhaustion",                                                    \
-      "a release keeps each checkout's transaction open while it waits on the payment provider")  \
-    X(DEMO_DEPLOY_SURGE, "deploy-surge",                                                          \
-      "a release fetches order items once per order (N+1) and counts sales of each product")      \
-    X(DEMO_REDUNDANT_FETCH, "redundant-fetch",                                                    \
+#define DEMO_FAULTS(X)                                                                           \
+    X(DEMO_STEADY, "steady", "the same traffic and no fault: sleuth must stay quiet")            \
+    X(DEMO_MISSING_INDEX, "missing-index",                                                       \
+      "a migration drops the index on orders(customer_id) that every page's order history uses") \
+    X(DEMO_HOT_INDEX, "hot-index",                                                               \
+      "a migration indexes orders(status, updated_at), the columns every order update changes")  \
+    X(DEMO_POOL_EXHAUSTION, "pool-exhaustion",                                                   \
+      "a release keeps each checkout's transaction open while it waits on the payment provider") \
+    X(DEMO_DEPLOY_SURGE, "deploy-surge",                                                         \
+      "a release fetches order items once per order (N+1) and counts sales of each product")     \
+    X(DEMO_REDUNDANT_FETCH, "redundant-fetch",                                                   \
       "a release loads every column of every product in the category to show twenty of them")
 
 enum demo_fault {

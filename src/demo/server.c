@@ -6,18 +6,19 @@
  * since PostgreSQL refuses to run as root. This sits outside the
  * pipeline: it makes the server that the rest of sleuth then watches.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "demo/server.h"
 
 #include "util/buf.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,13 @@ static void last_output_line(const struct demo_server *s, char *dst, size_t cap)
     char line[512];
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (line[0])
-            snprintf(dst, cap, "%s", line);
+        size_t n = strlen(line);
+        if (n == 0)
+            continue;
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(dst, line, n);
+        dst[n] = '\0';
     }
     fclose(f);
 }
@@ -155,8 +161,7 @@ static int run(struct demo_server *s, char *const argv[], struct err *err)
             dup2(nul, 0);
         dup2(fd, 1);
         dup2(fd, 2);
-        if (s->as_user &&
-            (setgroups(0, NULL) != 0 || setgid(s->gid) != 0 || setuid(s->uid) != 0))
+        if (s->as_user && (setgroups(0, NULL) != 0 || setgid(s->gid) != 0 || setuid(s->uid) != 0))
             _exit(126);
         if (chdir(s->dir) != 0)
             _exit(126);
@@ -289,11 +294,12 @@ static int exec_sql(PGconn *conn, const char *sql, bool quiet_fail, struct err *
 
 static PGconn *connect_db(const char *conninfo, struct err *err)
 {
-    PGconn *conn = PQconnectdb(conninfo);
+    const char *keys[] = { "dbname", "application_name", NULL };
+    const char *vals[] = { conninfo, "sleuth-demo", NULL };
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(conn);
-        err_set(err, ERR_CONN, "cannot connect to the demo server: %.*s", (int)strcspn(m, "\n"),
-                m);
+        err_set(err, ERR_CONN, "cannot connect to the demo server: %.*s", (int)strcspn(m, "\n"), m);
         PQfinish(conn);
         return NULL;
     }
@@ -334,9 +340,8 @@ static int create_shop_db(struct demo_server *s, struct err *err)
 static int start_server(struct demo_server *s, const struct demo_server_opts *o, struct err *err)
 {
     char *initdb = path_join(s->bindir, "initdb");
-    char *argv_init[] = { initdb,        "-D",     s->datadir,    "-U",        "postgres",
-                          "--auth=trust", "-E",    "UTF8",        "--locale=C", "--no-sync",
-                          NULL };
+    char *argv_init[] = { initdb, "-D",   s->datadir,   "-U",        "postgres", "--auth=trust",
+                          "-E",   "UTF8", "--locale=C", "--no-sync", NULL };
     say(s, "initdb in %s", s->dir);
     int rc = run(s, argv_init, err);
     free(initdb);
@@ -351,8 +356,9 @@ static int start_server(struct demo_server *s, const struct demo_server_opts *o,
         return -1;
     char *pg_ctl = path_join(s->bindir, "pg_ctl");
     char *ctl_log = path_join(s->dir, "pg_ctl.log");
-    char *argv_start[] = { pg_ctl, "-D", s->datadir, "-l", ctl_log, "-w", "-t", "60", "start",
-                           NULL };
+    char *argv_start[] = {
+        pg_ctl, "-D", s->datadir, "-l", ctl_log, "-w", "-t", "60", "start", NULL
+    };
     rc = run(s, argv_start, err);
     free(pg_ctl);
     free(ctl_log);
@@ -363,8 +369,7 @@ static int start_server(struct demo_server *s, const struct demo_server_opts *o,
     return create_shop_db(s, err);
 }
 
-int demo_server_start(struct demo_server **out, const struct demo_server_opts *o,
-                      struct err *err)
+int demo_server_start(struct demo_server **out, const struct demo_server_opts *o, struct err *err)
 {
     *out = NULL;
     struct demo_server *s = xcalloc(1, sizeof(*s));
@@ -428,8 +433,7 @@ int demo_server_stop(struct demo_server *s, struct err *err)
         return 0;
     s->running = false;
     char *pg_ctl = path_join(s->bindir, "pg_ctl");
-    char *argv_stop[] = { pg_ctl, "-D", s->datadir, "-m", "fast", "-w", "-t", "60", "stop",
-                          NULL };
+    char *argv_stop[] = { pg_ctl, "-D", s->datadir, "-m", "fast", "-w", "-t", "60", "stop", NULL };
     int rc = run(s, argv_stop, err);
     free(pg_ctl);
     return rc;

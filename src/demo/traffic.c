@@ -267,8 +267,7 @@ static void rollback(PGconn *conn)
 static bool order_items_of(PGconn *conn, const char *order_id)
 {
     const char *v[] = { order_id };
-    return run_ok(conn, "SELECT product_id, qty, price FROM order_items WHERE order_id = $1", 1,
-                  v);
+    return run_ok(conn, "SELECT product_id, qty, price FROM order_items WHERE order_id = $1", 1, v);
 }
 
 static bool page_browse(struct client *c, enum demo_fault f)

@@ -44,11 +44,11 @@
 struct demo_traffic_opts {
     const char *conninfo; /* the application's role */
     struct demo_shop_sizes sizes;
-    int clients;          /* threads */
-    int think_min_ms;     /* think time between requests, uniform in [min, max] */
+    int clients;      /* threads */
+    int think_min_ms; /* think time between requests, uniform in [min, max] */
     int think_max_ms;
-    int hot_set;          /* order updates pick among the newest this many orders */
-    int hold_s;           /* how long a leaked checkout transaction stays open */
+    int hot_set; /* order updates pick among the newest this many orders */
+    int hold_s;  /* how long a leaked checkout transaction stays open */
     uint64_t seed;
 };
 

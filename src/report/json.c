@@ -150,10 +150,10 @@ static json_t *timeline_json(const struct report *r)
         json_object_set_new(o, "t", time_or_null(r, t->bucket));
         json_object_set_new(o, "queries", json_integer((json_int_t)t->queries));
         json_object_set_new(o, "total_ms", ms(report_ms(t->total_us)));
-        json_object_set_new(
-            o, "p95_ms",
-            per_call(r, sketch_count(&t->sketch) ? report_ms(sketch_quantile(&t->sketch, 0.95))
-                                                 : 0));
+        json_object_set_new(o, "p95_ms",
+                            per_call(r, sketch_count(&t->sketch)
+                                            ? report_ms(sketch_quantile(&t->sketch, 0.95))
+                                            : 0));
         json_object_set_new(o, "errors", json_integer((json_int_t)t->errors));
         json_object_set_new(o, "connections", json_integer((json_int_t)t->connections));
         json_object_set_new(o, "disconnections", json_integer((json_int_t)t->disconnections));

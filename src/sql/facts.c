@@ -25,11 +25,11 @@
 
 #include "util/banned.h"
 
-#define DERIVED      (-2) /* a FROM item that is not a table: CTE, subquery, function */
-#define MAX_ENTRIES  256  /* FROM items in sight, all levels */
-#define MAX_CTES     64   /* CTE names in sight, all levels */
-#define MAX_ORDER    32   /* ORDER BY items looked at */
-#define NAME_CUT     (SQLFACTS_NAME_MAX - 1)
+#define DERIVED     (-2) /* a FROM item that is not a table: CTE, subquery, function */
+#define MAX_ENTRIES 256  /* FROM items in sight, all levels */
+#define MAX_CTES    64   /* CTE names in sight, all levels */
+#define MAX_ORDER   32   /* ORDER BY items looked at */
+#define NAME_CUT    (SQLFACTS_NAME_MAX - 1)
 
 struct entry {
     char schema[SQLFACTS_NAME_MAX];
@@ -51,9 +51,9 @@ struct walker {
 /* How bare column references found while walking an expression are recorded. */
 struct ctx {
     int depth;
-    bool top;              /* the statement's own query level (select list, LIMIT, ORDER BY) */
-    unsigned colflags;     /* SQLFACTS_COL_NESTED, SQLFACTS_COL_OR */
-    bool record;           /* record bare columns at all */
+    bool top;          /* the statement's own query level (select list, LIMIT, ORDER BY) */
+    unsigned colflags; /* SQLFACTS_COL_NESTED, SQLFACTS_COL_OR */
+    bool record;       /* record bare columns at all */
     enum sqlfacts_role role;
     enum sqlfacts_opclass opclass;
     enum sqlfacts_op op;
@@ -416,9 +416,9 @@ static enum sqlfacts_op op_from_name(const char *name, enum sqlfacts_opclass *op
         enum sqlfacts_op op;
         enum sqlfacts_opclass opclass;
     } ops[] = {
-        { "=", SQLFACTS_OP_EQ, SQLFACTS_OPC_EQ },      { "<", SQLFACTS_OP_LT, SQLFACTS_OPC_RANGE },
-        { ">", SQLFACTS_OP_GT, SQLFACTS_OPC_RANGE },   { "<=", SQLFACTS_OP_LE, SQLFACTS_OPC_RANGE },
-        { ">=", SQLFACTS_OP_GE, SQLFACTS_OPC_RANGE },  { "<>", SQLFACTS_OP_NE, SQLFACTS_OPC_OTHER },
+        { "=", SQLFACTS_OP_EQ, SQLFACTS_OPC_EQ },     { "<", SQLFACTS_OP_LT, SQLFACTS_OPC_RANGE },
+        { ">", SQLFACTS_OP_GT, SQLFACTS_OPC_RANGE },  { "<=", SQLFACTS_OP_LE, SQLFACTS_OPC_RANGE },
+        { ">=", SQLFACTS_OP_GE, SQLFACTS_OPC_RANGE }, { "<>", SQLFACTS_OP_NE, SQLFACTS_OPC_OTHER },
         { "!=", SQLFACTS_OP_NE, SQLFACTS_OPC_OTHER },
     };
     for (size_t i = 0; name && i < ARRAY_SIZE(ops); i++) {
@@ -509,7 +509,8 @@ static void walk_aexpr(struct walker *w, json_t *ae, struct ctx c)
         op = SQLFACTS_OP_LIKE_PREFIX;
         opc = SQLFACTS_OPC_RANGE;
     }
-    /* The column is on the left, except for "$1 < a" (a plain operator, bare column on the right). */
+    /* The column is on the left, except for "$1 < a" (a plain operator, bare column on the right).
+     */
     bool l_cols = has_columns(l, 0), r_cols = has_columns(r, 0);
     bool r_is_col = node_is(r, "ColumnRef") != NULL;
     if (flippable && r_is_col && !node_is(l, "ColumnRef") && !l_cols) {
@@ -771,9 +772,9 @@ static void walk_order(struct walker *w, json_t *sort, json_t *targets, struct c
     bool usable = n <= MAX_ORDER;
     for (size_t i = 0; usable && i < n; i++) {
         json_t *sb = node_is(json_array_get(sort, i), "SortBy");
-        json_t *cref = sb ? node_is(resolve_output_ref(json_object_get(sb, "node"), targets),
-                                    "ColumnRef")
-                          : NULL;
+        json_t *cref =
+            sb ? node_is(resolve_output_ref(json_object_get(sb, "node"), targets), "ColumnRef")
+               : NULL;
         int t;
         bool star;
         const char *dir = sb ? get_str(sb, "sortby_dir") : NULL;
@@ -910,7 +911,8 @@ static void walk_insert(struct walker *w, json_t *ins, struct ctx c)
     struct ctx src = c;
     src.top = false;
     walk_stmt(w, json_object_get(ins, "selectStmt"), src);
-    json_t *oc = node_is(json_object_get(ins, "onConflictClause"), "OnConflictClause");
+    /* A struct member, not a node: libpg_query writes it without the {"Type": ...} wrapper. */
+    json_t *oc = json_object_get(ins, "onConflictClause");
     add_set_columns(w, json_object_get(oc, "targetList"), t, SQLFACTS_ROLE_SET, c);
     walk_targets(w, json_object_get(ins, "returningList"), c);
     scope_pop(w);
@@ -1124,9 +1126,8 @@ int sqlfacts_index_candidate(const struct sqlfacts *f, const char *table, struct
     const char *range = NULL;
     for (size_t i = 0; i < f->n_cols && !range; i++) {
         const struct sqlfacts_column *c = &f->cols[i];
-        if (c->table == t && c->role == SQLFACTS_ROLE_FILTER &&
-            c->opclass == SQLFACTS_OPC_RANGE && !(c->flags & SQLFACTS_COL_OR) &&
-            !cand_has(k, c->name))
+        if (c->table == t && c->role == SQLFACTS_ROLE_FILTER && c->opclass == SQLFACTS_OPC_RANGE &&
+            !(c->flags & SQLFACTS_COL_OR) && !cand_has(k, c->name))
             range = c->name;
     }
     if (from_filters || k->n == 0)
@@ -1150,7 +1151,7 @@ int sqlfacts_index_candidate(const struct sqlfacts *f, const char *table, struct
 const char *sqlfacts_command_name(enum sqlfacts_command c)
 {
     switch (c) {
-#define X(name, json, doc) \
+#define X(name, json, doc)    \
     case SQLFACTS_CMD_##name: \
         return json;
         SQLFACTS_COMMAND_MAP(X)

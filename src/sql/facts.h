@@ -52,17 +52,17 @@
  * The enums below come from X-macro lists, X(NAME, "json name", meaning),
  * that also give their names for JSON output (sqlfacts_*_name).
  */
-#define SQLFACTS_COMMAND_MAP(X)                                                              \
-    X(OTHER, "other", "utility statements (SET, BEGIN, DDL, EXPLAIN, ...): no facts")        \
-    X(SELECT, "select", "SELECT, VALUES, set operations")                                    \
-    X(INSERT, "insert", "INSERT; the target is the table with SQLFACTS_TAB_TARGET")          \
-    X(UPDATE, "update", "UPDATE; the SET columns have SQLFACTS_ROLE_SET")                    \
+#define SQLFACTS_COMMAND_MAP(X)                                                       \
+    X(OTHER, "other", "utility statements (SET, BEGIN, DDL, EXPLAIN, ...): no facts") \
+    X(SELECT, "select", "SELECT, VALUES, set operations")                             \
+    X(INSERT, "insert", "INSERT; the target is the table with SQLFACTS_TAB_TARGET")   \
+    X(UPDATE, "update", "UPDATE; the SET columns have SQLFACTS_ROLE_SET")             \
     X(DELETE, "delete", "DELETE")
 
 /* Where a column appears. */
 #define SQLFACTS_ROLE_MAP(X)                                                                   \
-    X(FILTER, "filter", "compared with a parameter, constant or column-free expression")      \
-    X(JOIN, "join", "compared with another column (JOIN ON, USING, WHERE, IN (SELECT ...))")  \
+    X(FILTER, "filter", "compared with a parameter, constant or column-free expression")       \
+    X(JOIN, "join", "compared with another column (JOIN ON, USING, WHERE, IN (SELECT ...))")   \
     X(ORDER, "order", "an item of a single-table ORDER BY")                                    \
     X(GROUP, "group", "used in GROUP BY")                                                      \
     X(SET, "set", "written by UPDATE SET or ON CONFLICT DO UPDATE SET: breaks HOT if indexed") \
@@ -70,27 +70,27 @@
     X(SELECT, "select", "used in the select list or RETURNING")
 
 /* What a btree index advisor can do with a comparison. */
-#define SQLFACTS_OPCLASS_MAP(X)                                                         \
-    X(NONE, "none", "not a comparison (order, group, set, insert and select roles)")   \
-    X(EQ, "eq", "=, IN, = ANY, IS NULL: may lead an index, in any order")              \
+#define SQLFACTS_OPCLASS_MAP(X)                                                           \
+    X(NONE, "none", "not a comparison (order, group, set, insert and select roles)")      \
+    X(EQ, "eq", "=, IN, = ANY, IS NULL: may lead an index, in any order")                 \
     X(RANGE, "range", "<, >, <=, >=, BETWEEN, LIKE 'prefix%': one, after the equalities") \
     X(OTHER, "other", "<>, NOT IN, LIKE $1, IS NOT NULL, other operators, expressions")
 
 /* The comparison as seen from the column: $1 < a is recorded as a > $1 (GT). */
-#define SQLFACTS_OP_MAP(X)                                                          \
-    X(NONE, "none", "not a comparison")                                            \
-    X(EQ, "=", "equality")                                                          \
-    X(IN, "in", "IN (list) or IN (SELECT ...)")                                     \
-    X(ANY, "any", "= ANY (array)")                                                  \
-    X(LT, "<", "less than")                                                         \
-    X(GT, ">", "greater than")                                                      \
-    X(LE, "<=", "less or equal")                                                    \
-    X(GE, ">=", "greater or equal")                                                 \
-    X(BETWEEN, "between", "BETWEEN or BETWEEN SYMMETRIC")                           \
-    X(IS_NULL, "is null", "IS NULL")                                                \
-    X(LIKE_PREFIX, "like prefix", "LIKE 'constant prefix%'")                        \
-    X(NE, "<>", "<>, NOT IN, <> ALL")                                               \
-    X(OTHER, "other", "any other operator, LIKE with a parameter, IS NOT NULL")     \
+#define SQLFACTS_OP_MAP(X)                                                      \
+    X(NONE, "none", "not a comparison")                                         \
+    X(EQ, "=", "equality")                                                      \
+    X(IN, "in", "IN (list) or IN (SELECT ...)")                                 \
+    X(ANY, "any", "= ANY (array)")                                              \
+    X(LT, "<", "less than")                                                     \
+    X(GT, ">", "greater than")                                                  \
+    X(LE, "<=", "less or equal")                                                \
+    X(GE, ">=", "greater or equal")                                             \
+    X(BETWEEN, "between", "BETWEEN or BETWEEN SYMMETRIC")                       \
+    X(IS_NULL, "is null", "IS NULL")                                            \
+    X(LIKE_PREFIX, "like prefix", "LIKE 'constant prefix%'")                    \
+    X(NE, "<>", "<>, NOT IN, <> ALL")                                           \
+    X(OTHER, "other", "any other operator, LIKE with a parameter, IS NOT NULL") \
     X(EXPR, "expr", "the column is inside an expression: lower(email) = $1, WHERE flag")
 
 #define SQLFACTS_ENUM_COMMAND(name, json, doc) SQLFACTS_CMD_##name,
@@ -126,9 +126,10 @@ enum sqlfacts_flag {
     SQLFACTS_SUBQUERY = 1u << 1,    /* has a subquery (FROM, WHERE, select list, ...) */
     SQLFACTS_CTE = 1u << 2,         /* has a WITH clause */
     SQLFACTS_SETOP = 1u << 3,       /* UNION / INTERSECT / EXCEPT at the top */
-    SQLFACTS_ORDER_MIXED = 1u << 4, /* the top-level ORDER BY spans tables or sorts on expressions */
-    SQLFACTS_MULTI = 1u << 5,       /* several statements; only the first is described */
-    SQLFACTS_TRUNCATED = 1u << 6,   /* a cap was hit: some facts were dropped */
+    SQLFACTS_ORDER_MIXED =
+        1u << 4,                  /* the top-level ORDER BY spans tables or sorts on expressions */
+    SQLFACTS_MULTI = 1u << 5,     /* several statements; only the first is described */
+    SQLFACTS_TRUNCATED = 1u << 6, /* a cap was hit: some facts were dropped */
 };
 
 /* How a LIMIT or OFFSET is given. */

@@ -1197,7 +1197,7 @@ void collector_add_gap(struct collector *c, int64_t start_us, int64_t end_us)
             last->end_us = end_us;
         return;
     }
-    st->gap_spans = xgrow(st->gap_spans, &st->capgap_spans, st->ngap_spans + 1,
-                          sizeof(*st->gap_spans));
+    st->gap_spans =
+        xgrow(st->gap_spans, &st->capgap_spans, st->ngap_spans + 1, sizeof(*st->gap_spans));
     st->gap_spans[st->ngap_spans++] = (struct gap_span){ start_us, end_us };
 }

@@ -144,10 +144,10 @@ struct gap_span {
 
 /* What stored intervals brought (collector_add_sample, stats/fromsample.h); zero for logs. */
 struct interval_stat {
-    uint64_t intervals; /* with deltas, folded into the aggregates */
-    uint64_t gaps;      /* the server could not be polled: no data, not zeros */
-    uint64_t baselines; /* first polls (after a start or a gap): gauges only, no deltas */
-    int64_t covered_us; /* total length of the intervals with deltas */
+    uint64_t intervals;         /* with deltas, folded into the aggregates */
+    uint64_t gaps;              /* the server could not be polled: no data, not zeros */
+    uint64_t baselines;         /* first polls (after a start or a gap): gauges only, no deltas */
+    int64_t covered_us;         /* total length of the intervals with deltas */
     struct gap_span *gap_spans; /* in the order folded (time order from the store) */
     size_t ngap_spans, capgap_spans;
 };

@@ -38,7 +38,8 @@ static void check_facts(const struct sqlfacts *f, const char *sql)
         fail("too many tables or columns", sql);
     for (size_t i = 0; i < f->n_tables; i++) {
         const struct sqlfacts_table *t = &f->tables[i];
-        if (!memchr(t->name, '\0', sizeof(t->name)) || !memchr(t->schema, '\0', sizeof(t->schema)) ||
+        if (!memchr(t->name, '\0', sizeof(t->name)) ||
+            !memchr(t->schema, '\0', sizeof(t->schema)) ||
             !memchr(t->alias, '\0', sizeof(t->alias)) || !t->name[0])
             fail("bad table name", sql);
     }

@@ -54,6 +54,16 @@ is "$(printf '%s' "$out" | jq -r '.inputs[1].error')" "cannot open '$tmp/missing
 "$SLEUTH" analyze "$tmp/good.log" > /dev/full 2>/dev/null; is $? 3 "a full disk on stdout exits 3"
 "$SLEUTH" analyze -j 0 "$tmp/good.log" >/dev/null 2>&1; is $? 2 "-j 0 is a usage error"
 
+# Stored history: `report` is analyze reading a store; a missing store is not created.
+is "$("$SLEUTH" help report | head -1)" "$("$SLEUTH" help analyze | head -1)" "help report is analyze's help"
+err=$("$SLEUTH" report 2>&1); is $? 2 "report without --store exits 2"
+like "$err" "no store given" "and says what is missing"
+err=$("$SLEUTH" analyze --store "$tmp/s.db" "$tmp/good.log" 2>&1); is $? 2 "--store with a log file exits 2"
+err=$("$SLEUTH" report --store "$tmp/s.db" --app web 2>&1); is $? 2 "--app with --store exits 2"
+err=$("$SLEUTH" report --store "$tmp/s.db" 2>&1); is $? 3 "a missing store exits 3"
+like "$err" "cannot open store '$tmp/s.db': No such file or directory" "and says why"
+ok "$([ ! -e "$tmp/s.db" ]; echo $?)" "and is not created"
+
 # Every long option of 'analyze --help' is documented in the man page.
 man=$(dirname "$0")/../../docs/sleuth.1
 missing=""

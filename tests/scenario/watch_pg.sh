@@ -162,4 +162,30 @@ like "$(cat "$tmp/loop.out")" "FIRING .*long_running_query" "the console shows i
 is "$(grep -c -- "$secret" "$tmp/loop.err" "$tmp/loop.out" "$tmp/alerts.jsonl" | grep -vc ':0$')" \
     0 "no password in any output"
 is "$(grep -c -a -- "$secret" "$tmp/s.db")" 0 "nor in the store"
+
+# 5. The same reports from the stored history.
+"$SLEUTH" report --store "$tmp/s.db" --format json >"$tmp/report.json" 2>"$tmp/report.err"
+is "$?" 0 "report --store exits 0"
+r=$tmp/report.json
+is "$(jq '[.queries[] | select(.query == "select pg_sleep($1)")] | length' "$r")" 1 \
+    "the stored pg_sleep query is one entry, with the text log analysis gives it"
+is "$(jq '.queries[] | select(.query == "select pg_sleep($1)") | .calls' "$r")" 1 \
+    "with its one call"
+ok "$(jq -e '.queries[] | select(.query == "select pg_sleep($1)") | .mean_ms >= 3000' "$r" >/dev/null; echo $?)" \
+    "and its mean time: at least the 3 s it slept"
+is "$(jq -c '.queries[] | select(.query == "select pg_sleep($1)") | [.min_ms, .max_ms, .p95_ms]' "$r")" \
+    "[null,null,null]" "per-call statistics are unknown, not zero"
+is "$(jq '.summary.per_call_durations' "$r")" false "the summary says durations are means only"
+ok "$(jq -e '.store.intervals >= 4' "$r" >/dev/null; echo $?)" "the stored intervals are counted"
+ok "$(jq -e '.store.gap_intervals >= 1 and (.store.gaps | length) >= 1' "$r" >/dev/null; echo $?)" \
+    "the restart is a gap"
+like "$(jq -r .store.target "$r")" "user=monitor dbname=postgres host=" "the header names the target"
+is "$(jq '[.alerts[] | select(.kind == "long_running_query")] | length' "$r")" 1 \
+    "the stored long_running_query alert is listed"
+"$SLEUTH" analyze --store "$tmp/s.db" >"$tmp/report.txt" 2>>"$tmp/report.err"
+is "$?" 0 "analyze --store renders the text report"
+like "$(cat "$tmp/report.txt")" "means only" "which says the durations are means only"
+like "$(cat "$tmp/report.txt")" "long_running_query" "and lists the alert"
+is "$(grep -c -- "$secret" "$r" "$tmp/report.txt" "$tmp/report.err" | grep -vc ':0$')" 0 \
+    "no password in the reports"
 done_testing

@@ -23,10 +23,9 @@
 
 static struct collector_opts opts_default(void)
 {
-    struct collector_opts o = { .since_us = TS_NONE,
-                                .until_us = TS_NONE,
-                                .min_duration_us = -1,
-                                .interval_us = MIN_US };
+    struct collector_opts o = {
+        .since_us = TS_NONE, .until_us = TS_NONE, .min_duration_us = -1, .interval_us = MIN_US
+    };
     return o;
 }
 
@@ -343,8 +342,8 @@ static void store_renders_means_only_json(void **state)
     json_t *sum = json_object_get(j, "summary");
     assert_true(json_is_false(json_object_get(sum, "per_call_durations")));
     assert_int_equal(json_array_size(json_object_get(j, "timeline")), 2);
-    assert_true(json_is_null(
-        json_object_get(json_array_get(json_object_get(j, "timeline"), 0), "p95_ms")));
+    assert_true(
+        json_is_null(json_object_get(json_array_get(json_object_get(j, "timeline"), 0), "p95_ms")));
     json_t *sj = json_object_get(j, "store");
     assert_string_equal(json_string_value(json_object_get(sj, "target")),
                         "monitor@db1:5432/postgres");

@@ -1,0 +1,827 @@
+/*
+ * `sleuth demo [SCENARIO]`: stages a database outage and lets sleuth find
+ * it, live. It starts a private PostgreSQL (demo/server.c), loads a small
+ * shop (demo/shop.c), drives web traffic at it (demo/traffic.c), watches
+ * it the way `sleuth watch` does (poller, log follower, detectors, alert
+ * book), injects one fault after a steady phase (demo/fault.c) and tells
+ * the story as it happens: the traffic, the fault at T, each alert at T+x,
+ * the diagnosis. It then writes the server log, its HTML report and
+ * demo.json to the output dir, stops the server and removes it. One
+ * thread runs the loop; the traffic has its own threads.
+ */
+#include "cmd.h"
+
+#include "demo/fault.h"
+#include "demo/server.h"
+#include "demo/shop.h"
+#include "demo/traffic.h"
+#include "detect/alerts.h"
+#include "detect/config.h"
+#include "detect/detect.h"
+#include "live/logfollow.h"
+#include "live/poll.h"
+#include "report/render.h"
+#include "sink/console.h"
+#include "stats/analysis.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/tstamp.h"
+#include "util/xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/banned.h"
+
+static const char *const usage[] = {
+    "usage: sleuth demo [options] [SCENARIO]",
+    "",
+    "Stages a database outage and shows sleuth finding it. Starts a private PostgreSQL 15",
+    "in a temp dir (as the 'postgres' user when run as root), loads a small shop, drives web",
+    "traffic at it from several client threads, watches it like `sleuth watch`, injects the",
+    "fault after a steady phase and prints each alert with how long detection took. Then",
+    "writes the server log, its HTML report and demo.json to the output dir, stops the",
+    "server and removes the temp dir.",
+    "",
+    "Scenarios:",
+    "  missing-index     (the default) a migration drops the index the order history uses",
+    "  hot-index         a migration indexes the columns every order update changes",
+    "  pool-exhaustion   checkouts keep their transaction open; connections run out",
+    "  deploy-surge      a release turns the order history into an N+1 loop",
+    "  redundant-fetch   a release fetches every column of every product in a category",
+    "  steady            the same traffic with no fault: sleuth must stay quiet",
+    "",
+    "  -s, --scale N         shop size (default 1: 300k orders, 900k order items)",
+    "      --steady DUR      traffic before the fault (default 40s)",
+    "      --after DUR       longest wait for detection after the fault (default 40s); the",
+    "                        steady scenario runs --steady plus --after",
+    "  -i, --interval DUR    watch interval (default 2s)",
+    "  -c, --clients N       traffic threads (default 4)",
+    "      --set NAME=VALUE  set one detector threshold, as in sleuth watch (repeatable)",
+    "  -o, --output DIR      where the log, report.html and demo.json go (default",
+    "                        ./sleuth-demo)",
+    "      --keep            keep the server's temp dir (the server is stopped)",
+    "      --no-color        no colours in the alerts",
+    "  -h, --help            this help",
+    "",
+    "Exit status: 0 done (whether or not sleuth detected the fault: see demo.json), 2 usage",
+    "error, 3 the outputs could not be written, 4 the server could not be started or the",
+    "fault not injected, 128+N stopped by signal N.",
+};
+
+void cmd_demo_help(void)
+{
+    for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++)
+        printf("%s\n", usage[i]);
+}
+
+enum {
+    OPT_STEADY = 256,
+    OPT_AFTER,
+    OPT_SET,
+    OPT_KEEP,
+    OPT_NO_COLOR,
+};
+
+static const struct option long_options[] = {
+    { "scale", required_argument, NULL, 's' },
+    { "steady", required_argument, NULL, OPT_STEADY },
+    { "after", required_argument, NULL, OPT_AFTER },
+    { "interval", required_argument, NULL, 'i' },
+    { "clients", required_argument, NULL, 'c' },
+    { "set", required_argument, NULL, OPT_SET },
+    { "output", required_argument, NULL, 'o' },
+    { "keep", no_argument, NULL, OPT_KEEP },
+    { "no-color", no_argument, NULL, OPT_NO_COLOR },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+struct demo_opts {
+    enum demo_fault fault;
+    double scale;
+    int64_t steady_us, after_us, interval_us;
+    int clients;
+    const char *output;
+    bool keep;
+    bool color;
+    struct detect_config detect;
+};
+
+struct demo_run {
+    struct demo_opts o;
+    struct demo_fault_signals sig;
+    struct demo_shop_sizes sizes;
+    double load_s;
+    struct demo_server *srv;
+    struct demo_traffic *traffic;
+    struct poller *poller;
+    struct logfollow *log;
+    struct detector *det;
+    struct alert_book *book;
+    int64_t start_us;  /* realtime, traffic start */
+    int64_t fault_us;  /* realtime, 0 before the fault */
+    int64_t poll_us;   /* realtime of the poll being judged */
+    int polls_after;   /* polls since the fault */
+    unsigned fired;    /* kinds fired since the fault, as (1u << kind) */
+    int64_t detect_us; /* first alert of the first signal group, 0 if none */
+    int detect_polls;
+    json_t *alerts; /* every alert fired, with when */
+};
+
+/* --- time and signals ------------------------------------------------------ */
+
+static int64_t now_realtime_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int signal_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    stop_signal = sig;
+    if (signal_pipe[1] >= 0) {
+        ssize_t n = write(signal_pipe[1], "x", 1);
+        (void)n;
+    }
+    errno = saved;
+}
+
+static int signals_setup(void)
+{
+    if (pipe(signal_pipe) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
+        fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Sleeps until deadline (monotonic µs) or a stop signal; returns false on a signal. */
+static bool sleep_until(int64_t deadline_us)
+{
+    for (;;) {
+        if (stop_signal)
+            return false;
+        int64_t left = deadline_us - now_mono_us();
+        if (left <= 0)
+            return true;
+        struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
+        if (poll(&pfd, 1, (int)((left + 999) / 1000)) > 0) {
+            char drain[16];
+            while (read(signal_pipe[0], drain, sizeof(drain)) > 0)
+                ;
+        }
+    }
+}
+
+/* --- the story -------------------------------------------------------------- */
+
+static void say_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+/* Seconds since the traffic started, for the story's time column. */
+static double since_start_s(const struct demo_run *r, int64_t ts_us)
+{
+    return (double)(ts_us - r->start_us) / 1e6;
+}
+
+static void iso_time(struct buf *b, int64_t ts_us)
+{
+    tstamp_format(b, ts_us, 0);
+}
+
+static json_t *json_iso(int64_t ts_us)
+{
+    if (!ts_us)
+        return json_null();
+    struct buf b = BUF_INIT;
+    iso_time(&b, ts_us);
+    json_t *j = json_string(b.ptr);
+    buf_release(&b);
+    return j;
+}
+
+static bool kind_in(unsigned set, enum finding_kind k)
+{
+    return (set >> k) & 1u;
+}
+
+/* Whether every signal group of the fault has an alert since the fault. */
+static bool all_groups_fired(const struct demo_run *r)
+{
+    if (r->sig.ngroups == 0)
+        return false;
+    for (int i = 0; i < r->sig.ngroups; i++)
+        if (!(r->fired & r->sig.groups[i]))
+            return false;
+    return true;
+}
+
+static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
+{
+    struct demo_run *r = ctx;
+    /* One idle session is one alert: twenty of them would bury the story. */
+    bool show = change != ALERT_FIRED || ++r->shown[a->f.kind] <= SHOW_PER_KIND;
+    if (show) {
+        struct buf b = BUF_INIT;
+        console_alert_format(&b, change, a, r->o.color);
+        fputs(b.ptr, stdout);
+        buf_release(&b);
+    }
+    if (change != ALERT_FIRED) {
+        fflush(stdout);
+        return;
+    }
+    json_t *j = alert_json(a, ALERT_FIRED);
+    json_object_set_new(j, "detected_at", json_iso(r->poll_us));
+    json_object_set_new(j, "detected_at_s", json_real(since_start_s(r, r->poll_us)));
+    bool after = r->fault_us != 0;
+    json_object_set_new(j, "after_fault", json_boolean(after));
+    json_object_set_new(j, "expected", json_boolean(kind_in(r->sig.allowed, a->f.kind)));
+    if (after) {
+        double x = (double)(r->poll_us - r->fault_us) / 1e6;
+        json_object_set_new(j, "detected_after_s", json_real(x));
+        json_object_set_new(j, "detected_after_intervals", json_integer(r->polls_after));
+        if (show)
+            printf("    detected at T+%.1f s (%d interval%s after the fault)\n", x,
+                   r->polls_after, r->polls_after == 1 ? "" : "s");
+        if (r->sig.ngroups && kind_in(r->sig.groups[0], a->f.kind) && !r->detect_us) {
+            r->detect_us = r->poll_us;
+            r->detect_polls = r->polls_after;
+        }
+        r->fired |= 1u << a->f.kind;
+    } else if (show) {
+        printf("    (before any fault: a false alarm)\n");
+    }
+    json_array_append_new(r->alerts, j);
+    fflush(stdout);
+}
+
+static void print_header(void)
+{
+    printf("  %7s %7s %7s %8s | %8s %8s %6s\n", "time", "req/s", "500s/s", "p95 ms", "calls/s",
+           "mean ms", "conns");
+}
+
+/* One line per interval: the application's view, then the watcher's. */
+static void print_interval(const struct demo_run *r, const struct sample *s, bool up)
+{
+    struct demo_traffic_stats w;
+    demo_traffic_window(r->traffic, &w);
+    printf("  %+6.0fs %7.0f %7.1f %8.1f | ", since_start_s(r, r->poll_us), w.rps, w.eps, w.p95_ms);
+    if (!up) {
+        printf("%8s %8s %6s  (no answer)\n", "-", "-", "-");
+    } else if (s->baseline_only) {
+        printf("%8s %8s %6d  (baseline)\n", "-", "-", s->connections);
+    } else {
+        int64_t calls = 0;
+        double ms = 0;
+        for (int i = 0; i < s->nqueries; i++) {
+            calls += s->queries[i].calls;
+            ms += s->queries[i].total_ms;
+        }
+        printf("%8.0f %8.2f %6d\n", (double)calls / sample_seconds(s),
+               calls ? ms / (double)calls : 0.0, s->connections);
+    }
+    fflush(stdout);
+}
+
+/*
+ * The diagnosis and the advice for what was detected. This is the hook for
+ * diagnose/ and advise/: until they are wired in, it repeats each alert's
+ * next step.
+ */
+static void print_diagnosis(const struct demo_run *r)
+{
+    printf("\nDiagnosis\n");
+    if (r->o.fault == DEMO_STEADY) {
+        printf("  nothing to diagnose: no fault was injected\n");
+        return;
+    }
+    size_t n = json_array_size(r->alerts);
+    if (n == 0) {
+        printf("  sleuth raised no alert for this fault\n");
+        return;
+    }
+    size_t i;
+    json_t *a;
+    int per_kind[FK__COUNT] = { 0 };
+    json_array_foreach(r->alerts, i, a)
+    {
+        if (!json_is_true(json_object_get(a, "after_fault")))
+            continue;
+        const char *kind = json_string_value(json_object_get(a, "kind"));
+        int k = 0;
+        while (k < FK__COUNT && strcmp(finding_kind_name((enum finding_kind)k), kind) != 0)
+            k++;
+        if (k < FK__COUNT && ++per_kind[k] > SHOW_PER_KIND)
+            continue;
+        printf("  %s: %s\n", json_string_value(json_object_get(a, "kind")),
+               json_string_value(json_object_get(a, "summary")));
+        const char *next = json_string_value(json_object_get(a, "next"));
+        if (next)
+            printf("    next: %s\n", next);
+    }
+}
+
+/* --- watching ---------------------------------------------------------------- */
+
+static void watch_interval(struct demo_run *r)
+{
+    struct sample s;
+    sample_init(&s);
+    struct err err;
+    err_clear(&err);
+    r->poll_us = now_realtime_us();
+    bool up = poller_poll(r->poller, r->poll_us, &s, &err) == 0;
+    if (!up)
+        log_warn("sleuth demo: poll: %s", err.msg);
+    if (r->log && logfollow_read(r->log, &s, &err) < 0)
+        log_debug("sleuth demo: log: %s", err.msg);
+    if (r->fault_us)
+        r->polls_after++;
+    print_interval(r, &s, up);
+    struct finding *f = NULL;
+    size_t nf = 0;
+    detector_step(r->det, &s, &f, &nf);
+    memset(r->shown, 0, sizeof(r->shown));
+    alert_book_update(r->book, &s, f, nf, on_alert, r);
+    detector_findings_free(f, nf);
+    for (int k = 0; k < FK__COUNT; k++)
+        if (r->shown[k] > SHOW_PER_KIND)
+            printf("[...] and %d more %s alerts like these (all in demo.json)\n",
+                   r->shown[k] - SHOW_PER_KIND, finding_kind_name((enum finding_kind)k));
+    sample_release(&s);
+}
+
+static int inject(struct demo_run *r)
+{
+    struct err err;
+    err_clear(&err);
+    int64_t t = now_realtime_us();
+    printf("\n>>> T = %+.0fs: fault injected: %s\n\n", since_start_s(r, t),
+           demo_fault_description(r->o.fault));
+    fflush(stdout);
+    r->fault_us = t;
+    if (demo_fault_inject(demo_server_app_conninfo(r->srv), r->o.fault, r->traffic, &err) < 0) {
+        fprintf(stderr, "sleuth demo: cannot inject the fault: %s\n", err.msg);
+        return EXIT_DB;
+    }
+    return 0;
+}
+
+/* Watches until the fault is detected or --after has passed since it; returns the exit code. */
+static int run_loop(struct demo_run *r)
+{
+    int64_t start = now_mono_us(), next = start, fault_mono = 0;
+    bool steady = r->o.fault == DEMO_STEADY;
+    int linger = -1; /* intervals still to watch once the fault is detected */
+    print_header();
+    for (;;) {
+        watch_interval(r);
+        int64_t now = now_mono_us();
+        /* Two more intervals once detected: the alerts that follow are part of the story. */
+        if (linger < 0 && fault_mono && all_groups_fired(r))
+            linger = 2;
+        if (linger == 0 || (fault_mono && now - fault_mono >= r->o.after_us))
+            break;
+        if (linger > 0)
+            linger--;
+        if (steady && now - start >= r->o.steady_us + r->o.after_us)
+            break;
+        /* The fault goes in right after a poll, so its first interval is whole. */
+        if (!steady && !fault_mono && now - start >= r->o.steady_us) {
+            int rc = inject(r);
+            if (rc)
+                return rc;
+            fault_mono = now;
+        }
+        next += r->o.interval_us;
+        if (next < now_mono_us())
+            next = now_mono_us();
+        if (!sleep_until(next))
+            return 128 + stop_signal;
+    }
+    return EXIT_OK;
+}
+
+/* --- outputs ------------------------------------------------------------------ */
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return -1;
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+        if (fwrite(chunk, 1, n, out) != n)
+            rc = -1;
+    if (ferror(in))
+        rc = -1;
+    fclose(in);
+    if (fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+static int write_reports(const char *log_path, const char *dir)
+{
+    struct analysis_opts opts;
+    analysis_opts_init(&opts);
+    opts.prefix = demo_server_log_prefix();
+    opts.filter.interval_us = 5 * 1000000LL;
+    opts.jobs = 2;
+    char *paths[] = { (char *)log_path };
+    struct analysis a;
+    struct err err;
+    err_clear(&err);
+    if (analysis_run(&a, paths, 1, &opts, &err) < 0) {
+        fprintf(stderr, "sleuth demo: cannot analyse the server log: %s\n", err.msg);
+        analysis_release(&a);
+        return EXIT_INPUT;
+    }
+    int rc = EXIT_OK;
+    static const struct {
+        const char *name;
+        enum report_format format;
+    } outs[] = { { "report.html", REPORT_HTML }, { "report.json", REPORT_JSON } };
+    for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+        struct buf path = BUF_INIT;
+        buf_addf(&path, "%s/%s", dir, outs[i].name);
+        FILE *f = fopen(path.ptr, "w");
+        struct report_opts ro = { outs[i].format, outs[i].format == REPORT_JSON ? 0 : 20 };
+        struct report rep;
+        int wrc = -1;
+        if (f) {
+            report_init(&rep, &a, &ro);
+            wrc = report_write(&rep, f);
+            report_release(&rep);
+            if (fclose(f) != 0)
+                wrc = -1;
+        }
+        if (wrc < 0) {
+            fprintf(stderr, "sleuth demo: cannot write '%s': %s\n", path.ptr, strerror(errno));
+            rc = EXIT_INPUT;
+        }
+        buf_release(&path);
+    }
+    analysis_release(&a);
+    return rc;
+}
+
+static json_t *traffic_json(const struct demo_traffic_stats *s)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "requests", json_integer(s->ok + s->failed));
+    json_object_set_new(j, "failed", json_integer(s->failed));
+    json_object_set_new(j, "seconds", json_real(s->seconds));
+    json_object_set_new(j, "requests_per_s", json_real(s->rps));
+    json_object_set_new(j, "failed_per_s", json_real(s->eps));
+    json_object_set_new(j, "p50_ms", json_real(s->p50_ms));
+    json_object_set_new(j, "p95_ms", json_real(s->p95_ms));
+    return j;
+}
+
+static json_t *run_json(const struct demo_run *r, int64_t end_us)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "scenario", json_string(demo_fault_name(r->o.fault)));
+    json_object_set_new(j, "description", json_string(demo_fault_description(r->o.fault)));
+    json_object_set_new(j, "scale", json_real(r->o.scale));
+    json_object_set_new(j, "clients", json_integer(r->o.clients));
+    json_object_set_new(j, "interval_s", json_real((double)r->o.interval_us / 1e6));
+    json_t *shop = json_object();
+    json_object_set_new(shop, "customers", json_integer(r->sizes.customers));
+    json_object_set_new(shop, "products", json_integer(r->sizes.products));
+    json_object_set_new(shop, "orders", json_integer(r->sizes.orders));
+    json_object_set_new(shop, "order_items", json_integer(r->sizes.order_items));
+    json_object_set_new(shop, "load_s", json_real(r->load_s));
+    json_object_set_new(j, "shop", shop);
+    json_object_set_new(j, "started_at", json_iso(r->start_us));
+    json_object_set_new(j, "fault_at", json_iso(r->fault_us));
+    json_object_set_new(j, "fault_at_s",
+                        r->fault_us ? json_real(since_start_s(r, r->fault_us)) : json_null());
+    json_object_set_new(j, "duration_s", json_real(since_start_s(r, end_us)));
+    json_t *expected = json_array();
+    for (int g = 0; g < r->sig.ngroups; g++) {
+        json_t *group = json_array();
+        for (int k = 0; k < FK__COUNT; k++)
+            if (kind_in(r->sig.groups[g], (enum finding_kind)k))
+                json_array_append_new(group, json_string(finding_kind_name(k)));
+        json_array_append_new(expected, group);
+    }
+    json_object_set_new(j, "expected", expected);
+    json_object_set_new(j, "detected", json_boolean(r->detect_us != 0));
+    json_object_set_new(j, "detected_after_s",
+                        r->detect_us ? json_real((double)(r->detect_us - r->fault_us) / 1e6)
+                                     : json_null());
+    json_object_set_new(j, "detected_after_intervals",
+                        r->detect_us ? json_integer(r->detect_polls) : json_null());
+    json_object_set_new(j, "alerts", json_incref(r->alerts));
+    struct demo_traffic_stats before, after;
+    demo_traffic_phase(r->traffic, 0, &before);
+    demo_traffic_phase(r->traffic, 1, &after);
+    json_t *t = json_object();
+    json_object_set_new(t, "before_fault", traffic_json(&before));
+    json_object_set_new(t, "after_fault", traffic_json(&after));
+    json_object_set_new(j, "traffic", t);
+    return j;
+}
+
+static int make_dirs(const char *dir)
+{
+    struct buf p = BUF_INIT;
+    buf_addstr(&p, dir);
+    int rc = 0;
+    for (size_t i = 1; i <= p.len && rc == 0; i++) {
+        if (p.ptr[i] != '/' && p.ptr[i] != '\0')
+            continue;
+        char c = p.ptr[i];
+        p.ptr[i] = '\0';
+        if (mkdir(p.ptr, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        p.ptr[i] = c;
+    }
+    buf_release(&p);
+    return rc;
+}
+
+static int write_outputs(struct demo_run *r, int64_t end_us)
+{
+    const char *dir = r->o.output;
+    if (make_dirs(dir) < 0) {
+        fprintf(stderr, "sleuth demo: cannot create '%s': %s\n", dir, strerror(errno));
+        return EXIT_INPUT;
+    }
+    int rc = EXIT_OK;
+    struct buf log = BUF_INIT, json_path = BUF_INIT;
+    buf_addf(&log, "%s/postgresql.log", dir);
+    buf_addf(&json_path, "%s/demo.json", dir);
+    if (copy_file(demo_server_log_path(r->srv), log.ptr) < 0) {
+        fprintf(stderr, "sleuth demo: cannot copy the server log to '%s': %s\n", log.ptr,
+                strerror(errno));
+        rc = EXIT_INPUT;
+    } else {
+        int wrc = write_reports(log.ptr, dir);
+        if (wrc != EXIT_OK)
+            rc = wrc;
+    }
+    json_t *j = run_json(r, end_us);
+    if (json_dump_file(j, json_path.ptr,
+                       JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) != 0) {
+        fprintf(stderr, "sleuth demo: cannot write '%s'\n", json_path.ptr);
+        rc = EXIT_INPUT;
+    }
+    json_decref(j);
+    if (rc == EXIT_OK)
+        printf("\nsleuth demo: the server log, its report (report.html, report.json) and "
+               "demo.json are in %s/\n",
+               dir);
+    buf_release(&log);
+    buf_release(&json_path);
+    return rc;
+}
+
+/* --- setup ---------------------------------------------------------------------- */
+
+static int parse_args(int argc, char **argv, struct demo_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->fault = DEMO_MISSING_INDEX;
+    o->scale = 1;
+    o->steady_us = 40 * 1000000LL;
+    o->after_us = 40 * 1000000LL;
+    o->interval_us = 2 * 1000000LL;
+    o->clients = 4;
+    o->output = "sleuth-demo";
+    o->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    detect_config_init(&o->detect);
+    struct err err;
+    err_clear(&err);
+    int ch;
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "s:i:c:o:h", long_options, NULL)) != -1) {
+        char *end;
+        switch (ch) {
+        case 's':
+            o->scale = strtod(optarg, &end);
+            if (*end || !(o->scale >= 0.01 && o->scale <= 100))
+                return usage_error("demo", "--scale takes a number from 0.01 to 100, not '%s'",
+                                   optarg);
+            break;
+        case OPT_STEADY:
+            if (!parse_duration_us(optarg, 1000000, &o->steady_us) || o->steady_us < 0)
+                return usage_error("demo", "invalid --steady '%s'", optarg);
+            break;
+        case OPT_AFTER:
+            if (!parse_duration_us(optarg, 1000000, &o->after_us) || o->after_us <= 0)
+                return usage_error("demo", "invalid --after '%s'", optarg);
+            break;
+        case 'i':
+            if (!parse_duration_us(optarg, 1000000, &o->interval_us) || o->interval_us < 100000)
+                return usage_error("demo", "invalid --interval '%s' (at least 100ms)", optarg);
+            break;
+        case 'c':
+            o->clients = (int)strtol(optarg, &end, 10);
+            if (*end || o->clients < 1 || o->clients > 32)
+                return usage_error("demo", "--clients takes a number from 1 to 32, not '%s'",
+                                   optarg);
+            break;
+        case OPT_SET:
+            if (detect_config_set_arg(&o->detect, optarg, &err) < 0)
+                return usage_error("demo", "%s", err.msg);
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case OPT_KEEP:
+            o->keep = true;
+            break;
+        case OPT_NO_COLOR:
+            o->color = false;
+            break;
+        case 'h':
+            cmd_demo_help();
+            return -1;
+        default:
+            fprintf(stderr, "try 'sleuth demo --help'\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        if (optind + 1 < argc)
+            return usage_error("demo", "one scenario at a time");
+        if (demo_fault_parse(argv[optind], &o->fault) < 0)
+            return usage_error("demo", "unknown scenario '%s' (see sleuth demo --help)",
+                               argv[optind]);
+    }
+    /* Baselines need min_history judged intervals, after the first (baseline-only) poll. */
+    int64_t need = (int64_t)(o->detect.min_history + 2) * o->interval_us;
+    if (o->steady_us < need)
+        log_warn("sleuth demo: --steady %.0fs leaves fewer than %d judged intervals before the "
+                 "fault: detectors without a baseline will not judge it",
+                 (double)o->steady_us / 1e6, o->detect.min_history + 1);
+    return 0;
+}
+
+static int start_all(struct demo_run *r)
+{
+    struct err err;
+    err_clear(&err);
+    struct demo_server_opts so;
+    demo_server_opts_init(&so);
+    so.say = say_line;
+    int64_t t0 = now_mono_us();
+    if (demo_server_start(&r->srv, &so, &err) < 0) {
+        fprintf(stderr, "sleuth demo: cannot start PostgreSQL: %s\n", err.msg);
+        return EXIT_DB;
+    }
+    printf("  server ready in %.1f s%s\n", (double)(now_mono_us() - t0) / 1e6,
+           demo_server_has_hypopg(r->srv) ? " (with hypopg)" : "");
+    if (stop_signal)
+        return 128 + stop_signal;
+    demo_shop_sizes(r->o.scale, &r->sizes);
+    printf("  loading the shop: %lld customers, %lld products, %lld orders, %lld order items\n",
+           (long long)r->sizes.customers, (long long)r->sizes.products, (long long)r->sizes.orders,
+           (long long)r->sizes.order_items);
+    fflush(stdout);
+    t0 = now_mono_us();
+    if (demo_shop_load(demo_server_app_conninfo(r->srv), &r->sizes, &err) < 0) {
+        fprintf(stderr, "sleuth demo: %s\n", err.msg);
+        return EXIT_DB;
+    }
+    r->load_s = (double)(now_mono_us() - t0) / 1e6;
+    printf("  shop loaded in %.1f s\n", r->load_s);
+    if (stop_signal)
+        return 128 + stop_signal;
+
+    struct demo_traffic_opts to;
+    demo_traffic_opts_init(&to);
+    to.conninfo = demo_server_app_conninfo(r->srv);
+    to.sizes = r->sizes;
+    to.clients = r->o.clients;
+    if (demo_traffic_start(&r->traffic, &to, &err) < 0) {
+        fprintf(stderr, "sleuth demo: %s\n", err.msg);
+        return EXIT_BUG;
+    }
+    r->start_us = now_realtime_us();
+    struct poller_opts po;
+    poller_opts_init(&po);
+    r->poller = poller_new(demo_server_conninfo(r->srv), &po);
+    if (logfollow_open(&r->log, demo_server_log_path(r->srv), LOGFMT_STDERR,
+                       demo_server_log_prefix(), &err) < 0)
+        log_warn("sleuth demo: not following the server log: %s", err.msg);
+    r->det = detector_new(&r->o.detect);
+    r->book = alert_book_new(&r->o.detect);
+    printf("\nTraffic: %d clients (browse, search, checkout, order updates); sleuth watches "
+           "every %.3g s; the fault comes at T = %+.0fs\n\n",
+           r->o.clients, (double)r->o.interval_us / 1e6,
+           r->o.fault == DEMO_STEADY ? 0.0 : (double)r->o.steady_us / 1e6);
+    return 0;
+}
+
+static int stop_all(struct demo_run *r, bool outputs)
+{
+    int rc = EXIT_OK;
+    int64_t end = now_realtime_us();
+    demo_traffic_stop(r->traffic);
+    logfollow_free(r->log);
+    r->log = NULL;
+    poller_free(r->poller);
+    r->poller = NULL;
+    if (r->srv) {
+        struct err err;
+        err_clear(&err);
+        if (demo_server_stop(r->srv, &err) < 0)
+            fprintf(stderr, "sleuth demo: cannot stop PostgreSQL: %s\n", err.msg);
+        if (outputs && r->traffic)
+            rc = write_outputs(r, end);
+        if (r->o.keep)
+            printf("sleuth demo: the server's files are kept in %s\n", demo_server_dir(r->srv));
+        else
+            demo_server_remove(r->srv);
+    }
+    demo_traffic_free(r->traffic);
+    demo_server_free(r->srv);
+    detector_free(r->det);
+    alert_book_free(r->book);
+    json_decref(r->alerts);
+    return rc;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    struct demo_run r;
+    memset(&r, 0, sizeof(r));
+    int rc = parse_args(argc, argv, &r.o);
+    if (rc != 0)
+        return rc < 0 ? EXIT_OK : rc;
+    if (signals_setup() < 0) {
+        fprintf(stderr, "sleuth demo: cannot set up signals: %s\n", strerror(errno));
+        return EXIT_BUG;
+    }
+    demo_fault_signals(r.o.fault, &r.sig);
+    r.alerts = json_array();
+    printf("sleuth demo: %s: %s\n", demo_fault_name(r.o.fault), demo_fault_description(r.o.fault));
+    fflush(stdout);
+    rc = start_all(&r);
+    if (rc == 0)
+        rc = run_loop(&r);
+    bool finished = rc == EXIT_OK;
+    if (finished) {
+        if (r.o.fault != DEMO_STEADY && !r.detect_us)
+            printf("\nsleuth did not detect the fault within %.0f s\n", (double)r.o.after_us / 1e6);
+        print_diagnosis(&r);
+    } else if (rc > 128) {
+        printf("\nsleuth demo: stopping (%s)\n", rc - 128 == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    fflush(stdout);
+    int orc = stop_all(&r, finished);
+    if (rc == EXIT_OK)
+        rc = orc;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        rc = rc ? rc : EXIT_INPUT;
+    return rc;
+}
