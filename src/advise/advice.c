@@ -274,3 +274,15 @@ size_t advice_split_columns(const char *list, char **cols, size_t max)
     }
     return n;
 }
+
+json_t *advice_list_json(const struct advice_list *l)
+{
+    json_t *o = json_object();
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(arr, advice_json(&l->items[i]));
+    json_object_set_new(o, "advice", arr);
+    json_object_set(o, "notes", l->notes);
+    json_object_set(o, "context", l->context);
+    return o;
+}

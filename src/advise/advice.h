@@ -90,6 +90,15 @@ const char *advice_confidence_word(double confidence);
  * evidence, confidence, confidence_word, summary, reasoning}. A new reference.
  */
 json_t *advice_json(const struct advice *a);
+/* {"advice": [...], "notes": [...], "context": {...}}. A new reference. */
+json_t *advice_list_json(const struct advice_list *l);
+
+/*
+ * Renderers: append the list as text for a terminal or as Markdown. They
+ * format only; target is the redacted server description for the title.
+ */
+void advice_render_text(struct buf *out, const struct advice_list *l, const char *target);
+void advice_render_markdown(struct buf *out, const struct advice_list *l, const char *target);
 
 /*
  * Appends name as an SQL identifier: as is when it is a plain lowercase

@@ -11,6 +11,8 @@
  */
 #include "cmd.h"
 
+#include "detect/config.h"
+#include "diagnose/diagnose.h"
 #include "input/source.h"
 #include "report/render.h"
 #include "stats/analysis.h"
@@ -166,11 +168,18 @@ static int write_report(const char *name, const struct analysis *a, const struct
             return EXIT_INPUT;
         }
     }
+    /* The same detectors and diagnosis as a watcher's, run on the analysis' timeline. */
+    struct detect_config cfg;
+    detect_config_init(&cfg);
+    struct diag_result dr;
+    diagnose_collector(&a->c, &cfg, &dr);
     struct report r;
     report_init(&r, a, ro);
     report_set_alerts(&r, alerts, nalerts);
+    report_set_diagnosis(&r, &dr);
     int rc = report_write(&r, out);
     report_release(&r);
+    diag_result_release(&dr);
     /* A report cut short by a full disk must not exit 0. */
     if (fflush(out) != 0 || ferror(out))
         rc = -1;

@@ -23,6 +23,8 @@ int cmd_watch(int argc, char **argv);
 void cmd_watch_help(void);
 int cmd_demo(int argc, char **argv);
 void cmd_demo_help(void);
+int cmd_advise(int argc, char **argv);
+void cmd_advise_help(void);
 
 /* Shared option parsing helpers (cmd/options.c). */
 #include <stdbool.h>

@@ -136,8 +136,12 @@ struct demo_run {
     unsigned fired;    /* kinds fired since the fault, as (1u << kind) */
     int64_t detect_us; /* first alert of the first signal group, 0 if none */
     int detect_polls;
-    json_t *alerts; /* every alert fired, with when */
+    json_t *alerts;       /* every alert fired, with when */
+    int shown[FK__COUNT]; /* alerts fired per kind in this interval, for the console */
 };
+
+/* Alerts of one kind printed in full per interval; the rest are counted. */
+#define SHOW_PER_KIND 3
 
 /* --- time and signals ------------------------------------------------------ */
 
@@ -278,8 +282,8 @@ static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
         json_object_set_new(j, "detected_after_s", json_real(x));
         json_object_set_new(j, "detected_after_intervals", json_integer(r->polls_after));
         if (show)
-            printf("    detected at T+%.1f s (%d interval%s after the fault)\n", x,
-                   r->polls_after, r->polls_after == 1 ? "" : "s");
+            printf("    detected at T+%.1f s (%d interval%s after the fault)\n", x, r->polls_after,
+                   r->polls_after == 1 ? "" : "s");
         if (r->sig.ngroups && kind_in(r->sig.groups[0], a->f.kind) && !r->detect_us) {
             r->detect_us = r->poll_us;
             r->detect_polls = r->polls_after;

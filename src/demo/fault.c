@@ -72,8 +72,8 @@ void demo_fault_signals(enum demo_fault f, struct demo_fault_signals *out)
          * pg_stat_statements, is itself a new heavy statement; updates then
          * write every index.
          */
-        out->allowed = K(FK_LOCK_WAITS) | K(FK_BLOCKING) | K(FK_LATENCY_REGRESSION) |
-                       K(FK_NEW_HEAVY_QUERY);
+        out->allowed =
+            K(FK_LOCK_WAITS) | K(FK_BLOCKING) | K(FK_LATENCY_REGRESSION) | K(FK_NEW_HEAVY_QUERY);
         break;
     case DEMO_POOL_EXHAUSTION:
         out->groups[out->ngroups++] = K(FK_CONN_SATURATION) | K(FK_CONN_REFUSED);
@@ -118,8 +118,8 @@ int demo_fault_inject(const char *conninfo, enum demo_fault f, struct demo_traff
         PGconn *conn = PQconnectdbParams(keys, vals, 1);
         if (PQstatus(conn) != CONNECTION_OK) {
             const char *m = PQerrorMessage(conn);
-            err_set(err, ERR_CONN, "cannot connect for the migration: %.*s",
-                    (int)strcspn(m, "\n"), m);
+            err_set(err, ERR_CONN, "cannot connect for the migration: %.*s", (int)strcspn(m, "\n"),
+                    m);
             PQfinish(conn);
             return -1;
         }

@@ -85,4 +85,14 @@ void diag_result_release(struct diag_result *r);
 json_t *diag_result_json(const struct diag_result *r);
 const char *diag_cause_name(enum diag_cause c);
 
+struct collector;
+struct detect_config;
+/*
+ * The diagnosis of a log analysis: its timeline as samples
+ * (collector_to_samples), judged by the detectors with cfg, taken in by a
+ * diagnoser. out is filled as by diagnoser_result.
+ */
+void diagnose_collector(const struct collector *c, const struct detect_config *cfg,
+                        struct diag_result *out);
+
 #endif

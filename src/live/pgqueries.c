@@ -13,16 +13,17 @@
 
 #include "util/banned.h"
 
-const char pgq_find_pgss[] = "SELECT quote_ident(n.nspname), e.extversion FROM pg_extension e "
-                             "JOIN pg_namespace n ON n.oid = e.extnamespace "
-                             "WHERE e.extname = 'pg_stat_statements'";
+const char pgq_find_pgss[] =
+    PGQ_TAG "SELECT quote_ident(n.nspname), e.extversion FROM pg_extension e "
+            "JOIN pg_namespace n ON n.oid = e.extnamespace "
+            "WHERE e.extname = 'pg_stat_statements'";
 
-const char pgq_server[] = "SELECT current_setting('server_version_num')::int, "
-                          "pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR "
-                          "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
+const char pgq_server[] = PGQ_TAG "SELECT current_setting('server_version_num')::int, "
+                                  "pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR "
+                                  "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
 
 /* pg_stat_activity: client backends but this session; the blockers only for lock waiters. */
-static const char activity_sql[] =
+static const char activity_sql[] = PGQ_TAG
     "SELECT pid, coalesce(usename, ''), coalesce(datname, ''), coalesce(application_name, ''), "
     "coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local' ELSE '' END), "
     "coalesce(state, ''), coalesce(wait_event_type, ''), coalesce(wait_event, ''), "
@@ -35,20 +36,20 @@ static const char activity_sql[] =
     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
 
 static const char tables_sql[] =
-    "SELECT s.relid, s.schemaname, s.relname, coalesce(s.seq_scan, 0), "
-    "coalesce(s.seq_tup_read, 0), coalesce(s.idx_scan, 0), coalesce(s.idx_tup_fetch, 0), "
-    "s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del, s.n_live_tup, s.n_dead_tup, "
-    "c.relpages::bigint * current_setting('block_size')::bigint "
-    "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
-    "ORDER BY s.relid LIMIT 5000";
+    PGQ_TAG "SELECT s.relid, s.schemaname, s.relname, coalesce(s.seq_scan, 0), "
+            "coalesce(s.seq_tup_read, 0), coalesce(s.idx_scan, 0), coalesce(s.idx_tup_fetch, 0), "
+            "s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del, s.n_live_tup, s.n_dead_tup, "
+            "c.relpages::bigint * current_setting('block_size')::bigint "
+            "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "ORDER BY s.relid LIMIT 5000";
 
 static const char indexes_sql[] =
-    "SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, "
-    "pg_get_indexdef(s.indexrelid), coalesce(s.idx_scan, 0), "
-    "c.relpages::bigint * current_setting('block_size')::bigint, "
-    "i.indisunique, i.indisprimary, i.indisvalid "
-    "FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid "
-    "JOIN pg_class c ON c.oid = s.indexrelid ORDER BY s.indexrelid LIMIT 10000";
+    PGQ_TAG "SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, "
+            "pg_get_indexdef(s.indexrelid), coalesce(s.idx_scan, 0), "
+            "c.relpages::bigint * current_setting('block_size')::bigint, "
+            "i.indisunique, i.indisprimary, i.indisvalid "
+            "FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid "
+            "JOIN pg_class c ON c.oid = s.indexrelid ORDER BY s.indexrelid LIMIT 10000";
 
 int pgq_extversion_num(const char *extversion)
 {
@@ -69,14 +70,14 @@ static void statements_sql(char *dst, size_t cap, const char *schema, int pgss_v
     /* 1.9 (PG14) keys rows by toplevel too; nested statements would count twice. */
     const char *toplevel = pgss_version >= 10900 ? "AND s.toplevel " : "";
     snprintf(dst, cap,
-             "SELECT s.queryid, s.userid, s.dbid, s.calls, s.total_exec_time, s.rows, "
-             "s.shared_blks_hit, s.shared_blks_read, s.shared_blks_dirtied, "
-             "s.temp_blks_read + s.temp_blks_written, s.wal_bytes, "
-             "coalesce(d.datname, ''), coalesce(r.rolname, ''), %s "
-             "FROM %s.pg_stat_statements(%s) s "
-             "LEFT JOIN pg_database d ON d.oid = s.dbid "
-             "LEFT JOIN pg_roles r ON r.oid = s.userid "
-             "WHERE s.queryid IS NOT NULL %s",
+             PGQ_TAG "SELECT s.queryid, s.userid, s.dbid, s.calls, s.total_exec_time, s.rows, "
+                     "s.shared_blks_hit, s.shared_blks_read, s.shared_blks_dirtied, "
+                     "s.temp_blks_read + s.temp_blks_written, s.wal_bytes, "
+                     "coalesce(d.datname, ''), coalesce(r.rolname, ''), %s "
+                     "FROM %s.pg_stat_statements(%s) s "
+                     "LEFT JOIN pg_database d ON d.oid = s.dbid "
+                     "LEFT JOIN pg_roles r ON r.oid = s.userid "
+                     "WHERE s.queryid IS NOT NULL %s",
              with_text ? "s.query" : "NULL", schema, with_text ? "true" : "false", toplevel);
 }
 
@@ -90,24 +91,24 @@ void pgq_init(struct pgq *q, int server_version_num, const char *pgss_schema, in
 
     /* PG16 added reserved_connections for pg_use_reserved_connections members. */
     snprintf(q->settings, sizeof(q->settings),
-             "SELECT current_setting('max_connections')::int, "
-             "current_setting('superuser_reserved_connections')::int%s, "
-             "(SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'), "
-             "(SELECT setting::bigint FROM pg_settings "
-             "WHERE name = 'idle_in_transaction_session_timeout'), "
-             "(SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout'), "
-             "extract(epoch FROM pg_postmaster_start_time()), "
-             "current_setting('pg_stat_statements.max', true)",
+             PGQ_TAG "SELECT current_setting('max_connections')::int, "
+                     "current_setting('superuser_reserved_connections')::int%s, "
+                     "(SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'), "
+                     "(SELECT setting::bigint FROM pg_settings "
+                     "WHERE name = 'idle_in_transaction_session_timeout'), "
+                     "(SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout'), "
+                     "extract(epoch FROM pg_postmaster_start_time()), "
+                     "current_setting('pg_stat_statements.max', true)",
              server_version_num >= 160000 ? " + current_setting('reserved_connections')::int" : "");
 
     /* PG14 added the session counters. */
     snprintf(q->database, sizeof(q->database),
-             "SELECT coalesce(sum(xact_commit), 0), coalesce(sum(xact_rollback), 0), "
-             "coalesce(sum(deadlocks), 0), coalesce(sum(conflicts), 0), "
-             "coalesce(sum(temp_files), 0), coalesce(sum(temp_bytes), 0), "
-             "coalesce(sum(blks_read), 0), coalesce(sum(blks_hit), 0), "
-             "coalesce(sum(tup_returned), 0), coalesce(sum(tup_fetched), 0), %s "
-             "FROM pg_stat_database",
+             PGQ_TAG "SELECT coalesce(sum(xact_commit), 0), coalesce(sum(xact_rollback), 0), "
+                     "coalesce(sum(deadlocks), 0), coalesce(sum(conflicts), 0), "
+                     "coalesce(sum(temp_files), 0), coalesce(sum(temp_bytes), 0), "
+                     "coalesce(sum(blks_read), 0), coalesce(sum(blks_hit), 0), "
+                     "coalesce(sum(tup_returned), 0), coalesce(sum(tup_fetched), 0), %s "
+                     "FROM pg_stat_database",
              server_version_num >= 140000
                  ? "coalesce(sum(sessions), 0), coalesce(sum(sessions_fatal), 0), "
                    "coalesce(sum(sessions_killed), 0), coalesce(sum(sessions_abandoned), 0)"
@@ -121,8 +122,8 @@ void pgq_init(struct pgq *q, int server_version_num, const char *pgss_schema, in
         /* pg_stat_statements_info (1.9) counts entries evicted for lack of room. */
         if (pgss_version >= 10900)
             snprintf(q->pgss_info, sizeof(q->pgss_info),
-                     "SELECT dealloc, extract(epoch FROM stats_reset) "
-                     "FROM %s.pg_stat_statements_info",
+                     PGQ_TAG "SELECT dealloc, extract(epoch FROM stats_reset) "
+                             "FROM %s.pg_stat_statements_info",
                      pgss_schema);
     }
 }

@@ -13,6 +13,13 @@
 
 #include <stdbool.h>
 
+/*
+ * Every monitoring statement starts with this comment, so that the
+ * watcher can leave its own statements out of pg_stat_statements' deltas
+ * (the comment does not change the queryid but stays in the text).
+ */
+#define PGQ_TAG "/* sleuth */ "
+
 /* Oldest supported server and pg_stat_statements (total_exec_time appeared in 1.8, PG13). */
 #define PGQ_MIN_SERVER 130000
 #define PGQ_MIN_PGSS   10800

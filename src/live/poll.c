@@ -65,6 +65,7 @@ struct qtext {
     uint64_t fingerprint;
     char *text; /* normalised, malloc'd */
     bool seen;  /* in the current snapshot */
+    bool own;   /* one of the watcher's own statements (PGQ_TAG) */
 };
 
 struct poller {
@@ -640,6 +641,7 @@ static void text_add(struct poller *p, int64_t queryid, const char *raw)
     t->fingerprint = fingerprint_sql(p->scratch.ptr, p->scratch.len, &parsed);
     t->text = xstrdup(p->scratch.ptr);
     t->seen = true;
+    t->own = strncmp(raw, PGQ_TAG, sizeof(PGQ_TAG) - 1) == 0;
     hmap_put(&p->text_index, hmap_mix64((uint64_t)queryid), (uint32_t)p->ntexts);
     p->ntexts++;
 }
@@ -756,8 +758,8 @@ static void diff_statements(struct poller *p, struct sample *s, const struct sna
             continue;
         bool reset = !old || row->calls < old->calls;
         const struct qtext *t = text_find(p, row->queryid);
-        if (!t)
-            continue; /* its text could not be read: the problem is already recorded */
+        if (!t || t->own)
+            continue; /* no text (the problem is recorded), or the watcher's own statement */
         uint32_t v;
         struct fp_acc *a;
         if (hmap_get(&idx, t->fingerprint, NULL, NULL, &v)) {

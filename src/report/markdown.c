@@ -386,10 +386,46 @@ static void alerts(const struct report *r, struct buf *b)
     buf_addch(b, '\n');
 }
 
+/* The most likely causes and what the data rules out. */
+static void diagnosis(const struct report *r, struct buf *b)
+{
+    if (!r->diag || !r->diag->n)
+        return;
+    buf_addstr(b, "## Diagnosis\n\n");
+    for (size_t i = 0; i < r->diag->n; i++) {
+        const struct diagnosis *g = &r->diag->items[i];
+        buf_addf(b, "%zu. **%s**%s", i + 1, diag_cause_name(g->cause), g->table ? " on " : "");
+        if (g->table)
+            md_code_cell(b, g->table, 80);
+        buf_addstr(b, ": ");
+        md_text(b, g->summary ? g->summary : "", 200);
+        buf_addch(b, '\n');
+        if (g->query) {
+            buf_addstr(b, "   - query: ");
+            md_code_cell(b, g->query, 200);
+            buf_addch(b, '\n');
+        }
+        if (g->fix) {
+            buf_addstr(b, "   - fix: ");
+            md_text(b, g->fix, 200);
+            buf_addch(b, '\n');
+        }
+    }
+    for (size_t i = 0; i < r->diag->nruled_out; i++) {
+        buf_addstr(b, "- ruled out ");
+        md_text(b, r->diag->ruled_out[i].suspicion, 80);
+        buf_addstr(b, ": ");
+        md_text(b, r->diag->ruled_out[i].evidence, 300);
+        buf_addch(b, '\n');
+    }
+    buf_addch(b, '\n');
+}
+
 int report_write_markdown(const struct report *r, FILE *out)
 {
     struct buf b = BUF_INIT;
     summary(r, &b);
+    diagnosis(r, &b);
     top_queries(r, &b);
     slowest(r, &b);
     alerts(r, &b);

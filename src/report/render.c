@@ -134,6 +134,11 @@ void report_set_alerts(struct report *r, const struct alert *alerts, size_t n)
     r->nalerts = n;
 }
 
+void report_set_diagnosis(struct report *r, const struct diag_result *d)
+{
+    r->diag = d;
+}
+
 int report_write(const struct report *r, FILE *out)
 {
     switch (r->opts.format) {

@@ -8,6 +8,7 @@
 #define SLEUTH_REPORT_RENDER_H
 
 #include "detect/finding.h"
+#include "diagnose/diagnose.h"
 #include "stats/analysis.h"
 #include "util/buf.h"
 
@@ -43,12 +44,16 @@ struct report {
     bool means_only;
     const struct alert *alerts; /* stored alerts, by since (report_set_alerts); borrowed */
     size_t nalerts;
+    const struct diag_result *diag; /* the diagnosis (report_set_diagnosis); borrowed, or NULL */
 };
 
 void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts);
 void report_release(struct report *r);
 /* Lists these stored alerts (borrowed until report_release) in the report. */
 void report_set_alerts(struct report *r, const struct alert *alerts, size_t n);
+
+/* Adds the diagnosis (borrowed until report_release) to the report. */
+void report_set_diagnosis(struct report *r, const struct diag_result *d);
 
 /* Writes the report in its format; returns 0, or -1 if writing failed. */
 int report_write(const struct report *r, FILE *out);

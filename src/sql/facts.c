@@ -133,7 +133,8 @@ static int table_add(struct walker *w, const char *schema, const char *name, con
                      bool nested)
 {
     struct sqlfacts *f = w->f;
-    char s[SQLFACTS_NAME_MAX], n[SQLFACTS_NAME_MAX];
+    /* Zeroed whole: the arrays are copied whole, so facts compare with memcmp. */
+    char s[SQLFACTS_NAME_MAX] = { 0 }, n[SQLFACTS_NAME_MAX] = { 0 };
     copy_name(s, schema);
     copy_name(n, name);
     for (size_t i = 0; i < f->n_tables; i++) {
@@ -248,7 +249,7 @@ static void col_add(struct walker *w, int table, const char *name, enum sqlfacts
                     enum sqlfacts_opclass opclass, enum sqlfacts_op op, unsigned flags)
 {
     struct sqlfacts *f = w->f;
-    char n[SQLFACTS_NAME_MAX];
+    char n[SQLFACTS_NAME_MAX] = { 0 };
     copy_name(n, name);
     for (size_t i = 0; i < f->n_cols; i++) {
         const struct sqlfacts_column *k = &f->cols[i];

@@ -71,4 +71,18 @@ for opt in $("$SLEUTH" analyze --help | grep -oE -- '--[a-z][a-z-]+' | sort -u);
     grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $opt"
 done
 is "$missing" "" "the man page documents every option of analyze --help"
+missing=""
+for opt in $("$SLEUTH" advise --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+    grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $opt"
+done
+is "$missing" "" "the man page documents every option of advise --help"
+out=$("$SLEUTH" help advise); ok $? "help advise exits 0"
+like "$out" '^usage: sleuth advise' "help advise prints the usage"
+err=$("$SLEUTH" advise --format xml 2>&1); is $? 2 "advise: a bad --format exits 2"
+err=$("$SLEUTH" advise --min-calls 0 2>&1); is $? 2 "advise: --min-calls 0 exits 2"
+err=$("$SLEUTH" advise --min-mean soon 2>&1); is $? 2 "advise: a bad --min-mean exits 2"
+err=$("$SLEUTH" advise "host=$tmp/nosocket port=1" 2>&1); is $? 4 "advise: an unreachable server exits 4"
+like "$err" "cannot connect" "and says so"
+err=$("$SLEUTH" advise --store "$tmp/nostore.db" "host=$tmp/nosocket port=1" 2>&1); is $? 3 "advise: a missing store exits 3"
+ok "$([ ! -e "$tmp/nostore.db" ]; echo $?)" "and is not created"
 done_testing
