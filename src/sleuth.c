@@ -25,7 +25,7 @@ static const struct command commands[] = {
     { "report", cmd_report, cmd_report_help, "report from the history a watch store kept" },
     { "watch", cmd_watch, cmd_watch_help, "watch a live server, keep its history, alert" },
     { "demo", cmd_demo, cmd_demo_help, "stage a database outage and watch sleuth find it" },
-    { "advise", cmd_advise, cmd_advise_help, "indexes, settings and rewrites that fix what was found" },
+    { "advise", cmd_advise, cmd_advise_help, "indexes, settings and rewrites to fix it" },
 };
 
 static void main_help(void)

@@ -24,11 +24,11 @@
 #include <stddef.h>
 
 /* X(enum, JSON name, what it asks for) */
-#define ADVICE_KINDS(X)                                                                   \
-    X(ADVICE_CREATE_INDEX, "create_index", "create a missing index")                     \
+#define ADVICE_KINDS(X)                                                                      \
+    X(ADVICE_CREATE_INDEX, "create_index", "create a missing index")                         \
     X(ADVICE_DROP_INDEX, "drop_index", "drop a harmful, unused, redundant or invalid index") \
-    X(ADVICE_REPLACE_INDEX, "replace_index", "replace an index by a better one")           \
-    X(ADVICE_SETTING, "setting", "change a server, role or pool setting")                  \
+    X(ADVICE_REPLACE_INDEX, "replace_index", "replace an index by a better one")             \
+    X(ADVICE_SETTING, "setting", "change a server, role or pool setting")                    \
     X(ADVICE_REWRITE_QUERY, "rewrite_query", "fetch fewer columns or rows")
 
 enum advice_kind {

@@ -39,13 +39,18 @@ static void first_line(char *dst, size_t cap, const char *msg)
 PGresult *adv_exec(struct adv_ctx *c, const char *sql, int nparams, const char *const *params,
                    struct err *err)
 {
-    PGresult *r = PQexecParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    /* The tag keeps the advisor's statements out of the watcher's deltas and of its own input. */
+    struct buf tagged = BUF_INIT;
+    if (strncmp(sql, PGQ_TAG, sizeof(PGQ_TAG) - 1) != 0)
+        buf_addstr(&tagged, PGQ_TAG);
+    buf_addstr(&tagged, sql);
+    PGresult *r = PQexecParams(c->conn, tagged.ptr, nparams, NULL, params, NULL, NULL, 0);
+    buf_release(&tagged);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return r;
     char reason[200];
-    first_line(reason, sizeof(reason),
-               r ? PQresultErrorMessage(r) : PQerrorMessage(c->conn));
+    first_line(reason, sizeof(reason), r ? PQresultErrorMessage(r) : PQerrorMessage(c->conn));
     PQclear(r);
     err_set(err, PQstatus(c->conn) == CONNECTION_OK ? ERR_SQL : ERR_CONN, "%s", reason);
     return NULL;
@@ -155,9 +160,10 @@ static int read_statements(struct adv_ctx *c, struct err *err)
     if (!r)
         return -1;
     for (int i = 0; i < PQntuples(r); i++)
-        stmt_add(c, (int64_t)strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
-                 (int64_t)adv_num(r, i, 2), adv_num(r, i, 3), (int64_t)adv_num(r, i, 4),
-                 (int64_t)adv_num(r, i, 5), false);
+        if (strncmp(PQgetvalue(r, i, 1), PGQ_TAG, sizeof(PGQ_TAG) - 1) != 0)
+            stmt_add(c, (int64_t)strtoll(PQgetvalue(r, i, 0), NULL, 10), PQgetvalue(r, i, 1),
+                     (int64_t)adv_num(r, i, 2), adv_num(r, i, 3), (int64_t)adv_num(r, i, 4),
+                     (int64_t)adv_num(r, i, 5), false);
     PQclear(r);
     if (version >= 10900) {
         snprintf(sql, sizeof(sql),

@@ -172,7 +172,8 @@ static void check_stmt(struct adv_ctx *c, const struct adv_stmt *s, struct err *
         a->sql = rewrite_star(s->query, &sh, add_limit, left_out);
     } else {
         for (size_t i = 0; i < f->n_cols; i++)
-            if (f->cols[i].role == SQLFACTS_ROLE_SELECT && !(f->cols[i].flags & SQLFACTS_COL_NESTED))
+            if (f->cols[i].role == SQLFACTS_ROLE_SELECT &&
+                !(f->cols[i].flags & SQLFACTS_COL_NESTED))
                 advice_add_column(a, f->cols[i].name);
     }
     if (!a->sql) {
@@ -201,10 +202,10 @@ static void check_stmt(struct adv_ctx *c, const struct adv_stmt *s, struct err *
     struct buf sum = BUF_INIT, why = BUF_INIT;
     buf_addf(&sum, "%s%s%s on %s: %.0f rows and about %.0f kB per call", star ? "SELECT *" : "",
              star && add_limit ? " without LIMIT" : (!star && add_limit ? "no LIMIT" : ""),
-             !star && !add_limit ? "many rows" : "", a->table, rows,
-             rows * sh.row_width / 1024);
-    buf_addf(&why, "pg_stat_statements: %lld calls returned %.0f rows each; a %s row is about "
-                   "%.0f bytes (%s), so each call ships about %.0f kB. ",
+             !star && !add_limit ? "many rows" : "", a->table, rows, rows * sh.row_width / 1024);
+    buf_addf(&why,
+             "pg_stat_statements: %lld calls returned %.0f rows each; a %s row is about "
+             "%.0f bytes (%s), so each call ships about %.0f kB. ",
              (long long)s->calls, rows, a->table, sh.row_width,
              sh.from_stats ? "pg_stats.avg_width" : "pages over rows", rows * sh.row_width / 1024);
     if (star)

@@ -23,7 +23,8 @@
 
 #include "util/banned.h"
 
-/* An index scanned fewer times than this fraction of its table's updates costs more than it gives. */
+/* An index scanned fewer times than this fraction of its table's updates costs more than it gives.
+ */
 #define HOT_SCAN_RATIO 0.1
 
 static bool droppable(const struct adv_index *x)
@@ -67,8 +68,7 @@ static void collect_writes(const struct adv_ctx *c, const struct adv_index *x, s
 {
     for (size_t i = 0; i < c->nstmts; i++) {
         const struct adv_stmt *s = &c->stmts[i];
-        if (!s->parsed || s->facts.command != SQLFACTS_CMD_UPDATE ||
-            s->calls < c->opts->min_calls)
+        if (!s->parsed || s->facts.command != SQLFACTS_CMD_UPDATE || s->calls < c->opts->min_calls)
             continue;
         char name[2 * SQLFACTS_NAME_MAX + 2];
         snprintf(name, sizeof(name), "%s.%s", x->schema, x->table);
@@ -166,15 +166,15 @@ static void hot_index(struct adv_ctx *c, const struct adv_index *x)
         for (size_t i = 0; i < nkeep; i++)
             json_array_append_new(k, json_string(keep[i]));
         json_object_set_new(a->evidence, "replacement_columns", k);
-        buf_addf(&sum, "replace %s.%s by an index without the columns updates write",
-                 x->schema, x->name);
+        buf_addf(&sum, "replace %s.%s by an index without the columns updates write", x->schema,
+                 x->name);
         buf_addf(&why, "Queries filter on its other columns, so an index on those alone "
                        "keeps serving them while updates of the written columns can be HOT "
                        "again. ");
     } else if (rarely) {
         a = add_drop(c, x, conf);
-        buf_addf(&sum, "drop %s.%s: updates write its columns and it is rarely scanned",
-                 x->schema, x->name);
+        buf_addf(&sum, "drop %s.%s: updates write its columns and it is rarely scanned", x->schema,
+                 x->name);
     } else {
         json_decref(w.queryids);
         return;
@@ -190,9 +190,10 @@ static void hot_index(struct adv_ctx *c, const struct adv_index *x)
     json_object_set_new(a->evidence, "n_tup_hot_upd", json_integer(x->tab_hot_upd));
     json_object_set_new(a->evidence, "hot_ratio", json_real(hot_ratio));
     json_object_set_new(a->evidence, "reason", json_string("hot_index"));
-    buf_addf(&why, "%lld updates (%.2f/s) write its key column(s); the table's HOT ratio is "
-                   "%.0f%% (%lld of %lld updates) and the index was scanned %lld times, fewer "
-                   "than %.0f%% of the updates.",
+    buf_addf(&why,
+             "%lld updates (%.2f/s) write its key column(s); the table's HOT ratio is "
+             "%.0f%% (%lld of %lld updates) and the index was scanned %lld times, fewer "
+             "than %.0f%% of the updates.",
              (long long)w.calls, per_s, 100 * hot_ratio, (long long)x->tab_hot_upd,
              (long long)x->tab_upd, (long long)x->idx_scan, 100 * HOT_SCAN_RATIO);
     a->reasoning = buf_detach(&why, NULL);
@@ -257,12 +258,13 @@ static void redundant_index(struct adv_ctx *c, const struct adv_index *a, const 
     struct buf sum = BUF_INIT, why = BUF_INIT;
     buf_addf(&sum, "drop %s.%s: %s %s", a->schema, a->name,
              exact ? "it duplicates" : "its keys are a prefix of", b->name);
-    buf_addf(&why, "%s has the same method and %s key columns; it can serve every query %s "
-                   "serves (%lld scans so far), and one index less is one less to maintain on "
-                   "each write (%lld bytes freed). Check that operator classes and collations "
-                   "match before dropping.",
-             b->name, exact ? "the same" : "begins with the same", a->name,
-             (long long)a->idx_scan, (long long)a->bytes);
+    buf_addf(&why,
+             "%s has the same method and %s key columns; it can serve every query %s "
+             "serves (%lld scans so far), and one index less is one less to maintain on "
+             "each write (%lld bytes freed). Check that operator classes and collations "
+             "match before dropping.",
+             b->name, exact ? "the same" : "begins with the same", a->name, (long long)a->idx_scan,
+             (long long)a->bytes);
     ad->summary = buf_detach(&sum, NULL);
     ad->reasoning = buf_detach(&why, NULL);
 }
@@ -278,9 +280,10 @@ static void unused_index(struct adv_ctx *c, const struct adv_index *x)
     struct buf sum = BUF_INIT, why = BUF_INIT;
     buf_addf(&sum, "drop %s.%s: no scan in %.1f days of statistics", x->schema, x->name,
              c->stats_age_s / 86400);
-    buf_addf(&why, "pg_stat_user_indexes counts no scan since the statistics began %.1f days "
-                   "ago, yet every write maintains its %lld bytes. Statistics are per server: "
-                   "check replicas before dropping.",
+    buf_addf(&why,
+             "pg_stat_user_indexes counts no scan since the statistics began %.1f days "
+             "ago, yet every write maintains its %lld bytes. Statistics are per server: "
+             "check replicas before dropping.",
              c->stats_age_s / 86400, (long long)x->bytes);
     a->summary = buf_detach(&sum, NULL);
     a->reasoning = buf_detach(&why, NULL);

@@ -30,7 +30,8 @@ static int count_params(const char *q)
 {
     int max = 0;
     for (const char *p = q; *p; p++) {
-        if (*p == '$' && isdigit((unsigned char)p[1]) && (p == q || !isalnum((unsigned char)p[-1]))) {
+        if (*p == '$' && isdigit((unsigned char)p[1]) &&
+            (p == q || !isalnum((unsigned char)p[-1]))) {
             int n = atoi(p + 1);
             if (n > max && n < 1000)
                 max = n;
@@ -46,8 +47,8 @@ static int count_params(const char *q)
  * hypopg_create_index would keep its cached plan, so each call prepares
  * anew.
  */
-static int explain(struct adv_ctx *c, const char *query, bool analyze, double *cost,
-                   json_t **plan, struct err *err)
+static int explain(struct adv_ctx *c, const char *query, bool analyze, double *cost, json_t **plan,
+                   struct err *err)
 {
     char name[48];
     snprintf(name, sizeof(name), "sleuth_advise_%u", ++c->prepared);
@@ -213,8 +214,7 @@ static const struct adv_index *existing_index(const struct adv_ctx *c, const cha
 static struct advice *same_advice(struct adv_ctx *c, const char *sql)
 {
     for (size_t i = 0; i < c->out->n; i++)
-        if (c->out->items[i].kind == ADVICE_CREATE_INDEX &&
-            strcmp(c->out->items[i].sql, sql) == 0)
+        if (c->out->items[i].kind == ADVICE_CREATE_INDEX && strcmp(c->out->items[i].sql, sql) == 0)
             return &c->out->items[i];
     return NULL;
 }
@@ -233,8 +233,9 @@ static int hypo_check(struct adv_ctx *c, const struct adv_stmt *s, const char *c
     /* hypopg wants a plain CREATE INDEX. */
     struct buf def = BUF_INIT, sql = BUF_INIT;
     buf_addf(&def, "CREATE INDEX %s", create_sql + strlen("CREATE INDEX CONCURRENTLY "));
-    buf_addf(&sql, "SELECT indexrelid, indexname, %s.hypopg_relation_size(indexrelid) FROM "
-                   "%s.hypopg_create_index($1)",
+    buf_addf(&sql,
+             "SELECT indexrelid, indexname, %s.hypopg_relation_size(indexrelid) FROM "
+             "%s.hypopg_create_index($1)",
              c->hypopg_schema, c->hypopg_schema);
     const char *params[] = { def.ptr };
     PGresult *r = adv_exec(c, sql.ptr, 1, params, err);
@@ -294,15 +295,17 @@ static void add_create(struct adv_ctx *c, const struct adv_stmt *s, const char *
         plan_shape(json_object_get(h->plan, "Plan"), &shape);
         json_object_set_new(e, "plan_after", json_string(shape.ptr));
         a->confidence = ADVICE_HIGH;
-        buf_addf(&why, "The statement's generic plan costs %.0f; with a hypothetical index "
-                       "(hypopg) it costs %.0f (%.0f%% less) and uses the index. Dexter's rule "
-                       "(start cost >= 100, cut >= 50%%) accepts it.",
+        buf_addf(&why,
+                 "The statement's generic plan costs %.0f; with a hypothetical index "
+                 "(hypopg) it costs %.0f (%.0f%% less) and uses the index. Dexter's rule "
+                 "(start cost >= 100, cut >= 50%%) accepts it.",
                  cost_before, h->cost_after, 100 * (1 - h->cost_after / cost_before));
     } else {
         a->confidence = ADVICE_MEDIUM;
-        buf_addf(&why, "The statement's generic plan costs %.0f and reads %s with a Seq Scan "
-                       "filtering %s. Not validated: installing hypopg would let sleuth check "
-                       "the index with a hypothetical one and raise the confidence.",
+        buf_addf(&why,
+                 "The statement's generic plan costs %.0f and reads %s with a Seq Scan "
+                 "filtering %s. Not validated: installing hypopg would let sleuth check "
+                 "the index with a hypothetical one and raise the confidence.",
                  cost_before, table, a->columns[0]);
     }
     buf_release(&shape);

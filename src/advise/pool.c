@@ -87,14 +87,16 @@ static void advise_iit(struct adv_ctx *c, const struct pool_facts *p)
     json_object_set_new(a->evidence, "proposed", json_string("60s"));
     add_common(p, a);
     struct buf sum = BUF_INIT, why = BUF_INIT;
-    buf_addf(&sum, "set idle_in_transaction_session_timeout = 60s: %d session(s) idle in a "
-                   "transaction, the oldest for %.0f s",
+    buf_addf(&sum,
+             "set idle_in_transaction_session_timeout = 60s: %d session(s) idle in a "
+             "transaction, the oldest for %.0f s",
              p->idle_in_tx, p->oldest_iit_s);
-    buf_addf(&why, "idle_in_transaction_session_timeout is 0 (never), and %d session(s) hold a "
-                   "connection, locks and the xmin horizon while the application does something "
-                   "else. 60 s ends leaked transactions without touching a request that is "
-                   "still working; lower it when the application's transactions are short. "
-                   "ALTER ROLE app SET ... limits it to the application's role.",
+    buf_addf(&why,
+             "idle_in_transaction_session_timeout is 0 (never), and %d session(s) hold a "
+             "connection, locks and the xmin horizon while the application does something "
+             "else. 60 s ends leaked transactions without touching a request that is "
+             "still working; lower it when the application's transactions are short. "
+             "ALTER ROLE app SET ... limits it to the application's role.",
              p->idle_in_tx);
     a->summary = buf_detach(&sum, NULL);
     a->reasoning = buf_detach(&why, NULL);
@@ -120,8 +122,9 @@ static void advise_statement_timeout(struct adv_ctx *c, const struct pool_facts 
         buf_addf(&sum, "set statement_timeout = 30s for role %s: a query has been running %.0f s",
                  p->busiest_role, p->longest_active_s);
     else
-        buf_addf(&sum, "set statement_timeout = 30s for role %s: %d of %d usable connections in "
-                       "use and no statement_timeout",
+        buf_addf(&sum,
+                 "set statement_timeout = 30s for role %s: %d of %d usable connections in "
+                 "use and no statement_timeout",
                  p->busiest_role, p->peak, p->usable);
     a->summary = buf_detach(&sum, NULL);
     a->reasoning = xstrdup("statement_timeout is 0, so a runaway query holds its connection "
@@ -139,8 +142,9 @@ static void advise_pool_size(struct adv_ctx *c, const struct pool_facts *p)
         size = 1;
     struct advice *a = advice_list_add(c->out, ADVICE_SETTING);
     struct buf sql = BUF_INIT;
-    buf_addf(&sql, "-- application pool: at most %d connections per instance (%d instance(s) "
-                   "seen); PgBouncer: default_pool_size = %d",
+    buf_addf(&sql,
+             "-- application pool: at most %d connections per instance (%d instance(s) "
+             "seen); PgBouncer: default_pool_size = %d",
              size, instances, size);
     a->sql = buf_detach(&sql, NULL);
     advice_add_column(a, "pool_size");
@@ -150,12 +154,14 @@ static void advise_pool_size(struct adv_ctx *c, const struct pool_facts *p)
     json_object_set_new(a->evidence, "instances", json_integer(instances));
     add_common(p, a);
     struct buf sum = BUF_INIT, why = BUF_INIT;
-    buf_addf(&sum, "cap the application pool at %d per instance: %d of %d usable connections "
-                   "in use at the peak",
+    buf_addf(&sum,
+             "cap the application pool at %d per instance: %d of %d usable connections "
+             "in use at the peak",
              size, p->peak, p->usable);
-    buf_addf(&why, "Pool size = usable connections (%d) x 0.8 / application instances (%d, "
-                   "distinct client and application name) = %d, leaving room for "
-                   "maintenance and monitoring sessions.",
+    buf_addf(&why,
+             "Pool size = usable connections (%d) x 0.8 / application instances (%d, "
+             "distinct client and application name) = %d, leaving room for "
+             "maintenance and monitoring sessions.",
              p->usable, instances, size);
     a->summary = buf_detach(&sum, NULL);
     a->reasoning = buf_detach(&why, NULL);
@@ -225,8 +231,7 @@ int advise_connections(struct adv_ctx *c, struct err *err)
     bool pressure = p.usable > 0 && (double)p.peak >= POOL_PRESSURE * p.usable;
     if (p.iit_timeout_ms == 0 && (p.idle_in_tx > 0 || c->peak_idle_in_tx > 0))
         advise_iit(c, &p);
-    if (p.statement_timeout_ms == 0 && (p.longest_active_s >= 60 || pressure) &&
-        p.busiest_role[0])
+    if (p.statement_timeout_ms == 0 && (p.longest_active_s >= 60 || pressure) && p.busiest_role[0])
         advise_statement_timeout(c, &p);
     if (pressure)
         advise_pool_size(c, &p);

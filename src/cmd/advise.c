@@ -145,8 +145,7 @@ static int write_output(const struct cli *cli, const struct buf *text)
     if (cli->output && strcmp(cli->output, "-") != 0) {
         out = fopen(cli->output, "w");
         if (!out) {
-            fprintf(stderr, "sleuth advise: cannot write '%s': %s\n", cli->output,
-                    strerror(errno));
+            fprintf(stderr, "sleuth advise: cannot write '%s': %s\n", cli->output, strerror(errno));
             return EXIT_INPUT;
         }
     }

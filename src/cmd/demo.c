@@ -328,7 +328,11 @@ static void print_interval(const struct demo_run *r, const struct sample *s, boo
 /*
  * The diagnosis and the advice for what was detected. This is the hook for
  * diagnose/ and advise/: until they are wired in, it repeats each alert's
- * next step.
+ * next step. When it runs, the traffic has stopped but the server is still
+ * up (demo_server_conninfo(r->srv) for EXPLAIN or hypopg,
+ * demo_server_log_path(r->srv) for the log); r->alerts holds every alert
+ * fired, as alert_json objects with detected_at and after_fault, and
+ * r->o.fault the scenario.
  */
 static void print_diagnosis(const struct demo_run *r)
 {
@@ -815,6 +819,8 @@ int cmd_demo(int argc, char **argv)
         rc = run_loop(&r);
     bool finished = rc == EXIT_OK;
     if (finished) {
+        /* The server stays up for the diagnosis (EXPLAIN, hypopg); the traffic is done. */
+        demo_traffic_stop(r.traffic);
         if (r.o.fault != DEMO_STEADY && !r.detect_us)
             printf("\nsleuth did not detect the fault within %.0f s\n", (double)r.o.after_us / 1e6);
         print_diagnosis(&r);

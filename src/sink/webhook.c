@@ -362,9 +362,9 @@ static json_t *slack_body(const struct webhook *w, enum alert_change change, con
     json_object_set_new(ctx, "elements", json_pack("[o]", ctx_text));
     json_array_append_new(blocks, ctx);
 
-    const char *color = change == ALERT_RESOLVED      ? "#2eb886"
+    const char *color = change == ALERT_RESOLVED          ? "#2eb886"
                         : f->severity == FINDING_CRITICAL ? "#d50200"
-                                                      : "#daa038";
+                                                          : "#daa038";
     json_t *att = json_object();
     set_str(att, "color", color);
     json_object_set_new(att, "blocks", blocks);
@@ -440,7 +440,8 @@ static json_t *alertmanager_body(const struct webhook *w, int change, const stru
     json_array_append_new(arr, am_alert(w, a, a->f.severity, 0));
     if (change == ALERT_UPDATED) {
         /* Severity is part of the alert's identity: end the old one. */
-        enum finding_severity old = a->f.severity == FINDING_CRITICAL ? FINDING_WARNING : FINDING_CRITICAL;
+        enum finding_severity old =
+            a->f.severity == FINDING_CRITICAL ? FINDING_WARNING : FINDING_CRITICAL;
         json_array_append_new(arr,
                               am_alert(w, a, old, a->updated_us ? a->updated_us : a->since_us));
     }

@@ -305,7 +305,8 @@ int store_read_alerts(struct store *s, int64_t since_us, int64_t until_us, store
         a.since_us = sqlite3_column_int64(st, 1);
         a.f.kind = kind_of(store_col_str(st, 2));
         a.f.key = col_opt(st, 3);
-        a.f.severity = strcmp(store_col_str(st, 4), "critical") ? FINDING_WARNING : FINDING_CRITICAL;
+        a.f.severity =
+            strcmp(store_col_str(st, 4), "critical") ? FINDING_WARNING : FINDING_CRITICAL;
         a.updated_us = sqlite3_column_int64(st, 5);
         a.resolved_us = sqlite3_column_int64(st, 6);
         a.f.value = col_num(st, 7);

@@ -190,6 +190,8 @@ SELECT pg_reload_conf();" "idle_in_transaction_session_timeout = 60s"
 is "$(q pool "$pi | .evidence.idle_in_transaction")" 8 "the evidence counts the eight sessions"
 is "$(q pool "$pi | .evidence.usable_connections")" 9 "of 9 usable connections"
 is "$(q pool "$pi | .evidence.longest_holders | length")" 5 "the sessions holding connections longest"
+"$SLEUTH" watch --store "$tmp/watch.db" --interval 1s --count 2 "dbname=postgres" >"$tmp/watch.out" 2>&1
+ok $? "a watcher kept two intervals in a store"
 ps='.advice[] | select(.kind == "setting" and .columns == ["pool_size"])'
 is "$(q pool "$ps | .evidence.proposed")" 7 "pool size: 9 usable x 0.8 / 1 instance"
 is "$(q pool "[.advice[] | select(.kind == \"setting\" and .columns == [\"statement_timeout\"])] | .[0].sql")" \
@@ -203,6 +205,12 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 is "$n" 0 "the idle sessions are gone"
+
+advise store --store "$tmp/watch.db"
+is "$(q store '.context.store.peak_connections')" 8 "--store: the peak of the stored intervals"
+is "$(q store '.context.connections.connections')" 0 "while none is in use now"
+is "$(q store "$ps | .evidence.proposed")" 7 "the pool size still follows the peak"
+is "$(q store "[$pi] | length")" 1 "and the stored idle sessions still ask for the timeout"
 
 # 5. Redundant fetch: 60 x SELECT * FROM products (5000 rows with a 500-byte description).
 reset_stats

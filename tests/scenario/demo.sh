@@ -4,7 +4,9 @@
 # no fault must raise no alert at all; each fault must be told by its own
 # signals (demo_fault_signals in src/demo/fault.c), the first of them
 # within two intervals of the fault plus one for poll timing, with no
-# false alarm before the fault and no alert of an unrelated kind after it.
+# false alarm before the fault and no alert of an unrelated kind after it
+# (honest side effects, such as a CPU-bound server slowing every query,
+# are listed per fault in fault.c).
 # The scenarios load the CPU: meson runs this test alone (is_parallel).
 # SLEUTH_DEMO_SCENARIOS limits the run to some scenarios.
 set -u
@@ -53,10 +55,12 @@ for s in $SCENARIOS; do
     is "$(jq '[.alerts[] | select(.after_fault | not)] | length' "$j")" 0 \
         "$s: no alert before the fault"
     want=$(expected "$s")
-    first=$(jq -r '[.alerts[] | select(.after_fault)][0].kind // "none"' "$j")
-    like " $want " " $first " "$s: the first alert is one of: $want (got $first)"
-    after=$(jq -r '[.alerts[] | select(.after_fault)][0].detected_after_intervals // 99' "$j")
-    ok $((after > 3)) "$s: detected within 2 intervals + 1 of the fault ($after)"
+    # The first alert of the fault's own signals; an honest side effect may come first
+    # (the migration's CREATE INDEX is itself a new heavy statement).
+    first=$(jq -r --arg w " $want " '[.alerts[] | select(.after_fault and (.kind as $k | $w | contains(" " + $k + " ")))][0].kind // "none"' "$j")
+    like " $want " " $first " "$s: one of $want fired (first: $first)"
+    after=$(jq -r '.detected_after_intervals // 99' "$j")
+    ok $((after > 3)) "$s: $first within 2 intervals + 1 of the fault ($after, $(jq -r '.detected_after_s // "-"' "$j") s)"
     unrelated=$(jq -r '[.alerts[] | select(.after_fault and (.expected | not)) | .kind] | unique | join(" ")' "$j")
     is "$unrelated" "" "$s: no alert of an unrelated kind"
     for group in $(jq -r '.expected[] | join(",")' "$j"); do

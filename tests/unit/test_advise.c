@@ -45,7 +45,8 @@ static void index_statements_are_exact(void **state)
     struct buf b = BUF_INIT;
     const char *cols[] = { "customer_id", "created_at" };
     advice_create_index_sql(&b, "public", "orders", cols, 2);
-    assert_string_equal(b.ptr, "CREATE INDEX CONCURRENTLY ON public.orders (customer_id, created_at);");
+    assert_string_equal(b.ptr,
+                        "CREATE INDEX CONCURRENTLY ON public.orders (customer_id, created_at);");
     buf_reset(&b);
     const char *odd[] = { "Customer", "order DESC", "x" };
     advice_create_index_sql(&b, "My Shop", "order", odd, 3);
