@@ -10,6 +10,7 @@
 
 #include "advise/internal.h"
 #include "live/pgqueries.h"
+#include "sql/fingerprint.h"
 #include "store/store.h"
 #include "util/xalloc.h"
 
@@ -128,6 +129,12 @@ static void stmt_add(struct adv_ctx *c, int64_t queryid, const char *query, int6
     s->from_store = from_store;
     struct err perr;
     s->parsed = sqlfacts_parse(&s->facts, query, &perr) == 0;
+    if (c->opts->nfocus) {
+        bool parsed;
+        uint64_t fp = fingerprint_sql(query, strlen(query), &parsed);
+        for (size_t i = 0; i < c->opts->nfocus && !s->focus; i++)
+            s->focus = c->opts->focus[i] == fp;
+    }
 }
 
 /* pg_stat_statements of the connected database; a note when it is missing. */

@@ -224,7 +224,8 @@ int advise_fetch(struct adv_ctx *c, struct err *err)
 {
     for (size_t i = 0; i < c->nstmts; i++) {
         const struct adv_stmt *s = &c->stmts[i];
-        if (!s->parsed || s->facts.command != SQLFACTS_CMD_SELECT || s->calls < c->opts->min_calls)
+        if (!s->parsed || s->facts.command != SQLFACTS_CMD_SELECT ||
+            (!s->focus && s->calls < c->opts->min_calls))
             continue;
         struct err serr = { 0 };
         check_stmt(c, s, &serr);

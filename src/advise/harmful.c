@@ -68,7 +68,8 @@ static void collect_writes(const struct adv_ctx *c, const struct adv_index *x, s
 {
     for (size_t i = 0; i < c->nstmts; i++) {
         const struct adv_stmt *s = &c->stmts[i];
-        if (!s->parsed || s->facts.command != SQLFACTS_CMD_UPDATE || s->calls < c->opts->min_calls)
+        if (!s->parsed || s->facts.command != SQLFACTS_CMD_UPDATE ||
+            (!s->focus && s->calls < c->opts->min_calls))
             continue;
         char name[2 * SQLFACTS_NAME_MAX + 2];
         snprintf(name, sizeof(name), "%s.%s", x->schema, x->table);

@@ -406,7 +406,8 @@ int advise_missing_indexes(struct adv_ctx *c, struct err *err)
     size_t considered = 0;
     for (size_t i = 0; i < c->nstmts; i++) {
         const struct adv_stmt *s = &c->stmts[i];
-        if (!s->parsed || s->calls < c->opts->min_calls || s->mean_ms < c->opts->min_mean_ms)
+        if (!s->parsed ||
+            (!s->focus && (s->calls < c->opts->min_calls || s->mean_ms < c->opts->min_mean_ms)))
             continue;
         if (s->facts.command != SQLFACTS_CMD_SELECT && s->facts.command != SQLFACTS_CMD_UPDATE &&
             s->facts.command != SQLFACTS_CMD_DELETE)

@@ -22,6 +22,7 @@ struct adv_stmt {
     int64_t blks; /* shared blocks hit + read */
     bool from_store;
     bool parsed; /* facts are valid */
+    bool focus;  /* named by the diagnosis (advise_opts.focus) */
     struct sqlfacts facts;
 };
 

@@ -11,6 +11,7 @@
  */
 #include "cmd.h"
 
+#include "advise/advise.h"
 #include "demo/fault.h"
 #include "demo/server.h"
 #include "demo/shop.h"
@@ -18,6 +19,8 @@
 #include "detect/alerts.h"
 #include "detect/config.h"
 #include "detect/detect.h"
+#include "diagnose/diagnose.h"
+#include "live/conninfo.h"
 #include "live/logfollow.h"
 #include "live/poll.h"
 #include "report/render.h"
@@ -136,8 +139,12 @@ struct demo_run {
     unsigned fired;    /* kinds fired since the fault, as (1u << kind) */
     int64_t detect_us; /* first alert of the first signal group, 0 if none */
     int detect_polls;
-    json_t *alerts;       /* every alert fired, with when */
-    int shown[FK__COUNT]; /* alerts fired per kind in this interval, for the console */
+    json_t *alerts; /* every alert fired, with when */
+    struct diagnoser *diag;
+    json_t *diagnosis;     /* diag_result_json of the live diagnosis, after the run */
+    json_t *advice;        /* advice_list_json, after the run */
+    json_t *log_diagnosis; /* diag_result_json of the server log's analysis */
+    int shown[FK__COUNT];  /* alerts fired per kind in this interval, for the console */
 };
 
 /* Alerts of one kind printed in full per interval; the rest are counted. */
@@ -325,46 +332,70 @@ static void print_interval(const struct demo_run *r, const struct sample *s, boo
     fflush(stdout);
 }
 
-/*
- * The diagnosis and the advice for what was detected. This is the hook for
- * diagnose/ and advise/: until they are wired in, it repeats each alert's
- * next step. When it runs, the traffic has stopped but the server is still
- * up (demo_server_conninfo(r->srv) for EXPLAIN or hypopg,
- * demo_server_log_path(r->srv) for the log); r->alerts holds every alert
- * fired, as alert_json objects with detected_at and after_fault, and
- * r->o.fault the scenario.
- */
-static void print_diagnosis(const struct demo_run *r)
+/* Prints the top causes and the ruled-out suspicions; keeps their JSON for demo.json. */
+static void print_diagnosis(struct demo_run *r)
 {
+    struct diag_result dr;
+    diagnoser_result(r->diag, &dr);
+    r->diagnosis = diag_result_json(&dr);
     printf("\nDiagnosis\n");
-    if (r->o.fault == DEMO_STEADY) {
-        printf("  nothing to diagnose: no fault was injected\n");
+    if (!dr.n)
+        printf("  %s\n", r->o.fault == DEMO_STEADY ? "nothing abnormal: no cause to name"
+                                                   : "no known cause matches the alerts");
+    for (size_t i = 0; i < dr.n && i < 3; i++) {
+        const struct diagnosis *g = &dr.items[i];
+        printf("  %zu. %s%s%s: %s\n", i + 1, diag_cause_name(g->cause), g->table ? " on " : "",
+               g->table ? g->table : "", g->summary ? g->summary : "");
+        if (g->query)
+            printf("     query  %.160s\n", g->query);
+        if (g->index)
+            printf("     index  %s\n", g->index);
+        if (g->fix)
+            printf("     fix    %s\n", g->fix);
+    }
+    for (size_t i = 0; i < dr.nruled_out; i++)
+        printf("  ruled out %s: %s\n", dr.ruled_out[i].suspicion, dr.ruled_out[i].evidence);
+    diag_result_release(&dr);
+}
+
+/* Runs sleuth advise against the demo server (the traffic has stopped, the server is up). */
+static void print_advice(struct demo_run *r)
+{
+    PGconn *conn;
+    struct err err;
+    err_clear(&err);
+    if (conninfo_connect(&conn, demo_server_conninfo(r->srv), 30000, &err) < 0) {
+        fprintf(stderr, "sleuth demo: advise: %s\n", err.msg);
         return;
     }
-    size_t n = json_array_size(r->alerts);
-    if (n == 0) {
-        printf("  sleuth raised no alert for this fault\n");
-        return;
-    }
+    struct advise_opts ao;
+    advise_opts_init(&ao);
+    /* The queries the diagnosis named are looked at whatever their averages since start. */
+    uint64_t focus[8];
+    size_t nfocus = 0;
+    json_t *g;
     size_t i;
-    json_t *a;
-    int per_kind[FK__COUNT] = { 0 };
-    json_array_foreach(r->alerts, i, a)
+    json_array_foreach(r->diagnosis ? json_object_get(r->diagnosis, "diagnosis") : NULL, i, g)
     {
-        if (!json_is_true(json_object_get(a, "after_fault")))
-            continue;
-        const char *kind = json_string_value(json_object_get(a, "kind"));
-        int k = 0;
-        while (k < FK__COUNT && strcmp(finding_kind_name((enum finding_kind)k), kind) != 0)
-            k++;
-        if (k < FK__COUNT && ++per_kind[k] > SHOW_PER_KIND)
-            continue;
-        printf("  %s: %s\n", json_string_value(json_object_get(a, "kind")),
-               json_string_value(json_object_get(a, "summary")));
-        const char *next = json_string_value(json_object_get(a, "next"));
-        if (next)
-            printf("    next: %s\n", next);
+        const char *hex = json_string_value(json_object_get(g, "fingerprint"));
+        if (hex && nfocus < 8)
+            focus[nfocus++] = strtoull(hex, NULL, 16);
     }
+    ao.focus = focus;
+    ao.nfocus = nfocus;
+    struct advice_list l;
+    advice_list_init(&l);
+    if (advise_run(conn, &ao, &l, &err) < 0) {
+        fprintf(stderr, "sleuth demo: advise: %s\n", err.msg);
+    } else {
+        struct buf b = BUF_INIT;
+        advice_render_text(&b, &l, "the demo server");
+        printf("\n%s", b.ptr);
+        buf_release(&b);
+        r->advice = advice_list_json(&l);
+    }
+    advice_list_release(&l);
+    PQfinish(conn);
 }
 
 /* --- watching ---------------------------------------------------------------- */
@@ -389,6 +420,7 @@ static void watch_interval(struct demo_run *r)
     detector_step(r->det, &s, &f, &nf);
     memset(r->shown, 0, sizeof(r->shown));
     alert_book_update(r->book, &s, f, nf, on_alert, r);
+    diagnoser_add(r->diag, &s, f, nf);
     detector_findings_free(f, nf);
     for (int k = 0; k < FK__COUNT; k++)
         if (r->shown[k] > SHOW_PER_KIND)
@@ -474,12 +506,18 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-static int write_reports(const char *log_path, const char *dir)
+/*
+ * Analyses the server log as `sleuth analyze` would, with the watcher's
+ * interval so that the log's diagnosis is judged on the same cadence, and
+ * writes report.html and report.json; *log_diag gets the log's diagnosis.
+ */
+static int write_reports(const struct demo_run *r, const char *log_path, const char *dir,
+                         json_t **log_diag)
 {
     struct analysis_opts opts;
     analysis_opts_init(&opts);
     opts.prefix = demo_server_log_prefix();
-    opts.filter.interval_us = 5 * 1000000LL;
+    opts.filter.interval_us = r->o.interval_us;
     opts.jobs = 2;
     char *paths[] = { (char *)log_path };
     struct analysis a;
@@ -490,6 +528,9 @@ static int write_reports(const char *log_path, const char *dir)
         analysis_release(&a);
         return EXIT_INPUT;
     }
+    struct diag_result dr;
+    diagnose_collector(&a.c, &r->o.detect, &dr);
+    *log_diag = diag_result_json(&dr);
     int rc = EXIT_OK;
     static const struct {
         const char *name;
@@ -504,6 +545,7 @@ static int write_reports(const char *log_path, const char *dir)
         int wrc = -1;
         if (f) {
             report_init(&rep, &a, &ro);
+            report_set_diagnosis(&rep, &dr);
             wrc = report_write(&rep, f);
             report_release(&rep);
             if (fclose(f) != 0)
@@ -515,6 +557,7 @@ static int write_reports(const char *log_path, const char *dir)
         }
         buf_release(&path);
     }
+    diag_result_release(&dr);
     analysis_release(&a);
     return rc;
 }
@@ -568,6 +611,19 @@ static json_t *run_json(const struct demo_run *r, int64_t end_us)
     json_object_set_new(j, "detected_after_intervals",
                         r->detect_us ? json_integer(r->detect_polls) : json_null());
     json_object_set_new(j, "alerts", json_incref(r->alerts));
+    json_t *none = json_array();
+    json_object_set_new(
+        j, "diagnosis",
+        json_incref(r->diagnosis ? json_object_get(r->diagnosis, "diagnosis") : none));
+    json_object_set_new(
+        j, "ruled_out",
+        json_incref(r->diagnosis ? json_object_get(r->diagnosis, "ruled_out") : none));
+    json_object_set_new(j, "advice",
+                        json_incref(r->advice ? json_object_get(r->advice, "advice") : none));
+    json_object_set_new(
+        j, "log_diagnosis",
+        json_incref(r->log_diagnosis ? json_object_get(r->log_diagnosis, "diagnosis") : none));
+    json_decref(none);
     struct demo_traffic_stats before, after;
     demo_traffic_phase(r->traffic, 0, &before);
     demo_traffic_phase(r->traffic, 1, &after);
@@ -612,7 +668,7 @@ static int write_outputs(struct demo_run *r, int64_t end_us)
                 strerror(errno));
         rc = EXIT_INPUT;
     } else {
-        int wrc = write_reports(log.ptr, dir);
+        int wrc = write_reports(r, log.ptr, dir, &r->log_diagnosis);
         if (wrc != EXIT_OK)
             rc = wrc;
     }
@@ -763,6 +819,7 @@ static int start_all(struct demo_run *r)
         log_warn("sleuth demo: not following the server log: %s", err.msg);
     r->det = detector_new(&r->o.detect);
     r->book = alert_book_new(&r->o.detect);
+    r->diag = diagnoser_new();
     printf("\nTraffic: %d clients (browse, search, checkout, order updates); sleuth watches "
            "every %.3g s; the fault comes at T = %+.0fs\n\n",
            r->o.clients, (double)r->o.interval_us / 1e6,
@@ -795,7 +852,11 @@ static int stop_all(struct demo_run *r, bool outputs)
     demo_server_free(r->srv);
     detector_free(r->det);
     alert_book_free(r->book);
+    diagnoser_free(r->diag);
     json_decref(r->alerts);
+    json_decref(r->diagnosis);
+    json_decref(r->advice);
+    json_decref(r->log_diagnosis);
     return rc;
 }
 
@@ -824,6 +885,7 @@ int cmd_demo(int argc, char **argv)
         if (r.o.fault != DEMO_STEADY && !r.detect_us)
             printf("\nsleuth did not detect the fault within %.0f s\n", (double)r.o.after_us / 1e6);
         print_diagnosis(&r);
+        print_advice(&r);
     } else if (rc > 128) {
         printf("\nsleuth demo: stopping (%s)\n", rc - 128 == SIGINT ? "SIGINT" : "SIGTERM");
     }
