@@ -358,7 +358,10 @@ static void print_diagnosis(struct demo_run *r)
     diag_result_release(&dr);
 }
 
-/* Runs sleuth advise against the demo server (the traffic has stopped, the server is up). */
+/*
+ * Runs sleuth advise against the demo server while the fault still runs
+ * (as the superuser, which keeps its reserved slots when the pool is full).
+ */
 static void print_advice(struct demo_run *r)
 {
     PGconn *conn;
@@ -880,12 +883,12 @@ int cmd_demo(int argc, char **argv)
         rc = run_loop(&r);
     bool finished = rc == EXIT_OK;
     if (finished) {
-        /* The server stays up for the diagnosis (EXPLAIN, hypopg); the traffic is done. */
-        demo_traffic_stop(r.traffic);
         if (r.o.fault != DEMO_STEADY && !r.detect_us)
             printf("\nsleuth did not detect the fault within %.0f s\n", (double)r.o.after_us / 1e6);
         print_diagnosis(&r);
+        /* Advice while the fault still runs: the sessions holding connections are still there. */
         print_advice(&r);
+        demo_traffic_stop(r.traffic);
     } else if (rc > 128) {
         printf("\nsleuth demo: stopping (%s)\n", rc - 128 == SIGINT ? "SIGINT" : "SIGTERM");
     }

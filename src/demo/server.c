@@ -267,7 +267,7 @@ static int write_config(struct demo_server *s, const struct demo_server_opts *o,
                    "log_temp_files = 0\nlog_checkpoints = on\n"
                    "log_autovacuum_min_duration = 0\nlog_connections = off\n"
                    "log_disconnections = off\n"
-                   "auto_explain.log_min_duration = 100ms\nauto_explain.log_analyze = off\n");
+                   "auto_explain.log_min_duration = 5ms\nauto_explain.log_analyze = off\n");
     char *conf = path_join(s->datadir, "postgresql.conf");
     FILE *f = fopen(conf, "a");
     int rc = 0;

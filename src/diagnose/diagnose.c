@@ -920,6 +920,19 @@ static void cause_for_query(const struct diagnoser *d, struct diag_result *r, en
     }
 }
 
+/* A SELECT of every column, or without a LIMIT, that is not an aggregate. */
+static bool unbounded_select(const char *text)
+{
+    struct sqlfacts f;
+    struct err err;
+    bool yes = false;
+    if (text && sqlfacts_parse(&f, text, &err) == 0 && f.command == SQLFACTS_CMD_SELECT &&
+        !strstr(text, "count(") && !strstr(text, "sum(") && !strstr(text, "avg("))
+        yes = (f.flags & SQLFACTS_SELECT_STAR) && f.limit == SQLFACTS_LIMIT_NONE;
+    sqlfacts_release(&f);
+    return yes;
+}
+
 /* The UPDATE that took the most time in the window, or 0. */
 static uint64_t busiest_update(const struct diagnoser *d, const struct window *w)
 {
@@ -973,6 +986,9 @@ static void causes_from_event(const struct diagnoser *d, struct diag_result *r,
             cause_hot_index(d, r, e, table, e->fp, before, after);
         else if (find_index_gap(d, text_of(d, e->fp), NULL, &gap))
             cause_for_query(d, r, CAUSE_MISSING_INDEX, 0.5 + 0.4 * sh, e, e->fp, before, after);
+        else if (unbounded_select(text_of(d, e->fp)))
+            /* Without row counts (a log), SELECT * or no LIMIT on a heavy query is the lead. */
+            cause_for_query(d, r, CAUSE_REDUNDANT_FETCH, 0.4 + 0.3 * sh, e, e->fp, before, after);
         else if (e->kind == FK_LATENCY_REGRESSION)
             cause_for_query(d, r, CAUSE_QUERY_REGRESSION, 0.3 + 0.4 * sh, e, e->fp, before, after);
         break;
@@ -1025,8 +1041,9 @@ static void diagnosis_release(struct diagnosis *g)
 
 static bool same_cause(const struct diagnosis *a, const struct diagnosis *b)
 {
+    const char *ta = a->table ? a->table : "", *tb = b->table ? b->table : "";
     return a->cause == b->cause && a->fingerprint == b->fingerprint &&
-           strcmp(a->table ? a->table : "", b->table ? b->table : "") == 0;
+           (table_match(ta, tb) || table_match(tb, ta));
 }
 
 static void dedupe(struct diag_result *r)
@@ -1120,6 +1137,42 @@ static void ruled_out(struct diag_result *r, const struct window *before,
                      100 * q1.ms / all1, all0 > 0 ? 100 * q0.ms / all0 : 0.0));
 }
 
+/*
+ * A call surge and a new heavy query in one incident are one story: a
+ * release. The surge is the cause; the new queries join its evidence, and
+ * their own causes (a missing index) rank right after it.
+ */
+static void deploy_story(const struct diagnoser *d, struct diag_result *r,
+                         const struct window *after)
+{
+    struct diagnosis *surge = NULL;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->items[i].cause == CAUSE_DEPLOY_SURGE && (!surge || r->items[i].score > surge->score))
+            surge = &r->items[i];
+    if (!surge || !has_kind(d, FK_NEW_HEAVY_QUERY))
+        return;
+    double top = 0;
+    json_t *news = json_array();
+    for (size_t i = 0; i < d->nevents; i++) {
+        const struct devent *e = &d->events[i];
+        if (e->kind != FK_NEW_HEAVY_QUERY || !e->fp)
+            continue;
+        json_t *o = json_object();
+        char hex[17];
+        snprintf(hex, sizeof(hex), "%016" PRIx64, e->fp);
+        json_object_set_new(o, "fingerprint", json_string(hex));
+        json_object_set_new(o, "query", jsonstr_new(text_of(d, e->fp)));
+        json_object_set_new(o, "time_share_pct", num(100 * share(after, e->fp)));
+        json_array_append_new(news, o);
+    }
+    json_object_set_new(surge->evidence, "new_queries", news);
+    for (size_t i = 0; i < r->n; i++)
+        if (&r->items[i] != surge && r->items[i].score > top)
+            top = r->items[i].score;
+    if (surge->score <= top)
+        surge->score = fmin(1.0, top + 0.01);
+}
+
 void diagnoser_result(const struct diagnoser *d, struct diag_result *out)
 {
     memset(out, 0, sizeof(*out));
@@ -1138,6 +1191,7 @@ void diagnoser_result(const struct diagnoser *d, struct diag_result *out)
         g->summary = fmt("%s: %s", finding_kind_name(e->kind), e->key);
         g->fix = xstrdup("look at the alerts' evidence; no known outage pattern matches");
     }
+    deploy_story(d, out, after);
     dedupe(out);
     ruled_out(out, before, after);
     free(before);

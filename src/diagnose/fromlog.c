@@ -5,6 +5,7 @@
  */
 #include "diagnose/diagnose.h"
 
+#include "detect/config.h"
 #include "detect/detect.h"
 #include "stats/tosample.h"
 
@@ -37,7 +38,7 @@ void diagnose_collector(const struct collector *c, const struct detect_config *c
                         struct diag_result *out)
 {
     struct feed f = { detector_new(cfg), diagnoser_new(), true };
-    collector_to_samples(c, feed_sample, &f);
+    collector_to_samples(c, cfg->min_history + 1, feed_sample, &f);
     diagnoser_result(f.diag, out);
     diagnoser_free(f.diag);
     detector_free(f.det);

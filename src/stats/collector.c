@@ -50,6 +50,7 @@ enum head_kind {
     HEAD_DURATION, /* the first was a bare duration line: kept for the merge */
     HEAD_QUERY,    /* the first was a query with its text (already counted) */
     HEAD_OTHER,    /* the first was a statement or plan left pending, or a disconnection */
+    HEAD_PLAN,     /* the first was a plan (head_plan): it may be dst's last execute's */
 };
 
 struct pid_state {
@@ -60,6 +61,19 @@ struct pid_state {
     uint32_t head_input;
     uint64_t head_fp; /* HEAD_QUERY: its fingerprint */
     struct pending stmt, plan;
+    struct pending head_plan; /* HEAD_PLAN: kept for the merge unless its statement follows */
+    bool head_plan_closed;    /* a later call or plan came: unless the merge pairs it, count it */
+    /*
+     * The last execute recorded with its duration. With the extended
+     * protocol auto_explain logs the plan after the execute line (the
+     * portal ends at the next message), so a plan with the same query and
+     * duration right after it is that call's. (With the simple protocol
+     * the plan comes first, before its statement line.)
+     */
+    bool last_ok;
+    uint64_t last_fp, last_line;
+    uint32_t last_input;
+    int64_t last_duration_us;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -200,6 +214,7 @@ void collector_release(struct collector *c)
     for (size_t i = 0; i < c->npids; i++) {
         pending_release(&c->pids[i].stmt);
         pending_release(&c->pids[i].plan);
+        pending_release(&c->pids[i].head_plan);
     }
     free(c->pids);
     hmap_release(&c->by_text);
@@ -574,6 +589,7 @@ static struct pid_state *pid_at(struct collector *c, int32_t pid)
     s->pid = pid;
     pending_init(&s->stmt);
     pending_init(&s->plan);
+    pending_init(&s->head_plan);
     hmap_put(&c->pid_index, h, (uint32_t)c->npids);
     c->npids++;
     return s;
@@ -593,6 +609,15 @@ static void attach_plan(struct qstat *q, const struct pending *plan, uint32_t in
 {
     if (q && q->slowest.input == input && q->slowest.line == line && !q->slowest.plan)
         q->slowest.plan = xmemdup(plan->plan.ptr, plan->plan.len);
+}
+
+/* Whether a plan of fingerprint fp that took duration_us is the last call's (see pid_state). */
+static bool plan_follows_last(const struct pid_state *s, uint64_t fp, int64_t duration_us)
+{
+    if (!s->last_ok || s->last_fp != fp)
+        return false;
+    int64_t diff = duration_us - s->last_duration_us, tol = s->last_duration_us / 50;
+    return (diff < 0 ? -diff : diff) <= (tol > 1000 ? tol : 1000);
 }
 
 static void on_query(struct collector *c, const struct event *ev, struct call *k)
@@ -623,6 +648,7 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
         return;
     }
     settle(c, &s->stmt, ev->pid);
+    s->last_ok = false;
     if (k->duration_us < 0) {
         /* log_statement: wait for the duration line. */
         pending_set(&s->stmt, k);
@@ -637,6 +663,14 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
                       ->fingerprint;
     }
     struct qstat *q = record_call(c, k);
+    /* Only an execute's plan comes after it; a simple statement's comes before. */
+    s->last_ok = q != NULL && ev->phase == PH_EXECUTE;
+    if (q) {
+        s->last_fp = q->fingerprint;
+        s->last_line = k->line;
+        s->last_input = k->input;
+        s->last_duration_us = k->duration_us;
+    }
     if (first) {
         s->head = HEAD_QUERY;
         s->head_fp = q ? q->fingerprint : 0;
@@ -649,6 +683,17 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
         else
             settle(c, plan, ev->pid);
         plan->active = false;
+    } else if (s->head_plan.active && q) {
+        /* Its own statement follows (the simple protocol's order): pair them here. */
+        uint64_t fp = qstat_for(c, str_make(s->head_plan.text.ptr, s->head_plan.text.len),
+                                s->head_plan.line, s->head_plan.input)
+                          ->fingerprint;
+        if (fp == q->fingerprint) {
+            attach_plan(q, &s->head_plan, k->input, k->line);
+            s->head_plan.active = false;
+        } else {
+            s->head_plan_closed = true;
+        }
     }
 }
 
@@ -657,10 +702,29 @@ static void on_plan(struct collector *c, const struct event *ev, struct call *k)
     struct pid_state *s = pid_at(c, ev->pid);
     c->plans++;
     settle(c, &s->plan, ev->pid);
+    if (s->head_plan.active)
+        s->head_plan_closed = true;
     k->plan = ev->plan;
+    if (s->last_ok && k->text.len) {
+        struct qstat *q = qstat_for(c, k->text, k->line, k->input);
+        if (q && plan_follows_last(s, q->fingerprint, k->duration_us)) {
+            struct pending tmp;
+            pending_init(&tmp);
+            pending_set(&tmp, k);
+            attach_plan(q, &tmp, s->last_input, s->last_line);
+            pending_release(&tmp);
+            s->last_ok = false;
+            return;
+        }
+    }
+    s->last_ok = false;
+    if (s->head == HEAD_NONE) {
+        /* The range's first record: its call may be at the end of the previous range. */
+        pending_set(&s->head_plan, k);
+        s->head = HEAD_PLAN;
+        return;
+    }
     pending_set(&s->plan, k);
-    if (s->head == HEAD_NONE)
-        s->head = HEAD_OTHER;
 }
 
 /* Error messages grouped with their numbers and quoted values masked. */
@@ -973,6 +1037,28 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
     for (size_t i = 0; i < src->npids; i++) {
         struct pid_state *s = &src->pids[i];
         struct pid_state *d = pid_at(dst, s->pid);
+        if (s->head == HEAD_PLAN) {
+            /* src's first record is a plan: one dst left waiting is a call of its own. */
+            settle(dst, &d->plan, s->pid);
+        }
+        if (s->head_plan.active) {
+            s->head_plan.line += line_base;
+            remap_pending(dst, src, &s->head_plan);
+            struct qstat *q = qstat_for(dst, str_make(s->head_plan.text.ptr, s->head_plan.text.len),
+                                        s->head_plan.line, s->head_plan.input);
+            if (q && plan_follows_last(d, q->fingerprint, s->head_plan.duration_us)) {
+                attach_plan(q, &s->head_plan, d->last_input, d->last_line);
+                s->head_plan.active = false;
+            } else if (s->head_plan_closed) {
+                settle(dst, &s->head_plan, s->pid);
+            } else {
+                /* Still waiting for its statement, now in a later range. */
+                struct pending tmp = d->plan;
+                d->plan = s->head_plan;
+                s->head_plan = tmp;
+                s->head_plan.active = false;
+            }
+        }
         if (s->head == HEAD_DURATION) {
             if (d->stmt.active) {
                 d->stmt.duration_us = s->head_duration_us;
@@ -983,7 +1069,13 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
         } else if (s->head != HEAD_NONE) {
             settle(dst, &d->stmt, s->pid);
         }
-        if (d->plan.active && s->head != HEAD_NONE) {
+        if (d->head_plan.active && !d->plan.active) {
+            /* dst starts the input: its first plan has no earlier range to belong to. */
+            struct pending tmp = d->plan;
+            d->plan = d->head_plan;
+            d->head_plan = tmp;
+        }
+        if (d->plan.active && s->head != HEAD_NONE && s->head != HEAD_PLAN) {
             struct pending *plan = &d->plan;
             uint64_t plan_fp =
                 qstat_for(dst, str_make(plan->text.ptr, plan->text.len), plan->line, plan->input)
@@ -1016,6 +1108,13 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
             }
             if (d->head == HEAD_NONE)
                 d->head = HEAD_OTHER;
+        }
+        if (s->head != HEAD_NONE) {
+            d->last_ok = s->last_ok;
+            d->last_fp = s->last_fp;
+            d->last_line = s->last_line + line_base;
+            d->last_input = s->last_input;
+            d->last_duration_us = s->last_duration_us;
         }
     }
 }
@@ -1137,6 +1236,7 @@ void collector_finish(struct collector *c)
             record_orphan(c, c->pids[i].head_duration_us);
             c->pids[i].head = HEAD_OTHER;
         }
+        settle(c, &c->pids[i].head_plan, c->pids[i].pid);
         settle(c, &c->pids[i].stmt, c->pids[i].pid);
         settle(c, &c->pids[i].plan, c->pids[i].pid);
     }

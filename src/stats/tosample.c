@@ -12,6 +12,32 @@
 
 #include "util/banned.h"
 
+/*
+ * Rows per call a plan expects: the top node's estimate ("rows=N" in a
+ * text plan, "Plan Rows": N in a JSON one), or -1 without a plan. A log
+ * holds no row counts; a logged plan is the only hint of them.
+ */
+static int64_t plan_rows(const char *plan)
+{
+    if (!plan)
+        return -1;
+    const char *p = strstr(plan, "rows=");
+    size_t skip = 5;
+    const char *j = strstr(plan, "\"Plan Rows\":");
+    if (j && (!p || j < p)) {
+        p = j;
+        skip = 12;
+    }
+    if (!p)
+        return -1;
+    p += skip;
+    while (*p == ' ')
+        p++;
+    char *end;
+    long long n = strtoll(p, &end, 10);
+    return end == p || n < 0 ? -1 : (int64_t)n;
+}
+
 static int cmp_bucket(const void *a, const void *b)
 {
     const struct tl_bucket *x = *(const struct tl_bucket *const *)a;
@@ -27,7 +53,8 @@ static int cmp_time(const void *a, const void *b)
     return (x->fingerprint > y->fingerprint) - (x->fingerprint < y->fingerprint);
 }
 
-void collector_to_samples(const struct collector *c, collector_sample_fn *fn, void *ctx)
+void collector_to_samples(const struct collector *c, int warmup_buckets, collector_sample_fn *fn,
+                          void *ctx)
 {
     if (!c->ntl || c->opts->interval_us <= 0)
         return;
@@ -36,7 +63,11 @@ void collector_to_samples(const struct collector *c, collector_sample_fn *fn, vo
         tl[i] = &c->tl[i];
     qsort(tl, c->ntl, sizeof(*tl), cmp_bucket);
     size_t *cursor = xcalloc(c->nq ? c->nq : 1, sizeof(size_t));
+    int64_t *rows = xmalloc((c->nq ? c->nq : 1) * sizeof(int64_t));
+    for (size_t i = 0; i < c->nq; i++)
+        rows[i] = plan_rows(c->q[i].slowest.plan);
     int64_t step = c->opts->interval_us;
+    int64_t new_from = tl[0]->bucket + (int64_t)warmup_buckets * step;
     size_t k = 0;
     for (int64_t b = tl[0]->bucket; b <= tl[c->ntl - 1]->bucket; b += step) {
         struct sample s;
@@ -65,13 +96,15 @@ void collector_to_samples(const struct collector *c, collector_sample_fn *fn, vo
                 .query = q->query,
                 .calls = (int64_t)p->calls,
                 .total_ms = (double)p->total_us / 1000.0,
-                .is_new = q->first_us >= b && q->first_us > c->first_us,
+                .is_new = q->first_us >= b && b >= new_from,
+                .rows = rows[i] >= 0 ? rows[i] * (int64_t)p->calls : 0,
             };
         }
         qsort(s.queries, (size_t)s.nqueries, sizeof(*s.queries), cmp_time);
         fn(ctx, &s);
         sample_release(&s);
     }
+    free(rows);
     free(cursor);
     free(tl);
 }

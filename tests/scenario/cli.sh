@@ -64,18 +64,21 @@ err=$("$SLEUTH" report --store "$tmp/s.db" 2>&1); is $? 3 "a missing store exits
 like "$err" "cannot open store '$tmp/s.db': No such file or directory" "and says why"
 ok "$([ ! -e "$tmp/s.db" ]; echo $?)" "and is not created"
 
-# Every long option of 'analyze --help' is documented in the man page.
+# Every long option of every command's --help is documented in the man page.
 man=$(dirname "$0")/../../docs/sleuth.1
-missing=""
-for opt in $("$SLEUTH" analyze --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-    grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $opt"
+for cmd in analyze watch advise demo; do
+    missing=""
+    for opt in $("$SLEUTH" "$cmd" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+        grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $opt"
+    done
+    is "$missing" "" "the man page documents every option of $cmd --help"
 done
-is "$missing" "" "the man page documents every option of analyze --help"
+# Every detector setting is documented in the man page.
 missing=""
-for opt in $("$SLEUTH" advise --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
-    grep -q -- "$(printf '%s' "$opt" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $opt"
+for key in $(grep -oE '^ \*   [a-z_]+ = ' "$(dirname "$0")/../../src/detect/config.h" | awk '{print $2}'); do
+    grep -q -- "$(printf '%s' "$key" | sed 's/-/\\\\-/g')" "$man" || missing="$missing $key"
 done
-is "$missing" "" "the man page documents every option of advise --help"
+is "$missing" "" "the man page documents every detector setting"
 out=$("$SLEUTH" help advise); ok $? "help advise exits 0"
 like "$out" '^usage: sleuth advise' "help advise prints the usage"
 err=$("$SLEUTH" advise --format xml 2>&1); is $? 2 "advise: a bad --format exits 2"

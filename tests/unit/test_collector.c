@@ -99,6 +99,9 @@ static const struct step script[] = {
     { 'P', 5, 700, "SELECT count(*) FROM big" },  /* a plan alone (no statement line follows) */
     { 'S', 6, -1, "DELETE FROM t WHERE id = 9" }, /* a statement that never gets a duration */
     { 'X', 6, 0, NULL },
+    { 'Q', 10, 8000, "SELECT * FROM p WHERE c = $1" }, /* extended protocol: the execute, */
+    { 'P', 10, 8010, "SELECT * FROM p WHERE c = $1" }, /* then its plan (the portal ended) */
+    { 'Q', 10, 100, "SELECT id FROM q" },              /* the next call is not the plan's */
     { 'E', 7, 0, "division by zero at 12" },
     { 'E', 8, 0, "division by zero at 345" },
     { 'S', 9, -1, "SELECT 2" }, /* still pending at the end */
@@ -107,12 +110,17 @@ static const struct step script[] = {
 
 static void check_script_result(const struct collector *c)
 {
-    assert_int_equal(c->queries, 7);
-    assert_int_equal(c->timed_queries, 5);
-    assert_int_equal(c->total_us, 1500 + 300 + 200 + 5000 + 700);
+    assert_int_equal(c->queries, 9);
+    assert_int_equal(c->timed_queries, 7);
+    assert_int_equal(c->total_us, 1500 + 300 + 200 + 5000 + 700 + 8000 + 100);
     assert_int_equal(c->orphan_durations, 1);
     assert_int_equal(c->orphan_us, 999);
-    assert_int_equal(c->nq, 5);
+    assert_int_equal(c->nq, 7);
+    const struct qstat *star = find(c, "select * from p where c = $1");
+    assert_int_equal(star->calls, 1);
+    assert_non_null(star->slowest.plan);
+    assert_null(find(c, "select id from q")->slowest.plan);
+    assert_int_equal(c->plans, 3);
     const struct qstat *sel = find(c, "select * from t where id = $1");
     assert_int_equal(sel->calls, 3);
     assert_int_equal(sel->timed, 3);
@@ -189,9 +197,9 @@ static void filters_drop_records(void **state)
     collector_init(&c, &o);
     play(&c, script, 0, NSCRIPT);
     collector_finish(&c);
-    /* Only the 1.5 ms select and the 5 ms update are at least 1 ms. */
-    assert_int_equal(c.queries, 2);
-    assert_int_equal(c.total_us, 6500);
+    /* Only the 1.5 ms select, the 5 ms update and the 8 ms select are at least 1 ms. */
+    assert_int_equal(c.queries, 3);
+    assert_int_equal(c.total_us, 14500);
     collector_release(&c);
 
     const char *const dbs[] = { "other", NULL };
@@ -210,7 +218,7 @@ static void filters_drop_records(void **state)
     play(&c, script, 0, NSCRIPT);
     collector_finish(&c);
     assert_int_equal(c.filtered, 8);
-    assert_int_equal(c.queries, 4);
+    assert_int_equal(c.queries, 6);
     collector_release(&c);
 }
 
@@ -222,10 +230,10 @@ static void timeline_buckets_per_interval(void **state)
     collector_init(&c, &o);
     play(&c, script, 0, NSCRIPT);
     collector_finish(&c);
-    /* All steps fall within 15 s starting at 02:32:37: one minute bucket. */
+    /* All steps fall within 18 s starting at 02:32:37: one minute bucket. */
     assert_int_equal(c.ntl, 1);
     assert_int_equal(c.tl[0].bucket, 1795314720000000LL);
-    assert_int_equal(c.tl[0].queries, 7);
+    assert_int_equal(c.tl[0].queries, 9);
     assert_int_equal(c.tl[0].errors, 2);
     collector_release(&c);
 }
