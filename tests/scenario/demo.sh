@@ -50,6 +50,10 @@ for s in $SCENARIOS; do
     if [ "$s" = steady ]; then
         is "$(jq '.alerts | length' "$j")" 0 "steady: no alert at all"
         is "$(jq '.traffic.before_fault.failed' "$j")" 0 "steady: no failed request"
+        is "$(jq '.diagnosis | length' "$j")" 0 "steady: no diagnosis"
+        is "$(jq '.log_diagnosis | length' "$j")" 0 "steady: the log's analysis finds nothing either"
+        is "$(jq -r '[.advice[] | select(.kind == "drop_index" or .kind == "replace_index" or .kind == "create_index")] | length' "$j")" \
+            0 "steady: no index created or dropped"
         continue
     fi
     is "$(jq '[.alerts[] | select(.after_fault | not)] | length' "$j")" 0 \
@@ -67,6 +71,66 @@ for s in $SCENARIOS; do
         n=$(jq --arg g "$group" '[.alerts[] | select(.after_fault and ((.kind) as $k | $g | split(",") | index($k)))] | length' "$j")
         ok $((n == 0)) "$s: an alert of $group fired"
     done
+    # The diagnosis, live and from the server log alone, and the fix.
+    d0='.diagnosis[0]'
+    l0='.log_diagnosis[0]'
+    echo "# $s: diagnosis: $(jq -c '[.diagnosis[] | {cause, table, columns, index, fingerprint}]' "$j")"
+    echo "# $s: log diagnosis: $(jq -c '[.log_diagnosis[] | {cause, table, columns, index, fingerprint}]' "$j")"
+    echo "# $s: advice: $(jq -c '[.advice[] | {kind, sql}]' "$j")"
+    cause=$(echo "$s" | tr - _)
+    [ "$s" = pool-exhaustion ] && cause=pool_exhaustion
+    is "$(jq -r "$d0.cause" "$j")" "$cause" "$s: the diagnosis names the cause"
+    is "$(jq -r "$l0.cause" "$j")" "$cause" "$s: the server log alone reaches the same cause"
+    alert_fp=$(jq -r '[.alerts[] | select(.after_fault and .fingerprint != null and .kind != "new_heavy_query")][0].fingerprint // ""' "$j")
+    detected=$(jq -r "$d0.detected_at" "$j")
+    fault=$(jq -r .fault_at "$j")
+    lag=$(jq -n --arg d "$detected" --arg f "$fault" '(($d | sub("\\.[0-9]+\\+00:00$"; "Z") | fromdateiso8601) - ($f | sub("\\.[0-9]+\\+00:00$"; "Z") | fromdateiso8601))')
+    ok $((lag > 3 * INTERVAL + 1)) "$s: the diagnosed cause was detected within two intervals of the fault (+$lag s)"
+    case $s in
+    missing-index)
+        is "$(jq -r "$d0.table" "$j")" orders "missing-index: table orders"
+        is "$(jq -r "$d0.columns | join(\",\")" "$j")" customer_id,created_at "missing-index: columns customer_id, created_at"
+        is "$(jq -r "$d0.fingerprint" "$j")" "$alert_fp" "missing-index: the fingerprint of the regressed query"
+        like "$(jq -r "$d0.query" "$j")" "^select .* from orders where customer_id = \\\$1" "missing-index: its text"
+        is "$(jq -r "$l0.fingerprint" "$j")" "$alert_fp" "missing-index: the log names the same fingerprint"
+        is "$(jq -r "$l0.columns | join(\",\")" "$j")" customer_id,created_at "missing-index: and the same columns"
+        is "$(jq -r '[.advice[] | select(.kind == "create_index")][0].sql' "$j")" \
+            "CREATE INDEX CONCURRENTLY ON public.orders (customer_id, created_at);" "missing-index: the advice creates that index"
+        ;;
+    hot-index)
+        is "$(jq -r "$d0.index" "$j")" orders_status_updated_at_idx "hot-index: the new index is named"
+        is "$(jq -r "$d0.columns | join(\",\")" "$j")" status,updated_at "hot-index: its columns"
+        like "$(jq -r "$d0.table" "$j")" "orders$" "hot-index: table orders"
+        like "$(jq -r "$d0.query" "$j")" "^update orders set status = " "hot-index: the UPDATE that lost HOT"
+        is "$(jq -r "$l0.index" "$j")" orders_status_updated_at_idx "hot-index: the log names the same index"
+        is "$(jq -r '[.advice[] | select(.kind == "drop_index")][0].sql' "$j")" \
+            "DROP INDEX CONCURRENTLY public.orders_status_updated_at_idx;" "hot-index: the advice drops it"
+        ;;
+    pool-exhaustion)
+        like "$(jq -r "$d0.query" "$j")" "^insert into order_items" "pool-exhaustion: the statement the holding sessions ran"
+        ok $(jq -e "$d0.evidence.after.refused_connections > 0 and $d0.evidence.after.connections_max >= 35" "$j" >/dev/null; echo $?) \
+            "pool-exhaustion: evidence: connections at the limit and refused"
+        like "$(jq -r '[.advice[] | select(.kind == "setting")] | map(.sql) | join(" ")' "$j")" \
+            "idle_in_transaction_session_timeout = '[0-9]+s'" "pool-exhaustion: the advice sets idle_in_transaction_session_timeout"
+        ;;
+    deploy-surge)
+        like "$(jq -r "$d0.query" "$j")" "from order_items where order_id = " "deploy-surge: the N+1 query"
+        is "$(jq -r "$d0.table" "$j")" order_items "deploy-surge: table order_items"
+        like "$(jq -r "$d0.evidence.new_queries[0].query" "$j")" "where product_id = " "deploy-surge: the new query is in the evidence"
+        is "$(jq -r "$l0.fingerprint" "$j")" "$(jq -r "$d0.fingerprint" "$j")" "deploy-surge: the log names the same query"
+        is "$(jq -r '[.advice[] | select(.kind == "create_index")][0].sql' "$j")" \
+            "CREATE INDEX CONCURRENTLY ON public.order_items (product_id);" "deploy-surge: the advice indexes the new query"
+        ;;
+    redundant-fetch)
+        is "$(jq -r "$d0.table" "$j")" products "redundant-fetch: table products"
+        is "$(jq -r "$d0.columns | join(\",\")" "$j")" "*" "redundant-fetch: every column"
+        is "$(jq -r "$l0.table" "$j")" products "redundant-fetch: the log names the same table"
+        like "$(jq -r '[.advice[] | select(.kind == "rewrite_query")][0].sql' "$j")" \
+            "^SELECT id, .* FROM products WHERE category = \\\$1 LIMIT [0-9]+;" "redundant-fetch: the advice names the columns and a LIMIT"
+        ;;
+    esac
+    is "$(jq '[.ruled_out[] | select(.suspicion == "traffic surge or DDoS")] | length' "$j")" 1 \
+        "$s: a traffic surge or DDoS is ruled out, with evidence"
     [ "$s" = pool-exhaustion ] && {
         n=$(jq '.traffic.after_fault.failed' "$j")
         ok $((n == 0)) "pool-exhaustion: the application saw failed requests ($n)"
