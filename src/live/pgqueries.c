@@ -43,13 +43,16 @@ static const char tables_sql[] =
             "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
             "ORDER BY s.relid LIMIT 5000";
 
+/* pg_get_indexdef costs ~40 µs an index: the definitions come from indexdefs_sql, once. */
 static const char indexes_sql[] =
-    PGQ_TAG "SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, "
-            "pg_get_indexdef(s.indexrelid), coalesce(s.idx_scan, 0), "
-            "c.relpages::bigint * current_setting('block_size')::bigint, "
+    PGQ_TAG "SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, NULL, "
+            "coalesce(s.idx_scan, 0), c.relpages::bigint * current_setting('block_size')::bigint, "
             "i.indisunique, i.indisprimary, i.indisvalid "
             "FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid "
             "JOIN pg_class c ON c.oid = s.indexrelid ORDER BY s.indexrelid LIMIT 10000";
+
+const char pgq_indexdefs[] = PGQ_TAG "SELECT indexrelid, pg_get_indexdef(indexrelid) "
+                                     "FROM pg_stat_user_indexes ORDER BY 1 LIMIT 10000";
 
 int pgq_extversion_num(const char *extversion)
 {
@@ -93,12 +96,19 @@ void pgq_init(struct pgq *q, int server_version_num, const char *pgss_schema, in
     snprintf(q->settings, sizeof(q->settings),
              PGQ_TAG "SELECT current_setting('max_connections')::int, "
                      "current_setting('superuser_reserved_connections')::int%s, "
-                     "(SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout'), "
-                     "(SELECT setting::bigint FROM pg_settings "
-                     "WHERE name = 'idle_in_transaction_session_timeout'), "
-                     "(SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout'), "
-                     "extract(epoch FROM pg_postmaster_start_time()), "
-                     "current_setting('pg_stat_statements.max', true)",
+                     "t.statement_timeout, t.idle_in_transaction_session_timeout, "
+                     "t.lock_timeout, extract(epoch FROM pg_postmaster_start_time()), "
+                     "current_setting('pg_stat_statements.max', true) "
+                     /* One scan of pg_settings (it builds every setting) for three timeouts. */
+                     "FROM (SELECT "
+                     "max(setting::bigint) FILTER (WHERE name = 'statement_timeout') "
+                     "AS statement_timeout, "
+                     "max(setting::bigint) FILTER "
+                     "(WHERE name = 'idle_in_transaction_session_timeout') "
+                     "AS idle_in_transaction_session_timeout, "
+                     "max(setting::bigint) FILTER (WHERE name = 'lock_timeout') AS lock_timeout "
+                     "FROM pg_settings WHERE name IN ('statement_timeout', "
+                     "'idle_in_transaction_session_timeout', 'lock_timeout')) t",
              server_version_num >= 160000 ? " + current_setting('reserved_connections')::int" : "");
 
     /* PG14 added the session counters. */

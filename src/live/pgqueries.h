@@ -107,7 +107,7 @@ enum pgq_index_col {
     PGQ_IDX_SCHEMA,
     PGQ_IDX_TABLE,
     PGQ_IDX_NAME,
-    PGQ_IDX_DEF,
+    PGQ_IDX_DEF, /* NULL: see pgq_indexdefs */
     PGQ_IDX_SCAN,
     PGQ_IDX_BYTES,
     PGQ_IDX_UNIQUE,
@@ -117,6 +117,8 @@ enum pgq_index_col {
 
 /* Finds pg_stat_statements: its quoted schema and version (e.g. "1.10"). */
 extern const char pgq_find_pgss[];
+/* indexrelid and pg_get_indexdef of every user index, read when one is new. */
+extern const char pgq_indexdefs[];
 /* The version and whether this role can read other roles' statistics. */
 extern const char pgq_server[];
 
@@ -126,7 +128,7 @@ struct pgq {
     char statements[1024];
     char statements_text[1024];
     char pgss_info[256]; /* "" before 1.9 */
-    char settings[768];
+    char settings[1024];
     char database[768];
     const char *activity;
     const char *tables;

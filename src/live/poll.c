@@ -30,8 +30,13 @@
 
 #include "util/banned.h"
 
-/* The watcher forgets queryids beyond this many (those not in the current snapshot first). */
-#define TEXT_CACHE_MAX 50000
+/*
+ * The watcher forgets the texts of queryids no longer in pg_stat_statements
+ * once it holds this many, or this many bytes of them (long texts, such as
+ * IN lists of every length, are each their own queryid before PG 18).
+ */
+#define TEXT_CACHE_MAX   50000
+#define TEXT_CACHE_BYTES (16u << 20)
 
 struct stmt_row {
     int64_t queryid;
@@ -62,10 +67,15 @@ struct snapshot {
 
 struct qtext {
     int64_t queryid;
-    uint64_t fingerprint;
-    char *text; /* normalised, malloc'd */
-    bool seen;  /* in the current snapshot */
-    bool own;   /* one of the watcher's own statements (PGQ_TAG) */
+    uint64_t fingerprint; /* 0 until needed: libpg_query costs ~30 µs a text */
+    char *text;           /* normalised, malloc'd */
+    bool seen;            /* in the current snapshot */
+    bool own;             /* one of the watcher's own statements (PGQ_TAG) */
+};
+
+struct idef {
+    uint32_t relid;
+    char *def; /* pg_get_indexdef, malloc'd */
 };
 
 struct poller {
@@ -82,6 +92,10 @@ struct poller {
     struct qtext *texts;
     size_t ntexts, captexts;
     struct hmap text_index;
+    size_t text_bytes; /* held by texts[].text */
+    struct idef *defs; /* index definitions by indexrelid */
+    size_t ndefs, capdefs;
+    struct hmap def_index;
     struct buf scratch;
 };
 
@@ -126,6 +140,7 @@ struct poller *poller_new(const char *conninfo, const struct poller_opts *opts)
     snapshot_init(&p->snaps[0]);
     snapshot_init(&p->snaps[1]);
     hmap_init(&p->text_index);
+    hmap_init(&p->def_index);
     buf_init(&p->scratch, 1024);
     struct buf t = BUF_INIT;
     conninfo_redact(&t, conninfo);
@@ -147,6 +162,10 @@ void poller_free(struct poller *p)
         free(p->texts[i].text);
     free(p->texts);
     hmap_release(&p->text_index);
+    for (size_t i = 0; i < p->ndefs; i++)
+        free(p->defs[i].def);
+    free(p->defs);
+    hmap_release(&p->def_index);
     buf_release(&p->scratch);
     if (p->conninfo) {
         /* The conninfo may hold a password: do not leave it in freed memory. */
@@ -206,8 +225,9 @@ static PGresult *run(struct poller *p, struct sample *s, const char *check, cons
 static bool contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
+    int first = tolower((unsigned char)needle[0]);
     for (; *hay; hay++)
-        if (strncasecmp(hay, needle, n) == 0)
+        if (tolower((unsigned char)*hay) == first && strncasecmp(hay, needle, n) == 0)
             return true;
     return false;
 }
@@ -555,6 +575,41 @@ static void read_tables(struct poller *p, struct sample *s, struct snapshot *sna
     PQclear(r);
 }
 
+static bool def_eq(const void *ctx, uint32_t val)
+{
+    const struct idef *defs = ((const void *const *)ctx)[0];
+    const uint32_t *relid = ((const void *const *)ctx)[1];
+    return defs[val].relid == *relid;
+}
+
+static const char *def_find(const struct poller *p, uint32_t relid)
+{
+    const void *ctx[2] = { p->defs, &relid };
+    uint32_t v;
+    return hmap_get(&p->def_index, hmap_mix64(relid), def_eq, ctx, &v) ? p->defs[v].def : NULL;
+}
+
+/* Reads every index definition again (an index is new, or was rebuilt under a new oid). */
+static void read_indexdefs(struct poller *p, struct sample *s)
+{
+    PGresult *r = run(p, s, "pg_stat_user_indexes", pgq_indexdefs, "");
+    if (!r)
+        return;
+    for (size_t i = 0; i < p->ndefs; i++)
+        free(p->defs[i].def);
+    p->ndefs = 0;
+    hmap_release(&p->def_index);
+    hmap_init(&p->def_index);
+    for (int i = 0; i < PQntuples(r); i++) {
+        p->defs = xgrow(p->defs, &p->capdefs, p->ndefs + 1, sizeof(*p->defs));
+        uint32_t relid = (uint32_t)cell_i64(r, i, 0);
+        p->defs[p->ndefs] = (struct idef){ relid, xstrdup(PQgetvalue(r, i, 1)) };
+        hmap_put(&p->def_index, hmap_mix64(relid), (uint32_t)p->ndefs);
+        p->ndefs++;
+    }
+    PQclear(r);
+}
+
 static void read_indexes(struct poller *p, struct sample *s, struct snapshot *snap,
                          const struct snapshot *prev)
 {
@@ -562,6 +617,11 @@ static void read_indexes(struct poller *p, struct sample *s, struct snapshot *sn
     if (!r)
         return;
     int n = PQntuples(r);
+    bool unknown = false;
+    for (int i = 0; i < n && !unknown; i++)
+        unknown = def_find(p, (uint32_t)cell_i64(r, i, PGQ_IDX_RELID)) == NULL;
+    if (unknown)
+        read_indexdefs(p, s);
     s->indexes = arena_alloc(&s->arena, sizeof(*s->indexes) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
         struct rel_row row = { .relid = (uint32_t)cell_i64(r, i, PGQ_IDX_RELID) };
@@ -573,7 +633,7 @@ static void read_indexes(struct poller *p, struct sample *s, struct snapshot *sn
         x->schema = sample_strdup(s, PQgetvalue(r, i, PGQ_IDX_SCHEMA));
         x->table = sample_strdup(s, PQgetvalue(r, i, PGQ_IDX_TABLE));
         x->name = sample_strdup(s, PQgetvalue(r, i, PGQ_IDX_NAME));
-        x->def = sample_strdup(s, PQgetvalue(r, i, PGQ_IDX_DEF));
+        x->def = sample_strdup(s, def_find(p, row.relid));
         x->idx_scan = delta(row.c[0], old ? old->c[0] : 0);
         x->bytes = cell_i64(r, i, PGQ_IDX_BYTES);
         x->unique = cell_bool(r, i, PGQ_IDX_UNIQUE);
@@ -634,12 +694,12 @@ static void text_add(struct poller *p, int64_t queryid, const char *raw)
     buf_reset(&p->scratch);
     normalize_sql(str_cstr(raw), &p->scratch);
     poll_redact_statement(&p->scratch);
-    bool parsed;
     p->texts = xgrow(p->texts, &p->captexts, p->ntexts + 1, sizeof(*p->texts));
     struct qtext *t = &p->texts[p->ntexts];
     t->queryid = queryid;
-    t->fingerprint = fingerprint_sql(p->scratch.ptr, p->scratch.len, &parsed);
+    t->fingerprint = 0;
     t->text = xstrdup(p->scratch.ptr);
+    p->text_bytes += p->scratch.len + 1;
     t->seen = true;
     t->own = strncmp(raw, PGQ_TAG, sizeof(PGQ_TAG) - 1) == 0;
     hmap_put(&p->text_index, hmap_mix64((uint64_t)queryid), (uint32_t)p->ntexts);
@@ -649,13 +709,14 @@ static void text_add(struct poller *p, int64_t queryid, const char *raw)
 /* Keeps only the queryids of the current snapshot once the cache is full. */
 static void text_trim(struct poller *p)
 {
-    if (p->ntexts <= TEXT_CACHE_MAX)
+    if (p->ntexts <= TEXT_CACHE_MAX && p->text_bytes <= TEXT_CACHE_BYTES)
         return;
     size_t k = 0;
     hmap_release(&p->text_index);
     hmap_init(&p->text_index);
     for (size_t i = 0; i < p->ntexts; i++) {
         if (!p->texts[i].seen) {
+            p->text_bytes -= strlen(p->texts[i].text) + 1;
             free(p->texts[i].text);
             continue;
         }
@@ -757,9 +818,13 @@ static void diff_statements(struct poller *p, struct sample *s, const struct sna
         if (calls <= 0)
             continue;
         bool reset = !old || row->calls < old->calls;
-        const struct qtext *t = text_find(p, row->queryid);
+        struct qtext *t = text_find(p, row->queryid);
         if (!t || t->own)
             continue; /* no text (the problem is recorded), or the watcher's own statement */
+        if (!t->fingerprint) {
+            bool parsed;
+            t->fingerprint = fingerprint_sql(t->text, strlen(t->text), &parsed);
+        }
         uint32_t v;
         struct fp_acc *a;
         if (hmap_get(&idx, t->fingerprint, NULL, NULL, &v)) {

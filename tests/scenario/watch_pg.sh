@@ -66,6 +66,7 @@ WATCH_PID=$!
 wait_for "$tmp/once.err" "first poll done" 30
 ok $? "--once made its first poll"
 for i in $(seq 1 40); do echo "SELECT v FROM t WHERE id = $i;"; done | psql_ -d postgres >/dev/null
+psql_ -d postgres -c "CREATE INDEX t_v_idx ON t (v)" >/dev/null
 hold_session idle "SELECT pg_backend_pid(); BEGIN; SELECT 1;"
 hold_session holder "SELECT pg_backend_pid(); BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE;"
 wait_for "$tmp/holder.out" '^[0-9]+$' 10
@@ -101,6 +102,14 @@ is "$(jq --argjson p "$holder_pid" '.state.blocking[] | select(.pid == $p) | .ch
 is "$(jq --argjson p "$waiter_pid" '.state.sessions[] | select(.pid == $p) | .blocked_by[0]' "$j")" \
     "$holder_pid" "the waiter's blocked_by names the holder"
 is "$(jq '.state.connections.waiting' "$j")" 1 "one session waits on a lock"
+is "$(jq -r '.state.indexes[] | select(.name == "t_pkey") | .def' "$j")" \
+    "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)" "index definitions are read"
+is "$(jq -r '.state.indexes[] | select(.name == "t_v_idx") | .def' "$j")" \
+    "CREATE INDEX t_v_idx ON public.t USING btree (v)" "and that of an index created between the polls"
+is "$(jq '[.state.queries[] | select(.query | test("^create index"))] | length' "$j")" 1 \
+    "the DDL statement is among the interval's statements"
+is "$(jq '[.state.queries[] | select(.query | test("pg_stat_statements|pg_stat_activity"))] | length' "$j")" 0 \
+    "the watcher's own statements are left out"
 is "$(jq '.state.settings.max_connections' "$j")" 100 "max_connections read"
 is "$(jq '.state.settings.usable_connections' "$j")" 97 "usable: 100 minus 3 reserved"
 is "$(jq -r '[.state.problems[].check] | join(",")' "$j")" "" "pg_monitor is enough: no problem"
