@@ -40,11 +40,7 @@ static int read_shape(struct adv_ctx *c, const struct sqlfacts_table *t, struct 
                       struct err *err)
 {
     struct buf q = BUF_INIT;
-    if (t->schema[0]) {
-        advice_quote_ident(&q, t->schema);
-        buf_addch(&q, '.');
-    }
-    advice_quote_ident(&q, t->name);
+    advice_quote_qualified(&q, t->schema, t->name);
     const char *params[] = { q.ptr };
     PGresult *r = adv_exec(
         c,

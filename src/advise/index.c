@@ -153,11 +153,7 @@ static int resolve_table(struct adv_ctx *c, const struct sqlfacts_table *t, char
                          char *name, double *reltuples, struct err *err)
 {
     struct buf q = BUF_INIT;
-    if (t->schema[0]) {
-        advice_quote_ident(&q, t->schema);
-        buf_addch(&q, '.');
-    }
-    advice_quote_ident(&q, t->name);
+    advice_quote_qualified(&q, t->schema, t->name);
     const char *params[] = { q.ptr };
     PGresult *r = adv_exec(c,
                            "SELECT n.nspname, c.relname, c.reltuples FROM pg_class c "

@@ -27,21 +27,19 @@
 #include "sink/console.h"
 #include "stats/analysis.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/banned.h"
@@ -149,72 +147,6 @@ struct demo_run {
 
 /* Alerts of one kind printed in full per interval; the rest are counted. */
 #define SHOW_PER_KIND 3
-
-/* --- time and signals ------------------------------------------------------ */
-
-static int64_t now_realtime_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t now_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int signal_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    stop_signal = sig;
-    if (signal_pipe[1] >= 0) {
-        ssize_t n = write(signal_pipe[1], "x", 1);
-        (void)n;
-    }
-    errno = saved;
-}
-
-static int signals_setup(void)
-{
-    if (pipe(signal_pipe) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
-        fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
-
-/* Sleeps until deadline (monotonic µs) or a stop signal; returns false on a signal. */
-static bool sleep_until(int64_t deadline_us)
-{
-    for (;;) {
-        if (stop_signal)
-            return false;
-        int64_t left = deadline_us - now_mono_us();
-        if (left <= 0)
-            return true;
-        struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
-        if (poll(&pfd, 1, (int)((left + 999) / 1000)) > 0) {
-            char drain[16];
-            while (read(signal_pipe[0], drain, sizeof(drain)) > 0)
-                ;
-        }
-    }
-}
 
 /* --- the story -------------------------------------------------------------- */
 
@@ -409,7 +341,7 @@ static void watch_interval(struct demo_run *r)
     sample_init(&s);
     struct err err;
     err_clear(&err);
-    r->poll_us = now_realtime_us();
+    r->poll_us = clock_realtime_us();
     bool up = poller_poll(r->poller, r->poll_us, &s, &err) == 0;
     if (!up)
         log_warn("sleuth demo: poll: %s", err.msg);
@@ -436,7 +368,7 @@ static int inject(struct demo_run *r)
 {
     struct err err;
     err_clear(&err);
-    int64_t t = now_realtime_us();
+    int64_t t = clock_realtime_us();
     printf("\n>>> T = %+.0fs: fault injected: %s\n\n", since_start_s(r, t),
            demo_fault_description(r->o.fault));
     fflush(stdout);
@@ -451,13 +383,13 @@ static int inject(struct demo_run *r)
 /* Watches until the fault is detected or --after has passed since it; returns the exit code. */
 static int run_loop(struct demo_run *r)
 {
-    int64_t start = now_mono_us(), next = start, fault_mono = 0;
+    int64_t start = clock_mono_us(), next = start, fault_mono = 0;
     bool steady = r->o.fault == DEMO_STEADY;
     int linger = -1; /* intervals still to watch once the fault is detected */
     print_header();
     for (;;) {
         watch_interval(r);
-        int64_t now = now_mono_us();
+        int64_t now = clock_mono_us();
         /* Two more intervals once detected: the alerts that follow are part of the story. */
         if (linger < 0 && fault_mono && all_groups_fired(r))
             linger = 2;
@@ -475,10 +407,10 @@ static int run_loop(struct demo_run *r)
             fault_mono = now;
         }
         next += r->o.interval_us;
-        if (next < now_mono_us())
-            next = now_mono_us();
-        if (!sleep_until(next))
-            return 128 + stop_signal;
+        if (next < clock_mono_us())
+            next = clock_mono_us();
+        if (!stop_sleep_until(next))
+            return 128 + stop_signal_received();
     }
     return EXIT_OK;
 }
@@ -780,29 +712,29 @@ static int start_all(struct demo_run *r)
     struct demo_server_opts so;
     demo_server_opts_init(&so);
     so.say = say_line;
-    int64_t t0 = now_mono_us();
+    int64_t t0 = clock_mono_us();
     if (demo_server_start(&r->srv, &so, &err) < 0) {
         fprintf(stderr, "sleuth demo: cannot start PostgreSQL: %s\n", err.msg);
         return EXIT_DB;
     }
-    printf("  server ready in %.1f s%s\n", (double)(now_mono_us() - t0) / 1e6,
+    printf("  server ready in %.1f s%s\n", (double)(clock_mono_us() - t0) / 1e6,
            demo_server_has_hypopg(r->srv) ? " (with hypopg)" : "");
-    if (stop_signal)
-        return 128 + stop_signal;
+    if (stop_signal_received())
+        return 128 + stop_signal_received();
     demo_shop_sizes(r->o.scale, &r->sizes);
     printf("  loading the shop: %lld customers, %lld products, %lld orders, %lld order items\n",
            (long long)r->sizes.customers, (long long)r->sizes.products, (long long)r->sizes.orders,
            (long long)r->sizes.order_items);
     fflush(stdout);
-    t0 = now_mono_us();
+    t0 = clock_mono_us();
     if (demo_shop_load(demo_server_app_conninfo(r->srv), &r->sizes, &err) < 0) {
         fprintf(stderr, "sleuth demo: %s\n", err.msg);
         return EXIT_DB;
     }
-    r->load_s = (double)(now_mono_us() - t0) / 1e6;
+    r->load_s = (double)(clock_mono_us() - t0) / 1e6;
     printf("  shop loaded in %.1f s\n", r->load_s);
-    if (stop_signal)
-        return 128 + stop_signal;
+    if (stop_signal_received())
+        return 128 + stop_signal_received();
 
     struct demo_traffic_opts to;
     demo_traffic_opts_init(&to);
@@ -813,7 +745,7 @@ static int start_all(struct demo_run *r)
         fprintf(stderr, "sleuth demo: %s\n", err.msg);
         return EXIT_BUG;
     }
-    r->start_us = now_realtime_us();
+    r->start_us = clock_realtime_us();
     struct poller_opts po;
     poller_opts_init(&po);
     r->poller = poller_new(demo_server_conninfo(r->srv), &po);
@@ -833,7 +765,7 @@ static int start_all(struct demo_run *r)
 static int stop_all(struct demo_run *r, bool outputs)
 {
     int rc = EXIT_OK;
-    int64_t end = now_realtime_us();
+    int64_t end = clock_realtime_us();
     demo_traffic_stop(r->traffic);
     logfollow_free(r->log);
     r->log = NULL;
@@ -870,7 +802,7 @@ int cmd_demo(int argc, char **argv)
     int rc = parse_args(argc, argv, &r.o);
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
-    if (signals_setup() < 0) {
+    if (stop_signals_setup() < 0) {
         fprintf(stderr, "sleuth demo: cannot set up signals: %s\n", strerror(errno));
         return EXIT_BUG;
     }

@@ -24,14 +24,13 @@
 #include "sink/page.h"
 #include "sink/webhook.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,73 +170,6 @@ struct watch {
     bool have_latest;
 };
 
-/* --- time and signals ------------------------------------------------------ */
-
-static int64_t now_realtime_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t now_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int signal_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    stop_signal = sig;
-    if (signal_pipe[1] >= 0) {
-        ssize_t n = write(signal_pipe[1], "x", 1);
-        (void)n;
-    }
-    errno = saved;
-}
-
-static int signals_setup(void)
-{
-    if (pipe(signal_pipe) != 0)
-        return -1;
-    for (int i = 0; i < 2; i++) {
-        fcntl(signal_pipe[i], F_SETFL, O_NONBLOCK);
-        fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
-
-/* Sleeps until deadline (monotonic µs) or a stop signal; returns false on a signal. */
-static bool sleep_until(int64_t deadline_us)
-{
-    for (;;) {
-        if (stop_signal)
-            return false;
-        int64_t left = deadline_us - now_mono_us();
-        if (left <= 0)
-            return true;
-        struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
-        int ms = (int)((left + 999) / 1000);
-        if (poll(&pfd, 1, ms) > 0) {
-            char drain[16];
-            while (read(signal_pipe[0], drain, sizeof(drain)) > 0)
-                ;
-        }
-    }
-}
-
 /* --- alerts ------------------------------------------------------------ */
 
 static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
@@ -311,13 +243,13 @@ static bool poll_sources(struct watch *w, struct sample *s)
     struct err err;
     err_clear(&err);
     struct timespec c0, c1;
-    int64_t t0 = now_mono_us();
+    int64_t t0 = clock_mono_us();
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    bool up = poller_poll(w->poller, now_realtime_us(), s, &err) == 0;
+    bool up = poller_poll(w->poller, clock_realtime_us(), s, &err) == 0;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     /* bench/watch reads this: the poll's wall time and the watcher's CPU time in it. */
     log_debug("sleuth watch: poll timing: %.3f ms wall, %.3f ms cpu",
-              (double)(now_mono_us() - t0) / 1e3,
+              (double)(clock_mono_us() - t0) / 1e3,
               (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6);
     /* Both record what went wrong as problems in the sample, logged below. */
     if (w->log && logfollow_read(w->log, s, &err) < 0)
@@ -399,7 +331,7 @@ static int run_once(struct watch *w)
     diagnoser_add(w->diag, &s, findings, nfindings);
     detector_findings_free(findings, nfindings);
     sample_release(&s);
-    if (!sleep_until(now_mono_us() + w->o.interval_us))
+    if (!stop_sleep_until(clock_mono_us() + w->o.interval_us))
         return EXIT_OK;
     sample_init(&s);
     up = poll_sources(w, &s);
@@ -436,7 +368,7 @@ static int run_once(struct watch *w)
 
 static int run_loop(struct watch *w)
 {
-    int64_t start = now_mono_us(), next = start;
+    int64_t start = clock_mono_us(), next = start;
     log_warn("sleuth watch: watching %s every %.3g s%s%s", poller_target(w->poller),
              (double)w->o.interval_us / 1e6, w->o.store ? ", history in " : "",
              w->o.store ? w->o.store : "");
@@ -450,15 +382,16 @@ static int run_loop(struct watch *w)
             break;
         next += w->o.interval_us;
         /* A poll that overran its interval is not made up for: the next starts now. */
-        if (next < now_mono_us())
-            next = now_mono_us();
+        if (next < clock_mono_us())
+            next = clock_mono_us();
         if (w->o.duration_us && next - start > w->o.duration_us)
             break;
-        if (!sleep_until(next))
+        if (!stop_sleep_until(next))
             break;
     }
-    if (stop_signal)
-        log_warn("sleuth watch: stopping (%s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (stop_signal_received())
+        log_warn("sleuth watch: stopping (%s)",
+                 stop_signal_received() == SIGINT ? "SIGINT" : "SIGTERM");
     return EXIT_OK;
 }
 
@@ -655,7 +588,7 @@ int cmd_watch(int argc, char **argv)
     int rc = parse_args(argc, argv, &w.o);
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
-    if (signals_setup() < 0) {
+    if (stop_signals_setup() < 0) {
         fprintf(stderr, "sleuth watch: cannot set up signals: %s\n", strerror(errno));
         return EXIT_BUG;
     }

@@ -120,6 +120,31 @@ for p in $HOLD_PIDS; do kill "$p" 2>/dev/null; done
 wait 2>/dev/null
 HOLD_PIDS=
 
+# 1b. pg_stat_statements_reset() between the polls: counters start again, no negative delta.
+"$SLEUTH" -v watch --once --interval 4s "$conn" >"$tmp/reset.json" 2>"$tmp/reset.err" &
+WATCH_PID=$!
+wait_for "$tmp/reset.err" "first poll done" 30
+{
+    for i in $(seq 1 10); do echo "SELECT v FROM t WHERE id = $i;"; done
+    echo "SELECT pg_stat_statements_reset();"
+    for i in $(seq 1 5); do echo "SELECT v FROM t WHERE id = $i;"; done
+} | psql_ -d postgres >/dev/null
+wait "$WATCH_PID"
+WATCH_PID=
+is "$(jq '.state.queries[] | select(.query == "select v from t where id = $1") | .calls' "$tmp/reset.json")" 5 \
+    "after a reset the interval counts the calls since the reset (5), never a negative delta"
+is "$(jq '[.state.queries[] | select(.calls < 0 or .total_ms < 0)] | length' "$tmp/reset.json")" 0 \
+    "no query has negative calls or time"
+
+# 1c. A role without pg_monitor: say what is missing and how to grant it; keep going.
+psql_ -d postgres -c "CREATE ROLE nomon LOGIN" >/dev/null
+"$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=postgres user=nomon" \
+    >"$tmp/nomon.json" 2>"$tmp/nomon.err"
+is "$?" 0 "--once as a role without pg_monitor exits 0"
+like "$(jq -r '.state.problems[] | select(.check == "privileges") | .hint' "$tmp/nomon.json")" \
+    "GRANT pg_monitor" "the problem says to grant pg_monitor"
+is "$(jq '.state.settings.max_connections' "$tmp/nomon.json")" 100 "and the other checks still ran"
+
 # 2. No pg_stat_statements in that database: say how to fix it, keep the rest.
 "$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=nopgss user=monitor" \
     >"$tmp/nopgss.json" 2>"$tmp/nopgss.err"
