@@ -564,7 +564,7 @@ static void watch_close(struct watch *w)
                      (unsigned long long)dropped);
         if (webhook_last_error(w->wh, &err))
             log_warn("sleuth watch: webhook: last error: %s", err.msg);
-        webhook_free(w->wh, webhook_now_us() + 5 * 1000000LL);
+        webhook_free(w->wh, clock_mono_us() + 5 * 1000000LL);
     }
     if (w->jsonl && w->jsonl != stdout)
         fclose(w->jsonl);

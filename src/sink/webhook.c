@@ -11,6 +11,7 @@
 
 #include "sink/console.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
@@ -67,13 +68,6 @@ struct webhook {
     bool has_error;
     struct err last_err;
 };
-
-int64_t webhook_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 void webhook_opts_init(struct webhook_opts *opts)
 {
@@ -533,7 +527,7 @@ static bool past_deadline_locked(const struct webhook *w, int64_t now)
 static bool past_deadline(struct webhook *w)
 {
     pthread_mutex_lock(&w->mu);
-    bool past = past_deadline_locked(w, webhook_now_us());
+    bool past = past_deadline_locked(w, clock_mono_us());
     pthread_mutex_unlock(&w->mu);
     return past;
 }
@@ -544,7 +538,7 @@ static int64_t attempt_budget_us(struct webhook *w)
     int64_t budget = w->timeout_us;
     pthread_mutex_lock(&w->mu);
     if (w->stopping) {
-        int64_t left = w->deadline_mono_us - webhook_now_us();
+        int64_t left = w->deadline_mono_us - clock_mono_us();
         if (left < budget)
             budget = left;
     }
@@ -557,7 +551,7 @@ static bool backoff_wait(struct webhook *w, int64_t until_mono_us)
 {
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        int64_t now = webhook_now_us();
+        int64_t now = clock_mono_us();
         if (past_deadline_locked(w, now) || (w->stopping && w->deadline_mono_us < until_mono_us))
             break;
         if (now >= until_mono_us) {
@@ -636,7 +630,7 @@ static enum outcome deliver(struct webhook *w, const char *body)
             return OUT_SENT;
         if (r < 0 || i >= w->retries)
             return OUT_FAILED;
-        if (!backoff_wait(w, webhook_now_us() + backoff))
+        if (!backoff_wait(w, clock_mono_us() + backoff))
             return OUT_FAILED;
         backoff = backoff > MAX_BACKOFF_US / 2 ? MAX_BACKOFF_US : backoff * 2;
     }
@@ -651,7 +645,7 @@ static void *sender_main(void *arg)
             pthread_cond_wait(&w->wake, &w->mu);
         if (w->count == 0)
             break;
-        if (past_deadline_locked(w, webhook_now_us())) {
+        if (past_deadline_locked(w, clock_mono_us())) {
             /* Out of time: what is still queued was never tried. */
             while (w->count > 0) {
                 free(w->ring[w->head]);

@@ -36,7 +36,7 @@
  * Pointer arguments are borrowed; webhook_new copies the options' strings.
  * webhook_send, webhook_refresh, webhook_stats and webhook_last_error may be
  * called from any thread; webhook_free from one, once, after all of them. Times named *_mono_us are
- * CLOCK_MONOTONIC microseconds (webhook_now_us).
+ * CLOCK_MONOTONIC microseconds (clock_mono_us in util/clock.h).
  */
 #ifndef SLEUTH_SINK_WEBHOOK_H
 #define SLEUTH_SINK_WEBHOOK_H
@@ -124,8 +124,5 @@ bool webhook_last_error(struct webhook *w, struct err *err);
  * 0 (or a past time) to stop at once. NULL is a no-op.
  */
 void webhook_free(struct webhook *w, int64_t flush_deadline_mono_us);
-
-/* CLOCK_MONOTONIC now, in microseconds: the clock of flush deadlines. */
-int64_t webhook_now_us(void);
 
 #endif
