@@ -244,7 +244,7 @@ static int cmp_int(const void *a, const void *b)
 static double session_score(const struct sample_session *ss, const int *blockers, size_t nblockers)
 {
     double tier = 0;
-    if (bsearch(&ss->pid, blockers, nblockers, sizeof(int), cmp_int))
+    if (nblockers && bsearch(&ss->pid, blockers, nblockers, sizeof(int), cmp_int))
         tier = 3;
     else if (ss->nblocked_by > 0 || (ss->wait_event_type && !strcmp(ss->wait_event_type, "Lock")))
         tier = 2;
