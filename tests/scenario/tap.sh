@@ -19,8 +19,7 @@ is() { # is ACTUAL EXPECTED "what"
         echo "ok $T_N - $3"
     else
         echo "not ok $T_N - $3"
-        echo "#   got:      '$1'"
-        echo "#   expected: '$2'"
+        printf '%s\n' "got:      '$1'" "expected: '$2'" | sed 's/^/#   /'
         T_FAILED=$((T_FAILED + 1))
     fi
 }
@@ -31,8 +30,8 @@ like() { # like ACTUAL REGEX "what"
         echo "ok $T_N - $3"
     else
         echo "not ok $T_N - $3"
-        echo "#   got: '$(printf '%s' "$1" | head -c 600)'"
-        echo "#   expected to match: '$2'"
+        printf '%s\n' "got: '$(printf '%s' "$1" | head -c 600)'" "expected to match: '$2'" |
+            sed 's/^/#   /'
         T_FAILED=$((T_FAILED + 1))
     fi
 }
