@@ -3,6 +3,7 @@
  * (firing, updated, resolved, session and table subjects, colour), the
  * terminal-safety of text from the database, and a write error.
  */
+#include "test_alert.h"
 #include "test_util.h"
 
 #include "detect/finding.h"
@@ -15,31 +16,11 @@
 #include <math.h>
 
 /* 2026-03-14 h:m:s UTC in microseconds. */
-static int64_t at(int h, int m, int s)
-{
-    return (tstamp_days_from_civil(2026, 3, 14) * 86400 + h * 3600 + m * 60 + s) * 1000000;
-}
 
-/* A latency regression of one query, firing since 14:02:50Z; static strings, never freed. */
 static struct alert query_alert(void)
 {
-    struct alert a = { 0 };
-    a.id = 0x0123456789abcdefULL;
-    a.f.kind = FK_LATENCY_REGRESSION;
-    a.f.severity = FINDING_CRITICAL;
-    a.f.key = "fp:1a2b3c4d5e6f7788";
-    a.f.fingerprint = 0x1a2b3c4d5e6f7788ULL;
-    a.f.query = "SELECT *\n  FROM orders\n WHERE customer_id = $1";
-    a.f.value = 45.0;
-    a.f.baseline = 0.75;
-    a.f.threshold = 4.0;
-    a.f.unit = "ms";
-    a.f.summary = "mean time rose from 0.8 ms to 45.0 ms (60\xC3\x97)";
-    a.f.next = "run EXPLAIN (ANALYZE, BUFFERS) on it";
-    a.since_us = at(14, 2, 50);
-    a.updated_us = at(14, 3, 12);
-    a.peak = 45.0;
-    return a;
+    return test_query_alert("SELECT *\n  FROM orders\n WHERE customer_id = $1",
+                            "mean time rose from 0.8 ms to 45.0 ms (60\xC3\x97)");
 }
 
 static void check_console(enum alert_change change, const struct alert *a, bool color,
@@ -79,7 +60,7 @@ static void console_resolved_shows_duration_and_peak(void **state)
 {
     (void)state;
     struct alert a = query_alert();
-    a.resolved_us = at(14, 10, 2);
+    a.resolved_us = test_alert_at(14, 10, 2);
     a.peak = 61.25;
     check_console(ALERT_RESOLVED, &a, false,
                   "[14:10:02Z] RESOLVED critical latency_regression after 7m12s, peak 61.2 ms "
@@ -99,9 +80,9 @@ static void console_since_another_day_shows_the_date(void **state)
 {
     (void)state;
     struct alert a = query_alert();
-    a.since_us = at(0, 0, 0) - 90 * INT64_C(1000000); /* 2026-03-13T23:58:30Z */
-    a.updated_us = at(0, 1, 0);
-    a.resolved_us = at(2, 0, 0);
+    a.since_us = test_alert_at(0, 0, 0) - 90 * INT64_C(1000000); /* 2026-03-13T23:58:30Z */
+    a.updated_us = test_alert_at(0, 1, 0);
+    a.resolved_us = test_alert_at(2, 0, 0);
     a.peak = NAN;
     a.f.query = NULL;
     a.f.summary = NULL;
@@ -121,8 +102,8 @@ static void console_session_and_table_subjects(void **state)
     a.f.pid = 4242;
     a.f.query = "UPDATE accounts SET balance = balance - $1";
     a.f.summary = "idle in transaction for 312 s";
-    a.since_us = at(9, 0, 0);
-    a.updated_us = at(9, 5, 0);
+    a.since_us = test_alert_at(9, 0, 0);
+    a.updated_us = test_alert_at(9, 5, 0);
     check_console(ALERT_FIRED, &a, false,
                   "[09:05:00Z] FIRING warning idle_in_transaction: idle in transaction for 312 s "
                   "\xE2\x80\x94 since 09:00:00Z\n"
@@ -139,7 +120,7 @@ static void console_session_and_table_subjects(void **state)
     t.f.severity = FINDING_CRITICAL;
     t.f.table = "public.orders";
     t.f.next = "look for a missing index";
-    t.since_us = at(9, 0, 0);
+    t.since_us = test_alert_at(9, 0, 0);
     check_console(ALERT_FIRED, &t, false,
                   "[09:00:00Z] FIRING critical seq_scan_growth \xE2\x80\x94 since 09:00:00Z\n"
                   "  table  public.orders\n"
@@ -249,7 +230,7 @@ static void jsonl_writes_one_compact_line(void **state)
         "\"updated\":\"2026-03-14T14:03:12.000+00:00\",\"resolved\":null,\"peak\":45.0}\n");
     free(line);
 
-    a.resolved_us = at(14, 10, 2);
+    a.resolved_us = test_alert_at(14, 10, 2);
     a.f.baseline = NAN;
     line = jsonl_line(ALERT_RESOLVED, &a);
     assert_non_null(strstr(line, "\"baseline\":null,"));

@@ -6,6 +6,7 @@
  * the receiver holds requests behind a gate the test opens, and waits are
  * for states (bounded only so that a bug fails instead of hanging).
  */
+#include "test_alert.h"
 #include "test_util.h"
 
 #include "detect/finding.h"
@@ -179,30 +180,10 @@ static void url(char *out, size_t size, const char *path)
     snprintf(out, size, "http://127.0.0.1:%d%s", rcv.port, path);
 }
 
-static int64_t at(int h, int m, int s)
-{
-    return (tstamp_days_from_civil(2026, 3, 14) * 86400 + h * 3600 + m * 60 + s) * 1000000;
-}
-
 static struct alert query_alert(void)
 {
-    struct alert a = { 0 };
-    a.id = 0x0123456789abcdefULL;
-    a.f.kind = FK_LATENCY_REGRESSION;
-    a.f.severity = FINDING_CRITICAL;
-    a.f.key = "fp:1a2b3c4d5e6f7788";
-    a.f.fingerprint = 0x1a2b3c4d5e6f7788ULL;
-    a.f.query = "SELECT * FROM orders\n WHERE total > $1 AND note <> '&'";
-    a.f.value = 45.0;
-    a.f.baseline = 0.75;
-    a.f.threshold = 4.0;
-    a.f.unit = "ms";
-    a.f.summary = "mean time rose from 0.8 ms to 45.0 ms (60x)";
-    a.f.next = "run EXPLAIN (ANALYZE, BUFFERS) on it";
-    a.since_us = at(14, 2, 50);
-    a.updated_us = at(14, 3, 12);
-    a.peak = 45.0;
-    return a;
+    return test_query_alert("SELECT * FROM orders\n WHERE total > $1 AND note <> '&'",
+                            "mean time rose from 0.8 ms to 45.0 ms (60x)");
 }
 
 static struct webhook *open_webhook(const char *path, enum webhook_format format)
@@ -274,7 +255,7 @@ static void slack_body_escapes_and_colors(void **state)
     struct webhook *w = open_webhook("/services/T0/B0/secret", WEBHOOK_SLACK);
     struct alert a = query_alert();
     webhook_send(w, ALERT_FIRED, &a);
-    a.resolved_us = at(14, 10, 2);
+    a.resolved_us = test_alert_at(14, 10, 2);
     webhook_send(w, ALERT_RESOLVED, &a);
     char *long_query = malloc(5001);
     memset(long_query, '<', 5000);
@@ -357,10 +338,10 @@ static void alertmanager_bodies_follow_the_alert(void **state)
     a.f.severity = FINDING_WARNING;
     webhook_send(w, ALERT_FIRED, &a);
     a.f.severity = FINDING_CRITICAL;
-    a.updated_us = at(14, 4, 0);
+    a.updated_us = test_alert_at(14, 4, 0);
     webhook_send(w, ALERT_UPDATED, &a);
     webhook_refresh(w, &a);
-    a.resolved_us = at(14, 10, 2);
+    a.resolved_us = test_alert_at(14, 10, 2);
     webhook_send(w, ALERT_RESOLVED, &a);
     webhook_refresh(w, &a); /* resolved: nothing to re-assert */
     wait_done(w, 4);
