@@ -789,10 +789,14 @@ static void cause_hot_index(const struct diagnoser *d, struct diag_result *r,
     json_object_set_new(g->evidence, "after", a);
     if (best)
         json_object_set_new(g->evidence, "index_definition", jsonstr_new(best->def));
-    g->summary = fmt("updates on %s lost HOT (%.0f%% -> %.0f%%)%s%s", table,
-                     upd0 ? 100.0 * (double)hot0 / (double)upd0 : 0.0,
-                     upd1 ? 100.0 * (double)hot1 / (double)upd1 : 0.0, best ? " since index " : "",
-                     best ? best->name : "");
+    if (upd0 || upd1)
+        g->summary = fmt("updates on %s lost HOT (%.0f%% -> %.0f%%)%s%s", table,
+                         upd0 ? 100.0 * (double)hot0 / (double)upd0 : 0.0,
+                         upd1 ? 100.0 * (double)hot1 / (double)upd1 : 0.0,
+                         best ? " since index " : "", best ? best->name : "");
+    else /* a log: no table statistics, only the statements */
+        g->summary = fmt("updates on %s slowed down%s%s, which covers a column they set", table,
+                         best ? " after the creation of index " : "", best ? best->name : "");
     g->fix = best
                  ? fmt("drop index %s, or rebuild it without the columns UPDATEs write", best->name)
                  : fmt("find the index on %s that covers a column the UPDATE sets", table);
@@ -1113,12 +1117,17 @@ static void ruled_out(struct diag_result *r, const struct window *before,
     double other0 = rate((double)(total_calls(before) - q0.calls), before);
     double other1 = rate((double)(total_calls(after) - q1.calls), after);
     double sr0 = rate((double)s0, before), sr1 = rate((double)s1, after);
+    bool sessions_known = cl0 > 0 || cl1 > 0 || s0 > 0 || s1 > 0;
     if (cl1 <= fmax(2 * cl0, cl0 + 5) && sr1 <= fmax(2 * sr0, sr0 + 1) &&
         other1 <= fmax(2 * other0, other0 + 10))
         rule_out(r, "traffic surge or DDoS",
-                 fmt("distinct clients %.0f -> %.0f, new sessions %.2f/s -> %.2f/s, calls of the "
-                     "other queries %.1f/s -> %.1f/s",
-                     cl0, cl1, sr0, sr1, other0, other1));
+                 sessions_known
+                     ? fmt("distinct clients %.0f -> %.0f, new sessions %.2f/s -> %.2f/s, calls of "
+                           "the other queries %.1f/s -> %.1f/s",
+                           cl0, cl1, sr0, sr1, other0, other1)
+                     : fmt("calls of the other queries %.1f/s -> %.1f/s (a log has no session "
+                           "counts)",
+                           other0, other1));
     double db0 = rate(total_ms(before), before) / 1000, db1 = rate(total_ms(after), after) / 1000;
     if (db1 >= 1.5 * db0 && db1 > 0.01)
         rule_out(r, "network",
