@@ -45,7 +45,7 @@
 #define DIAG_TOPT     40  /* tables kept per interval, by activity */
 #define DIAG_TEXTS    256 /* query texts remembered */
 #define DIAG_EVENTS   128 /* distinct (kind, key) findings remembered */
-#define DIAG_INDEXES  512
+#define DIAG_INDEXES  4096
 #define DIAG_HOLDERS  16
 #define DIAG_BASELINE 30 /* intervals before an incident that make "before" */
 #define NAME_LEN      128
@@ -83,7 +83,7 @@ struct devent {
     char key[NAME_LEN];
     uint64_t fp;
     char table[NAME_LEN];
-    int64_t start_us, detected_us;
+    int64_t start_us, detected_us, last_us; /* last_us: end of the last interval it was seen in */
     double value, baseline;
     char *query;
 };
@@ -212,7 +212,8 @@ static void note_indexes(struct diagnoser *d, const struct sample *s)
         seen[k] = true;
         d->indexes[k].dropped_us = 0;
     }
-    if (s->nindexes > 0 || s->ntables > 0)
+    /* Only a poll that read the indexes can say one is gone (a failed read lists none). */
+    if (s->nindexes > 0)
         for (size_t k = 0; k < d->nindexes; k++)
             if (!seen[k] && !d->indexes[k].dropped_us)
                 d->indexes[k].dropped_us = s->start_us;
@@ -328,6 +329,7 @@ static void note_findings(struct diagnoser *d, const struct sample *s, const str
         if (k < d->nevents) {
             if (f[i].value > d->events[k].value)
                 d->events[k].value = f[i].value;
+            d->events[k].last_us = s->end_us;
             continue;
         }
         if (d->nevents == DIAG_EVENTS)
@@ -339,13 +341,31 @@ static void note_findings(struct diagnoser *d, const struct sample *s, const str
         e->fp = f[i].fingerprint;
         snprintf(e->table, sizeof(e->table), "%s", f[i].table ? f[i].table : "");
         e->start_us = s->start_us;
-        e->detected_us = s->end_us;
+        e->detected_us = e->last_us = s->end_us;
         e->value = f[i].value;
         e->baseline = f[i].baseline;
         e->query = f[i].query ? xstrdup(f[i].query) : NULL;
         if (e->fp && f[i].query)
             text_remember(d, e->fp, f[i].query);
     }
+}
+
+/*
+ * Forgets findings not seen for DIAG_BASELINE intervals: an incident that
+ * is over no longer colours the next one, and the event table never fills.
+ */
+static void expire_events(struct diagnoser *d, const struct sample *s)
+{
+    int64_t horizon = s->end_us - (int64_t)DIAG_BASELINE * (s->end_us - s->start_us);
+    size_t k = 0;
+    for (size_t i = 0; i < d->nevents; i++) {
+        if (d->events[i].last_us < horizon) {
+            free(d->events[i].query);
+            continue;
+        }
+        d->events[k++] = d->events[i];
+    }
+    d->nevents = k;
 }
 
 static int cmp_dt(const void *a, const void *b)
@@ -404,6 +424,7 @@ void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct fin
     p->refused = s->log_refused;
     p->lock_waits = s->log_lock_waits;
     p->deadlocks = s->db.deadlocks > s->log_deadlocks ? s->db.deadlocks : s->log_deadlocks;
+    expire_events(d, s);
     note_findings(d, s, f, n);
 }
 
@@ -435,9 +456,10 @@ static void windows(const struct diagnoser *d, int64_t start_us, struct window *
     }
     if (before->n > DIAG_BASELINE) {
         size_t drop = before->n - DIAG_BASELINE;
+        before->secs = 0;
         for (size_t i = 0; i < DIAG_BASELINE; i++) {
-            before->secs -= i < drop ? point_secs(before->p[i]) : 0;
             before->p[i] = before->p[i + drop];
+            before->secs += point_secs(before->p[i]);
         }
         before->n = DIAG_BASELINE;
     }

@@ -150,6 +150,49 @@ static void missing_index_names_table_and_columns(void **state)
     diag_result_release(&r);
 }
 
+static void a_long_history_keeps_the_baseline_rate(void **state)
+{
+    (void)state;
+    /* 80 normal intervals: only the last 30 make "before", and their rate is the real one. */
+    struct shape slow = normal;
+    slow.lookup_ms = 40;
+    struct finding f = finding(FK_LATENCY_REGRESSION, "fp:0000000000001111", 0x1111, LOOKUP, NULL);
+    struct diagnoser *d = diagnoser_new();
+    for (int i = 0; i < 83; i++) {
+        struct sample s;
+        build(&s, i, i < 80 ? &normal : &slow);
+        diagnoser_add(d, &s, &f, i < 80 ? 0 : 1);
+        sample_release(&s);
+    }
+    struct diag_result r;
+    diagnoser_result(d, &r);
+    assert_int_equal(r.n, 1);
+    json_t *b = json_object_get(r.items[0].evidence, "before");
+    assert_true(fabs(json_real_value(json_object_get(b, "calls_per_s")) - 100) < 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(b, "intervals")), 30);
+    diag_result_release(&r);
+    diagnoser_free(d);
+}
+
+static void a_finding_not_seen_for_long_is_forgotten(void **state)
+{
+    (void)state;
+    /* A regression at interval 5 that stops, then 40 quiet intervals: nothing left to diagnose. */
+    struct finding f = finding(FK_LATENCY_REGRESSION, "fp:0000000000001111", 0x1111, LOOKUP, NULL);
+    struct diagnoser *d = diagnoser_new();
+    for (int i = 0; i < 46; i++) {
+        struct sample s;
+        build(&s, i, &normal);
+        diagnoser_add(d, &s, &f, i == 5 ? 1 : 0);
+        sample_release(&s);
+    }
+    struct diag_result r;
+    diagnoser_result(d, &r);
+    assert_int_equal(r.n, 0);
+    diag_result_release(&r);
+    diagnoser_free(d);
+}
+
 static void an_index_that_leads_with_the_column_is_not_missing(void **state)
 {
     (void)state;
@@ -307,6 +350,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(missing_index_names_table_and_columns),
+        cmocka_unit_test(a_long_history_keeps_the_baseline_rate),
+        cmocka_unit_test(a_finding_not_seen_for_long_is_forgotten),
         cmocka_unit_test(an_index_that_leads_with_the_column_is_not_missing),
         cmocka_unit_test(hot_index_names_the_new_index),
         cmocka_unit_test(from_a_log_the_ddl_names_the_hot_index),
