@@ -61,8 +61,16 @@ struct pid_state {
     uint32_t head_input;
     uint64_t head_fp; /* HEAD_QUERY: its fingerprint */
     struct pending stmt, plan;
-    struct pending head_plan; /* HEAD_PLAN: kept for the merge unless its statement follows */
-    bool head_plan_closed;    /* a later call or plan came: unless the merge pairs it, count it */
+    /*
+     * HEAD_PLAN: the range's first plan. It is the previous range's last
+     * execute's if that one matches (decided at the merge); otherwise it
+     * meets the fate one pass would have given it here: paired with the
+     * next call if that is its statement, else counted as a call of its own.
+     */
+    struct pending head_plan;
+    enum { FATE_OPEN, FATE_ATTACH, FATE_SETTLE } head_plan_fate;
+    uint64_t fate_fp, fate_line; /* FATE_ATTACH: the call it pairs with */
+    uint32_t fate_input;
     /*
      * The last execute recorded with its duration. With the extended
      * protocol auto_explain logs the plan after the execute line (the
@@ -683,16 +691,17 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
         else
             settle(c, plan, ev->pid);
         plan->active = false;
-    } else if (s->head_plan.active && q) {
-        /* Its own statement follows (the simple protocol's order): pair them here. */
+    } else if (s->head_plan.active && s->head_plan_fate == FATE_OPEN) {
         uint64_t fp = qstat_for(c, str_make(s->head_plan.text.ptr, s->head_plan.text.len),
                                 s->head_plan.line, s->head_plan.input)
                           ->fingerprint;
-        if (fp == q->fingerprint) {
-            attach_plan(q, &s->head_plan, k->input, k->line);
-            s->head_plan.active = false;
+        if (q && fp == q->fingerprint) {
+            s->head_plan_fate = FATE_ATTACH;
+            s->fate_fp = fp;
+            s->fate_input = k->input;
+            s->fate_line = k->line;
         } else {
-            s->head_plan_closed = true;
+            s->head_plan_fate = FATE_SETTLE;
         }
     }
 }
@@ -702,8 +711,8 @@ static void on_plan(struct collector *c, const struct event *ev, struct call *k)
     struct pid_state *s = pid_at(c, ev->pid);
     c->plans++;
     settle(c, &s->plan, ev->pid);
-    if (s->head_plan.active)
-        s->head_plan_closed = true;
+    if (s->head_plan.active && s->head_plan_fate == FATE_OPEN)
+        s->head_plan_fate = FATE_SETTLE;
     k->plan = ev->plan;
     if (s->last_ok && k->text.len) {
         struct qstat *q = qstat_for(c, k->text, k->line, k->input);
@@ -872,6 +881,8 @@ static void on_disconnect(struct collector *c, const struct event *ev)
         s->head = HEAD_OTHER;
     settle(c, &s->stmt, ev->pid);
     settle(c, &s->plan, ev->pid);
+    if (s->head_plan.active && s->head_plan_fate == FATE_OPEN)
+        s->head_plan_fate = FATE_SETTLE;
 }
 
 void collector_add_event(void *ctx, const struct event *ev)
@@ -1031,33 +1042,62 @@ static void merge_qstat(struct collector *dst, struct collector *src, struct qst
         series_add(d, s->series[i].bucket, s->series[i].calls, s->series[i].total_us);
 }
 
+/*
+ * Gives the first plan of the input's first range its fate (no earlier
+ * range can claim it): paired with its call, counted alone, or, still
+ * open, left waiting as the pid's pending plan.
+ */
+static void resolve_head_plan(struct collector *c, struct pid_state *s)
+{
+    if (!s->head_plan.active)
+        return;
+    if (s->head_plan_fate == FATE_ATTACH) {
+        attach_plan(qstat_by_fp(c, s->fate_fp, false), &s->head_plan, s->fate_input, s->fate_line);
+        s->head_plan.active = false;
+    } else if (s->head_plan_fate == FATE_SETTLE || s->plan.active) {
+        settle(c, &s->head_plan, s->pid);
+    } else {
+        struct pending tmp = s->plan;
+        s->plan = s->head_plan;
+        s->head_plan = tmp;
+        s->head_plan.active = false;
+    }
+    s->head_plan_fate = FATE_OPEN;
+}
+
 /* Settles what dst left pending against src's first records (see the file comment). */
 static void merge_pairs(struct collector *dst, struct collector *src, uint64_t line_base)
 {
     for (size_t i = 0; i < src->npids; i++) {
         struct pid_state *s = &src->pids[i];
         struct pid_state *d = pid_at(dst, s->pid);
+        resolve_head_plan(dst, d); /* dst starts the input */
         if (s->head == HEAD_PLAN) {
             /* src's first record is a plan: one dst left waiting is a call of its own. */
             settle(dst, &d->plan, s->pid);
         }
         if (s->head_plan.active) {
-            s->head_plan.line += line_base;
-            remap_pending(dst, src, &s->head_plan);
             struct qstat *q = qstat_for(dst, str_make(s->head_plan.text.ptr, s->head_plan.text.len),
-                                        s->head_plan.line, s->head_plan.input);
+                                        s->head_plan.line + line_base, s->head_plan.input);
             if (q && plan_follows_last(d, q->fingerprint, s->head_plan.duration_us)) {
                 attach_plan(q, &s->head_plan, d->last_input, d->last_line);
-                s->head_plan.active = false;
-            } else if (s->head_plan_closed) {
-                settle(dst, &s->head_plan, s->pid);
+            } else if (s->head_plan_fate == FATE_ATTACH) {
+                attach_plan(qstat_by_fp(src, s->fate_fp, false), &s->head_plan, s->fate_input,
+                            s->fate_line);
             } else {
-                /* Still waiting for its statement, now in a later range. */
-                struct pending tmp = d->plan;
-                d->plan = s->head_plan;
-                s->head_plan = tmp;
-                s->head_plan.active = false;
+                s->head_plan.line += line_base;
+                remap_pending(dst, src, &s->head_plan);
+                if (s->head_plan_fate == FATE_SETTLE) {
+                    settle(dst, &s->head_plan, s->pid);
+                } else {
+                    /* Still waiting for its statement, now in a later range. */
+                    struct pending tmp = d->plan;
+                    d->plan = s->head_plan;
+                    s->head_plan = tmp;
+                }
             }
+            s->head_plan.active = false;
+            s->head_plan_fate = FATE_OPEN;
         }
         if (s->head == HEAD_DURATION) {
             if (d->stmt.active) {
@@ -1068,12 +1108,6 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
             }
         } else if (s->head != HEAD_NONE) {
             settle(dst, &d->stmt, s->pid);
-        }
-        if (d->head_plan.active && !d->plan.active) {
-            /* dst starts the input: its first plan has no earlier range to belong to. */
-            struct pending tmp = d->plan;
-            d->plan = d->head_plan;
-            d->head_plan = tmp;
         }
         if (d->plan.active && s->head != HEAD_NONE && s->head != HEAD_PLAN) {
             struct pending *plan = &d->plan;
@@ -1236,7 +1270,7 @@ void collector_finish(struct collector *c)
             record_orphan(c, c->pids[i].head_duration_us);
             c->pids[i].head = HEAD_OTHER;
         }
-        settle(c, &c->pids[i].head_plan, c->pids[i].pid);
+        resolve_head_plan(c, &c->pids[i]);
         settle(c, &c->pids[i].stmt, c->pids[i].pid);
         settle(c, &c->pids[i].plan, c->pids[i].pid);
     }
