@@ -40,11 +40,13 @@ void list_add_csv(const char ***list, size_t *n, const char *s);
 int parse_log_format(const char *s, enum log_format *f);
 /*
  * Stop signals for the long-running commands (cmd/stop.c): after setup,
- * SIGINT and SIGTERM set a flag and wake stop_sleep_until; SIGPIPE is
- * ignored. stop_sleep_until returns false when a stop signal came.
+ * SIGINT, SIGTERM and SIGHUP set a flag and wake stop_sleep_until (a
+ * second one ends the process at once); SIGPIPE is ignored. stop_sleep_until returns false when a
+ * stop signal came.
  */
 int stop_signals_setup(void);
-int stop_signal_received(void); /* 0, or the signal */
+int stop_signal_received(void);        /* 0, or the signal */
+const char *stop_signal_name(int sig); /* "SIGINT", "SIGTERM", "SIGHUP" */
 bool stop_sleep_until(int64_t deadline_mono_us);
 /* Prints "sleuth CMD: MSG" and "try 'sleuth CMD --help'" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -822,7 +822,7 @@ int cmd_demo(int argc, char **argv)
         print_advice(&r);
         demo_traffic_stop(r.traffic);
     } else if (rc > 128) {
-        printf("\nsleuth demo: stopping (%s)\n", rc - 128 == SIGINT ? "SIGINT" : "SIGTERM");
+        printf("\nsleuth demo: stopping (%s)\n", stop_signal_name(rc - 128));
     }
     fflush(stdout);
     int orc = stop_all(&r, finished);

@@ -1,6 +1,6 @@
 /*
- * Stopping the long-running commands (watch, demo) cleanly: SIGINT and
- * SIGTERM set a flag and wake the sleep between intervals through a
+ * Stopping the long-running commands (watch, demo) cleanly: SIGINT,
+ * SIGTERM and SIGHUP set a flag and wake the sleep between intervals through a
  * self-pipe, so the command finishes its interval, flushes what it keeps
  * and exits, instead of dying mid-write.
  */
@@ -23,6 +23,8 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
     int saved = errno;
+    /* A second signal is not polite any more: the default action ends the process. */
+    signal(sig, SIG_DFL);
     stop_signal = sig;
     if (signal_pipe[1] >= 0) {
         ssize_t n = write(signal_pipe[1], "x", 1);
@@ -45,6 +47,7 @@ int stop_signals_setup(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop as cleanly */
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
@@ -69,4 +72,9 @@ bool stop_sleep_until(int64_t deadline_mono_us)
                 ;
         }
     }
+}
+
+const char *stop_signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
 }

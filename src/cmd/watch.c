@@ -390,8 +390,7 @@ static int run_loop(struct watch *w)
             break;
     }
     if (stop_signal_received())
-        log_warn("sleuth watch: stopping (%s)",
-                 stop_signal_received() == SIGINT ? "SIGINT" : "SIGTERM");
+        log_warn("sleuth watch: stopping (%s)", stop_signal_name(stop_signal_received()));
     return EXIT_OK;
 }
 

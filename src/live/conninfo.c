@@ -52,8 +52,24 @@ static void first_line(char *dst, size_t cap, const char *msg)
 
 int conninfo_connect(PGconn **out, const char *conninfo, int statement_timeout_ms, struct err *err)
 {
-    const char *keys[] = { "dbname", "fallback_application_name", "connect_timeout", NULL };
-    const char *vals[] = { conninfo && *conninfo ? conninfo : NULL, "sleuth", "10", NULL };
+    /*
+     * TCP keepalives and a user timeout: a host that drops off the network
+     * mid-query must fail the poll in seconds (a gap, an alert), not hang
+     * it for the kernel's minutes of retransmissions. The conninfo's own
+     * values win (expand_dbname applies it after these).
+     */
+    const char *keys[] = { "fallback_application_name",
+                           "connect_timeout",
+                           "keepalives",
+                           "keepalives_idle",
+                           "keepalives_interval",
+                           "keepalives_count",
+                           "tcp_user_timeout",
+                           "dbname",
+                           NULL };
+    const char *vals[] = { "sleuth", "10", "1",     "10",
+                           "5",      "3",  "30000", conninfo && *conninfo ? conninfo : NULL,
+                           NULL };
     *out = NULL;
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn)

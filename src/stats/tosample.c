@@ -38,6 +38,9 @@ static int64_t plan_rows(const char *plan)
     return end == p || n < 0 ? -1 : (int64_t)n;
 }
 
+/* Empty buckets walked one by one before a stretch becomes one gap. */
+#define MAX_QUIET_BUCKETS 120
+
 static int cmp_bucket(const void *a, const void *b)
 {
     const struct tl_bucket *x = *(const struct tl_bucket *const *)a;
@@ -77,6 +80,19 @@ void collector_to_samples(const struct collector *c, int warmup_buckets, collect
         s.has_log = true;
         while (k < c->ntl && tl[k]->bucket < b)
             k++;
+        if (k < c->ntl && tl[k]->bucket - b > MAX_QUIET_BUCKETS * step) {
+            /*
+             * Hours without a line: the server was down or the log is
+             * cut, not idle. One gap stands for the stretch, so that a
+             * log with lines years apart costs nothing.
+             */
+            s.gap = true;
+            s.end_us = tl[k]->bucket;
+            fn(ctx, &s);
+            sample_release(&s);
+            b = tl[k]->bucket - step;
+            continue;
+        }
         if (k < c->ntl && tl[k]->bucket == b) {
             s.log_errors = (int64_t)tl[k]->errors;
             s.log_refused = (int64_t)tl[k]->refused;

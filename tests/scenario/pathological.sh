@@ -67,4 +67,10 @@ is "$(q deep '.summary.queries')" 2 "is counted"
 printf '%sLOG:  duration: 4.000 ms  statement: SELECT 1' "$P" > "$tmp/trunc.log"
 run trunc; ok $? "a truncated last line"
 is "$(q trunc '.summary.queries')" 1 "is still a record"
+
+# Two lines 24 years apart: the empty stretch is one gap for the diagnosis, not 12 million buckets.
+printf '2000-01-01 00:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: SELECT 1\n2024-01-01 00:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: SELECT 1\n' >"$tmp/sparse.log"
+run sparse; ok $? "a log with lines 24 years apart"
+is "$(q sparse '.summary.queries')" 2 "has both records"
+is "$(q sparse '.diagnosis | length')" 0 "and no diagnosis"
 done_testing
