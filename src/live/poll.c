@@ -318,11 +318,11 @@ static int ensure_connected(struct poller *p, int64_t now_us, struct err *err)
 
 /* --- reading ---------------------------------------------------------- */
 
-static void read_settings(struct poller *p, struct sample *s, struct snapshot *snap)
+static bool read_settings(struct poller *p, struct sample *s, struct snapshot *snap)
 {
     PGresult *r = run(p, s, "settings", p->q.settings, "");
     if (!r)
-        return;
+        return false;
     if (PQntuples(r) == 1) {
         s->max_connections = (int)cell_i64(r, 0, PGQ_SET_MAX_CONNECTIONS);
         s->reserved_connections = (int)cell_i64(r, 0, PGQ_SET_RESERVED);
@@ -332,6 +332,7 @@ static void read_settings(struct poller *p, struct sample *s, struct snapshot *s
         snap->started_s = cell_f(r, 0, PGQ_SET_STARTED_S);
     }
     PQclear(r);
+    return true;
 }
 
 static int cmp_count(const void *a, const void *b)
@@ -498,15 +499,16 @@ static void read_activity(struct poller *p, struct sample *s)
     PQclear(r);
 }
 
-static void read_database(struct poller *p, struct sample *s, struct snapshot *snap)
+static bool read_database(struct poller *p, struct sample *s, struct snapshot *snap)
 {
     PGresult *r = run(p, s, "pg_stat_database", p->q.database, "");
     if (!r)
-        return;
+        return false;
     if (PQntuples(r) == 1)
         for (int c = 0; c <= PGQ_DB_SESSIONS_ABANDONED; c++)
             snap->db[c] = cell_i64(r, 0, c);
     PQclear(r);
+    return true;
 }
 
 static int64_t delta(int64_t cur, int64_t prev)
@@ -539,12 +541,12 @@ static void rel_add(struct rel_row **rows, size_t *n, size_t *cap, struct hmap *
     (*n)++;
 }
 
-static void read_tables(struct poller *p, struct sample *s, struct snapshot *snap,
+static bool read_tables(struct poller *p, struct sample *s, struct snapshot *snap,
                         const struct snapshot *prev)
 {
     PGresult *r = run(p, s, "pg_stat_user_tables", p->q.tables, "");
     if (!r)
-        return;
+        return false;
     int n = PQntuples(r);
     s->tables = arena_alloc(&s->arena, sizeof(*s->tables) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
@@ -573,6 +575,7 @@ static void read_tables(struct poller *p, struct sample *s, struct snapshot *sna
         t->bytes = cell_i64(r, i, PGQ_TAB_BYTES);
     }
     PQclear(r);
+    return true;
 }
 
 static bool def_eq(const void *ctx, uint32_t val)
@@ -610,12 +613,12 @@ static void read_indexdefs(struct poller *p, struct sample *s)
     PQclear(r);
 }
 
-static void read_indexes(struct poller *p, struct sample *s, struct snapshot *snap,
+static bool read_indexes(struct poller *p, struct sample *s, struct snapshot *snap,
                          const struct snapshot *prev)
 {
     PGresult *r = run(p, s, "pg_stat_user_indexes", p->q.indexes, "");
     if (!r)
-        return;
+        return false;
     int n = PQntuples(r);
     bool unknown = false;
     for (int i = 0; i < n && !unknown; i++)
@@ -641,6 +644,7 @@ static void read_indexes(struct poller *p, struct sample *s, struct snapshot *sn
         x->valid = cell_bool(r, i, PGQ_IDX_VALID);
     }
     PQclear(r);
+    return true;
 }
 
 /* --- pg_stat_statements --------------------------------------------------- */
@@ -780,7 +784,7 @@ static bool read_statements(struct poller *p, struct sample *s, struct snapshot 
         return true;
     r = run(p, s, "pg_stat_statements", p->q.statements_text, hint);
     if (!r)
-        return false;
+        return true; /* the counters are read; the new texts come at the next poll */
     for (int i = 0; i < PQntuples(r); i++) {
         int64_t queryid = cell_i64(r, i, PGQ_STMT_QUERYID);
         if (!text_find(p, queryid))
@@ -873,6 +877,35 @@ static void diff_statements(struct poller *p, struct sample *s, const struct sna
 
 /* --- the poll ------------------------------------------------------------- */
 
+static void carry_forward(struct snapshot *snap, const struct snapshot *prev, bool settings_ok,
+                          bool db_ok, bool tables_ok, bool indexes_ok, bool stmts_ok)
+{
+    if (!settings_ok)
+        snap->started_s = prev->started_s;
+    if (!db_ok)
+        memcpy(snap->db, prev->db, sizeof(snap->db));
+    if (!tables_ok)
+        for (size_t i = 0; i < prev->ntables; i++)
+            rel_add(&snap->tables, &snap->ntables, &snap->captables, &snap->table_index,
+                    &prev->tables[i]);
+    if (!indexes_ok)
+        for (size_t i = 0; i < prev->nindexes; i++)
+            rel_add(&snap->indexes, &snap->nindexes, &snap->capindexes, &snap->index_index,
+                    &prev->indexes[i]);
+    if (!stmts_ok)
+        for (size_t i = 0; i < prev->nstmts; i++) {
+            snap->stmts =
+                xgrow(snap->stmts, &snap->capstmts, snap->nstmts + 1, sizeof(*snap->stmts));
+            struct stmt_row *row = &snap->stmts[snap->nstmts];
+            *row = prev->stmts[i];
+            row->db = arena_strdup(&snap->arena, str_cstr(row->db));
+            row->user = arena_strdup(&snap->arena, str_cstr(row->user));
+            hmap_put(&snap->stmt_index, stmt_hash(row->queryid, row->userid, row->dbid),
+                     (uint32_t)snap->nstmts);
+            snap->nstmts++;
+        }
+}
+
 static void fill_db(struct sample *s, const struct snapshot *cur, const struct snapshot *prev)
 {
     int64_t d[PGQ_DB_SESSIONS_ABANDONED + 1];
@@ -921,13 +954,20 @@ int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *
         sample_add_problem(s, "privileges",
                            "this role cannot see other roles' queries and statistics",
                            "GRANT pg_monitor TO the role sleuth connects as");
-    read_settings(p, s, snap);
+    bool settings_ok = read_settings(p, s, snap);
     read_activity(p, s);
-    read_database(p, s, snap);
-    read_tables(p, s, snap, prev);
-    read_indexes(p, s, snap, prev);
+    bool db_ok = read_database(p, s, snap);
+    bool tables_ok = read_tables(p, s, snap, prev);
+    bool indexes_ok = read_indexes(p, s, snap, prev);
     size_t nknown = p->ntexts;
     bool have_stmts = read_statements(p, s, snap);
+    /*
+     * A source that failed (a timeout in the middle of an outage) keeps the
+     * previous counters, so the next poll diffs against them instead of
+     * counting everything since the last reset as one interval's work.
+     */
+    if (prev->valid)
+        carry_forward(snap, prev, settings_ok, db_ok, tables_ok, indexes_ok, have_stmts);
     if (connection_lost(p)) {
         err_set(err, ERR_CONN, "lost the connection to '%s' during the poll", p->target);
         mark_gap(p, s, err);

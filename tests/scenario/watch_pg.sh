@@ -197,6 +197,27 @@ is "$(grep -c -- "$secret" "$tmp/loop.err" "$tmp/loop.out" "$tmp/alerts.jsonl" |
     0 "no password in any output"
 is "$(grep -c -a -- "$secret" "$tmp/s.db")" 0 "nor in the store"
 
+# 5. pg_stat_statements fails for a few polls (dropped, then created again): the counters
+# that come back are diffed against the last ones read, not counted again since the reset.
+for i in $(seq 1 20); do echo "SELECT v FROM t WHERE id = $i;"; done | psql_ -d postgres >/dev/null
+"$SLEUTH" -v watch --interval 500ms --store "$tmp/s2.db" "$conn" >/dev/null 2>"$tmp/s2.err" &
+WATCH_PID=$!
+wait_for "$tmp/s2.err" "poll 2: ok" 30
+psql_ -d postgres -c "DROP EXTENSION pg_stat_statements" >/dev/null
+wait_for "$tmp/s2.err" "poll [0-9]+: pg_stat_statements: .*does not exist" 20
+ok $? "a failing pg_stat_statements is reported as a problem"
+psql_ -d postgres -c "CREATE EXTENSION pg_stat_statements" >/dev/null
+n=$(grep -Ec "poll [0-9]+: ok" "$tmp/s2.err")
+wait_for "$tmp/s2.err" "poll $((n + 2)): ok" 20
+for i in $(seq 1 7); do echo "SELECT v FROM t WHERE id = $i;"; done | psql_ -d postgres >/dev/null
+n=$(grep -Ec "poll [0-9]+: ok" "$tmp/s2.err")
+wait_for "$tmp/s2.err" "poll $((n + 3)): ok" 20
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID"
+WATCH_PID=
+is "$("$SLEUTH" report --store "$tmp/s2.db" -f json | jq '[.queries[] | select(.query == "select v from t where id = $1")][0].calls')" \
+    7 "only the 7 calls made while watching are counted, not the 20 from before"
+
 # 5. The same reports from the stored history.
 "$SLEUTH" report --store "$tmp/s.db" --format json >"$tmp/report.json" 2>"$tmp/report.err"
 is "$?" 0 "report --store exits 0"
