@@ -17,6 +17,7 @@
 #include "live/pgqueries.h"
 #include "sql/fingerprint.h"
 #include "sql/normalize.h"
+#include "sql/redact.h"
 #include "util/hmap.h"
 #include "util/xalloc.h"
 
@@ -222,39 +223,6 @@ static PGresult *run(struct poller *p, struct sample *s, const char *check, cons
     return NULL;
 }
 
-static bool contains_nocase(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    int first = tolower((unsigned char)needle[0]);
-    for (; *hay; hay++)
-        if (tolower((unsigned char)*hay) == first && strncasecmp(hay, needle, n) == 0)
-            return true;
-    return false;
-}
-
-bool poll_redact_statement(struct buf *text)
-{
-    /* Only utility statements keep their literals; look for the word that matters. */
-    static const char *const words[] = { "password", "alter system", "pg_read_file",
-                                         "user mapping" };
-    bool hit = false;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) && !hit; i++)
-        hit = contains_nocase(text->ptr, words[i]);
-    if (!hit)
-        return false;
-    size_t n = 0, nwords = 0;
-    while (n < text->len && nwords < 2) {
-        while (n < text->len && isspace((unsigned char)text->ptr[n]))
-            n++;
-        while (n < text->len && !isspace((unsigned char)text->ptr[n]))
-            n++;
-        nwords++;
-    }
-    buf_setlen(text, n);
-    buf_addstr(text, " … (hidden: may contain a password)");
-    return true;
-}
-
 /* --- connecting ------------------------------------------------------- */
 
 static void disconnect(struct poller *p)
@@ -433,8 +401,8 @@ static const char *session_query(struct poller *p, struct sample *s, const char 
 {
     /* Literals can be personal data or secrets: sessions show the normalised text. */
     buf_reset(&p->scratch);
-    normalize_sql(str_cstr(raw), &p->scratch);
-    poll_redact_statement(&p->scratch);
+    if (normalize_sql(str_cstr(raw), &p->scratch) & NORM_UTILITY)
+        redact_secrets(&p->scratch);
     return sample_strdup(s, p->scratch.ptr);
 }
 
@@ -696,8 +664,8 @@ static struct qtext *text_find(struct poller *p, int64_t queryid)
 static void text_add(struct poller *p, int64_t queryid, const char *raw)
 {
     buf_reset(&p->scratch);
-    normalize_sql(str_cstr(raw), &p->scratch);
-    poll_redact_statement(&p->scratch);
+    if (normalize_sql(str_cstr(raw), &p->scratch) & NORM_UTILITY)
+        redact_secrets(&p->scratch);
     p->texts = xgrow(p->texts, &p->captexts, p->ntexts + 1, sizeof(*p->texts));
     struct qtext *t = &p->texts[p->ntexts];
     t->queryid = queryid;

@@ -44,12 +44,4 @@ int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *
 /* The target without its password ("user@host:port/db" once connected). */
 const char *poller_target(const struct poller *p);
 
-/*
- * Replaces a statement that may carry a password (CREATE/ALTER ROLE or
- * USER ... PASSWORD, ALTER SYSTEM, ...) by its first words and a note, so
- * that no password reaches a sample, the store or a page. Returns whether
- * text was changed.
- */
-bool poll_redact_statement(struct buf *text);
-
 #endif

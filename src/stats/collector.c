@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "sql/fingerprint.h"
 #include "sql/normalize.h"
+#include "sql/redact.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
@@ -347,7 +348,8 @@ static uint32_t text_for(struct collector *c, struct str raw)
             return re->text - 1;
     }
     buf_reset(&c->norm);
-    normalize_sql(raw, &c->norm);
+    if (normalize_sql(raw, &c->norm) & NORM_UTILITY)
+        redact_secrets(&c->norm);
     struct str n = str_make(c->norm.ptr, c->norm.len);
     uint64_t h = fingerprint_hash(n);
     struct text_key key = { c, n };
@@ -537,12 +539,17 @@ static struct qstat *record_call(struct collector *c, const struct call *k)
     int64_t dur = k->duration_us;
     if (beats(dur, k->input, k->line, &q->slowest)) {
         example_release(&q->slowest);
+        struct buf text = BUF_INIT;
+        buf_addslice(&text, k->text);
+        /* The normalised text was cut: the example, with its literals, must be too. */
+        if (strstr(q->query, REDACT_NOTE))
+            redact_secrets(&text);
         q->slowest = (struct example){ dur,
                                        k->ts_us,
                                        k->line,
                                        k->input,
                                        k->pid,
-                                       xmemdup(k->text.ptr, k->text.len),
+                                       buf_detach(&text, NULL),
                                        dup_or_null(k->params),
                                        dup_or_null(k->plan) };
     }

@@ -73,4 +73,17 @@ printf '2000-01-01 00:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: SEL
 run sparse; ok $? "a log with lines 24 years apart"
 is "$(q sparse '.summary.queries')" 2 "has both records"
 is "$(q sparse '.diagnosis | length')" 0 "and no diagnosis"
+
+# A password in a utility statement (which keeps its literals) is never shown, in any format.
+printf '%s\n' "2026-01-01 00:00:00.000 UTC [1] LOG:  duration: 1.000 ms  statement: ALTER ROLE bob PASSWORD 'hunter2-secret'" \
+    "2026-01-01 00:00:01.000 UTC [1] LOG:  duration: 1.000 ms  statement: COPY t TO PROGRAM 'curl -u u:hunter2-secret x'" \
+    "2026-01-01 00:00:02.000 UTC [1] LOG:  duration: 1.000 ms  statement: select * from user_tokens where id = 5" >"$tmp/pw.log"
+n=0
+for f in text json md html; do
+    "$SLEUTH" analyze -f $f "$tmp/pw.log" 2>&1 | grep -c hunter2 >"$tmp/pw.$f" && n=$((n + $(cat "$tmp/pw.$f")))
+done
+is "$n" 0 "a password or token in a utility statement appears in no report format"
+run pw
+is "$(q pw '[.queries[] | select(.query == "select * from user_tokens where id = $1")][0].example')" \
+    "select * from user_tokens where id = 5" "while an ordinary query keeps its example"
 done_testing
