@@ -359,12 +359,13 @@ static int start_server(struct demo_server *s, const struct demo_server_opts *o,
     char *argv_start[] = {
         pg_ctl, "-D", s->datadir, "-l", ctl_log, "-w", "-t", "60", "start", NULL
     };
+    /* A start that timed out may still bring the server up: stop it either way. */
+    s->running = true;
     rc = run(s, argv_start, err);
     free(pg_ctl);
     free(ctl_log);
     if (rc < 0)
         return -1;
-    s->running = true;
     say(s, "PostgreSQL started on socket %s/.s.PGSQL.%d", s->dir, s->port);
     return create_shop_db(s, err);
 }
@@ -435,6 +436,14 @@ int demo_server_stop(struct demo_server *s, struct err *err)
     char *pg_ctl = path_join(s->bindir, "pg_ctl");
     char *argv_stop[] = { pg_ctl, "-D", s->datadir, "-m", "fast", "-w", "-t", "60", "stop", NULL };
     int rc = run(s, argv_stop, err);
+    if (rc < 0) {
+        /* Sessions that will not end: immediate shutdown, as a last resort. */
+        struct err again;
+        err_clear(&again);
+        argv_stop[4] = "immediate";
+        if (run(s, argv_stop, &again) == 0)
+            rc = 0;
+    }
     free(pg_ctl);
     return rc;
 }
@@ -452,6 +461,17 @@ void demo_server_remove(struct demo_server *s)
 {
     if (!s || s->removed || !s->dir)
         return;
+    /* Never pull the files from under a server that is still running. */
+    bool alive = false;
+    if (s->datadir) {
+        char *pidfile = path_join(s->datadir, "postmaster.pid");
+        alive = access(pidfile, F_OK) == 0;
+        free(pidfile);
+    }
+    if (alive) {
+        say(s, "the server in %s did not stop: its files are kept", s->dir);
+        return;
+    }
     s->removed = true;
     nftw(s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
