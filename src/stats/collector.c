@@ -51,7 +51,6 @@ enum head_kind {
     HEAD_DURATION, /* the first was a bare duration line: kept for the merge */
     HEAD_QUERY,    /* the first was a query with its text (already counted) */
     HEAD_OTHER,    /* the first was a statement or plan left pending, or a disconnection */
-    HEAD_PLAN,     /* the first was a plan (head_plan): it may be dst's last execute's */
 };
 
 struct pid_state {
@@ -60,10 +59,9 @@ struct pid_state {
     int64_t head_duration_us, head_ts_us;
     uint64_t head_line;
     uint32_t head_input;
-    uint64_t head_fp; /* HEAD_QUERY: its fingerprint */
     struct pending stmt, plan;
     /*
-     * HEAD_PLAN: the range's first plan. It is the previous range's last
+     * The range's first plan-consuming event, when it is a plan: it is the previous range's last
      * execute's if that one matches (decided at the merge); otherwise it
      * meets the fate one pass would have given it here: paired with the
      * next call if that is its statement, else counted as a call of its own.
@@ -72,6 +70,16 @@ struct pid_state {
     enum { FATE_OPEN, FATE_ATTACH, FATE_SETTLE } head_plan_fate;
     uint64_t fate_fp, fate_line; /* FATE_ATTACH: the call it pairs with */
     uint32_t fate_input;
+    /*
+     * The range's first event that settles or takes a plan left pending by
+     * the previous range: a call (takes it if it is its statement), a plan
+     * or a disconnect (settle it). Statements without a duration, bare
+     * durations, parse and bind leave a pending plan alone.
+     */
+    enum { CONS_NONE, CONS_CALL, CONS_PLAN, CONS_DISCONNECT } cons;
+    uint64_t cons_fp, cons_line; /* CONS_CALL */
+    uint32_t cons_input;
+    bool last_touched; /* an event of the range set or cleared last_ok */
     /*
      * The last execute recorded with its duration. With the extended
      * protocol auto_explain logs the plan after the execute line (the
@@ -664,6 +672,7 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
     }
     settle(c, &s->stmt, ev->pid);
     s->last_ok = false;
+    s->last_touched = true;
     if (k->duration_us < 0) {
         /* log_statement: wait for the duration line. */
         pending_set(&s->stmt, k);
@@ -688,9 +697,14 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
     }
     if (first) {
         s->head = HEAD_QUERY;
-        s->head_fp = q ? q->fingerprint : 0;
         s->head_line = k->line;
         s->head_input = k->input;
+    }
+    if (s->cons == CONS_NONE) {
+        s->cons = CONS_CALL;
+        s->cons_fp = q ? q->fingerprint : 0;
+        s->cons_line = k->line;
+        s->cons_input = k->input;
     }
     if (plan->active) {
         if (q && plan_fp == q->fingerprint)
@@ -730,14 +744,20 @@ static void on_plan(struct collector *c, const struct event *ev, struct call *k)
             attach_plan(q, &tmp, s->last_input, s->last_line);
             pending_release(&tmp);
             s->last_ok = false;
+            if (s->cons == CONS_NONE)
+                s->cons = CONS_PLAN; /* it would have settled a plan left pending */
+            s->last_touched = true;
             return;
         }
     }
     s->last_ok = false;
-    if (s->head == HEAD_NONE) {
-        /* The range's first record: its call may be at the end of the previous range. */
+    bool inherited = !s->last_touched; /* last_ok is still the previous range's */
+    s->last_touched = true;
+    if (s->cons == CONS_NONE)
+        s->cons = CONS_PLAN; /* it settles a plan the previous range left pending */
+    if (inherited) {
+        /* Its call may be the previous range's last execute: the merge decides. */
         pending_set(&s->head_plan, k);
-        s->head = HEAD_PLAN;
         return;
     }
     pending_set(&s->plan, k);
@@ -890,6 +910,8 @@ static void on_disconnect(struct collector *c, const struct event *ev)
     settle(c, &s->plan, ev->pid);
     if (s->head_plan.active && s->head_plan_fate == FATE_OPEN)
         s->head_plan_fate = FATE_SETTLE;
+    if (s->cons == CONS_NONE)
+        s->cons = CONS_DISCONNECT;
 }
 
 void collector_add_event(void *ctx, const struct event *ev)
@@ -1079,8 +1101,29 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
         struct pid_state *s = &src->pids[i];
         struct pid_state *d = pid_at(dst, s->pid);
         resolve_head_plan(dst, d); /* dst starts the input */
-        if (s->head == HEAD_PLAN) {
-            /* src's first record is a plan: one dst left waiting is a call of its own. */
+        if (s->head == HEAD_DURATION) {
+            if (d->stmt.active) {
+                d->stmt.duration_us = s->head_duration_us;
+                settle(dst, &d->stmt, s->pid);
+            } else {
+                record_orphan(dst, s->head_duration_us);
+            }
+        } else if (s->head != HEAD_NONE) {
+            settle(dst, &d->stmt, s->pid);
+        }
+        /* A plan dst left waiting meets src's first plan-consuming event. */
+        if (d->plan.active && s->cons == CONS_CALL) {
+            struct pending *plan = &d->plan;
+            uint64_t plan_fp =
+                qstat_for(dst, str_make(plan->text.ptr, plan->text.len), plan->line, plan->input)
+                    ->fingerprint;
+            if (s->cons_fp == plan_fp) {
+                attach_plan(qstat_by_fp(src, s->cons_fp, false), plan, s->cons_input, s->cons_line);
+                plan->active = false;
+            } else {
+                settle(dst, plan, s->pid);
+            }
+        } else if (s->cons == CONS_PLAN || s->cons == CONS_DISCONNECT) {
             settle(dst, &d->plan, s->pid);
         }
         if (s->head_plan.active) {
@@ -1106,29 +1149,6 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
             s->head_plan.active = false;
             s->head_plan_fate = FATE_OPEN;
         }
-        if (s->head == HEAD_DURATION) {
-            if (d->stmt.active) {
-                d->stmt.duration_us = s->head_duration_us;
-                settle(dst, &d->stmt, s->pid);
-            } else {
-                record_orphan(dst, s->head_duration_us);
-            }
-        } else if (s->head != HEAD_NONE) {
-            settle(dst, &d->stmt, s->pid);
-        }
-        if (d->plan.active && s->head != HEAD_NONE && s->head != HEAD_PLAN) {
-            struct pending *plan = &d->plan;
-            uint64_t plan_fp =
-                qstat_for(dst, str_make(plan->text.ptr, plan->text.len), plan->line, plan->input)
-                    ->fingerprint;
-            if (s->head == HEAD_QUERY && s->head_fp == plan_fp) {
-                struct qstat *q = qstat_by_fp(src, s->head_fp, false);
-                attach_plan(q, plan, s->head_input, s->head_line);
-                plan->active = false;
-            } else {
-                settle(dst, plan, s->pid);
-            }
-        }
         /* What src leaves pending is now dst's. */
         if (s->head != HEAD_NONE || s->stmt.active || s->plan.active) {
             if (s->stmt.active) {
@@ -1150,7 +1170,7 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
             if (d->head == HEAD_NONE)
                 d->head = HEAD_OTHER;
         }
-        if (s->head != HEAD_NONE) {
+        if (s->last_touched) {
             d->last_ok = s->last_ok;
             d->last_fp = s->last_fp;
             d->last_line = s->last_line + line_base;

@@ -15,7 +15,8 @@ static struct collector_opts default_opts(void)
 
 /* A compact event script: kind letter, pid, duration µs, text. */
 struct step {
-    char what; /* 'S' statement (no duration), 'Q' duration+statement, 'D' bare duration,
+    char what; /* 'S' statement (no duration), 'Q' duration+execute, 'q' duration+statement,
+                  'D' bare duration,
                   'P' plan, 'p' parse, 'b' bind, 'X' disconnect, 'E' error */
     int pid;
     int64_t duration_us;
@@ -45,6 +46,10 @@ static void play(struct collector *c, const struct step *steps, size_t from, siz
         case 'Q':
             ev.kind = EV_QUERY;
             ev.phase = PH_EXECUTE;
+            break;
+        case 'q':
+            ev.kind = EV_QUERY;
+            ev.phase = PH_SIMPLE;
             break;
         case 'D':
             ev.kind = EV_QUERY;
@@ -188,6 +193,78 @@ static void merge_at_every_split_equals_one_pass(void **state)
     }
 }
 
+/* What must not depend on where the input was split: counts, times, examples and their plans. */
+static void signature(const struct collector *c, struct buf *b)
+{
+    buf_reset(b);
+    buf_addf(b, "q=%llu t=%llu us=%lld orph=%llu plans=%llu nq=%zu", (unsigned long long)c->queries,
+             (unsigned long long)c->timed_queries, (long long)c->total_us,
+             (unsigned long long)c->orphan_durations, (unsigned long long)c->plans, c->nq);
+    for (int pass = 0; pass < 2; pass++) /* two texts at most: list them in a fixed order */
+        for (size_t i = 0; i < c->nq; i++)
+            if ((strstr(c->q[i].query, " a ") != NULL) == (pass == 0))
+                buf_addf(b, " [%s c=%llu tm=%llu us=%lld sl=%llu plan=%d]", c->q[i].query,
+                         (unsigned long long)c->q[i].calls, (unsigned long long)c->q[i].timed,
+                         (long long)c->q[i].total_us, (unsigned long long)c->q[i].slowest.line,
+                         c->q[i].slowest.plan != NULL);
+}
+
+/*
+ * Random scripts of statements, executes, bare durations, auto_explain
+ * plans (before or after their call, with a duration that matches or
+ * not) and disconnects from two sessions, split in three at every pair
+ * of points and merged: always the one-pass result.
+ */
+static void random_scripts_merge_exactly(void **state)
+{
+    (void)state;
+    static const char *const texts[] = { "SELECT * FROM a WHERE x = $1",
+                                         "SELECT * FROM b WHERE y = $1" };
+    static const int64_t durations[] = { 5000, 5010, 9000, 100 };
+    static const char kinds[] = "SQqDPX";
+    struct collector_opts o = default_opts();
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    struct buf ref = BUF_INIT, got = BUF_INIT;
+    for (int it = 0; it < 400; it++) {
+        struct step st[12];
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t n = 3 + rng % 9;
+        for (size_t i = 0; i < n; i++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            st[i] = (struct step){ kinds[rng % 6], 1 + (int)(rng >> 8) % 2,
+                                   durations[(rng >> 16) % 4], texts[(rng >> 24) % 2] };
+        }
+        struct collector one;
+        collector_init(&one, &o);
+        play(&one, st, 0, n);
+        collector_finish(&one);
+        signature(&one, &ref);
+        collector_release(&one);
+        for (size_t c1 = 0; c1 <= n; c1++)
+            for (size_t c2 = c1; c2 <= n; c2++) {
+                struct collector x, y, z;
+                collector_init(&x, &o);
+                collector_init(&y, &o);
+                collector_init(&z, &o);
+                play(&x, st, 0, c1);
+                play(&y, st, c1, c2);
+                play(&z, st, c2, n);
+                collector_merge(&x, &y, 0);
+                collector_merge(&x, &z, 0);
+                collector_finish(&x);
+                signature(&x, &got);
+                if (strcmp(ref.ptr, got.ptr) != 0)
+                    fail_msg("script %d split at %zu and %zu:\n one pass %s\n merged   %s", it, c1,
+                             c2, ref.ptr, got.ptr);
+                collector_release(&x);
+                collector_release(&y);
+                collector_release(&z);
+            }
+    }
+    buf_release(&ref);
+    buf_release(&got);
+}
+
 static void filters_drop_records(void **state)
 {
     (void)state;
@@ -243,6 +320,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pairs_records_of_one_call),
         cmocka_unit_test(merge_at_every_split_equals_one_pass),
+        cmocka_unit_test(random_scripts_merge_exactly),
         cmocka_unit_test(filters_drop_records),
         cmocka_unit_test(timeline_buckets_per_interval),
     };
