@@ -55,7 +55,8 @@ struct rel_row {
 struct snapshot {
     bool valid;
     int64_t ts_us;
-    double started_s; /* postmaster start: a change means a restart */
+    double started_s;    /* postmaster start: a change means a restart */
+    double pgss_reset_s; /* pg_stat_statements_info.stats_reset (1.9+), 0 if unknown */
     struct arena arena;
     struct stmt_row *stmts;
     size_t nstmts, capstmts;
@@ -728,6 +729,12 @@ static bool read_statements(struct poller *p, struct sample *s, struct snapshot 
                            "the pg_stat_statements extension is not installed", hint);
         return false;
     }
+    if (p->q.pgss_info[0]) {
+        PGresult *info = run(p, s, "pg_stat_statements", p->q.pgss_info, hint);
+        if (info && PQntuples(info) == 1)
+            snap->pgss_reset_s = cell_f(info, 0, 1);
+        PQclear(info);
+    }
     PGresult *r = run(p, s, "pg_stat_statements", p->q.statements, hint);
     if (!r)
         return false;
@@ -781,15 +788,18 @@ static void diff_statements(struct poller *p, struct sample *s, const struct sna
 {
     struct fp_acc *acc = xcalloc(snap->nstmts ? snap->nstmts : 1, sizeof(*acc));
     size_t nacc = 0;
+    /* pg_stat_statements_reset() since the last poll: every counter started again. */
+    bool all_reset = snap->pgss_reset_s > 0 && prev->pgss_reset_s > 0 &&
+                     snap->pgss_reset_s != prev->pgss_reset_s;
     struct hmap idx;
     hmap_init(&idx);
     for (size_t i = 0; i < snap->nstmts; i++) {
         const struct stmt_row *row = &snap->stmts[i];
         const struct stmt_row *old = stmt_find(prev, row);
-        int64_t calls = delta(row->calls, old ? old->calls : 0);
+        int64_t calls = all_reset ? row->calls : delta(row->calls, old ? old->calls : 0);
         if (calls <= 0)
             continue;
-        bool reset = !old || row->calls < old->calls;
+        bool reset = all_reset || !old || row->calls < old->calls;
         struct qtext *t = text_find(p, row->queryid);
         if (!t || t->own)
             continue; /* no text (the problem is recorded), or the watcher's own statement */
@@ -860,7 +870,8 @@ static void carry_forward(struct snapshot *snap, const struct snapshot *prev, bo
         for (size_t i = 0; i < prev->nindexes; i++)
             rel_add(&snap->indexes, &snap->nindexes, &snap->capindexes, &snap->index_index,
                     &prev->indexes[i]);
-    if (!stmts_ok)
+    if (!stmts_ok) {
+        snap->pgss_reset_s = prev->pgss_reset_s;
         for (size_t i = 0; i < prev->nstmts; i++) {
             snap->stmts =
                 xgrow(snap->stmts, &snap->capstmts, snap->nstmts + 1, sizeof(*snap->stmts));
@@ -872,6 +883,7 @@ static void carry_forward(struct snapshot *snap, const struct snapshot *prev, bo
                      (uint32_t)snap->nstmts);
             snap->nstmts++;
         }
+    }
 }
 
 static void fill_db(struct sample *s, const struct snapshot *cur, const struct snapshot *prev)

@@ -121,6 +121,7 @@ wait 2>/dev/null
 HOLD_PIDS=
 
 # 1b. pg_stat_statements_reset() between the polls: counters start again, no negative delta.
+for i in 1 2; do echo "SELECT id FROM t WHERE v = $i;"; done | psql_ -d postgres >/dev/null
 "$SLEUTH" -v watch --once --interval 4s "$conn" >"$tmp/reset.json" 2>"$tmp/reset.err" &
 WATCH_PID=$!
 wait_for "$tmp/reset.err" "first poll done" 30
@@ -128,6 +129,7 @@ wait_for "$tmp/reset.err" "first poll done" 30
     for i in $(seq 1 10); do echo "SELECT v FROM t WHERE id = $i;"; done
     echo "SELECT pg_stat_statements_reset();"
     for i in $(seq 1 5); do echo "SELECT v FROM t WHERE id = $i;"; done
+    for i in $(seq 1 7); do echo "SELECT id FROM t WHERE v = $i;"; done
 } | psql_ -d postgres >/dev/null
 wait "$WATCH_PID"
 WATCH_PID=
@@ -135,6 +137,8 @@ is "$(jq '.state.queries[] | select(.query == "select v from t where id = $1") |
     "after a reset the interval counts the calls since the reset (5), never a negative delta"
 is "$(jq '[.state.queries[] | select(.calls < 0 or .total_ms < 0)] | length' "$tmp/reset.json")" 0 \
     "no query has negative calls or time"
+is "$(jq '.state.queries[] | select(.query == "select id from t where v = $1") | .calls' "$tmp/reset.json")" 7 \
+    "a query that ran more after the reset than before it counts all 7 calls (stats_reset moved)"
 
 # 1c. A role without pg_monitor: say what is missing and how to grant it; keep going.
 psql_ -d postgres -c "CREATE ROLE nomon LOGIN" >/dev/null
