@@ -152,11 +152,15 @@ is "$(q '[.state.problems[] | select(.check == "log" or .check == "pgbouncer")] 
 ok "$(! grep -q "$secret" "$out" "$tmp/watch.err"; echo $?)" "the PgBouncer password is not shown"
 
 # PgBouncer gone: a problem in the state, not a failure of the watcher.
+# The pid file is read again now: it may not have been written when the socket appeared.
+PGB_PID=$(cat "$PGB_DIR/pgbouncer.pid" 2>/dev/null || echo "$PGB_PID")
 kill "$PGB_PID" 2>/dev/null
 for _ in $(seq 1 50); do
-    [ -S "$PGB_DIR/.s.PGSQL.$PGB_PORT" ] || break
+    kill -0 "$PGB_PID" 2>/dev/null || break
     sleep 0.1
 done
+kill -9 "$PGB_PID" 2>/dev/null
+rm -f "$PGB_DIR/.s.PGSQL.$PGB_PORT"
 PGB_PID=
 "$SLEUTH" watch -d "host=$PGHOST port=$PGPORT user=postgres dbname=postgres" --interval 1s --once \
     --pgbouncer "$pgb_conninfo" --log "$tmp/not-yet.log" >"$out" 2>"$tmp/watch.err"
