@@ -289,8 +289,10 @@ static void interval(struct watch *w, struct sample *s)
     alert_book_update(w->book, s, findings, nfindings, on_alert, w);
     diagnoser_add(w->diag, s, findings, nfindings);
     detector_findings_free(findings, nfindings);
-    struct diag_result dr;
-    diagnoser_result(w->diag, &dr);
+    /* The diagnosis parses the involved statements: only when someone will read it. */
+    struct diag_result dr = { 0 };
+    if (w->fired || w->httpd)
+        diagnoser_result(w->diag, &dr);
     if (w->fired)
         print_diagnosis(&dr);
     if (w->wh && s->end_us - w->last_refresh_us >= 60 * 1000000LL) {
