@@ -12,7 +12,7 @@
 #include "cmd.h"
 
 #include "detect/config.h"
-#include "diagnose/diagnose.h"
+#include "engine/fromlog.h"
 #include "input/source.h"
 #include "report/render.h"
 #include "stats/analysis.h"
@@ -158,7 +158,8 @@ static int parse_format(const char *s, enum report_format *f)
 }
 
 static int write_report(const char *name, const struct analysis *a, const struct report_opts *ro,
-                        const struct alert *alerts, size_t nalerts, const char *path)
+                        const struct alert *alerts, size_t nalerts, const struct incident *incs,
+                        size_t nincs, const char *path)
 {
     FILE *out = stdout;
     if (path && strcmp(path, "-") != 0) {
@@ -168,18 +169,12 @@ static int write_report(const char *name, const struct analysis *a, const struct
             return EXIT_INPUT;
         }
     }
-    /* The same detectors and diagnosis as a watcher's, run on the analysis' timeline. */
-    struct detect_config cfg;
-    detect_config_init(&cfg);
-    struct diag_result dr;
-    diagnose_collector(&a->c, &cfg, &dr);
     struct report r;
     report_init(&r, a, ro);
     report_set_alerts(&r, alerts, nalerts);
-    report_set_diagnosis(&r, &dr);
+    report_set_incidents(&r, incs, nincs);
     int rc = report_write(&r, out);
     report_release(&r);
-    diag_result_release(&dr);
     /* A report cut short by a full disk must not exit 0. */
     if (fflush(out) != 0 || ferror(out))
         rc = -1;
@@ -232,23 +227,69 @@ static void collect_alert(void *ctx, const struct alert *a)
     finding_copy(&dst->f, &a->f);
 }
 
-static void fold_sample(void *ctx, const struct sample *smp)
+/* Incidents read back from a store, deep-copied. */
+struct incident_list {
+    struct incident *v;
+    size_t n, cap;
+};
+
+static void collect_incident(void *ctx, const struct incident *inc)
 {
-    collector_add_sample(ctx, smp);
+    struct incident_list *l = ctx;
+    l->v = xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+    incident_copy(&l->v[l->n++], inc);
 }
 
-/* Reads the store's intervals and alerts in the --since/--until range into a. */
+/* One pass over the stored intervals: the report's aggregates, and the engine if it runs. */
+struct fold {
+    struct collector *c;
+    struct engine *engine; /* NULL when the store keeps the watcher's incidents */
+};
+
+static void fold_sample(void *ctx, const struct sample *smp)
+{
+    struct fold *f = ctx;
+    collector_add_sample(f->c, smp);
+    if (f->engine)
+        engine_step(f->engine, smp);
+}
+
+/*
+ * Reads the store's intervals, alerts and incidents in the --since/--until
+ * range into a. The incidents are the ones the watcher stored, the verdict
+ * its console printed; a store from a watcher that kept none (before
+ * incidents existed) has the engine run over its intervals instead.
+ */
 static int read_store(struct store *st, struct analysis *a, struct alert_list *alerts,
-                      struct err *err)
+                      struct incident_list *incs, struct err *err)
 {
     int64_t since = a->opts.filter.since_us, until = a->opts.filter.until_us;
     since = since == TS_NONE ? INT64_MIN : since;
     until = until == TS_NONE ? INT64_MAX : until;
-    if (store_time_range(st, &a->store->first_us, &a->store->last_us, err) < 0 ||
-        store_read_samples(st, since, until, fold_sample, &a->c, err) < 0 ||
-        store_read_alerts(st, since, until, collect_alert, alerts, err) < 0)
+    struct buf flag = BUF_INIT;
+    bool stored;
+    if (store_get_meta(st, "incidents", &flag, &stored, err) < 0) {
+        buf_release(&flag);
         return -1;
-    return 0;
+    }
+    buf_release(&flag);
+    struct detect_config cfg;
+    detect_config_init(&cfg);
+    struct fold f = { &a->c, stored ? NULL : engine_new(&cfg, NULL) };
+    int rc = 0;
+    if (store_time_range(st, &a->store->first_us, &a->store->last_us, err) < 0 ||
+        store_read_samples(st, since, until, fold_sample, &f, err) < 0 ||
+        store_read_alerts(st, since, until, collect_alert, alerts, err) < 0 ||
+        (stored && store_read_incidents(st, since, until, collect_incident, incs, err) < 0))
+        rc = -1;
+    if (f.engine) {
+        size_t n;
+        const struct incident *v = engine_incidents(f.engine, &n);
+        for (size_t i = 0; i < n; i++)
+            collect_incident(incs, &v[i]);
+        engine_free(f.engine);
+    }
+    return rc;
 }
 
 /* `--store PATH`: the report from stored history instead of logs. */
@@ -273,6 +314,7 @@ static int run_store(const char *name, const char *path, const struct analysis_o
     int rc = EXIT_OK;
     struct analysis a;
     struct alert_list alerts = { 0 };
+    struct incident_list incs = { 0 };
     if (store_get_meta(st, "target", &target, &found, &err) < 0) {
         fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
         store_close(st);
@@ -280,15 +322,18 @@ static int run_store(const char *name, const char *path, const struct analysis_o
         return EXIT_INPUT;
     }
     analysis_init_store(&a, opts, path, found ? target.ptr : NULL);
-    if (read_store(st, &a, &alerts, &err) < 0) {
+    if (read_store(st, &a, &alerts, &incs, &err) < 0) {
         fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
         rc = EXIT_INPUT;
     }
     if (rc == EXIT_OK) {
         if (!a.c.samples.intervals && !a.c.samples.gaps)
             fprintf(stderr, "sleuth %s: '%s' holds no interval in this range\n", name, path);
-        rc = write_report(name, &a, ro, alerts.v, alerts.n, output);
+        rc = write_report(name, &a, ro, alerts.v, alerts.n, incs.v, incs.n, output);
     }
+    for (size_t i = 0; i < incs.n; i++)
+        incident_release(&incs.v[i]);
+    free(incs.v);
     for (size_t i = 0; i < alerts.n; i++)
         finding_release(&alerts.v[i].f);
     free(alerts.v);
@@ -451,9 +496,16 @@ static int run(const char *name, int argc, char **argv)
         analysis_release(&a);
     } else {
         warn_inputs(&a);
-        int wrc = write_report(name, &a, &ro, NULL, 0, output);
+        /* The same engine as a watcher's, run on the log's timeline. */
+        struct detect_config cfg;
+        detect_config_init(&cfg);
+        struct engine *e = engine_run_log(&a.c, &cfg, NULL);
+        size_t nincs;
+        const struct incident *incs = engine_incidents(e, &nincs);
+        int wrc = write_report(name, &a, &ro, NULL, 0, incs, nincs, output);
         if (wrc != EXIT_OK)
             rc = wrc;
+        engine_free(e);
         analysis_release(&a);
     }
     for (size_t i = 0; i < npaths; i++)

@@ -2,10 +2,10 @@
  * `sleuth demo [SCENARIO]`: stages a database outage and lets sleuth find
  * it, live. It starts a private PostgreSQL (demo/server.c), loads a small
  * shop (demo/shop.c), drives web traffic at it (demo/traffic.c), watches
- * it the way `sleuth watch` does (poller, log follower, detectors, alert
- * book), injects one fault after a steady phase (demo/fault.c) and tells
- * the story as it happens: the traffic, the fault at T, each alert at T+x,
- * the diagnosis. It then writes the server log, its HTML report and
+ * it the way `sleuth watch` does (poller, log follower, the incident
+ * engine), injects one fault after a steady phase (demo/fault.c) and tells
+ * the story as it happens: the traffic, the fault at T, the incident at
+ * T+x, its diagnosis. It then writes the server log, its HTML report and
  * demo.json to the output dir, stops the server and removes it. One
  * thread runs the loop; the traffic has its own threads.
  */
@@ -16,10 +16,9 @@
 #include "demo/server.h"
 #include "demo/shop.h"
 #include "demo/traffic.h"
-#include "detect/alerts.h"
 #include "detect/config.h"
-#include "detect/detect.h"
-#include "diagnose/diagnose.h"
+#include "engine/engine.h"
+#include "engine/fromlog.h"
 #include "live/conninfo.h"
 #include "live/logfollow.h"
 #include "live/poll.h"
@@ -128,8 +127,7 @@ struct demo_run {
     struct demo_traffic *traffic;
     struct poller *poller;
     struct logfollow *log;
-    struct detector *det;
-    struct alert_book *book;
+    struct engine *engine;
     int64_t start_us;  /* realtime, traffic start */
     int64_t fault_us;  /* realtime, 0 before the fault */
     int64_t poll_us;   /* realtime of the poll being judged */
@@ -137,16 +135,12 @@ struct demo_run {
     unsigned fired;    /* kinds fired since the fault, as (1u << kind) */
     int64_t detect_us; /* first alert of the first signal group, 0 if none */
     int detect_polls;
-    json_t *alerts; /* every alert fired, with when */
-    struct diagnoser *diag;
-    json_t *diagnosis;     /* diag_result_json of the live diagnosis, after the run */
+    json_t *alerts;        /* every detector alert fired, with when */
+    json_t *incidents;     /* every incident change the sinks would get, with when */
+    json_t *diagnosis;     /* engine_json of the live engine, after the run */
     json_t *advice;        /* advice_list_json, after the run */
-    json_t *log_diagnosis; /* diag_result_json of the server log's analysis */
-    int shown[FK__COUNT];  /* alerts fired per kind in this interval, for the console */
+    json_t *log_diagnosis; /* engine_json of the server log's analysis */
 };
-
-/* Alerts of one kind printed in full per interval; the rest are counted. */
-#define SHOW_PER_KIND 3
 
 /* --- the story -------------------------------------------------------------- */
 
@@ -195,21 +189,12 @@ static bool all_groups_fired(const struct demo_run *r)
     return true;
 }
 
+/* A detector alert: recorded with when it fired (the story tells incidents). */
 static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
 {
     struct demo_run *r = ctx;
-    /* One idle session is one alert: twenty of them would bury the story. */
-    bool show = change != ALERT_FIRED || ++r->shown[a->f.kind] <= SHOW_PER_KIND;
-    if (show) {
-        struct buf b = BUF_INIT;
-        console_alert_format(&b, change, a, r->o.color);
-        fputs(b.ptr, stdout);
-        buf_release(&b);
-    }
-    if (change != ALERT_FIRED) {
-        fflush(stdout);
+    if (change != ALERT_FIRED)
         return;
-    }
     json_t *j = alert_json(a, ALERT_FIRED);
     json_object_set_new(j, "detected_at", json_iso(r->poll_us));
     json_object_set_new(j, "detected_at_s", json_real(since_start_s(r, r->poll_us)));
@@ -217,21 +202,38 @@ static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
     json_object_set_new(j, "after_fault", json_boolean(after));
     json_object_set_new(j, "expected", json_boolean(kind_in(r->sig.allowed, a->f.kind)));
     if (after) {
-        double x = (double)(r->poll_us - r->fault_us) / 1e6;
-        json_object_set_new(j, "detected_after_s", json_real(x));
+        json_object_set_new(j, "detected_after_s",
+                            json_real((double)(r->poll_us - r->fault_us) / 1e6));
         json_object_set_new(j, "detected_after_intervals", json_integer(r->polls_after));
-        if (show)
-            printf("    detected at T+%.1f s (%d interval%s after the fault)\n", x, r->polls_after,
-                   r->polls_after == 1 ? "" : "s");
         if (r->sig.ngroups && kind_in(r->sig.groups[0], a->f.kind) && !r->detect_us) {
             r->detect_us = r->poll_us;
             r->detect_polls = r->polls_after;
         }
         r->fired |= 1u << a->f.kind;
-    } else if (show) {
-        printf("    (before any fault: a false alarm)\n");
     }
     json_array_append_new(r->alerts, j);
+}
+
+/* An incident change: one block, as the console of `sleuth watch` prints it. */
+static void on_incident(void *ctx, enum incident_change_kind change, const struct incident *inc)
+{
+    struct demo_run *r = ctx;
+    struct buf b = BUF_INIT;
+    console_incident_format(&b, change, inc, r->o.color);
+    fputs(b.ptr, stdout);
+    buf_release(&b);
+    if (r->fault_us && change == INCIDENT_CHANGE_OPENED)
+        printf("    detected at T+%.1f s (%d interval%s after the fault)\n",
+               (double)(r->poll_us - r->fault_us) / 1e6, r->polls_after,
+               r->polls_after == 1 ? "" : "s");
+    else if (!r->fault_us && change == INCIDENT_CHANGE_OPENED)
+        printf("    (before any fault: a false alarm)\n");
+    json_t *j = json_object();
+    json_object_set_new(j, "change", json_string(incident_change_name(change)));
+    json_object_set_new(j, "at", json_iso(r->poll_us));
+    json_object_set_new(j, "after_fault", json_boolean(r->fault_us != 0));
+    json_object_set_new(j, "incident", incident_json(inc));
+    json_array_append_new(r->incidents, j);
     fflush(stdout);
 }
 
@@ -264,19 +266,20 @@ static void print_interval(const struct demo_run *r, const struct sample *s, boo
     fflush(stdout);
 }
 
-/* Prints the top causes and the ruled-out suspicions; keeps their JSON for demo.json. */
+/* Prints the worst incident's causes and suspicions; keeps the engine's JSON for demo.json. */
 static void print_diagnosis(struct demo_run *r)
 {
-    struct diag_result dr;
-    diagnoser_result(r->diag, &dr);
-    r->diagnosis = diag_result_json(&dr);
+    r->diagnosis = engine_json(r->engine);
+    const struct incident *inc = engine_worst_incident(r->engine);
     printf("\nDiagnosis\n");
-    if (!dr.n)
+    if (!inc) {
         printf("  %s\n", r->o.fault == DEMO_STEADY ? "nothing abnormal: no cause to name"
                                                    : "no known cause matches the alerts");
-    for (size_t i = 0; i < dr.n && i < 3; i++) {
-        const struct diagnosis *g = &dr.items[i];
-        printf("  %zu. %s%s%s: %s\n", i + 1, diag_cause_name(g->cause), g->table ? " on " : "",
+        return;
+    }
+    for (size_t i = 0; i < inc->ncauses && i < 3; i++) {
+        const struct cause *g = &inc->causes[i];
+        printf("  %zu. %s%s%s: %s\n", i + 1, cause_kind_name(g->kind), g->table ? " on " : "",
                g->table ? g->table : "", g->summary ? g->summary : "");
         if (g->query)
             printf("     query  %.160s\n", g->query);
@@ -285,9 +288,12 @@ static void print_diagnosis(struct demo_run *r)
         if (g->fix)
             printf("     fix    %s\n", g->fix);
     }
-    for (size_t i = 0; i < dr.nruled_out; i++)
-        printf("  ruled out %s: %s\n", dr.ruled_out[i].suspicion, dr.ruled_out[i].evidence);
-    diag_result_release(&dr);
+    if (inc->has_trigger)
+        printf("  trigger: %s %s%s%s\n", sample_change_kind_name(inc->trigger.kind),
+               inc->trigger.object, *inc->trigger.app ? " by " : "", inc->trigger.app);
+    for (size_t i = 0; i < inc->nsuspicions; i++)
+        printf("  %s %s: %s\n", verdict_name(inc->suspicions[i].verdict), inc->suspicions[i].name,
+               inc->suspicions[i].evidence ? inc->suspicions[i].evidence : "");
 }
 
 /*
@@ -308,14 +314,10 @@ static void print_advice(struct demo_run *r)
     /* The queries the diagnosis named are looked at whatever their averages since start. */
     uint64_t focus[8];
     size_t nfocus = 0;
-    json_t *g;
-    size_t i;
-    json_array_foreach(r->diagnosis ? json_object_get(r->diagnosis, "diagnosis") : NULL, i, g)
-    {
-        const char *hex = json_string_value(json_object_get(g, "fingerprint"));
-        if (hex && nfocus < 8)
-            focus[nfocus++] = strtoull(hex, NULL, 16);
-    }
+    const struct incident *inc = engine_worst_incident(r->engine);
+    for (size_t i = 0; inc && i < inc->ncauses && nfocus < 8; i++)
+        if (inc->causes[i].fingerprint)
+            focus[nfocus++] = inc->causes[i].fingerprint;
     ao.focus = focus;
     ao.nfocus = nfocus;
     struct advice_list l;
@@ -350,17 +352,7 @@ static void watch_interval(struct demo_run *r)
     if (r->fault_us)
         r->polls_after++;
     print_interval(r, &s, up);
-    struct finding *f = NULL;
-    size_t nf = 0;
-    detector_step(r->det, &s, &f, &nf);
-    memset(r->shown, 0, sizeof(r->shown));
-    alert_book_update(r->book, &s, f, nf, on_alert, r);
-    diagnoser_add(r->diag, &s, f, nf);
-    detector_findings_free(f, nf);
-    for (int k = 0; k < FK__COUNT; k++)
-        if (r->shown[k] > SHOW_PER_KIND)
-            printf("[...] and %d more %s alerts like these (all in demo.json)\n",
-                   r->shown[k] - SHOW_PER_KIND, finding_kind_name((enum finding_kind)k));
+    engine_step(r->engine, &s);
     sample_release(&s);
 }
 
@@ -442,9 +434,10 @@ static int copy_file(const char *from, const char *to)
 }
 
 /*
- * Analyses the server log as `sleuth analyze` would, with the watcher's
- * interval so that the log's diagnosis is judged on the same cadence, and
- * writes report.html and report.json; *log_diag gets the log's diagnosis.
+ * Analyses the server log as `sleuth analyze` would (the report's timeline
+ * at the watcher's interval; the diagnosis on the log's own fine timeline)
+ * and writes report.html and report.json; *log_diag gets the log's
+ * incidents and diagnosis (engine_json).
  */
 static int write_reports(const struct demo_run *r, const char *log_path, const char *dir,
                          json_t **log_diag)
@@ -463,9 +456,10 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         analysis_release(&a);
         return EXIT_INPUT;
     }
-    struct diag_result dr;
-    diagnose_collector(&a.c, &r->o.detect, &dr);
-    *log_diag = diag_result_json(&dr);
+    struct engine *e = engine_run_log(&a.c, &r->o.detect, NULL);
+    *log_diag = engine_json(e);
+    size_t nincs;
+    const struct incident *incs = engine_incidents(e, &nincs);
     int rc = EXIT_OK;
     static const struct {
         const char *name;
@@ -480,7 +474,7 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         int wrc = -1;
         if (f) {
             report_init(&rep, &a, &ro);
-            report_set_diagnosis(&rep, &dr);
+            report_set_incidents(&rep, incs, nincs);
             wrc = report_write(&rep, f);
             report_release(&rep);
             if (fclose(f) != 0)
@@ -492,7 +486,7 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         }
         buf_release(&path);
     }
-    diag_result_release(&dr);
+    engine_free(e);
     analysis_release(&a);
     return rc;
 }
@@ -546,7 +540,14 @@ static json_t *run_json(const struct demo_run *r, int64_t end_us)
     json_object_set_new(j, "detected_after_intervals",
                         r->detect_us ? json_integer(r->detect_polls) : json_null());
     json_object_set_new(j, "alerts", json_incref(r->alerts));
+    json_object_set_new(j, "incident_changes", json_incref(r->incidents));
     json_t *none = json_array();
+    json_object_set_new(
+        j, "incidents",
+        json_incref(r->diagnosis ? json_object_get(r->diagnosis, "incidents") : none));
+    json_object_set_new(
+        j, "log_incidents",
+        json_incref(r->log_diagnosis ? json_object_get(r->log_diagnosis, "incidents") : none));
     json_object_set_new(
         j, "diagnosis",
         json_incref(r->diagnosis ? json_object_get(r->diagnosis, "diagnosis") : none));
@@ -752,9 +753,8 @@ static int start_all(struct demo_run *r)
     if (logfollow_open(&r->log, demo_server_log_path(r->srv), LOGFMT_STDERR,
                        demo_server_log_prefix(), &err) < 0)
         log_warn("sleuth demo: not following the server log: %s", err.msg);
-    r->det = detector_new(&r->o.detect);
-    r->book = alert_book_new(&r->o.detect);
-    r->diag = diagnoser_new();
+    struct engine_hooks hooks = { .alert = on_alert, .incident = on_incident, .ctx = r };
+    r->engine = engine_new(&r->o.detect, &hooks);
     printf("\nTraffic: %d clients (browse, search, checkout, order updates); sleuth watches "
            "every %.3g s; the fault comes at T = %+.0fs\n\n",
            r->o.clients, (double)r->o.interval_us / 1e6,
@@ -785,10 +785,9 @@ static int stop_all(struct demo_run *r, bool outputs)
     }
     demo_traffic_free(r->traffic);
     demo_server_free(r->srv);
-    detector_free(r->det);
-    alert_book_free(r->book);
-    diagnoser_free(r->diag);
+    engine_free(r->engine);
     json_decref(r->alerts);
+    json_decref(r->incidents);
     json_decref(r->diagnosis);
     json_decref(r->advice);
     json_decref(r->log_diagnosis);
@@ -808,6 +807,7 @@ int cmd_demo(int argc, char **argv)
     }
     demo_fault_signals(r.o.fault, &r.sig);
     r.alerts = json_array();
+    r.incidents = json_array();
     printf("sleuth demo: %s: %s\n", demo_fault_name(r.o.fault), demo_fault_description(r.o.fault));
     fflush(stdout);
     rc = start_all(&r);

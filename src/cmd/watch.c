@@ -1,17 +1,16 @@
 /*
  * `sleuth watch`: follow a live PostgreSQL. Every interval it polls the
- * server (live/poll.c), adds what the followed log and PgBouncer say,
- * runs the detectors, turns their findings into alerts with hysteresis,
- * and hands the interval to the store, the alert sinks and the HTTP
- * server. One thread runs the loop, so polls never overlap; the webhook
- * and the HTTP server have their own threads and never wait on it.
+ * server (live/poll.c), adds what the followed log and PgBouncer say, and
+ * hands the interval to the incident engine (engine/engine.h: detectors,
+ * alerts with hysteresis, incidents and their diagnosis), then to the
+ * store and the HTTP server; each incident change goes to the console and
+ * the alert sinks. One thread runs the loop, so polls never overlap; the
+ * webhook and the HTTP server have their own threads and never wait on it.
  */
 #include "cmd.h"
 
-#include "detect/alerts.h"
 #include "detect/config.h"
-#include "detect/detect.h"
-#include "diagnose/diagnose.h"
+#include "engine/engine.h"
 #include "live/logfollow.h"
 #include "live/pgbouncer.h"
 #include "live/poll.h"
@@ -152,10 +151,7 @@ struct watch {
     struct poller *poller;
     struct logfollow *log;
     struct pgbouncer *pgb;
-    struct detector *det;
-    struct alert_book *book;
-    struct diagnoser *diag;
-    bool fired; /* an alert fired in this interval: print the diagnosis */
+    struct engine *engine;
     struct store *store;
     struct httpd *httpd;
     struct history *hist;
@@ -170,63 +166,51 @@ struct watch {
     bool have_latest;
 };
 
-/* --- alerts ------------------------------------------------------------ */
+/* --- alerts and incidents ----------------------------------------------------- */
 
+/* A detector alert: the store keeps each change (the sinks hear of incidents). */
 static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
+{
+    struct watch *w = ctx;
+    struct err err;
+    err_clear(&err);
+    if (w->store && store_write_alert(w->store, change, a, &err) < 0)
+        log_error("sleuth watch: %s", err.msg);
+}
+
+/* An incident opened, changed or resolved: one block on the console, one alert per sink. */
+static void on_incident(void *ctx, enum incident_change_kind change, const struct incident *inc)
 {
     struct watch *w = ctx;
     struct err err;
     err_clear(&err);
     if (!w->o.once) {
         struct buf b = BUF_INIT;
-        console_alert_format(&b, change, a, w->o.color);
+        console_incident_format(&b, change, inc, w->o.color);
         fputs(b.ptr, stdout);
         fflush(stdout);
         buf_release(&b);
     }
-    if (w->jsonl && !w->jsonl_failed && jsonl_alert_write(w->jsonl, change, a, &err) < 0) {
-        log_error("sleuth watch: %s (no more alerts go there)", err.msg);
+    if (w->jsonl && !w->jsonl_failed && jsonl_incident_write(w->jsonl, change, inc, &err) < 0) {
+        log_error("sleuth watch: %s (no more incidents go there)", err.msg);
         w->jsonl_failed = true;
     }
     if (w->wh)
-        webhook_send(w->wh, change, a);
-    w->fired |= change == ALERT_FIRED;
-    if (w->store && store_write_alert(w->store, change, a, &err) < 0)
+        webhook_send(w->wh, change, inc);
+    if (w->store && store_write_incident(w->store, inc, &err) < 0)
         log_error("sleuth watch: %s", err.msg);
 }
 
 /* --- one interval --------------------------------------------------------- */
 
-static void publish(struct watch *w, const struct diag_result *dr)
+static void publish(struct watch *w)
 {
     if (!w->httpd || !w->have_latest)
         return;
-    size_t nalerts;
-    const struct alert *alerts = alert_book_firing(w->book, &nalerts);
-    api_publish_all(w->httpd, &w->latest, alerts, nalerts, w->hist, w->metrics);
-    json_t *j = diag_result_json(dr);
-    size_t len;
-    char *body = api_dump(j, &len);
-    httpd_publish(w->httpd, "/api/diagnosis", "application/json", body, len);
-    free(body);
-    json_decref(j);
-}
-
-/* The most likely cause, in a few lines, after an interval in which an alert fired. */
-static void print_diagnosis(const struct diag_result *dr)
-{
-    if (!dr->n)
-        return;
-    const struct diagnosis *g = &dr->items[0];
-    printf("  diagnosis  %s%s%s: %s\n", diag_cause_name(g->cause), g->table ? " on " : "",
-           g->table ? g->table : "", g->summary ? g->summary : "");
-    if (g->query)
-        printf("  query      %.200s\n", g->query);
-    if (g->fix)
-        printf("  fix        %s\n", g->fix);
-    for (size_t i = 0; i < dr->nruled_out; i++)
-        printf("  ruled out  %s: %s\n", dr->ruled_out[i].suspicion, dr->ruled_out[i].evidence);
-    fflush(stdout);
+    size_t nalerts, nincs;
+    const struct alert *alerts = alert_book_firing(engine_alert_book(w->engine), &nalerts);
+    const struct incident *incs = engine_incidents(w->engine, &nincs);
+    api_publish_all(w->httpd, &w->latest, alerts, nalerts, incs, nincs, w->hist, w->metrics);
 }
 
 static void log_problems(const struct sample *s, uint64_t poll)
@@ -282,25 +266,11 @@ static void store_interval(struct watch *w, const struct sample *s)
 
 static void interval(struct watch *w, struct sample *s)
 {
-    struct finding *findings = NULL;
-    size_t nfindings = 0;
-    detector_step(w->det, s, &findings, &nfindings);
-    w->fired = false;
-    alert_book_update(w->book, s, findings, nfindings, on_alert, w);
-    diagnoser_add(w->diag, s, findings, nfindings);
-    detector_findings_free(findings, nfindings);
-    /* The diagnosis parses the involved statements: only when someone will read it. */
-    struct diag_result dr = { 0 };
-    if (w->fired || w->httpd)
-        diagnoser_result(w->diag, &dr);
-    if (w->fired)
-        print_diagnosis(&dr);
-    if (w->wh && s->end_us - w->last_refresh_us >= 60 * 1000000LL) {
+    engine_step(w->engine, s);
+    const struct incident *open = engine_open_incident(w->engine);
+    if (w->wh && open && s->end_us - w->last_refresh_us >= 60 * 1000000LL) {
         w->last_refresh_us = s->end_us;
-        size_t n;
-        const struct alert *firing = alert_book_firing(w->book, &n);
-        for (size_t i = 0; i < n; i++)
-            webhook_refresh(w->wh, &firing[i]);
+        webhook_refresh(w->wh, open);
     }
     store_interval(w, s);
     history_add(w->hist, s);
@@ -310,8 +280,7 @@ static void interval(struct watch *w, struct sample *s)
     w->latest = *s; /* the sample's arena moves with it */
     sample_init(s);
     w->have_latest = true;
-    publish(w, &dr);
-    diag_result_release(&dr);
+    publish(w);
 }
 
 /* --- --once --------------------------------------------------------------- */
@@ -319,45 +288,33 @@ static void interval(struct watch *w, struct sample *s)
 static int run_once(struct watch *w)
 {
     struct sample s;
-    sample_init(&s);
-    bool up = poll_sources(w, &s);
-    if (!up) {
-        log_error("sleuth watch: %s", s.nproblems ? s.problems[0].message : "no answer");
-        sample_release(&s);
-        return EXIT_DB;
+    for (int poll = 0; poll < 2; poll++) {
+        if (poll && !stop_sleep_until(clock_mono_us() + w->o.interval_us))
+            return EXIT_OK;
+        sample_init(&s);
+        if (!poll_sources(w, &s)) {
+            log_error("sleuth watch: %s", s.nproblems ? s.problems[0].message : "no answer");
+            sample_release(&s);
+            return EXIT_DB;
+        }
+        engine_step(w->engine, &s);
+        if (!poll) {
+            log_info("sleuth watch: first poll done");
+            sample_release(&s);
+        }
     }
-    log_info("sleuth watch: first poll done");
-    struct finding *findings = NULL;
-    size_t nfindings = 0;
-    detector_step(w->det, &s, &findings, &nfindings);
-    diagnoser_add(w->diag, &s, findings, nfindings);
-    detector_findings_free(findings, nfindings);
-    sample_release(&s);
-    if (!stop_sleep_until(clock_mono_us() + w->o.interval_us))
-        return EXIT_OK;
-    sample_init(&s);
-    up = poll_sources(w, &s);
-    if (!up) {
-        log_error("sleuth watch: %s", s.nproblems ? s.problems[0].message : "no answer");
-        sample_release(&s);
-        return EXIT_DB;
-    }
-    detector_step(w->det, &s, &findings, &nfindings);
-    diagnoser_add(w->diag, &s, findings, nfindings);
-    struct diag_result dr;
-    diagnoser_result(w->diag, &dr);
     json_t *out = json_object();
     json_object_set_new(out, "target", json_string(poller_target(w->poller)));
     json_object_set_new(out, "state", api_sample_json(&s));
+    size_t nfindings;
+    const struct finding *findings = engine_findings(w->engine, &nfindings);
     json_t *arr = json_array();
     for (size_t i = 0; i < nfindings; i++)
         json_array_append_new(arr, finding_json(&findings[i]));
     json_object_set_new(out, "findings", arr);
-    json_t *dj = diag_result_json(&dr);
+    json_t *dj = engine_json(w->engine);
     json_object_update(out, dj);
     json_decref(dj);
-    diag_result_release(&dr);
-    detector_findings_free(findings, nfindings);
     char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     printf("%s\n", text);
     free(text);
@@ -510,7 +467,8 @@ static int open_outputs(struct watch *w)
         return EXIT_INPUT;
     }
     if (w->store && (store_set_meta(w->store, "target", poller_target(w->poller), &err) < 0 ||
-                     store_set_meta(w->store, "sleuth_version", SLEUTH_VERSION, &err) < 0)) {
+                     store_set_meta(w->store, "sleuth_version", SLEUTH_VERSION, &err) < 0 ||
+                     store_set_meta(w->store, "incidents", "1", &err) < 0)) {
         fprintf(stderr, "sleuth watch: %s\n", err.msg);
         return EXIT_INPUT;
     }
@@ -573,9 +531,7 @@ static void watch_close(struct watch *w)
     logfollow_free(w->log);
     pgbouncer_free(w->pgb);
     poller_free(w->poller);
-    detector_free(w->det);
-    alert_book_free(w->book);
-    diagnoser_free(w->diag);
+    engine_free(w->engine);
     history_free(w->hist);
     metrics_state_free(w->metrics);
     if (w->have_latest)
@@ -596,9 +552,8 @@ int cmd_watch(int argc, char **argv)
     struct poller_opts po;
     poller_opts_init(&po);
     w.poller = poller_new(w.o.conninfo, &po);
-    w.det = detector_new(&w.o.detect);
-    w.book = alert_book_new(&w.o.detect);
-    w.diag = diagnoser_new();
+    struct engine_hooks hooks = { .alert = on_alert, .incident = on_incident, .ctx = &w };
+    w.engine = engine_new(&w.o.detect, &hooks);
     w.hist = history_new(1440);
     w.metrics = metrics_state_new(20);
     rc = open_outputs(&w);

@@ -66,7 +66,8 @@ uint64_t alert_id(enum finding_kind kind, const char *key)
 /* Deadlocks, new queries and refused connections are events: they need no streak. */
 static bool is_event_kind(enum finding_kind k)
 {
-    return k == FK_DEADLOCKS || k == FK_NEW_HEAVY_QUERY || k == FK_CONN_REFUSED;
+    return k == FK_DEADLOCKS || k == FK_NEW_HEAVY_QUERY || k == FK_CONN_REFUSED ||
+           k == FK_INDEX_ON_UPDATED;
 }
 
 /* For a HOT ratio, lower is worse; for every other measure, higher. */

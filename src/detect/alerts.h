@@ -27,9 +27,9 @@
 #ifndef SLEUTH_DETECT_ALERTS_H
 #define SLEUTH_DETECT_ALERTS_H
 
+#include "core/sample.h"
 #include "detect/config.h"
 #include "detect/finding.h"
-#include "live/sample.h"
 
 #include <jansson.h>
 #include <stddef.h>

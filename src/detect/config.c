@@ -89,6 +89,10 @@ static const struct key_def keys[] = {
     K(rows_per_call, KT_NUMBER, 1, 1e12),
     K(rows_ratio, KT_NUMBER, 1, 1e6),
     K(rows_min_increase, KT_NUMBER, 0, 1e12),
+    K(db_load_ratio, KT_NUMBER, 1, 1e6),
+    K(db_load_min_increase, KT_NUMBER, 0, 1e6),
+    K(conn_rate_ratio, KT_NUMBER, 1, 1e6),
+    K(conn_rate_min_increase, KT_NUMBER, 0, 1e9),
 };
 
 #undef K
@@ -139,10 +143,14 @@ void detect_config_init(struct detect_config *cfg)
     cfg->seq_scan_min_increase = 100000;
     cfg->hot_baseline = 0.8;
     cfg->hot_drop = 0.5;
-    cfg->hot_min_updates = 100;
+    cfg->hot_min_updates = 20;
     cfg->rows_per_call = 1000;
     cfg->rows_ratio = 10;
     cfg->rows_min_increase = 100;
+    cfg->db_load_ratio = 3;
+    cfg->db_load_min_increase = 0.05;
+    cfg->conn_rate_ratio = 5;
+    cfg->conn_rate_min_increase = 5;
 }
 
 static const struct key_def *find_key(struct str name)
@@ -218,7 +226,7 @@ static const struct unit units[] = {
  */
 static const char *parse_value(const struct key_def *k, struct str v, double *out)
 {
-    double d;
+    double d = 0;
     size_t n = parse_decimal(v, &d);
     static const char *const expected[] = {
         [KT_COUNT] = "expected a whole number",
@@ -294,7 +302,7 @@ static double load_value(const struct detect_config *cfg, const struct key_def *
         memcpy(&i, field, sizeof(i));
         return i;
     }
-    double d;
+    double d = 0;
     memcpy(&d, field, sizeof(d));
     return d;
 }
@@ -376,7 +384,7 @@ static bool apply(struct detect_config *cfg, struct str name, struct str value, 
                  name.ptr);
         return false;
     }
-    double d;
+    double d = 0;
     const char *reason = parse_value(k, value, &d);
     if (reason) {
         int vlen = (int)(value.len > 64 ? 64 : value.len);

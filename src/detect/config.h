@@ -97,12 +97,21 @@
  * hot_ratio_drop (per table, HOT updates / updates)
  *   hot_baseline = 80%                fraction: the baseline HOT ratio must be at least this
  *   hot_drop = 50%                    fraction: and the interval's ratio below this
- *   hot_min_updates = 100             count: updates in the interval before judging
+ *   hot_min_updates = 20              count: updates in the interval before judging
  *
  * rows_per_call (per SELECT fingerprint)
  *   rows_per_call = 1000              number: rows per call that is always worth a look
  *   rows_ratio = 10                   number: or this multiple of the baseline
  *   rows_min_increase = 100           number: and at least this many rows/call above it
+ *
+ * database_load (server, seconds of execution per second, all queries but DDL; a warning)
+ *   db_load_ratio = 3                 number: at least this multiple of the baseline
+ *   db_load_min_increase = 0.05       number: and at least this many s/s above it (5% of a core)
+ *
+ * connection_rate (server, new connections per second: PG14+ sessions, or the log's
+ * connection lines)
+ *   conn_rate_ratio = 5               number: at least this multiple of the baseline
+ *   conn_rate_min_increase = 5        number: and at least this many connections/s above it
  *
  * Pointer arguments are borrowed. No function keeps a pointer to its
  * arguments.
@@ -175,6 +184,12 @@ struct detect_config {
     double rows_per_call;
     double rows_ratio;
     double rows_min_increase;
+    /* database_load */
+    double db_load_ratio;
+    double db_load_min_increase; /* s/s */
+    /* connection_rate */
+    double conn_rate_ratio;
+    double conn_rate_min_increase; /* connections/s */
 };
 
 /* Fills cfg with the defaults listed above. */

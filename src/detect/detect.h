@@ -1,5 +1,5 @@
 /*
- * struct detector: turns each interval's sample (live/sample.h) into
+ * struct detector: turns each interval's sample (core/sample.h) into
  * findings (detect/finding.h). It keeps a bounded history per key: for
  * each query fingerprint and each table, fixed-size rings of the last
  * `history` intervals of the measures it judges (mean ms/call, calls/s,
@@ -31,9 +31,9 @@
 #ifndef SLEUTH_DETECT_DETECT_H
 #define SLEUTH_DETECT_DETECT_H
 
+#include "core/sample.h"
 #include "detect/config.h"
 #include "detect/finding.h"
-#include "live/sample.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,6 +56,14 @@ bool detector_step(struct detector *d, const struct sample *s, struct finding **
 /* Releases n findings from detector_step and the array; NULL is a no-op. */
 void detector_findings_free(struct finding *f, size_t n);
 
+/*
+ * While held, the detector judges as always but learns nothing: the values
+ * of the intervals it judges stay out of every baseline (an incident must
+ * not become its own baseline; its end must not look like a change). Even
+ * when not held, an interval with a finding that is not about one session
+ * teaches nothing. Unusual values still count towards `relearn`.
+ */
+void detector_hold(struct detector *d, bool hold);
 /* Intervals judged so far. */
 long detector_steps(const struct detector *d);
 /* Fingerprints and tables currently tracked (each at most max_keys). */

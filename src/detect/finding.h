@@ -31,7 +31,10 @@
     X(FK_ERROR_SPIKE, "error_spike", "server")        /* log errors */                      \
     X(FK_SEQ_SCAN_GROWTH, "seq_scan_growth", "table") /* rows read by seq scans */          \
     X(FK_HOT_RATIO_DROP, "hot_ratio_drop", "table")   /* updates lose HOT */                \
-    X(FK_ROWS_PER_CALL, "rows_per_call", "query")     /* fetches far more rows */
+    X(FK_ROWS_PER_CALL, "rows_per_call", "query")     /* fetches far more rows */           \
+    X(FK_DB_LOAD, "database_load", "server")          /* database time per second up */     \
+    X(FK_CONN_RATE, "connection_rate", "server")      /* new connections per second up */   \
+    X(FK_INDEX_ON_UPDATED, "index_on_updated_columns", "table") /* new index, SET column */
 
 enum finding_kind {
 #define X(e, name, scope) e,

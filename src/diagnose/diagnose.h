@@ -1,98 +1,66 @@
 /*
- * struct diagnoser: turns the detectors' findings over an incident into a
- * ranked diagnosis. It is fed one interval at a time (the sample and the
- * findings detector_step gave for it), keeps a bounded summary of the
- * recent intervals, and on request names the most likely causes among the
- * five outages sleuth knows (and "query regression", "lock contention",
- * "unknown"), each with the responsible query, table, columns and index,
- * the evidence in numbers before and after, and the fix; and the usual
- * suspicions the data rules out (a traffic surge or DDoS, the network,
- * server resources), each with its evidence.
+ * struct diagnoser: says why. It is fed one interval at a time (the sample
+ * and the findings the detectors gave for it), keeps a bounded summary of
+ * the recent intervals (totals, the busiest queries and tables, sessions,
+ * connections), the indexes it has seen come and go, the sessions holding
+ * connections or locks, the changes (DDL, settings, releases) and when
+ * each finding was seen; and on request diagnoses one incident, the
+ * stretch [onset, end): its causes ranked, each with the query, table,
+ * columns and index, the evidence before (the normal stretch before the
+ * onset) and after, and the fix; the usual suspicions with what the data
+ * says of each; the change that triggered it and the one that fixed it.
  *
  * Live, the samples come from the poller; from logs, from the timeline of
- * a log analysis, so that both reach the same cause when the log holds the
- * evidence. Not thread-safe. Results belong to the caller (diagnosis_release).
+ * a log analysis; from the store, from stored intervals: one diagnosis.
+ * Not thread-safe. Pointer arguments are borrowed.
  */
 #ifndef SLEUTH_DIAGNOSE_DIAGNOSE_H
 #define SLEUTH_DIAGNOSE_DIAGNOSE_H
 
+#include "core/incident.h"
+#include "core/sample.h"
 #include "detect/finding.h"
-#include "live/sample.h"
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* X(enum, JSON name, what it means) */
-#define DIAG_CAUSES(X)                                                                          \
-    X(CAUSE_MISSING_INDEX, "missing_index", "a frequent query scans a table it filters")        \
-    X(CAUSE_HOT_INDEX, "hot_index", "an index on updated columns makes updates lose HOT")       \
-    X(CAUSE_POOL_EXHAUSTION, "pool_exhaustion", "sessions hold connections until none is left") \
-    X(CAUSE_DEPLOY_SURGE, "deploy_surge", "a query's calls jumped, as after a deploy")          \
-    X(CAUSE_REDUNDANT_FETCH, "redundant_fetch", "a query fetches far more rows than used")      \
-    X(CAUSE_QUERY_REGRESSION, "query_regression", "a query became slower")                      \
-    X(CAUSE_LOCK_CONTENTION, "lock_contention", "sessions wait on each other's locks")          \
-    X(CAUSE_UNKNOWN, "unknown", "the evidence points nowhere better")
-
-enum diag_cause {
-#define X(e, name, what) e,
-    DIAG_CAUSES(X)
-#undef X
-        CAUSE__COUNT
-};
-
-struct diagnosis {
-    enum diag_cause cause;
-    double score;         /* how much of the incident it explains, 0..1; ranks the list */
-    uint64_t fingerprint; /* 0 when no query is named */
-    char *query;          /* normalised text, or NULL */
-    char *table;          /* "orders" or "schema.orders", or NULL */
-    char **columns;       /* the columns involved */
-    size_t ncolumns;
-    char *index;         /* the index involved, or NULL */
-    int64_t start_us;    /* when the change began (start of the first abnormal interval) */
-    int64_t detected_us; /* end of the interval in which it was first detected */
-    json_t *evidence;    /* {"before": {...}, "after": {...}, ...} */
-    char *summary;       /* one line */
-    char *fix;           /* one line; the exact SQL is advise's job */
-};
-
-struct ruled_out {
-    char *suspicion; /* "traffic surge or DDoS", "network", "server resources" */
-    char *evidence;
-};
-
-struct diag_result {
-    struct diagnosis *items; /* most likely first */
-    size_t n;
-    struct ruled_out *ruled_out;
-    size_t nruled_out;
-};
 
 struct diagnoser;
 
 struct diagnoser *diagnoser_new(void);
 void diagnoser_free(struct diagnoser *d);
+
+/*
+ * Takes in the catalog and the changes of one interval (the first
+ * interval's indexes are the starting point: they are not "new"), and
+ * returns the findings they make before any number moves: an index created
+ * while watching that covers a column an UPDATE sets, for as long as the
+ * index is there and the UPDATE runs (index_on_updated_columns). Call it
+ * for every sample, before diagnoser_add; *out (NULL when none) is the
+ * caller's (detector_findings_free). Returns how many.
+ */
+size_t diagnoser_change_findings(struct diagnoser *d, const struct sample *s, struct finding **out);
+
 /*
  * Takes in one interval and the findings detector_step gave for it (n may
- * be 0). Gap and baseline-only samples only mark time.
+ * be 0), after diagnoser_change_findings. Gap and baseline-only samples
+ * only mark time.
  */
 void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct finding *f, size_t n);
-/* The diagnosis of what has been taken in so far; empty when nothing was found. */
-void diagnoser_result(const struct diagnoser *d, struct diag_result *out);
-void diag_result_release(struct diag_result *r);
-/* {"diagnosis": [...], "ruled_out": [...]} as the JSON output documents it. A new reference. */
-json_t *diag_result_json(const struct diag_result *r);
-const char *diag_cause_name(enum diag_cause c);
 
-struct collector;
-struct detect_config;
 /*
- * The diagnosis of a log analysis: its timeline as samples
- * (collector_to_samples), judged by the detectors with cfg, taken in by a
- * diagnoser. out is filled as by diagnoser_result.
+ * Keeps the normal stretch before onset_us as the baseline of the
+ * incident that begins there (the summary ring may forget it while a long
+ * incident runs). Call when an incident opens, before diagnoser_diagnose.
  */
-void diagnose_collector(const struct collector *c, const struct detect_config *cfg,
-                        struct diag_result *out);
+void diagnoser_begin(struct diagnoser *d, int64_t onset_us);
+
+/*
+ * Diagnoses the incident [onset_us, end_us) (end_us 0: still going on):
+ * fills inc's causes, suspicions, trigger, fix, peak and impact, replacing
+ * what they held. The findings taken in since onset_us are its evidence.
+ * Leaves inc without causes when no finding was seen in the stretch.
+ */
+void diagnoser_diagnose(struct diagnoser *d, int64_t onset_us, int64_t end_us,
+                        struct incident *inc);
 
 #endif

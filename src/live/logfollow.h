@@ -38,8 +38,8 @@
 #ifndef SLEUTH_LIVE_LOGFOLLOW_H
 #define SLEUTH_LIVE_LOGFOLLOW_H
 
+#include "core/sample.h"
 #include "input/logparser.h"
-#include "live/sample.h"
 #include "util/compat.h"
 #include "util/err.h"
 

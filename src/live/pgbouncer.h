@@ -22,7 +22,7 @@
 #ifndef SLEUTH_LIVE_PGBOUNCER_H
 #define SLEUTH_LIVE_PGBOUNCER_H
 
-#include "live/sample.h"
+#include "core/sample.h"
 #include "util/compat.h"
 #include "util/err.h"
 

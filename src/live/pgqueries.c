@@ -22,6 +22,15 @@ const char pgq_server[] = PGQ_TAG "SELECT current_setting('server_version_num'):
                                   "pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR "
                                   "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
 
+const char pgq_settings_changed[] =
+    PGQ_TAG "SELECT name, setting, 'server' FROM pg_settings "
+            "WHERE source NOT IN ('default', 'override', 'client', 'session', 'database', 'user', "
+            "'database user') "
+            "UNION ALL SELECT split_part(c, '=', 1), substr(c, strpos(c, '=') + 1), "
+            "concat_ws(', ', 'database ' || d.datname, 'role ' || r.rolname) "
+            "FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase "
+            "LEFT JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c";
+
 /* pg_stat_activity: client backends but this session; the blockers only for lock waiters. */
 static const char activity_sql[] = PGQ_TAG
     "SELECT pid, coalesce(usename, ''), coalesce(datname, ''), coalesce(application_name, ''), "
@@ -31,8 +40,11 @@ static const char activity_sql[] = PGQ_TAG
     "coalesce(extract(epoch FROM now() - query_start), -1), "
     "coalesce(extract(epoch FROM now() - xact_start), -1), "
     "coalesce(extract(epoch FROM now() - state_change), -1), "
-    "CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid)::text END "
-    "FROM pg_stat_activity "
+    "CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid)::text END, "
+    /* The relation a lock waiter waits for: pg_locks is a view of the lock table, no lock. */
+    "CASE WHEN wait_event_type = 'Lock' THEN (SELECT l.relation::regclass::text FROM pg_locks l "
+    "WHERE l.pid = a.pid AND NOT l.granted AND l.relation IS NOT NULL LIMIT 1) END "
+    "FROM pg_stat_activity a "
     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
 
 static const char tables_sql[] =

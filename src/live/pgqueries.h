@@ -55,7 +55,8 @@ enum pgq_activity_col {
     PGQ_ACT_QUERY_AGE_S,
     PGQ_ACT_XACT_AGE_S,
     PGQ_ACT_STATE_AGE_S,
-    PGQ_ACT_BLOCKED_BY, /* "{12,13}" or NULL when not waiting on a lock */
+    PGQ_ACT_BLOCKED_BY,  /* "{12,13}" or NULL when not waiting on a lock */
+    PGQ_ACT_WAIT_OBJECT, /* the relation a lock waiter waits for, or NULL */
 };
 
 enum pgq_settings_col {
@@ -121,6 +122,12 @@ extern const char pgq_find_pgss[];
 extern const char pgq_indexdefs[];
 /* The version and whether this role can read other roles' statistics. */
 extern const char pgq_server[];
+/*
+ * The settings that differ from their defaults, server-wide (name,
+ * setting, "server") and per database or role (ALTER DATABASE / ROLE ...
+ * SET: name, value, "database d, role r"); live/changes.c diffs them.
+ */
+extern const char pgq_settings_changed[];
 
 struct pgq {
     int server_version_num;

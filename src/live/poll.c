@@ -13,6 +13,7 @@
  */
 #include "live/poll.h"
 
+#include "live/changes.h"
 #include "live/conninfo.h"
 #include "live/pgqueries.h"
 #include "sql/fingerprint.h"
@@ -98,6 +99,7 @@ struct poller {
     struct idef *defs; /* index definitions by indexrelid */
     size_t ndefs, capdefs;
     struct hmap def_index;
+    struct live_changes *changes; /* indexes, settings and DDL seen between polls */
     struct buf scratch;
 };
 
@@ -143,6 +145,7 @@ struct poller *poller_new(const char *conninfo, const struct poller_opts *opts)
     snapshot_init(&p->snaps[1]);
     hmap_init(&p->text_index);
     hmap_init(&p->def_index);
+    p->changes = live_changes_new();
     buf_init(&p->scratch, 1024);
     struct buf t = BUF_INIT;
     conninfo_redact(&t, conninfo);
@@ -168,6 +171,7 @@ void poller_free(struct poller *p)
         free(p->defs[i].def);
     free(p->defs);
     hmap_release(&p->def_index);
+    live_changes_free(p->changes);
     buf_release(&p->scratch);
     if (p->conninfo) {
         /* The conninfo may hold a password: do not leave it in freed memory. */
@@ -457,6 +461,7 @@ static void read_activity(struct poller *p, struct sample *s)
         x->nblocked_by = PQgetisnull(r, i, PGQ_ACT_BLOCKED_BY)
                              ? 0
                              : parse_pids(s, PQgetvalue(r, i, PGQ_ACT_BLOCKED_BY), &x->blocked_by);
+        x->wait_object = sample_strdup(s, PQgetvalue(r, i, PGQ_ACT_WAIT_OBJECT));
     }
     /* Waiters and the longest-running first, so the cap keeps what matters. */
     qsort(s->sessions, (size_t)s->nsessions, sizeof(*s->sessions), cmp_session_age);
@@ -977,6 +982,9 @@ int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *
         for (int i = 0; i < s->nindexes; i++)
             s->indexes[i].idx_scan = 0;
     }
+    PGresult *settings = run(p, s, "pg_settings", pgq_settings_changed, "");
+    live_changes_note(p->changes, s, indexes_ok, settings);
+    PQclear(settings);
     text_trim(p);
     snap->valid = true;
     p->after_gap = false;

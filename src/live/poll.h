@@ -12,7 +12,7 @@
 #ifndef SLEUTH_LIVE_POLL_H
 #define SLEUTH_LIVE_POLL_H
 
-#include "live/sample.h"
+#include "core/sample.h"
 #include "util/buf.h"
 #include "util/err.h"
 

@@ -828,40 +828,34 @@ static void alerts_table(const struct report *r, struct buf *b)
     buf_addstr(b, "</section>\n");
 }
 
-/* The most likely causes and what the data rules out. */
-static void diagnosis_section(const struct report *r, struct buf *b)
+/* The incidents: when, why, what triggered and fixed them, what the data rules out. */
+static void incidents_section(const struct report *r, struct buf *b)
 {
-    if (!r->diag || !r->diag->n)
+    if (!r->nincidents)
         return;
-    buf_addstr(b, "<section id=\"diagnosis\"><h2>Diagnosis</h2>\n<ol>\n");
-    for (size_t i = 0; i < r->diag->n; i++) {
-        const struct diagnosis *g = &r->diag->items[i];
-        buf_addf(b, "<li><strong>%s</strong>", diag_cause_name(g->cause));
-        if (g->table) {
-            buf_addstr(b, " on <code>");
-            esc(b, g->table);
-            buf_addstr(b, "</code>");
+    buf_addstr(b, "<section id=\"incidents\"><h2>Incidents</h2>\n");
+    for (size_t i = 0; i < r->nincidents; i++) {
+        const struct incident *inc = &r->incidents[i];
+        char *h = report_incident_heading(r, inc);
+        buf_addstr(b, "<h3>");
+        esc(b, h);
+        buf_addstr(b, "</h3>\n<dl class=\"incident\">\n");
+        free(h);
+        size_t n;
+        struct report_row *rows = report_incident_rows(r, inc, &n);
+        for (size_t k = 0; k < n; k++) {
+            buf_addf(b, "<dt>%s</dt><dd>", rows[k].label);
+            if (rows[k].code) {
+                buf_addstr(b, "<code>");
+                esc_line(b, rows[k].text, 300);
+                buf_addstr(b, "</code>");
+            } else {
+                esc(b, rows[k].text);
+            }
+            buf_addstr(b, "</dd>\n");
         }
-        buf_addstr(b, ": ");
-        esc(b, g->summary ? g->summary : "");
-        if (g->query) {
-            buf_addstr(b, "<br><code>");
-            esc_line(b, g->query, 300);
-            buf_addstr(b, "</code>");
-        }
-        if (g->fix) {
-            buf_addstr(b, "<br>fix: ");
-            esc(b, g->fix);
-        }
-        buf_addstr(b, "</li>\n");
-    }
-    buf_addstr(b, "</ol>\n");
-    for (size_t i = 0; i < r->diag->nruled_out; i++) {
-        buf_addstr(b, "<p class=\"muted\">ruled out ");
-        esc(b, r->diag->ruled_out[i].suspicion);
-        buf_addstr(b, ": ");
-        esc(b, r->diag->ruled_out[i].evidence);
-        buf_addstr(b, "</p>\n");
+        report_rows_free(rows, n);
+        buf_addstr(b, "</dl>\n");
     }
     buf_addstr(b, "</section>\n");
 }
@@ -871,7 +865,7 @@ int report_write_html(const struct report *r, FILE *out)
     struct buf b = BUF_INIT;
     page_head(r, &b);
     summary_cards(r, &b);
-    diagnosis_section(r, &b);
+    incidents_section(r, &b);
     buf_addstr(&b, "<section id=\"timeline\"><h2>Timeline</h2>\n");
     if (r->ntl)
         svg_timeline(r, &b);

@@ -359,11 +359,10 @@ int report_write_json(const struct report *r, FILE *out)
     rc |= put_member(out, "events", events_json(r), false);
     rc |= put_member(out, "store", store_json(r), false);
     rc |= put_member(out, "alerts", alerts_json(r), false);
-    json_t *dj = r->diag ? diag_result_json(r->diag) : NULL;
-    rc |= put_member(out, "diagnosis",
-                     dj ? json_incref(json_object_get(dj, "diagnosis")) : json_array(), false);
-    rc |= put_member(out, "ruled_out",
-                     dj ? json_incref(json_object_get(dj, "ruled_out")) : json_array(), true);
+    json_t *dj = incident_list_json(r->incidents, r->nincidents);
+    rc |= put_member(out, "incidents", json_incref(json_object_get(dj, "incidents")), false);
+    rc |= put_member(out, "diagnosis", json_incref(json_object_get(dj, "diagnosis")), false);
+    rc |= put_member(out, "ruled_out", json_incref(json_object_get(dj, "ruled_out")), true);
     json_decref(dj);
     fputs("}\n", out);
     return rc ? -1 : 0;

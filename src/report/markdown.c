@@ -386,46 +386,39 @@ static void alerts(const struct report *r, struct buf *b)
     buf_addch(b, '\n');
 }
 
-/* The most likely causes and what the data rules out. */
-static void diagnosis(const struct report *r, struct buf *b)
+/* The incidents: when, why, what triggered and fixed them, what the data rules out. */
+static void incidents(const struct report *r, struct buf *b)
 {
-    if (!r->diag || !r->diag->n)
+    if (!r->nincidents)
         return;
-    buf_addstr(b, "## Diagnosis\n\n");
-    for (size_t i = 0; i < r->diag->n; i++) {
-        const struct diagnosis *g = &r->diag->items[i];
-        buf_addf(b, "%zu. **%s**%s", i + 1, diag_cause_name(g->cause), g->table ? " on " : "");
-        if (g->table)
-            md_code_cell(b, g->table, 80);
-        buf_addstr(b, ": ");
-        md_text(b, g->summary ? g->summary : "", 200);
-        buf_addch(b, '\n');
-        if (g->query) {
-            buf_addstr(b, "   - query: ");
-            md_code_cell(b, g->query, 200);
+    buf_addstr(b, "## Incidents\n\n");
+    for (size_t i = 0; i < r->nincidents; i++) {
+        const struct incident *inc = &r->incidents[i];
+        char *h = report_incident_heading(r, inc);
+        buf_addstr(b, "### ");
+        md_text(b, h, 300);
+        buf_addstr(b, "\n\n");
+        free(h);
+        size_t n;
+        struct report_row *rows = report_incident_rows(r, inc, &n);
+        for (size_t k = 0; k < n; k++) {
+            buf_addf(b, "- **%s**: ", rows[k].label);
+            if (rows[k].code)
+                md_code_cell(b, rows[k].text, 300);
+            else
+                md_text(b, rows[k].text, 400);
             buf_addch(b, '\n');
         }
-        if (g->fix) {
-            buf_addstr(b, "   - fix: ");
-            md_text(b, g->fix, 200);
-            buf_addch(b, '\n');
-        }
-    }
-    for (size_t i = 0; i < r->diag->nruled_out; i++) {
-        buf_addstr(b, "- ruled out ");
-        md_text(b, r->diag->ruled_out[i].suspicion, 80);
-        buf_addstr(b, ": ");
-        md_text(b, r->diag->ruled_out[i].evidence, 300);
+        report_rows_free(rows, n);
         buf_addch(b, '\n');
     }
-    buf_addch(b, '\n');
 }
 
 int report_write_markdown(const struct report *r, FILE *out)
 {
     struct buf b = BUF_INIT;
     summary(r, &b);
-    diagnosis(r, &b);
+    incidents(r, &b);
     top_queries(r, &b);
     slowest(r, &b);
     alerts(r, &b);

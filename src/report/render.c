@@ -134,9 +134,129 @@ void report_set_alerts(struct report *r, const struct alert *alerts, size_t n)
     r->nalerts = n;
 }
 
-void report_set_diagnosis(struct report *r, const struct diag_result *d)
+void report_set_incidents(struct report *r, const struct incident *incs, size_t n)
 {
-    r->diag = d;
+    r->incidents = incs;
+    r->nincidents = n;
+}
+
+static void add_seconds(struct buf *b, int64_t us)
+{
+    double s = (double)us / 1e6;
+    if (s < 120)
+        buf_addf(b, "%.0f s", s);
+    else if (s < 7200)
+        buf_addf(b, "%.0f min", s / 60);
+    else
+        buf_addf(b, "%.1f h", s / 3600);
+}
+
+char *report_incident_heading(const struct report *r, const struct incident *inc)
+{
+    struct buf b = BUF_INIT;
+    buf_addf(&b, "#%d %s, %s: ", inc->seq, inc->state == INCIDENT_OPEN ? "open" : "resolved",
+             inc->critical ? "critical" : "warning");
+    report_time(r, &b, inc->onset_us);
+    buf_addstr(&b, " .. ");
+    if (inc->end_us) {
+        report_time(r, &b, inc->end_us);
+        buf_addstr(&b, " (");
+        add_seconds(&b, inc->end_us - inc->onset_us);
+        buf_addstr(&b, ")");
+    } else {
+        buf_addstr(&b, "still going on at ");
+        report_time(r, &b, inc->updated_us);
+    }
+    buf_addstr(&b, "; detected ");
+    report_time(r, &b, inc->detected_us);
+    buf_addstr(&b, " (+");
+    add_seconds(&b, inc->detected_us - inc->onset_us);
+    buf_addstr(&b, ")");
+    return buf_detach(&b, NULL);
+}
+
+static void row(struct report_row **rows, size_t *n, const char *label, char *text, bool code)
+{
+    *rows = xrealloc(*rows, (*n + 1) * sizeof(**rows));
+    (*rows)[(*n)++] = (struct report_row){ label, text, code };
+}
+
+static char *change_text(const struct report *r, const struct incident_change *c)
+{
+    struct buf b = BUF_INIT;
+    report_time(r, &b, c->ts_us);
+    buf_addf(&b, " %s", sample_change_kind_name(c->kind));
+    if (*c->object)
+        buf_addf(&b, " %s", c->object);
+    if (*c->table && strcmp(c->table, c->object))
+        buf_addf(&b, " on %s", c->table);
+    if (*c->detail)
+        buf_addf(&b, " (%s)", c->detail);
+    if (*c->app)
+        buf_addf(&b, " by '%s'", c->app);
+    if (*c->why)
+        buf_addf(&b, ": %s", c->why);
+    return buf_detach(&b, NULL);
+}
+
+struct report_row *report_incident_rows(const struct report *r, const struct incident *inc,
+                                        size_t *n)
+{
+    struct report_row *rows = NULL;
+    *n = 0;
+    for (size_t i = 0; i < inc->ncauses && i < 3; i++) {
+        const struct cause *g = &inc->causes[i];
+        struct buf b = BUF_INIT;
+        buf_addf(&b, "%s%s%s", cause_kind_name(g->kind), g->table ? " on " : "",
+                 g->table ? g->table : "");
+        if (g->ncolumns) {
+            buf_addstr(&b, " (");
+            for (size_t k = 0; k < g->ncolumns; k++)
+                buf_addf(&b, "%s%s", k ? ", " : "", g->columns[k]);
+            buf_addstr(&b, ")");
+        }
+        if (g->index)
+            buf_addf(&b, ", index %s", g->index);
+        buf_addf(&b, ": %s", g->summary ? g->summary : "");
+        row(&rows, n, i ? "also" : "cause", buf_detach(&b, NULL), false);
+        if (g->query)
+            row(&rows, n, "query", xstrdup(g->query), true);
+        if (g->fix && i == 0)
+            row(&rows, n, "to do", xstrdup(g->fix), false);
+    }
+    if (inc->has_trigger)
+        row(&rows, n, "trigger", change_text(r, &inc->trigger), false);
+    if (inc->has_fix) {
+        char *t = change_text(r, &inc->fix);
+        struct buf b = BUF_INIT;
+        buf_addstr(&b, t);
+        free(t);
+        if (inc->end_us) {
+            buf_addstr(&b, "; back to normal at ");
+            report_time(r, &b, inc->end_us);
+        }
+        row(&rows, n, "fix", buf_detach(&b, NULL), false);
+    }
+    for (size_t i = 0; i < inc->nsuspicions; i++) {
+        const struct suspicion *s = &inc->suspicions[i];
+        struct buf b = BUF_INIT;
+        buf_addf(&b, "%s: %s", s->name, s->evidence ? s->evidence : "");
+        if (s->needs)
+            buf_addf(&b, " (would tell: %s)", s->needs);
+        row(&rows, n,
+            s->verdict == VERDICT_RULED_OUT   ? "ruled out"
+            : s->verdict == VERDICT_CONFIRMED ? "confirmed"
+                                              : "cannot tell",
+            buf_detach(&b, NULL), false);
+    }
+    return rows;
+}
+
+void report_rows_free(struct report_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].text);
+    free(rows);
 }
 
 int report_write(const struct report *r, FILE *out)

@@ -7,8 +7,8 @@
 #ifndef SLEUTH_REPORT_RENDER_H
 #define SLEUTH_REPORT_RENDER_H
 
+#include "core/incident.h"
 #include "detect/finding.h"
-#include "diagnose/diagnose.h"
 #include "stats/analysis.h"
 #include "util/buf.h"
 
@@ -44,7 +44,15 @@ struct report {
     bool means_only;
     const struct alert *alerts; /* stored alerts, by since (report_set_alerts); borrowed */
     size_t nalerts;
-    const struct diag_result *diag; /* the diagnosis (report_set_diagnosis); borrowed, or NULL */
+    const struct incident *incidents; /* report_set_incidents; borrowed, or NULL */
+    size_t nincidents;
+};
+
+/* One labelled line of an incident, as every renderer shows it (report_incident_rows). */
+struct report_row {
+    const char *label; /* static: "cause", "query", "trigger", ... */
+    char *text;        /* malloc'd, unescaped */
+    bool code;         /* a statement: shown as code */
 };
 
 void report_init(struct report *r, const struct analysis *a, const struct report_opts *opts);
@@ -52,8 +60,18 @@ void report_release(struct report *r);
 /* Lists these stored alerts (borrowed until report_release) in the report. */
 void report_set_alerts(struct report *r, const struct alert *alerts, size_t n);
 
-/* Adds the diagnosis (borrowed until report_release) to the report. */
-void report_set_diagnosis(struct report *r, const struct diag_result *d);
+/* Adds the incidents (borrowed until report_release) to the report. */
+void report_set_incidents(struct report *r, const struct incident *incs, size_t n);
+/*
+ * The heading of an incident ("#1 resolved, critical: ... (65 s), detected
+ * ... (+4 s)") and its rows: each cause with its query and fix, the
+ * trigger, the fix and the recovery, each suspicion with its verdict.
+ * Returns the rows (*n of them); release with report_rows_free.
+ */
+char *report_incident_heading(const struct report *r, const struct incident *inc);
+struct report_row *report_incident_rows(const struct report *r, const struct incident *inc,
+                                        size_t *n);
+void report_rows_free(struct report_row *rows, size_t n);
 
 /* Writes the report in its format; returns 0, or -1 if writing failed. */
 int report_write(const struct report *r, FILE *out);

@@ -205,34 +205,25 @@ static void alerts(const struct report *r, struct buf *b)
     }
 }
 
-/* The most likely causes and what the data rules out. */
-static void diagnosis(const struct report *r, struct buf *b)
+/* The incidents: when, why, what triggered and fixed them, what the data rules out. */
+static void incidents(const struct report *r, struct buf *b)
 {
-    if (!r->diag || !r->diag->n)
+    if (!r->nincidents)
         return;
-    heading(b, "Diagnosis");
-    for (size_t i = 0; i < r->diag->n; i++) {
-        const struct diagnosis *g = &r->diag->items[i];
-        struct buf t = BUF_INIT;
-        report_time(r, &t, g->detected_us);
-        buf_addf(b, "  %zu. %s%s%s (detected %s)\n     ", i + 1, diag_cause_name(g->cause),
-                 g->table ? " on " : "", g->table ? g->table : "", t.ptr);
-        buf_release(&t);
-        one_line(b, g->summary ? g->summary : "", 110);
-        if (g->query) {
-            buf_addstr(b, "\n     query: ");
-            one_line(b, g->query, 110);
+    heading(b, "Incidents");
+    for (size_t i = 0; i < r->nincidents; i++) {
+        const struct incident *inc = &r->incidents[i];
+        char *h = report_incident_heading(r, inc);
+        buf_addf(b, "  %s\n", h);
+        free(h);
+        size_t n;
+        struct report_row *rows = report_incident_rows(r, inc, &n);
+        for (size_t k = 0; k < n; k++) {
+            buf_addf(b, "     %-11s ", rows[k].label);
+            one_line(b, rows[k].text, 110);
+            buf_addch(b, '\n');
         }
-        if (g->fix) {
-            buf_addstr(b, "\n     fix:   ");
-            one_line(b, g->fix, 110);
-        }
-        buf_addch(b, '\n');
-    }
-    for (size_t i = 0; i < r->diag->nruled_out; i++) {
-        buf_addf(b, "  ruled out %s: ", r->diag->ruled_out[i].suspicion);
-        one_line(b, r->diag->ruled_out[i].evidence, 110);
-        buf_addch(b, '\n');
+        report_rows_free(rows, n);
     }
 }
 
@@ -287,7 +278,7 @@ int report_write_text(const struct report *r, FILE *out)
 {
     struct buf b = BUF_INIT;
     header(r, &b);
-    diagnosis(r, &b);
+    incidents(r, &b);
     query_table(r, &b, "Queries by total time", r->by_total);
     query_table(r, &b, "Queries by calls", r->by_calls);
     query_table(r, &b, "Queries by mean time", r->by_mean);

@@ -705,14 +705,18 @@ static void publish_json(struct httpd *h, const char *path, json_t *j)
 }
 
 void api_publish_all(struct httpd *h, const struct sample *latest, const struct alert *alerts,
-                     size_t nalerts, const struct history *hist, const struct metrics_state *st)
+                     size_t nalerts, const struct incident *incs, size_t nincs,
+                     const struct history *hist, const struct metrics_state *st)
 {
     struct buf m = BUF_INIT;
-    metrics_render(st, latest, alerts, nalerts, &m);
+    metrics_render(st, latest, alerts, nalerts, incs, nincs, &m);
     httpd_publish(h, "/metrics", METRICS_CONTENT_TYPE, m.ptr, m.len);
     buf_release(&m);
     publish_json(h, "/api/state", latest ? api_sample_json(latest) : json_object());
     publish_json(h, "/api/alerts", api_alerts_json(alerts, nalerts));
     publish_json(h, "/api/history", api_history_json(hist));
+    json_t *inc = incident_list_json(incs, nincs);
+    publish_json(h, "/api/incidents", json_incref(inc));
+    publish_json(h, "/api/diagnosis", inc);
     httpd_publish(h, "/", "text/html; charset=utf-8", page_html, page_html_len);
 }

@@ -54,8 +54,8 @@
 #ifndef SLEUTH_SINK_API_H
 #define SLEUTH_SINK_API_H
 
+#include "core/sample.h"
 #include "detect/finding.h"
-#include "live/sample.h"
 #include "sink/history.h"
 #include "sink/httpd.h"
 #include "sink/metrics.h"
@@ -78,10 +78,14 @@ char *api_dump(const json_t *j, size_t *len);
  *   /api/state    api_sample_json(latest), or {} before the first poll
  *   /api/alerts   api_alerts_json
  *   /api/history  api_history_json
+ *   /api/incidents, /api/diagnosis
+ *                 incident_list_json(incs): every incident kept, and the
+ *                 causes and ruled-out suspicions of the worst one
  * latest may be NULL before the first poll. Call it from the watch loop
  * after metrics_state_add and history_add.
  */
 void api_publish_all(struct httpd *h, const struct sample *latest, const struct alert *alerts,
-                     size_t nalerts, const struct history *hist, const struct metrics_state *st);
+                     size_t nalerts, const struct incident *incs, size_t nincs,
+                     const struct history *hist, const struct metrics_state *st);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * The console sink (see console.h): the last stage of `sleuth watch` for a
- * person at a terminal. It renders an alert change that the alert book
- * (detect/alerts.c) produced and computes nothing itself. The text helpers
+ * person at a terminal. It renders an incident change that the engine
+ * (engine/engine.c) produced and computes nothing itself. The text helpers
  * are shared with the webhook sink, whose Slack and Alertmanager bodies
  * carry the same sentences.
  */
@@ -130,91 +130,148 @@ static int64_t utc_day(int64_t ts_us)
     return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
 }
 
-static const char *change_word(enum alert_change change)
+static const char *change_word(enum incident_change_kind change)
 {
     switch (change) {
-    case ALERT_FIRED:
-        return "FIRING";
-    case ALERT_UPDATED:
+    case INCIDENT_CHANGE_OPENED:
+        return "INCIDENT";
+    case INCIDENT_CHANGE_UPDATED:
         return "UPDATED";
-    case ALERT_RESOLVED:
+    case INCIDENT_CHANGE_RESOLVED:
         return "RESOLVED";
     }
     return "CHANGED";
 }
 
-static const char *change_color(enum alert_change change, enum finding_severity sev)
+static const char *change_color(enum incident_change_kind change, bool critical)
 {
-    if (change == ALERT_RESOLVED)
+    if (change == INCIDENT_CHANGE_RESOLVED)
         return SGR_GREEN;
-    return sev == FINDING_CRITICAL ? SGR_RED : SGR_YELLOW;
+    return critical ? SGR_RED : SGR_YELLOW;
 }
 
-/* "  query  " with the label dimmed when color is on. */
+/* "  cause   " with the label dimmed when color is on. */
 static void label(struct buf *out, const char *name, bool color)
 {
-    buf_addf(out, "  %s%-6s%s ", color ? SGR_DIM : "", name, color ? SGR_RESET : "");
+    buf_addf(out, "  %s%-9s%s ", color ? SGR_DIM : "", name, color ? SGR_RESET : "");
 }
 
-static void subject_lines(struct buf *out, const struct finding *f, bool color)
+static void line(struct buf *out, const char *name, const char *text, size_t max, bool color)
 {
-    if (f->fingerprint || f->query) {
-        label(out, "query", color);
-        if (f->fingerprint)
-            buf_addf(out, "fp %016" PRIx64 "%s", f->fingerprint, f->query ? ": " : "");
-        else if (f->pid)
-            buf_addf(out, "pid %d%s", f->pid, f->query ? ": " : "");
-        console_text_append(out, f->query, QUERY_MAX_CHARS);
-        buf_addch(out, '\n');
-    } else if (f->pid) {
-        label(out, "pid", color);
-        buf_addf(out, "%d\n", f->pid);
+    if (!text || !*text)
+        return;
+    label(out, name, color);
+    console_text_append(out, text, max);
+    buf_addch(out, '\n');
+}
+
+static void change_line(struct buf *out, const char *name, const struct incident_change *c,
+                        bool color)
+{
+    struct buf b = BUF_INIT;
+    console_time_append(&b, c->ts_us, false);
+    buf_addf(&b, " %s", sample_change_kind_name(c->kind));
+    if (*c->object)
+        buf_addf(&b, " %s", c->object);
+    if (*c->table && strcmp(c->table, c->object))
+        buf_addf(&b, " on %s", c->table);
+    if (*c->app)
+        buf_addf(&b, " by '%s'", c->app);
+    if (*c->why)
+        buf_addf(&b, " (%s)", c->why);
+    line(out, name, b.ptr, SIZE_MAX, color);
+    buf_release(&b);
+}
+
+void console_incident_headline(struct buf *out, enum incident_change_kind change,
+                               const struct incident *inc)
+{
+    const struct cause *g = inc->ncauses ? &inc->causes[0] : NULL;
+    buf_addf(out, "%s%s #%d %s", change_word(change),
+             change == INCIDENT_CHANGE_OPENED ? "" : " incident", inc->seq,
+             inc->critical ? "critical" : "warning");
+    if (g) {
+        buf_addf(out, " %s", cause_kind_name(g->kind));
+        if (g->table) {
+            buf_addstr(out, " on ");
+            console_text_append(out, g->table, 120);
+        }
     }
-    if (f->table) {
-        label(out, "table", color);
-        console_text_append(out, f->table, QUERY_MAX_CHARS);
-        buf_addch(out, '\n');
+    if (change == INCIDENT_CHANGE_RESOLVED) {
+        buf_addstr(out, " after ");
+        console_duration_append(out, (inc->end_us ? inc->end_us : inc->updated_us) - inc->onset_us);
+    } else if (g && g->summary) {
+        buf_addstr(out, ": ");
+        console_text_append(out, g->summary, SIZE_MAX);
     }
 }
 
-void console_alert_format(struct buf *out, enum alert_change change, const struct alert *a,
-                          bool color)
+void console_incident_format(struct buf *out, enum incident_change_kind change,
+                             const struct incident *inc, bool color)
 {
-    const struct finding *f = &a->f;
-    int64_t at_us = change == ALERT_RESOLVED && a->resolved_us ? a->resolved_us
-                    : a->updated_us                            ? a->updated_us
-                                                               : a->since_us;
-    const char *c = color ? change_color(change, f->severity) : "";
+    int64_t at_us = change == INCIDENT_CHANGE_RESOLVED && inc->end_us ? inc->end_us
+                    : inc->updated_us                                 ? inc->updated_us
+                                                                      : inc->detected_us;
+    const char *c = color ? change_color(change, inc->critical) : "";
     const char *r = color ? SGR_RESET : "";
-
+    struct buf head = BUF_INIT;
+    console_incident_headline(&head, change, inc);
     buf_addch(out, '[');
     console_time_append(out, at_us, false);
-    buf_addf(out, "] %s%s %s%s %s", c, change_word(change), finding_severity_name(f->severity), r,
-             finding_kind_name(f->kind));
-    if (change == ALERT_RESOLVED) {
-        buf_addstr(out, " after ");
-        console_duration_append(out, at_us - a->since_us);
-        if (isfinite(a->peak)) {
-            buf_addstr(out, ", peak ");
-            console_value_append(out, a->peak, f->unit);
-        }
-    } else if (f->summary) {
-        buf_addstr(out, ": ");
-        console_text_append(out, f->summary, SIZE_MAX);
-    }
-    buf_addstr(out, " \xE2\x80\x94 since ");
-    console_time_append(out, a->since_us, utc_day(a->since_us) != utc_day(at_us));
+    buf_addf(out, "] %s%s%s \xE2\x80\x94 since ", c, head.ptr, r);
+    buf_release(&head);
+    console_time_append(out, inc->onset_us, utc_day(inc->onset_us) != utc_day(at_us));
     buf_addch(out, '\n');
-
-    if (change == ALERT_RESOLVED && f->summary) {
-        label(out, "was", color);
-        console_text_append(out, f->summary, SIZE_MAX);
-        buf_addch(out, '\n');
+    const struct cause *g = inc->ncauses ? &inc->causes[0] : NULL;
+    if (g && change == INCIDENT_CHANGE_RESOLVED)
+        line(out, "was", g->summary, SIZE_MAX, color);
+    if (g && g->query) {
+        struct buf q = BUF_INIT;
+        if (g->fingerprint)
+            buf_addf(&q, "fp %016" PRIx64 ": ", g->fingerprint);
+        buf_addstr(&q, g->query);
+        line(out, "query", q.ptr, QUERY_MAX_CHARS, color);
+        buf_release(&q);
     }
-    subject_lines(out, f, color);
-    if (change != ALERT_RESOLVED && f->next) {
-        label(out, "next", color);
-        console_text_append(out, f->next, SIZE_MAX);
-        buf_addch(out, '\n');
+    if (inc->has_trigger)
+        change_line(out, "trigger", &inc->trigger, color);
+    if (inc->has_fix)
+        change_line(out, "fixed by", &inc->fix, color);
+    if (g && change != INCIDENT_CHANGE_RESOLVED)
+        line(out, "to do", g->fix, SIZE_MAX, color);
+    for (size_t i = 1; i < inc->ncauses && i < 3; i++) {
+        struct buf b = BUF_INIT;
+        buf_addf(&b, "%s: %s", cause_kind_name(inc->causes[i].kind),
+                 inc->causes[i].summary ? inc->causes[i].summary : "");
+        line(out, "also", b.ptr, SIZE_MAX, color);
+        buf_release(&b);
     }
+    /* The alerts that are its evidence, as kinds with counts: one line however many. */
+    struct buf al = BUF_INIT;
+    for (size_t i = 0; i < inc->nalerts; i++) {
+        size_t k = 0;
+        while (k < i && strcmp(inc->alerts[k].kind, inc->alerts[i].kind))
+            k++;
+        if (k < i)
+            continue;
+        int n = 0;
+        for (size_t j = i; j < inc->nalerts; j++)
+            n += strcmp(inc->alerts[j].kind, inc->alerts[i].kind) == 0;
+        buf_addf(&al, "%s%s", al.len ? ", " : "", inc->alerts[i].kind);
+        if (n > 1)
+            buf_addf(&al, " x%d", n);
+    }
+    line(out, "alerts", al.ptr, SIZE_MAX, color);
+    buf_release(&al);
+    if (change != INCIDENT_CHANGE_UPDATED)
+        for (size_t i = 0; i < inc->nsuspicions; i++) {
+            const struct suspicion *sp = &inc->suspicions[i];
+            if (sp->verdict == VERDICT_CONFIRMED)
+                continue;
+            struct buf b = BUF_INIT;
+            buf_addf(&b, "%s: %s", sp->name, sp->evidence ? sp->evidence : "");
+            line(out, sp->verdict == VERDICT_RULED_OUT ? "ruled out" : "unknown", b.ptr, SIZE_MAX,
+                 color);
+            buf_release(&b);
+        }
 }

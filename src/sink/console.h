@@ -1,12 +1,16 @@
 /*
- * The console sink: an alert change as a few person-readable lines for a
- * terminal (`sleuth watch` without --format=json). The first line says when,
- * what changed, how bad and since when; indented lines name the subject
- * (query, session, table) and what to look at next:
+ * The console sink: an incident change as a few person-readable lines for a
+ * terminal (`sleuth watch`). The first line says when, what changed, how
+ * bad, the top cause and since when; indented lines name the query, the
+ * trigger and the fix, the alerts that are its evidence (one line however
+ * many sessions or queries), and what the data rules out:
  *
- *   [14:03:12Z] FIRING critical latency_regression: mean time rose ... — since 14:02:50Z
- *     query  fp 1a2b3c4d5e6f7788: SELECT * FROM orders WHERE customer_id = $1
- *     next   run EXPLAIN (ANALYZE, BUFFERS) on it
+ *   [14:03:12Z] INCIDENT #1 critical missing_index on orders: mean time ... — since 14:02:50Z
+ *     query     fp 1a2b3c4d5e6f7788: select ... from orders where customer_id = $1
+ *     trigger   14:02:49Z drop_index orders_customer_id_idx by 'migration' (by time and table)
+ *     to do     create an index on orders (customer_id, created_at); ...
+ *     alerts    latency_regression, seq_scan_growth
+ *     ruled out traffic surge or DDoS: ...
  *
  * All times are UTC and say so with a Z. Text that came from the database
  * (query text, summaries) is made safe for a terminal first: control bytes
@@ -20,7 +24,7 @@
 #ifndef SLEUTH_SINK_CONSOLE_H
 #define SLEUTH_SINK_CONSOLE_H
 
-#include "detect/finding.h"
+#include "core/incident.h"
 #include "util/buf.h"
 
 #include <stdbool.h>
@@ -28,14 +32,21 @@
 #include <stdint.h>
 
 /*
- * Appends the block for one alert change to out, every line ending in '\n'.
- * The header line is timed at the change: resolved_us for ALERT_RESOLVED,
- * updated_us otherwise (since_us when that is 0). A resolved alert shows how
- * long it fired and its peak instead of the "next" hint. color adds ANSI SGR
+ * Appends the block for one incident change to out, every line ending in
+ * '\n'. The header line is timed at the change: the end for a resolved
+ * incident, the last interval taken in otherwise. A resolved incident shows
+ * how long it lasted instead of the fix to make. color adds ANSI SGR
  * sequences (the caller passes isatty(fd) and honours NO_COLOR).
  */
-void console_alert_format(struct buf *out, enum alert_change change, const struct alert *a,
-                          bool color);
+void console_incident_format(struct buf *out, enum incident_change_kind change,
+                             const struct incident *inc, bool color);
+/*
+ * The header's words alone, without time or colour: "INCIDENT #1 critical
+ * missing_index on orders: <summary>" or "RESOLVED incident #1 ... after
+ * 1m05s". The webhook formats use it.
+ */
+void console_incident_headline(struct buf *out, enum incident_change_kind change,
+                               const struct incident *inc);
 
 /*
  * Appends s as one line of safe text: white space runs (newlines included)

@@ -18,7 +18,7 @@
 #ifndef SLEUTH_SINK_HISTORY_H
 #define SLEUTH_SINK_HISTORY_H
 
-#include "live/sample.h"
+#include "core/sample.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /*
  * The JSON-lines sink (see jsonl.h): the machine-readable end of `sleuth
- * watch`. It serialises what alert_json builds and adds nothing, so the
+ * watch`. It serialises what incident_json builds and adds nothing, so the
  * line, the webhook's generic body and the HTTP API agree field for field.
  */
 #include "sink/jsonl.h"
@@ -12,13 +12,16 @@
 
 #include "util/banned.h"
 
-int jsonl_alert_write(FILE *f, enum alert_change change, const struct alert *a, struct err *err)
+int jsonl_incident_write(FILE *f, enum incident_change_kind change, const struct incident *inc,
+                         struct err *err)
 {
-    json_t *o = alert_json(a, (int)change);
-    char *text = json_dumps(o, JSON_COMPACT);
+    json_t *o = json_object();
+    json_object_set_new(o, "change", json_string(incident_change_name(change)));
+    json_object_set_new(o, "incident", incident_json(inc));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (!text)
-        return err_set(err, ERR_IO, "cannot serialise alert %016" PRIx64, a->id);
+        return err_set(err, ERR_IO, "cannot serialise incident %016" PRIx64, inc->id);
 
     /* One locked write, so lines from several threads never mix. */
     flockfile(f);
@@ -29,7 +32,7 @@ int jsonl_alert_write(FILE *f, enum alert_change change, const struct alert *a, 
     funlockfile(f);
     free(text);
     if (!ok || ferror(f))
-        return err_set(err, ERR_IO, "cannot write alert: %s",
+        return err_set(err, ERR_IO, "cannot write incident: %s",
                        saved ? strerror(saved) : "write error");
     return 0;
 }

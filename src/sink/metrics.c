@@ -508,8 +508,30 @@ static void render_alerts(struct buf *out, const struct alert *alerts, size_t na
     }
 }
 
+/* The open incident by its top cause, and how many incidents the watcher has opened. */
+static void render_incidents(struct buf *out, const struct incident *incs, size_t n)
+{
+    family(out, "sleuth_incident_open", "gauge",
+           "1 while an incident is open, by its most likely cause and severity.");
+    const char *const keys[3] = { "cause", "severity", NULL };
+    int opened = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (incs[i].seq > opened)
+            opened = incs[i].seq;
+        if (incs[i].state != INCIDENT_OPEN)
+            continue;
+        const char *const vals[3] = { incs[i].ncauses ? cause_kind_name(incs[i].causes[0].kind)
+                                                      : "unknown",
+                                      incs[i].critical ? "critical" : "warning", NULL };
+        labelled(out, "sleuth_incident_open", keys, vals, 1);
+    }
+    family(out, "sleuth_incidents_total", "counter", "Incidents opened since the watcher started.");
+    sample_line(out, "sleuth_incidents_total", opened);
+}
+
 void metrics_render(const struct metrics_state *st, const struct sample *latest,
-                    const struct alert *alerts, size_t nalerts, struct buf *out)
+                    const struct alert *alerts, size_t nalerts, const struct incident *incs,
+                    size_t nincs, struct buf *out)
 {
     bool up = latest && !latest->gap;
     gauge(out, "sleuth_up", "1 if the last poll of the server succeeded.", up);
@@ -532,4 +554,5 @@ void metrics_render(const struct metrics_state *st, const struct sample *latest,
     render_set(out, &st->queries, query_families, true);
     render_set(out, &st->tables, table_families, false);
     render_alerts(out, alerts, nalerts);
+    render_incidents(out, incs, nincs);
 }

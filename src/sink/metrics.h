@@ -27,8 +27,9 @@
 #ifndef SLEUTH_SINK_METRICS_H
 #define SLEUTH_SINK_METRICS_H
 
+#include "core/incident.h"
+#include "core/sample.h"
 #include "detect/finding.h"
-#include "live/sample.h"
 #include "util/buf.h"
 
 #include <stddef.h>
@@ -49,12 +50,14 @@ void metrics_state_add(struct metrics_state *st, const struct sample *s);
 /*
  * Appends the exposition to out: sleuth_up (1 when latest is not a gap),
  * the last successful poll's time, server gauges from latest (NULL: none
- * yet), the running counters, and sleuth_alerts_firing{kind,severity} for
+ * yet), the running counters, sleuth_alerts_firing{kind,severity} for
  * every kind and severity (0 when none) over the alerts that have not
- * resolved.
+ * resolved, sleuth_incident_open{cause,severity} for the open incident and
+ * sleuth_incidents_total (the incidents opened).
  */
 void metrics_render(const struct metrics_state *st, const struct sample *latest,
-                    const struct alert *alerts, size_t nalerts, struct buf *out);
+                    const struct alert *alerts, size_t nalerts, const struct incident *incs,
+                    size_t nincs, struct buf *out);
 
 /* Appends v as a label value: escaped, valid UTF-8 (without the quotes). */
 void metrics_escape_label(struct buf *out, const char *v);

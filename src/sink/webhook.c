@@ -204,53 +204,20 @@ static void set_time(json_t *o, const char *key, int64_t ts_us)
     buf_release(&b);
 }
 
-static const char *change_word(enum alert_change change)
+/* The top cause, or NULL. */
+static const struct cause *top_cause(const struct incident *inc)
 {
-    return change == ALERT_FIRED ? "FIRING" : change == ALERT_UPDATED ? "UPDATED" : "RESOLVED";
+    return inc->ncauses ? &inc->causes[0] : NULL;
 }
 
-/* "FIRING critical latency_regression: <summary>" or, resolved, "... after 7m12s, peak 45.0 ms". */
-static void headline(struct buf *b, enum alert_change change, const struct alert *a)
-{
-    buf_addf(b, "%s %s %s", change_word(change), finding_severity_name(a->f.severity),
-             finding_kind_name(a->f.kind));
-    if (change == ALERT_RESOLVED) {
-        buf_addstr(b, " after ");
-        console_duration_append(b, (a->resolved_us ? a->resolved_us : a->updated_us) - a->since_us);
-        if (isfinite(a->peak)) {
-            buf_addstr(b, ", peak ");
-            console_value_append(b, a->peak, a->f.unit);
-        }
-    } else if (a->f.summary) {
-        buf_addstr(b, ": ");
-        console_text_append(b, a->f.summary, SIZE_MAX);
-    }
-}
-
-/* "query fp 1a2b…: SELECT …", "pid 42: …", "table public.orders"; empty if no subject. */
-static void subject(struct buf *b, const struct finding *f, size_t max_chars)
-{
-    if (f->fingerprint)
-        buf_addf(b, "query fp %016" PRIx64 "%s", f->fingerprint, f->query ? ": " : "");
-    else if (f->pid)
-        buf_addf(b, "pid %d%s", f->pid, f->query ? ": " : "");
-    else if (f->query)
-        buf_addstr(b, "query: ");
-    console_text_append(b, f->query, max_chars);
-    if (f->table) {
-        buf_addstr(b, b->len ? "; table " : "table ");
-        console_text_append(b, f->table, 200);
-    }
-}
-
-static json_t *generic_body(const struct webhook *w, enum alert_change change,
-                            const struct alert *a)
+static json_t *generic_body(const struct webhook *w, enum incident_change_kind change,
+                            const struct incident *inc)
 {
     json_t *o = json_object();
     set_str(o, "source", "sleuth");
     set_str(o, "instance", w->instance);
-    set_str(o, "change", alert_change_name(change));
-    json_object_set_new(o, "alert", alert_json(a, (int)change));
+    set_str(o, "change", incident_change_name(change));
+    json_object_set_new(o, "incident", incident_json(inc));
     return o;
 }
 
@@ -289,6 +256,8 @@ static json_t *slack_section(const char *mrkdwn)
 static void slack_add_section(json_t *blocks, const char *label, const char *text, bool code,
                               size_t max_chars)
 {
+    if (!text || !*text)
+        return;
     struct buf clean = BUF_INIT, esc = BUF_INIT, md = BUF_INIT;
     console_text_append(&clean, text, SIZE_MAX);
     slack_escape(&esc, clean.ptr);
@@ -302,44 +271,50 @@ static void slack_add_section(json_t *blocks, const char *label, const char *tex
     buf_release(&md);
 }
 
-static json_t *slack_body(const struct webhook *w, enum alert_change change, const struct alert *a)
+/* "14:02:49Z drop_index orders_customer_id_idx by 'migration'" */
+static void change_text(struct buf *b, const struct incident_change *c)
 {
-    const struct finding *f = &a->f;
+    console_time_append(b, c->ts_us, false);
+    buf_addf(b, " %s", sample_change_kind_name(c->kind));
+    if (*c->object)
+        buf_addf(b, " %s", c->object);
+    if (*c->app)
+        buf_addf(b, " by '%s'", c->app);
+}
+
+static json_t *slack_body(const struct webhook *w, enum incident_change_kind change,
+                          const struct incident *inc)
+{
+    const struct cause *g = top_cause(inc);
     struct buf line = BUF_INIT, md = BUF_INIT;
-    headline(&line, change, a);
+    console_incident_headline(&line, change, inc);
 
     json_t *blocks = json_array();
     buf_addstr(&md, "*");
     slack_escape(&md, line.ptr);
     buf_addstr(&md, "*");
     json_array_append_new(blocks, slack_section(md.ptr));
-    if (change == ALERT_RESOLVED && f->summary)
-        slack_add_section(blocks, "Was", f->summary, false, SLACK_TEXT_CHARS);
-    if (f->fingerprint || f->query || f->pid) {
+    if (g && change == INCIDENT_CHANGE_RESOLVED)
+        slack_add_section(blocks, "Was", g->summary, false, SLACK_TEXT_CHARS);
+    if (g && g->query)
+        slack_add_section(blocks, "Query", g->query, true, SLACK_TEXT_CHARS);
+    if (inc->has_trigger) {
         buf_reset(&md);
-        if (f->fingerprint)
-            buf_addf(&md, "Query fp %016" PRIx64, f->fingerprint);
-        else if (f->pid)
-            buf_addf(&md, "Session pid %d", f->pid);
-        else
-            buf_addstr(&md, "Query");
-        if (f->query) {
-            slack_add_section(blocks, md.ptr, f->query, true, SLACK_TEXT_CHARS);
-        } else {
-            struct buf bold = BUF_INIT;
-            buf_addf(&bold, "*%s*", md.ptr);
-            json_array_append_new(blocks, slack_section(bold.ptr));
-            buf_release(&bold);
-        }
+        change_text(&md, &inc->trigger);
+        slack_add_section(blocks, "Trigger", md.ptr, false, SLACK_TEXT_CHARS);
     }
-    if (f->table)
-        slack_add_section(blocks, "Table", f->table, false, 200);
-    if (change != ALERT_RESOLVED && f->next)
-        slack_add_section(blocks, "Next", f->next, false, SLACK_TEXT_CHARS);
+    if (inc->has_fix) {
+        buf_reset(&md);
+        change_text(&md, &inc->fix);
+        slack_add_section(blocks, "Fixed by", md.ptr, false, SLACK_TEXT_CHARS);
+    }
+    if (g && change != INCIDENT_CHANGE_RESOLVED)
+        slack_add_section(blocks, "Fix", g->fix, false, SLACK_TEXT_CHARS);
 
     buf_reset(&md);
     buf_addstr(&md, "since ");
-    console_time_append(&md, a->since_us, true);
+    console_time_append(&md, inc->onset_us, true);
+    buf_addf(&md, " \xC2\xB7 %zu alert%s", inc->nalerts, inc->nalerts == 1 ? "" : "s");
     if (w->instance) {
         buf_addstr(&md, " \xC2\xB7 ");
         struct buf clean = BUF_INIT;
@@ -356,9 +331,9 @@ static json_t *slack_body(const struct webhook *w, enum alert_change change, con
     json_object_set_new(ctx, "elements", json_pack("[o]", ctx_text));
     json_array_append_new(blocks, ctx);
 
-    const char *color = change == ALERT_RESOLVED          ? "#2eb886"
-                        : f->severity == FINDING_CRITICAL ? "#d50200"
-                                                          : "#daa038";
+    const char *color = change == INCIDENT_CHANGE_RESOLVED ? "#2eb886"
+                        : inc->critical                    ? "#d50200"
+                                                           : "#daa038";
     json_t *att = json_object();
     set_str(att, "color", color);
     json_object_set_new(att, "blocks", blocks);
@@ -373,92 +348,77 @@ static json_t *slack_body(const struct webhook *w, enum alert_change change, con
     return o;
 }
 
-/* One Alertmanager alert; ends_us 0 leaves endsAt out (firing). */
-static json_t *am_alert(const struct webhook *w, const struct alert *a,
-                        enum finding_severity severity, int64_t ends_us)
+/*
+ * One Alertmanager alert for the incident; ends_us 0 leaves endsAt out
+ * (firing). Its labels are fixed for its life (the id), so Alertmanager
+ * sees one alert that updates and resolves, never a new one per change;
+ * the cause and severity of the moment go to the annotations.
+ */
+static json_t *am_alert(const struct webhook *w, const struct incident *inc, int64_t ends_us)
 {
-    const struct finding *f = &a->f;
+    const struct cause *g = top_cause(inc);
     char hex[17];
-    struct buf b = BUF_INIT;
-
     json_t *labels = json_object();
-    buf_addf(&b, "sleuth_%s", finding_kind_name(f->kind));
-    set_str(labels, "alertname", b.ptr);
-    set_str(labels, "severity", finding_severity_name(severity));
-    set_str(labels, "kind", finding_kind_name(f->kind));
-    set_str(labels, "scope", finding_kind_scope(f->kind));
-    set_clean(labels, "key", f->key, 200);
-    snprintf(hex, sizeof(hex), "%016" PRIx64, a->id);
-    set_str(labels, "alert_id", hex);
-    if (f->fingerprint) {
-        snprintf(hex, sizeof(hex), "%016" PRIx64, f->fingerprint);
-        set_str(labels, "fingerprint", hex);
-    }
-    set_clean(labels, "table", f->table, 200);
-    if (f->pid) {
-        buf_reset(&b);
-        buf_addf(&b, "%d", f->pid);
-        set_str(labels, "pid", b.ptr);
-    }
+    set_str(labels, "alertname", "sleuth_incident");
+    snprintf(hex, sizeof(hex), "%016" PRIx64, inc->id);
+    set_str(labels, "incident_id", hex);
     set_clean(labels, "instance", w->instance, 200);
     set_str(labels, "source", "sleuth");
 
+    struct buf b = BUF_INIT;
     json_t *ann = json_object();
-    set_clean(ann, "summary", f->summary, ANNOTATION_CHARS);
-    buf_reset(&b);
-    subject(&b, f, ANNOTATION_CHARS);
-    if (b.len)
-        set_str(ann, "description", b.ptr);
-    set_clean(ann, "next", f->next, ANNOTATION_CHARS);
+    console_incident_headline(&b, INCIDENT_CHANGE_OPENED, inc);
+    set_clean(ann, "summary", b.ptr, ANNOTATION_CHARS);
+    set_str(ann, "severity", inc->critical ? "critical" : "warning");
+    if (g) {
+        set_str(ann, "cause", cause_kind_name(g->kind));
+        set_clean(ann, "table", g->table, 200);
+        set_clean(ann, "query", g->query, ANNOTATION_CHARS);
+        set_clean(ann, "fix", g->fix, ANNOTATION_CHARS);
+    }
+    if (inc->has_trigger) {
+        buf_reset(&b);
+        change_text(&b, &inc->trigger);
+        set_clean(ann, "trigger", b.ptr, ANNOTATION_CHARS);
+    }
+    buf_release(&b);
 
     json_t *o = json_object();
     json_object_set_new(o, "labels", labels);
     json_object_set_new(o, "annotations", ann);
-    set_time(o, "startsAt", a->since_us);
+    set_time(o, "startsAt", inc->onset_us);
     if (ends_us)
         set_time(o, "endsAt", ends_us);
     set_str(o, "generatorURL", w->generator_url);
-    buf_release(&b);
     return o;
 }
 
-/* change < 0: a refresh of a firing alert. */
-static json_t *alertmanager_body(const struct webhook *w, int change, const struct alert *a)
+static json_t *alertmanager_body(const struct webhook *w, enum incident_change_kind change,
+                                 const struct incident *inc)
 {
-    json_t *arr = json_array();
-    if (change == ALERT_RESOLVED) {
-        int64_t ends = a->resolved_us ? a->resolved_us : a->updated_us;
-        json_array_append_new(arr, am_alert(w, a, a->f.severity, ends));
-        return arr;
-    }
-    json_array_append_new(arr, am_alert(w, a, a->f.severity, 0));
-    if (change == ALERT_UPDATED) {
-        /* Severity is part of the alert's identity: end the old one. */
-        enum finding_severity old =
-            a->f.severity == FINDING_CRITICAL ? FINDING_WARNING : FINDING_CRITICAL;
-        json_array_append_new(arr,
-                              am_alert(w, a, old, a->updated_us ? a->updated_us : a->since_us));
-    }
-    return arr;
+    int64_t ends =
+        change == INCIDENT_CHANGE_RESOLVED ? (inc->end_us ? inc->end_us : inc->updated_us) : 0;
+    return json_pack("[o]", am_alert(w, inc, ends));
 }
 
 /* ---- the queue ---- */
 
-static char *render(const struct webhook *w, int change, const struct alert *a)
+static char *render(const struct webhook *w, enum incident_change_kind change,
+                    const struct incident *inc)
 {
     json_t *o;
     switch (w->format) {
     case WEBHOOK_SLACK:
-        o = slack_body(w, (enum alert_change)change, a);
+        o = slack_body(w, change, inc);
         break;
     case WEBHOOK_ALERTMANAGER:
-        o = alertmanager_body(w, change, a);
+        o = alertmanager_body(w, change, inc);
         break;
     default:
-        o = generic_body(w, (enum alert_change)change, a);
+        o = generic_body(w, change, inc);
         break;
     }
-    char *text = json_dumps(o, JSON_COMPACT);
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
     return text;
 }
@@ -483,15 +443,15 @@ static void enqueue(struct webhook *w, char *body)
     pthread_mutex_unlock(&w->mu);
 }
 
-void webhook_send(struct webhook *w, enum alert_change change, const struct alert *a)
+void webhook_send(struct webhook *w, enum incident_change_kind change, const struct incident *inc)
 {
-    enqueue(w, render(w, (int)change, a));
+    enqueue(w, render(w, change, inc));
 }
 
-void webhook_refresh(struct webhook *w, const struct alert *a)
+void webhook_refresh(struct webhook *w, const struct incident *inc)
 {
-    if (w->format == WEBHOOK_ALERTMANAGER && !a->resolved_us)
-        enqueue(w, render(w, -1, a));
+    if (w->format == WEBHOOK_ALERTMANAGER && inc->state == INCIDENT_OPEN)
+        enqueue(w, render(w, INCIDENT_CHANGE_UPDATED, inc));
 }
 
 void webhook_stats(struct webhook *w, uint64_t *sent, uint64_t *failed, uint64_t *dropped)

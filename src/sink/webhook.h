@@ -1,5 +1,5 @@
 /*
- * The webhook sink: POSTs alert changes as JSON to an HTTP(S) endpoint
+ * The webhook sink: POSTs incident changes as JSON to an HTTP(S) endpoint
  * from a background thread, so the `sleuth watch` poll loop never waits on
  * the network. webhook_send renders the body and puts it on a bounded
  * queue; the sender thread delivers the queue in order with a timeout and
@@ -7,24 +7,26 @@
  * change is dropped and counted (a stalled receiver must not grow memory or
  * block polling).
  *
+ * One incident is one alert: it is sent when it opens, when it changes
+ * (its top cause, severity, trigger or fix) and when it resolves, however
+ * many sessions or queries it involves.
+ *
  * Body formats (Content-Type: application/json):
- *   WEBHOOK_GENERIC       {"source":"sleuth","change":"fired","alert":{...}}
- *                         where "alert" is alert_json(alert, change), the
- *                         same object as a `--format=json` line; an
+ *   WEBHOOK_GENERIC       {"source":"sleuth","change":"opened","incident":
+ *                         {...}} where "incident" is incident_json, the
+ *                         same object as an --alerts-jsonl line; an
  *                         "instance" member follows "source" when set.
  *   WEBHOOK_SLACK         a Slack incoming-webhook message: {"text": one
  *                         line, "attachments":[{"color", "blocks":[...]}]},
  *                         red for critical, amber for warning, green for
  *                         resolved; text escaped for Slack mrkdwn.
- *   WEBHOOK_ALERTMANAGER  a JSON array of Alertmanager v2 alerts for POST
- *                         /api/v2/alerts: labels {alertname ("sleuth_" +
- *                         kind), severity, kind, scope, key, alert_id,
- *                         fingerprint/table/pid when known, instance when
- *                         set}, annotations {summary, description, next},
- *                         startsAt, endsAt on resolve, generatorURL when
- *                         set. Because severity is a label, an
- *                         ALERT_UPDATED also ends the alert under its old
- *                         severity (two elements in the array).
+ *   WEBHOOK_ALERTMANAGER  a JSON array of one Alertmanager v2 alert for
+ *                         POST /api/v2/alerts: labels {alertname
+ *                         "sleuth_incident", incident_id, instance when
+ *                         set, source} that stay the same for the
+ *                         incident's life, annotations {summary, severity,
+ *                         cause, table, query, fix, trigger}, startsAt (the
+ *                         onset), endsAt on resolve, generatorURL when set.
  *
  * Delivery: a 2xx answer is success. Connection errors, timeouts, 408, 429
  * and 5xx are retried up to opts.retries more times, waiting backoff_us,
@@ -41,7 +43,7 @@
 #ifndef SLEUTH_SINK_WEBHOOK_H
 #define SLEUTH_SINK_WEBHOOK_H
 
-#include "detect/finding.h"
+#include "core/incident.h"
 #include "util/err.h"
 
 #include <stdbool.h>
@@ -85,22 +87,22 @@ const char *webhook_format_name(enum webhook_format format);
 MUST_CHECK int webhook_new(struct webhook **out, const struct webhook_opts *opts, struct err *err);
 
 /*
- * Queues one alert change and returns at once: it never waits on the
+ * Queues one incident change and returns at once: it never waits on the
  * network or the sender thread's progress (only on a mutex held for
- * queue operations). The body is rendered now, so a may change or be freed
- * right after. A full queue drops its oldest entry.
+ * queue operations). The body is rendered now, so inc may change or be
+ * freed right after. A full queue drops its oldest entry.
  */
-void webhook_send(struct webhook *w, enum alert_change change, const struct alert *a);
+void webhook_send(struct webhook *w, enum incident_change_kind change, const struct incident *inc);
 
 /*
  * Alertmanager forgets a firing alert it has not heard about for its
  * resolve_timeout (5 min by default) and resolves it by itself, so a
  * sender must re-assert firing alerts (Prometheus does it every
- * evaluation). Call this for each firing alert about once a minute; it
- * queues the alert as firing for WEBHOOK_ALERTMANAGER and does nothing for
- * the other formats, which hear only of changes.
+ * evaluation). Call this for the open incident about once a minute; it
+ * queues it as firing for WEBHOOK_ALERTMANAGER and does nothing for the
+ * other formats, which hear only of changes.
  */
-void webhook_refresh(struct webhook *w, const struct alert *a);
+void webhook_refresh(struct webhook *w, const struct incident *inc);
 
 /*
  * Counters since webhook_new: bodies delivered (2xx), bodies given up on

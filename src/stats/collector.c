@@ -187,6 +187,9 @@ void collector_init(struct collector *c, const struct collector_opts *opts)
     hmap_init(&c->err_index);
     hmap_init(&c->table_index);
     hmap_init(&c->pid_index);
+    finetl_init(c);
+    changes_init(c);
+    xacts_init(c);
     c->first_us = INT64_MAX;
     c->last_us = INT64_MIN;
 }
@@ -206,6 +209,7 @@ static void qstat_release(struct qstat *q)
     for (int d = 0; d < DIM__COUNT; d++)
         free(q->dims[d].items);
     free(q->series);
+    free(q->fine);
 }
 
 void collector_release(struct collector *c)
@@ -240,6 +244,9 @@ void collector_release(struct collector *c)
     hmap_release(&c->err_index);
     hmap_release(&c->table_index);
     hmap_release(&c->pid_index);
+    finetl_release(c);
+    changes_release(c);
+    xacts_release(c);
     buf_release(&c->norm);
     names_release(&c->names);
     arena_release(&c->arena);
@@ -482,20 +489,27 @@ static void dim_add(struct dim_top *d, uint32_t name, uint64_t count, uint32_t i
     }
 }
 
+bool series_put(struct series_point **v, size_t *n, size_t *cap, int64_t bucket, uint64_t calls,
+                int64_t total_us)
+{
+    size_t i = *n;
+    while (i > 0 && (*v)[i - 1].bucket > bucket)
+        i--;
+    if (i > 0 && (*v)[i - 1].bucket == bucket) {
+        (*v)[i - 1].calls += calls;
+        (*v)[i - 1].total_us += total_us;
+        return false;
+    }
+    *v = xgrow(*v, cap, *n + 1, sizeof(**v));
+    memmove(*v + i + 1, *v + i, (*n - i) * sizeof(**v));
+    (*v)[i] = (struct series_point){ bucket, calls, total_us };
+    (*n)++;
+    return true;
+}
+
 static void series_add(struct qstat *q, int64_t bucket, uint64_t calls, int64_t total_us)
 {
-    size_t i = q->nseries;
-    while (i > 0 && q->series[i - 1].bucket > bucket)
-        i--;
-    if (i > 0 && q->series[i - 1].bucket == bucket) {
-        q->series[i - 1].calls += calls;
-        q->series[i - 1].total_us += total_us;
-        return;
-    }
-    q->series = xgrow(q->series, &q->capseries, q->nseries + 1, sizeof(*q->series));
-    memmove(q->series + i + 1, q->series + i, (q->nseries - i) * sizeof(*q->series));
-    q->series[i] = (struct series_point){ bucket, calls, total_us };
-    q->nseries++;
+    series_put(&q->series, &q->nseries, &q->capseries, bucket, calls, total_us);
 }
 
 static char *dup_or_null(struct str s)
@@ -576,6 +590,11 @@ static struct qstat *record_call(struct collector *c, const struct call *k)
             t->total_us += k->duration_us;
             sketch_add(&t->sketch, k->duration_us);
         }
+        finetl_add_call(c, q, k->ts_us, k->duration_us);
+        changes_note_call(c, q, k->text, k->ts_us, k->pid, k->dims[DIM_APP], k->dims[DIM_USER],
+                          k->input, k->line);
+        xacts_note_call(c, q, k->ts_us, k->duration_us, k->pid, k->dims[DIM_APP],
+                        k->dims[DIM_USER]);
     }
     return q;
 }
@@ -843,22 +862,33 @@ static void errgroup_note(struct errgroup *g, enum severity sev, int64_t ts, uin
 static void on_error(struct collector *c, const struct event *ev)
 {
     struct tl_bucket *t = ev->ts_us != TS_NONE ? tl_at(c, ev->ts_us) : NULL;
+    struct fine_bucket *f = ev->ts_us != TS_NONE ? finetl_bucket(c, ev->ts_us) : NULL;
+    xacts_note_wait_end(c, ev->pid, ev->ts_us);
     c->errors++;
     if (ev->severity == SEV_FATAL)
         c->fatals++;
     if (ev->severity == SEV_PANIC)
         c->panics++;
-    if (t)
+    if (t) {
         t->errors++;
+        f->errors++;
+    }
     if (ev->flags & EVF_DEADLOCK) {
         c->deadlocks++;
-        if (t)
+        if (t) {
             t->deadlocks++;
+            f->deadlocks++;
+        }
     }
     if (ev->flags & EVF_TOO_MANY_CLIENTS) {
         c->refused++;
-        if (t)
+        if (t) {
             t->refused++;
+            f->refused++;
+        }
+    } else if (ev->severity >= SEV_FATAL) {
+        /* A FATAL ends the session (an idle-in-transaction timeout, a termination). */
+        xacts_note_end(c, ev->pid, ev->ts_us);
     }
     struct buf key = BUF_INIT;
     buf_add(&key, ev->sqlstate.ptr, ev->sqlstate.len);
@@ -900,8 +930,11 @@ static void on_disconnect(struct collector *c, const struct event *ev)
 {
     c->disconnections++;
     c->session_us += ev->value;
-    if (ev->ts_us != TS_NONE)
+    if (ev->ts_us != TS_NONE) {
         tl_at(c, ev->ts_us)->disconnections++;
+        finetl_bucket(c, ev->ts_us)->disconnections++;
+    }
+    xacts_note_end(c, ev->pid, ev->ts_us);
     /* A statement still waiting for its duration will not get one now. */
     struct pid_state *s = pid_at(c, ev->pid);
     if (s->head == HEAD_NONE)
@@ -960,10 +993,14 @@ void collector_add_event(void *ctx, const struct event *ev)
         break;
     case EV_LOCK_WAIT:
         c->lock_waits++;
-        if (ev->ts_us != TS_NONE)
+        if (ev->ts_us != TS_NONE) {
             tl_at(c, ev->ts_us)->lock_waits++;
+            finetl_bucket(c, ev->ts_us)->lock_waits++;
+        }
+        xacts_note_lock_wait(c, ev);
         break;
     case EV_LOCK_ACQUIRED:
+        xacts_note_wait_end(c, ev->pid, ev->ts_us);
         c->lock_acquired++;
         c->lock_wait_us += ev->duration_us > 0 ? ev->duration_us : 0;
         break;
@@ -972,8 +1009,10 @@ void collector_add_event(void *ctx, const struct event *ev)
         break;
     case EV_CONNECT:
         c->connections++;
-        if (ev->ts_us != TS_NONE)
+        if (ev->ts_us != TS_NONE) {
             tl_at(c, ev->ts_us)->connections++;
+            finetl_bucket(c, ev->ts_us)->connections++;
+        }
         break;
     case EV_DISCONNECT:
         on_disconnect(c, ev);
@@ -1000,6 +1039,7 @@ void collector_add_event(void *ctx, const struct event *ev)
     default:
         if (ev->severity == SEV_WARNING)
             c->warnings++;
+        changes_note_message(c, ev);
         break;
     }
 }
@@ -1069,6 +1109,7 @@ static void merge_qstat(struct collector *dst, struct collector *src, struct qst
     }
     for (size_t i = 0; i < s->nseries; i++)
         series_add(d, s->series[i].bucket, s->series[i].calls, s->series[i].total_us);
+    finetl_merge_series(dst, d, s);
 }
 
 /*
@@ -1182,6 +1223,7 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
 
 void collector_merge(struct collector *dst, struct collector *src, uint64_t line_base)
 {
+    finetl_align(dst, src);
     merge_pairs(dst, src, line_base);
     for (size_t i = 0; i < src->nq; i++)
         merge_qstat(dst, src, &src->q[i], line_base);
@@ -1243,6 +1285,9 @@ void collector_merge(struct collector *dst, struct collector *src, uint64_t line
         d->vacuum_us += s->vacuum_us;
         d->analyze_us += s->analyze_us;
     }
+    finetl_merge_buckets(dst, src);
+    changes_merge(dst, src, line_base);
+    xacts_merge(dst, src);
     for (size_t i = 0; i < src->samples.ngap_spans; i++)
         collector_add_gap(dst, src->samples.gap_spans[i].start_us,
                           src->samples.gap_spans[i].end_us);
@@ -1301,6 +1346,7 @@ void collector_finish(struct collector *c)
         settle(c, &c->pids[i].stmt, c->pids[i].pid);
         settle(c, &c->pids[i].plan, c->pids[i].pid);
     }
+    xacts_finish(c);
 }
 
 double qstat_stddev_ms(const struct qstat *q)

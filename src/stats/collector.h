@@ -10,7 +10,12 @@
  *   - a timeline per interval, globally and per fingerprint;
  *   - the other events: errors grouped by SQLSTATE and message, lock waits,
  *     deadlocks, refused connections, connections, checkpoints, temp files,
- *     autovacuum; and the lines that were not recognised.
+ *     autovacuum; and the lines that were not recognised;
+ *   - for the diagnosis, independent of the report's interval: a fine
+ *     timeline, globally and per fingerprint (stats/finetl.c); the changes
+ *     the log shows, DDL, settings, new applications, restarts
+ *     (stats/changes.c); the long transactions and the lock waits, with
+ *     who held what (stats/xacts.c).
  *
  * Collectors of consecutive ranges merge exactly (collector_merge in input
  * order), so a run split over threads gives the same result as one thread.
@@ -85,6 +90,8 @@ struct example {
 
 struct qstat {
     uint64_t fingerprint;
+    struct series_point *fine; /* the fine timeline (collector.fine_us buckets), by bucket */
+    size_t nfine, capfine;
     char *query;         /* normalised text, in the collector's arena */
     bool parsed;         /* libpg_query could parse it */
     uint64_t first_line; /* where its text was first seen, to choose among texts */
@@ -152,8 +159,81 @@ struct interval_stat {
     size_t ngap_spans, capgap_spans;
 };
 
+/*
+ * One bucket of the fine timeline: what the diagnosis judges, at the finest
+ * resolution the log allows (see stats/finetl.c).
+ */
+struct fine_bucket {
+    int64_t bucket; /* start, µs */
+    uint64_t queries;
+    int64_t total_us;
+    uint32_t errors, refused, connections, disconnections, lock_waits, deadlocks;
+};
+
+/* A change the log shows (DDL, a setting, a restart), as core/sample.h's kinds. */
+struct log_change {
+    int kind; /* enum sample_change_kind */
+    int64_t ts_us;
+    int32_t pid;
+    uint32_t input;
+    uint64_t line;
+    uint32_t app, user;                        /* names ids */
+    char *object, *table, *detail, *statement; /* malloc'd, never NULL */
+};
+
+/* When an application_name was first and last seen, and its calls. */
+struct app_seen {
+    uint32_t name; /* names id */
+    int64_t first_us, last_us;
+    uint64_t calls;
+};
+
+/*
+ * A transaction that held its connection for at least XACT_LONG_US (or a
+ * single statement that ran that long), or one still open at the end of
+ * the log: BEGIN to COMMIT/ROLLBACK or the session's end.
+ */
+enum xact_end {
+    XACT_OPEN,       /* still open where the log ends */
+    XACT_COMMIT,     /* COMMIT or END */
+    XACT_ROLLBACK,   /* ROLLBACK or ABORT */
+    XACT_DISCONNECT, /* the session ended (or was terminated) inside it */
+    XACT_STATEMENT,  /* one statement outside a transaction block, running that long */
+};
+
+#define XACT_LONG_US 1000000
+
+struct xact_rec {
+    int32_t pid;
+    uint32_t app, user; /* names ids */
+    int64_t begin_us;   /* BEGIN's time (a statement's start) */
+    int64_t end_us;     /* the end's time; INT64_MAX while open */
+    int64_t last_us;    /* the last statement in it */
+    uint64_t last_fp;   /* that statement's fingerprint (a qstat's), 0 if none */
+    enum xact_end end;
+    bool head; /* a statement seen before the range settled its pid (xacts.c's merge) */
+};
+
+/*
+ * A "still waiting for ... lock" line (log_lock_waits), with who held the
+ * lock and when the wait ended ("acquired ... after", or the waiter's next
+ * statement or error).
+ */
+struct lock_wait_rec {
+    int64_t ts_us;
+    int64_t end_us; /* INT64_MAX while not known to have ended */
+    int32_t pid;
+    int32_t holders[4]; /* from its DETAIL line */
+    int nholders;
+    int64_t waited_us;
+    char mode[40];   /* "AccessShareLock" */
+    char *statement; /* the waiting statement, normalised (malloc'd, or NULL) */
+    uint64_t fp;     /* its fingerprint, 0 if none */
+};
+
 struct pid_state;
 struct raw_entry;
+struct xact_pid;
 
 struct collector {
     const struct collector_opts *opts;
@@ -205,6 +285,29 @@ struct collector {
     int64_t lock_wait_us, session_us, temp_bytes, checkpoint_us;
     uint64_t filtered; /* records left out by --since/--until/--db/… */
     struct interval_stat samples;
+
+    /* the fine timeline (stats/finetl.c) */
+    int64_t fine_us; /* its resolution, one of finetl's ladder */
+    struct fine_bucket *fine;
+    size_t nfine, capfine;
+    struct hmap fine_index;
+    size_t fine_points; /* per-query points plus buckets, kept under FINETL_MAX_POINTS */
+
+    /* changes and applications (stats/changes.c) */
+    struct log_change *changes;
+    size_t nchanges, capchanges;
+    struct app_seen *apps;
+    size_t napps, capapps;
+    struct hmap app_index;
+
+    /* transactions and lock waits (stats/xacts.c) */
+    struct xact_pid *xpids;
+    size_t nxpids, capxpids;
+    struct hmap xpid_index;
+    struct xact_rec *xacts;
+    size_t nxacts, capxacts;
+    struct lock_wait_rec *lockwaits;
+    size_t nlockwaits, caplockwaits;
 };
 
 void collector_init(struct collector *c, const struct collector_opts *opts);

@@ -1,6 +1,6 @@
 /*
  * Stored history as aggregates: folds the intervals that `sleuth watch`
- * stored (struct sample, live/sample.h) into a struct collector, so that
+ * stored (struct sample, core/sample.h) into a struct collector, so that
  * `sleuth analyze --store` and `sleuth report --store` render the same
  * reports as log analysis.
  *
@@ -14,7 +14,7 @@
 #define SLEUTH_STATS_FROMSAMPLE_H
 
 #include "collector.h"
-#include "live/sample.h"
+#include "core/sample.h"
 
 /*
  * Folds one interval into c; s is borrowed (nothing of it is kept). Call

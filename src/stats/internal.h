@@ -36,5 +36,51 @@ void collector_count_dim(struct collector *c, struct qstat *q, enum dim d, struc
                          uint64_t count, uint32_t input, uint64_t line);
 /* Records [start_us, end_us) as without data, joined to the last span when they touch. */
 void collector_add_gap(struct collector *c, int64_t start_us, int64_t end_us);
+/*
+ * Adds calls and time at bucket to a series kept sorted by bucket (a new
+ * point, or added to the one of that bucket). Returns whether a point was
+ * added.
+ */
+bool series_put(struct series_point **v, size_t *n, size_t *cap, int64_t bucket, uint64_t calls,
+                int64_t total_us);
+
+/* The fine timeline (finetl.c). */
+void finetl_init(struct collector *c);
+void finetl_release(struct collector *c);
+/* One call of q at ts_us that took duration_us (-1 if unknown). */
+void finetl_add_call(struct collector *c, struct qstat *q, int64_t ts_us, int64_t duration_us);
+/* The fine bucket that holds ts_us, created when new (for events). */
+struct fine_bucket *finetl_bucket(struct collector *c, int64_t ts_us);
+/* Brings dst and src to the coarser of their resolutions; call before merging qstats. */
+void finetl_align(struct collector *dst, struct collector *src);
+/* Folds src's fine series of one query into dst's (both aligned). */
+void finetl_merge_series(struct collector *dst, struct qstat *d, const struct qstat *s);
+/* Folds src's buckets into dst's, then coarsens dst until it fits. */
+void finetl_merge_buckets(struct collector *dst, const struct collector *src);
+
+/* Changes and applications (changes.c). */
+void changes_init(struct collector *c);
+void changes_release(struct collector *c);
+/* A call of q (raw text as logged) by pid with app and user (names ids) at ts_us. */
+void changes_note_call(struct collector *c, const struct qstat *q, struct str raw, int64_t ts_us,
+                       int32_t pid, uint32_t app, uint32_t user, uint32_t input, uint64_t line);
+/* A LOG message that may say a setting changed or the server started. */
+void changes_note_message(struct collector *c, const struct event *ev);
+void changes_merge(struct collector *dst, const struct collector *src, uint64_t line_base);
+
+/* Transactions and lock waits (xacts.c). */
+void xacts_init(struct collector *c);
+void xacts_release(struct collector *c);
+/* A call: its normalised text tells BEGIN, COMMIT and ROLLBACK. */
+void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us, int64_t duration_us,
+                     int32_t pid, uint32_t app, uint32_t user);
+/* The session ended (a disconnection line or a FATAL error). */
+void xacts_note_end(struct collector *c, int32_t pid, int64_t ts_us);
+void xacts_note_lock_wait(struct collector *c, const struct event *ev);
+/* The wait of pid, if any, ended at ts_us ("acquired", or its next statement or error). */
+void xacts_note_wait_end(struct collector *c, int32_t pid, int64_t ts_us);
+void xacts_merge(struct collector *dst, struct collector *src);
+/* Sorts the records into their final order (by begin, then pid). */
+void xacts_finish(struct collector *c);
 
 #endif

@@ -89,7 +89,15 @@
                        " ?10, ?11, ?12, ?13, ?14)")                                              \
     X(ST_ISTAT_INSERT, "INSERT INTO index_stats VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                \
     X(ST_SESSION_INSERT, "INSERT INTO sessions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"      \
-                         " ?10, ?11, ?12, ?13, ?14, ?15)")                                       \
+                         " ?10, ?11, ?12, ?13, ?14, ?15, ?16)")                                  \
+    X(ST_CHANGE_INSERT, "INSERT INTO changes VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"   \
+                        " ?11)")                                                                 \
+    X(ST_INCIDENT_UPSERT, "INSERT INTO incidents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"    \
+                          " ?10) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq,"              \
+                          " state = excluded.state, severity = excluded.severity,"               \
+                          " onset_us = excluded.onset_us, detected_us = excluded.detected_us,"   \
+                          " end_us = excluded.end_us, updated_us = excluded.updated_us,"         \
+                          " cause = excluded.cause, doc = excluded.doc")                         \
     X(ST_COUNT_INSERT, "INSERT INTO session_counts VALUES (?1, ?2, ?3, ?4, ?5)")                 \
     X(ST_POOL_INSERT, "INSERT INTO pools VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")      \
     X(ST_PROBLEM_INSERT, "INSERT INTO problems VALUES (?1, ?2, ?3, ?4, ?5)")                     \
@@ -124,7 +132,12 @@
                        " ORDER BY i.seq")                                                        \
     X(ST_SESSION_SELECT, "SELECT pid, usr, db, app, client, state, wait_event_type,"             \
                          " wait_event, query, query_age_s, xact_age_s, state_age_s,"             \
-                         " blocked_by FROM sessions WHERE interval_id = ?1 ORDER BY seq")        \
+                         " blocked_by, wait_object FROM sessions WHERE interval_id = ?1"         \
+                         " ORDER BY seq")                                                        \
+    X(ST_CHANGE_SELECT, "SELECT kind, ts_us, object, tbl, detail, statement, app, usr, pid"      \
+                        " FROM changes WHERE interval_id = ?1 ORDER BY seq")                     \
+    X(ST_INCIDENT_SELECT, "SELECT doc FROM incidents WHERE onset_us < ?2"                        \
+                          " AND (end_us = 0 OR end_us >= ?1) ORDER BY onset_us, id")             \
     X(ST_COUNT_SELECT, "SELECT kind, name, count FROM session_counts WHERE interval_id = ?1"     \
                        " ORDER BY kind, seq")                                                    \
     X(ST_POOL_SELECT, "SELECT db, usr, cl_active, cl_waiting, sv_active, sv_idle, sv_used,"      \

@@ -19,7 +19,7 @@
 /*
  * The child rows of a bucket's intervals folded into the new interval ?1:
  * deltas summed, gauges and sizes at their maximum, problems and counts
- * kept once per name. Sessions are a point-in-time snapshot and are not
+ * kept once per name, changes all kept. Sessions are a point-in-time snapshot and are not
  * folded.
  */
 static const char *const fold_children[] = {
@@ -41,6 +41,9 @@ static const char *const fold_children[] = {
     "INSERT INTO problems SELECT ?1,"
     " row_number() OVER (ORDER BY min(seq), check_name, message, hint) - 1, check_name, message,"
     " hint FROM problems" FOLD_FROM " GROUP BY check_name, message, hint",
+    /* Changes are events: every one is kept, in time order. */
+    "INSERT INTO changes SELECT ?1, row_number() OVER (ORDER BY ts_us, interval_id, seq) - 1,"
+    " kind, ts_us, object, tbl, detail, statement, app, usr, pid FROM changes" FOLD_FROM,
     /* Last: the cascade removes the folded intervals' rows, sessions included. */
     ("DELETE FROM intervals WHERE id IN"
      " (SELECT old_id FROM temp.fold_map WHERE bucket = ?2)"),
@@ -53,6 +56,7 @@ static int delete_old(struct store *s, int64_t cutoff_us, struct err *err)
         /* last_seen_us is at most the slack older than the newest interval using the text. */
         "DELETE FROM queries WHERE last_seen_us <= ?1 - ?2",
         "DELETE FROM alerts WHERE resolved_us <> 0 AND resolved_us <= ?1",
+        "DELETE FROM incidents WHERE end_us <> 0 AND end_us <= ?1",
     };
     for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
         sqlite3_stmt *st;

@@ -124,6 +124,7 @@ static void session_row(struct sample *smp, sqlite3_stmt *st, struct rows *out)
     ss->query_age_s = sqlite3_column_double(st, 9);
     ss->xact_age_s = sqlite3_column_double(st, 10);
     ss->state_age_s = sqlite3_column_double(st, 11);
+    ss->wait_object = col_dup(smp, st, 13);
     /* blocked_by is "pid,pid,...": one more than the commas. */
     const char *b = store_col_str(st, 12);
     ss->nblocked_by = 0;
@@ -166,6 +167,28 @@ static void pool_row(struct sample *smp, sqlite3_stmt *st, struct rows *out)
     p->maxwait_s = sqlite3_column_double(st, 7);
 }
 
+static enum sample_change_kind change_kind_of(const char *name)
+{
+    for (int k = 0; k < CHANGE__COUNT; k++)
+        if (strcmp(sample_change_kind_name((enum sample_change_kind)k), name) == 0)
+            return (enum sample_change_kind)k;
+    return CHANGE_DDL;
+}
+
+static void change_row(struct sample *smp, sqlite3_stmt *st, struct rows *out)
+{
+    struct sample_change *c = rows_add(out);
+    c->kind = change_kind_of(store_col_str(st, 0));
+    c->ts_us = sqlite3_column_int64(st, 1);
+    c->object = col_dup(smp, st, 2);
+    c->table = col_dup(smp, st, 3);
+    c->detail = col_dup(smp, st, 4);
+    c->statement = col_dup(smp, st, 5);
+    c->app = col_dup(smp, st, 6);
+    c->user = col_dup(smp, st, 7);
+    c->pid = sqlite3_column_int(st, 8);
+}
+
 static void problem_row(struct sample *smp, sqlite3_stmt *st, struct rows *out)
 {
     struct sample_problem *p = rows_add(out);
@@ -201,6 +224,10 @@ static int read_children(struct store *s, int64_t id, struct sample *smp, struct
     if (each_row(s, ST_PROBLEM_SELECT, id, problem_row, smp, &r, err) < 0)
         goto fail;
     smp->problems = rows_move(&r, smp, &smp->nproblems);
+    r.size = sizeof(struct sample_change);
+    if (each_row(s, ST_CHANGE_SELECT, id, change_row, smp, &r, err) < 0)
+        goto fail;
+    smp->changes = rows_move(&r, smp, &smp->nchanges);
     struct rows c[3];
     for (int k = 0; k < 3; k++)
         c[k] = (struct rows){ .size = sizeof(struct sample_count) };
@@ -322,6 +349,30 @@ int store_read_alerts(struct store *s, int64_t since_us, int64_t until_us, store
         a.f.pid = sqlite3_column_int(st, 17);
         fn(ctx, &a);
         finding_release(&a.f);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store_fail(s, err, "cannot read store");
+    return 0;
+}
+
+int store_read_incidents(struct store *s, int64_t since_us, int64_t until_us, store_incident_fn *fn,
+                         void *ctx, struct err *err)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_INCIDENT_SELECT, err);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, since_us);
+    sqlite3_bind_int64(st, 2, until_us);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *doc = json_loads(store_col_str(st, 0), 0, NULL);
+        struct incident inc;
+        /* A document this binary cannot read is skipped, not guessed at. */
+        if (incident_from_json(&inc, doc) == 0)
+            fn(ctx, &inc);
+        incident_release(&inc);
+        json_decref(doc);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

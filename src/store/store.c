@@ -131,6 +131,20 @@ static const char *const migrations[] = {
     " FOREIGN KEY (alert_id, since_us) REFERENCES alerts (id, since_us) ON DELETE CASCADE);"
     "CREATE INDEX alert_events_alert ON alert_events (alert_id, since_us);"
     "CREATE INDEX alert_events_ts ON alert_events (ts_us);",
+    /* 2: incidents (their document is incident_json), changes, the relation a wait is for */
+    "CREATE TABLE incidents ("
+    " id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, state TEXT NOT NULL,"
+    " severity TEXT NOT NULL, onset_us INTEGER NOT NULL, detected_us INTEGER NOT NULL,"
+    " end_us INTEGER NOT NULL, updated_us INTEGER NOT NULL, cause TEXT NOT NULL,"
+    " doc TEXT NOT NULL);"
+    "CREATE INDEX incidents_onset ON incidents (onset_us);"
+    "CREATE TABLE changes ("
+    " interval_id INTEGER NOT NULL REFERENCES intervals (id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL, kind TEXT NOT NULL, ts_us INTEGER NOT NULL, object TEXT NOT NULL,"
+    " tbl TEXT NOT NULL, detail TEXT NOT NULL, statement TEXT NOT NULL, app TEXT NOT NULL,"
+    " usr TEXT NOT NULL, pid INTEGER NOT NULL,"
+    " PRIMARY KEY (interval_id, seq)) WITHOUT ROWID;"
+    "ALTER TABLE sessions ADD COLUMN wait_object TEXT NOT NULL DEFAULT '';",
 };
 
 /* The schema version migrations can reach; tests may not exceed it. */

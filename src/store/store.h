@@ -1,8 +1,9 @@
 /*
  * struct store: the watcher's history in an embedded SQLite file (`--store
  * PATH`, default ./sleuth.db). It sits beside the pipeline: `watch` writes
- * one struct sample per interval and every alert change into it, `report
- * --store` and `analyze --store` read samples and alerts back.
+ * one struct sample per interval, every alert change and every incident
+ * change (the incident as the console told it) into it; `report --store`
+ * and `analyze --store` read samples, alerts and incidents back.
  *
  * Durability: the file is in WAL mode with synchronous=NORMAL and every
  * interval is written in one transaction, so a watcher killed at any point
@@ -28,8 +29,9 @@
 #ifndef SLEUTH_STORE_STORE_H
 #define SLEUTH_STORE_STORE_H
 
+#include "core/incident.h"
+#include "core/sample.h"
 #include "detect/finding.h"
-#include "live/sample.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -39,7 +41,7 @@
 struct store;
 
 /* The schema version this binary writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* Width of a downsampled interval. */
 #define STORE_DOWNSAMPLE_US (3600LL * 1000000LL)
 /* Sessions kept per interval: the most notable ones (blockers, waiters, oldest). */
@@ -60,7 +62,7 @@ int store_schema_version(const struct store *s);
 
 /*
  * Writes one interval: its gauges and counters, per-query, per-table and
- * per-index stats, session counts, pools, problems and at most
+ * per-index stats, session counts, pools, problems, changes and at most
  * STORE_MAX_SESSIONS sessions. Query texts are stored once per
  * fingerprint. One transaction: on failure nothing of the sample is kept.
  */
@@ -72,6 +74,14 @@ MUST_CHECK int store_write_sample(struct store *s, const struct sample *smp, str
  */
 MUST_CHECK int store_write_alert(struct store *s, enum alert_change change, const struct alert *a,
                                  struct err *err);
+
+/*
+ * Records an incident as it opens, changes and resolves: upserts it by id
+ * with its document (incident_json) and the columns a SQL user filters on.
+ * A watcher that writes incidents sets the meta key "incidents" to "1" when
+ * it opens the store: readers then take the stored verdicts as they are.
+ */
+MUST_CHECK int store_write_incident(struct store *s, const struct incident *inc, struct err *err);
 
 /* Sets a meta string (e.g. "target" with a redacted description, "sleuth_version"). */
 MUST_CHECK int store_set_meta(struct store *s, const char *key, const char *value, struct err *err);
@@ -97,6 +107,7 @@ MUST_CHECK int store_prune(struct store *s, int64_t now_us, int64_t retention_us
 
 typedef void store_sample_fn(void *ctx, const struct sample *smp);
 typedef void store_alert_fn(void *ctx, const struct alert *a);
+typedef void store_incident_fn(void *ctx, const struct incident *inc);
 
 /*
  * Calls fn for every stored interval that overlaps [since_us, until_us),
@@ -114,6 +125,14 @@ MUST_CHECK int store_read_samples(struct store *s, int64_t since_us, int64_t unt
  */
 MUST_CHECK int store_read_alerts(struct store *s, int64_t since_us, int64_t until_us,
                                  store_alert_fn *fn, void *ctx, struct err *err);
+
+/*
+ * Calls fn for every stored incident that overlaps [since_us, until_us)
+ * (an open one reaches to now), by onset, rebuilt from its document. inc
+ * is valid during the call only.
+ */
+MUST_CHECK int store_read_incidents(struct store *s, int64_t since_us, int64_t until_us,
+                                    store_incident_fn *fn, void *ctx, struct err *err);
 
 /*
  * The start of the first and the end of the last stored interval; both 0

@@ -294,6 +294,7 @@ static int write_session(struct store *s, sqlite3_stmt *st, int64_t id, int seq,
     sqlite3_bind_double(st, 13, ss->xact_age_s);
     sqlite3_bind_double(st, 14, ss->state_age_s);
     store_bind_str(st, 15, blocked.ptr);
+    store_bind_str(st, 16, ss->wait_object);
     int rc = store_run(s, st, err, "cannot write interval to store");
     buf_release(&blocked);
     return rc;
@@ -379,6 +380,25 @@ static int write_extras(struct store *s, const struct sample *smp, int64_t id, s
         if (store_run(s, st, err, "cannot write interval to store") < 0)
             return -1;
     }
+    for (int i = 0; i < smp->nchanges; i++) {
+        const struct sample_change *c = &smp->changes[i];
+        sqlite3_stmt *st = store_stmt(s, ST_CHANGE_INSERT, err);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, i);
+        store_bind_str(st, 3, sample_change_kind_name(c->kind));
+        sqlite3_bind_int64(st, 4, c->ts_us);
+        store_bind_str(st, 5, c->object);
+        store_bind_str(st, 6, c->table);
+        store_bind_str(st, 7, c->detail);
+        store_bind_str(st, 8, c->statement);
+        store_bind_str(st, 9, c->app);
+        store_bind_str(st, 10, c->user);
+        sqlite3_bind_int(st, 11, c->pid);
+        if (store_run(s, st, err, "cannot write interval to store") < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -460,4 +480,30 @@ int store_write_alert(struct store *s, enum alert_change change, const struct al
 fail:
     store_rollback(s);
     return -1;
+}
+
+int store_write_incident(struct store *s, const struct incident *inc, struct err *err)
+{
+    json_t *j = incident_json(inc);
+    char *doc = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!doc)
+        return err_set(err, ERR_IO, "cannot serialise incident %d", inc->seq);
+    int rc = -1;
+    sqlite3_stmt *st = store_stmt(s, ST_INCIDENT_UPSERT, err);
+    if (st) {
+        sqlite3_bind_int64(st, 1, (int64_t)inc->id);
+        sqlite3_bind_int(st, 2, inc->seq);
+        store_bind_str(st, 3, inc->state == INCIDENT_OPEN ? "open" : "resolved");
+        store_bind_str(st, 4, inc->critical ? "critical" : "warning");
+        sqlite3_bind_int64(st, 5, inc->onset_us);
+        sqlite3_bind_int64(st, 6, inc->detected_us);
+        sqlite3_bind_int64(st, 7, inc->end_us);
+        sqlite3_bind_int64(st, 8, inc->updated_us);
+        store_bind_str(st, 9, inc->ncauses ? cause_kind_name(inc->causes[0].kind) : "");
+        store_bind_str(st, 10, doc);
+        rc = store_run(s, st, err, "cannot write incident to store");
+    }
+    free(doc);
+    return rc;
 }

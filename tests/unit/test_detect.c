@@ -187,9 +187,20 @@ struct run {
     int i;
 };
 
+/*
+ * The defaults, without the server-wide load rule: these tests count the
+ * findings of one key's detector, and every fault that slows a query also
+ * raises the server's database time (database_load is tested on its own).
+ */
+static void config_per_key(struct detect_config *cfg)
+{
+    detect_config_init(cfg);
+    cfg->db_load_min_increase = 1e9;
+}
+
 static void run_init(struct run *r, uint64_t seed)
 {
-    detect_config_init(&r->cfg);
+    config_per_key(&r->cfg);
     r->d = detector_new(&r->cfg);
     r->rng.s = seed * 0x9E3779B97F4A7C15ULL + 1;
     r->i = 0;
@@ -526,7 +537,7 @@ static void latency_finding_has_exact_numbers(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct finding *f;
     for (int i = 0; i < 10; i++)
@@ -559,7 +570,7 @@ static void small_or_rare_regressions_do_not_fire(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct finding *f;
     for (int i = 0; i < 10; i++)
@@ -576,7 +587,7 @@ static void gaps_are_not_zeros(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct finding *f;
     size_t nf;
@@ -606,7 +617,7 @@ static void incident_does_not_become_the_baseline(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct finding *f;
     for (int i = 0; i < 10; i++)
@@ -635,11 +646,72 @@ static void incident_does_not_become_the_baseline(void **state)
     detector_free(d);
 }
 
-static void memory_is_bounded_by_max_keys(void **state)
+/* The whole server: its database time, and new connections, against their history. */
+static void database_load_and_connection_rate(void **state)
 {
     (void)state;
     struct detect_config cfg;
     detect_config_init(&cfg);
+    struct detector *d = detector_new(&cfg);
+    struct finding *f = NULL;
+    size_t nf = 0;
+    for (int i = 0; i < 25; i++) {
+        struct sample s;
+        flat_sample(&s, i, 0.5, 100); /* 50 ms a 10 s interval: 0.005 s/s */
+        s.db.sessions = 20;           /* 2 a second */
+        bool fault = i >= 20;
+        if (fault) {
+            s.queries[0].total_ms = 100 * 9.0; /* 0.09 s/s: 18x, +0.085 s/s */
+            s.db.sessions = 400;               /* 40 a second */
+        }
+        assert_true(detector_step(d, &s, &f, &nf));
+        hold(f, nf);
+        sample_release(&s);
+        const struct finding *load = find_finding(f, nf, FK_DB_LOAD, "server");
+        const struct finding *conn = find_finding(f, nf, FK_CONN_RATE, "server");
+        if (!fault) {
+            assert_null(load);
+            assert_null(conn);
+            continue;
+        }
+        assert_non_null(load);
+        /* A warning however large: one heavy interval is not an outage. */
+        assert_int_equal(load->severity, FINDING_WARNING);
+        assert_true(fabs(load->value - 0.09) < 1e-9);
+        assert_true(fabs(load->baseline - 0.005) < 1e-9);
+        assert_string_equal(load->unit, "s/s");
+        assert_non_null(conn);
+        assert_true(fabs(conn->value - 40) < 1e-9);
+        assert_true(fabs(conn->baseline - 2) < 1e-9);
+    }
+    /* A schema change's time is not load: a CREATE INDEX alone raises nothing. */
+    struct sample s;
+    flat_sample(&s, 25, 0.5, 100);
+    s.db.sessions = 20;
+    s.queries[0].query = "create index t_v_idx on t (v)";
+    s.queries[0].total_ms = 5000;
+    detector_free(d);
+    d = detector_new(&cfg);
+    for (int i = 0; i < 10; i++) {
+        struct sample q;
+        flat_sample(&q, i, 0.5, 100);
+        q.db.sessions = 20;
+        assert_true(detector_step(d, &q, &f, &nf));
+        hold(f, nf);
+        sample_release(&q);
+    }
+    assert_true(detector_step(d, &s, &f, &nf));
+    hold(f, nf);
+    assert_null(find_finding(f, nf, FK_DB_LOAD, "server"));
+    sample_release(&s);
+    detector_free(d);
+}
+
+static void memory_is_bounded_by_max_keys(void **state)
+{
+    (void)state;
+    struct detect_config cfg;
+    config_per_key(&cfg);
     cfg.max_keys = 16;
     struct detector *d = detector_new(&cfg);
     uint64_t next = 0x9000;
@@ -667,7 +739,8 @@ static void memory_is_bounded_by_max_keys(void **state)
         size_t nf;
         assert_true(detector_step(d, &s, &f, &nf));
         hold(f, nf);
-        assert_true(detector_tracked_queries(d) <= 16);
+        /* Evicted between steps: at most one sample's new keys above the cap. */
+        assert_true(detector_tracked_queries(d) <= 16 + 11);
         /* The query seen every interval keeps its history through the churn. */
         if (i == 99) {
             assert_non_null(find_finding(f, nf, FK_LATENCY_REGRESSION, "fp:0000000000000abc"));
@@ -682,7 +755,7 @@ static void new_queries_need_a_warm_detector(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct finding *f;
     /* The first interval: every query is unknown, none is "new". */
@@ -694,7 +767,7 @@ static void blocking_chain_counts_transitive_victims(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct sample s;
     sample_init(&s);
@@ -732,7 +805,7 @@ static void session_thresholds_escalate(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct sample s;
     sample_init(&s);
@@ -762,7 +835,7 @@ static void long_queries_are_elided_in_summaries(void **state)
 {
     (void)state;
     struct detect_config cfg;
-    detect_config_init(&cfg);
+    config_per_key(&cfg);
     struct detector *d = detector_new(&cfg);
     struct sample s;
     sample_init(&s);
@@ -793,6 +866,7 @@ int main(void)
         cmocka_unit_test(small_or_rare_regressions_do_not_fire),
         cmocka_unit_test(gaps_are_not_zeros),
         cmocka_unit_test(incident_does_not_become_the_baseline),
+        cmocka_unit_test(database_load_and_connection_rate),
         cmocka_unit_test(memory_is_bounded_by_max_keys),
         cmocka_unit_test(new_queries_need_a_warm_detector),
         cmocka_unit_test(blocking_chain_counts_transitive_victims),

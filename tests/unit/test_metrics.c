@@ -1,10 +1,12 @@
 /*
  * The Prometheus exposition of the watcher: exact lines for hand-built
  * samples, running totals across samples, label escaping, the top-N cap
- * with fingerprint="other", and the HELP/TYPE discipline of the format.
+ * with fingerprint="other", alerts and incidents, and the HELP/TYPE
+ * discipline of the format.
  */
 #include "test_util.h"
 
+#include "core/incident.h"
 #include "sink/metrics.h"
 
 #include "util/xalloc.h"
@@ -51,12 +53,19 @@ static void sample_done(struct sample *s)
     sample_release(s);
 }
 
+static char *render_all(const struct metrics_state *st, const struct sample *latest,
+                        const struct alert *alerts, size_t n, const struct incident *incs,
+                        size_t nincs)
+{
+    struct buf b = BUF_INIT;
+    metrics_render(st, latest, alerts, n, incs, nincs, &b);
+    return buf_detach(&b, NULL);
+}
+
 static char *render(const struct metrics_state *st, const struct sample *latest,
                     const struct alert *alerts, size_t n)
 {
-    struct buf b = BUF_INIT;
-    metrics_render(st, latest, alerts, n, &b);
-    return buf_detach(&b, NULL);
+    return render_all(st, latest, alerts, n, NULL, 0);
 }
 
 /* Whether text has line as a whole line. */
@@ -361,6 +370,71 @@ static void alerts_firing_by_kind_and_severity(void **state)
     metrics_state_free(st);
 }
 
+/* An incident with the given top cause (none: CAUSE__COUNT); free with incident_release. */
+static void incident_at(struct incident *inc, int seq, enum incident_state st, bool critical,
+                        enum cause_kind cause)
+{
+    incident_init(inc);
+    inc->id = (uint64_t)seq;
+    inc->seq = seq;
+    inc->state = st;
+    inc->critical = critical;
+    inc->onset_us = T0 + (int64_t)seq * 60000000;
+    if (cause == CAUSE__COUNT)
+        return;
+    inc->causes = xcalloc(1, sizeof(*inc->causes));
+    inc->ncauses = 1;
+    inc->causes[0].kind = cause;
+    inc->causes[0].evidence = json_object();
+}
+
+static void incidents_open_by_cause_and_opened_in_total(void **state)
+{
+    (void)state;
+    struct metrics_state *st = metrics_state_new(0);
+
+    /* None yet: the families are there, with no open series and a zero count. */
+    char *m = render_all(st, NULL, NULL, 0, NULL, 0);
+    assert_line(m, "# HELP sleuth_incident_open 1 while an incident is open, by its most likely "
+                   "cause and severity.");
+    assert_line(m, "# TYPE sleuth_incident_open gauge");
+    assert_int_equal(count_prefix(m, "sleuth_incident_open{"), 0);
+    assert_line(m, "# TYPE sleuth_incidents_total counter");
+    assert_line(m, "sleuth_incidents_total 0");
+    free(m);
+
+    /* Two resolved, then the open one (the engine's order); its cause is the top one. */
+    struct incident incs[3];
+    incident_at(&incs[0], 4, INCIDENT_RESOLVED, true, CAUSE_MISSING_INDEX);
+    incident_at(&incs[1], 5, INCIDENT_RESOLVED, false, CAUSE_HOT_INDEX);
+    incident_at(&incs[2], 6, INCIDENT_OPEN, false, CAUSE_LOCK_CONTENTION);
+    m = render_all(st, NULL, NULL, 0, incs, 3);
+    assert_int_equal(count_prefix(m, "sleuth_incident_open{"), 1);
+    assert_line(m, "sleuth_incident_open{cause=\"lock_contention\",severity=\"warning\"} 1");
+    /* The oldest kept are gone: the count is the highest number, not the number kept. */
+    assert_line(m, "sleuth_incidents_total 6");
+    free(m);
+
+    /* Open and critical, before any cause is known. */
+    incident_release(&incs[2]);
+    incident_at(&incs[2], 6, INCIDENT_OPEN, true, CAUSE__COUNT);
+    m = render_all(st, NULL, NULL, 0, incs, 3);
+    assert_int_equal(count_prefix(m, "sleuth_incident_open{"), 1);
+    assert_line(m, "sleuth_incident_open{cause=\"unknown\",severity=\"critical\"} 1");
+    assert_line(m, "sleuth_incidents_total 6");
+    free(m);
+
+    /* All resolved: no open series. */
+    incs[2].state = INCIDENT_RESOLVED;
+    m = render_all(st, NULL, NULL, 0, incs, 3);
+    assert_int_equal(count_prefix(m, "sleuth_incident_open{"), 0);
+    assert_line(m, "sleuth_incidents_total 6");
+    free(m);
+    for (int i = 0; i < 3; i++)
+        incident_release(&incs[i]);
+    metrics_state_free(st);
+}
+
 /* Every sample line belongs to a family announced by # HELP and # TYPE just before. */
 static void every_family_has_help_and_type(void **state)
 {
@@ -371,7 +445,11 @@ static void every_family_has_help_and_type(void **state)
     s.has_log = s.has_pgbouncer = true;
     add_query(&s, 42, "app", "web", 1, 1.0, 1);
     metrics_state_add(st, &s);
-    char *m = render(st, &s, NULL, 0);
+    struct incident inc;
+    incident_at(&inc, 1, INCIDENT_OPEN, true, CAUSE_MISSING_INDEX);
+    char *m = render_all(st, &s, NULL, 0, &inc, 1);
+    incident_release(&inc);
+    assert_non_null(strstr(m, "\nsleuth_incident_open{"));
     char family[128] = "";
     bool help = false;
     int families = 0;
@@ -418,6 +496,7 @@ int main(void)
         cmocka_unit_test(other_stays_monotonic_when_the_top_changes),
         cmocka_unit_test(table_counters),
         cmocka_unit_test(alerts_firing_by_kind_and_severity),
+        cmocka_unit_test(incidents_open_by_cause_and_opened_in_total),
         cmocka_unit_test(every_family_has_help_and_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -458,8 +458,8 @@ static void refuses_future_version(void **state)
     char want[256];
     snprintf(want, sizeof(want),
              "cannot open store '%s': its schema version 99 is newer than this sleuth supports "
-             "(1); use a newer sleuth",
-             fx->path);
+             "(%d); use a newer sleuth",
+             fx->path, STORE_SCHEMA_VERSION);
     assert_string_equal(err.msg, want);
     /* Refusing did not touch the file. */
     assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 99);

@@ -9,7 +9,7 @@
 #include "test_alert.h"
 #include "test_util.h"
 
-#include "detect/finding.h"
+#include "core/incident.h"
 #include "sink/webhook.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -180,26 +180,33 @@ static void url(char *out, size_t size, const char *path)
     snprintf(out, size, "http://127.0.0.1:%d%s", rcv.port, path);
 }
 
-static struct alert query_alert(void)
+#define QUERY   "SELECT * FROM orders\n WHERE total > $1 AND note <> '&'"
+#define SUMMARY "mean time 0.75 ms -> 45.00 ms at 42.5 calls/s"
+
+static void fixture(struct incident *inc)
 {
-    return test_query_alert("SELECT * FROM orders\n WHERE total > $1 AND note <> '&'",
-                            "mean time rose from 0.8 ms to 45.0 ms (60x)");
+    test_incident(inc, QUERY, SUMMARY);
+}
+
+static struct webhook *open_webhook_opts(const char *path, struct webhook_opts *o)
+{
+    char u[128];
+    url(u, sizeof(u), path);
+    o->url = u;
+    struct webhook *w = NULL;
+    struct err err;
+    err_clear(&err);
+    assert_int_equal(webhook_new(&w, o, &err), 0);
+    return w;
 }
 
 static struct webhook *open_webhook(const char *path, enum webhook_format format)
 {
     struct webhook_opts o;
     webhook_opts_init(&o);
-    char u[128];
-    url(u, sizeof(u), path);
-    o.url = u;
     o.format = format;
     o.backoff_us = 1000;
-    struct webhook *w = NULL;
-    struct err err;
-    err_clear(&err);
-    assert_int_equal(webhook_new(&w, &o, &err), 0);
-    return w;
+    return open_webhook_opts(path, &o);
 }
 
 static void assert_json_body(int i, const char *expected)
@@ -217,12 +224,28 @@ static void assert_json_body(int i, const char *expected)
     json_decref(got);
 }
 
-static void generic_body_wraps_alert_json(void **state)
+/* Compares body i with want (a new reference, which this takes). */
+static void assert_body_equal(int i, json_t *want)
+{
+    char *text = json_dumps(want, JSON_COMPACT);
+    assert_non_null(text);
+    json_decref(want);
+    assert_json_body(i, text);
+    free(text);
+}
+
+static void generic_body_wraps_incident_json(void **state)
 {
     (void)state;
-    struct webhook *w = open_webhook("/hook", WEBHOOK_GENERIC);
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
+    struct webhook_opts o;
+    webhook_opts_init(&o);
+    o.instance = "db1";
+    struct webhook *w = open_webhook_opts("/hook", &o);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    /* The body was rendered at send: the incident may go at once. */
+    incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed, dropped;
     webhook_stats(w, &sent, &failed, &dropped);
@@ -234,145 +257,249 @@ static void generic_body_wraps_alert_json(void **state)
     assert_int_equal(arrived(), 1);
     assert_string_equal(rcv.paths[0], "/hook");
     assert_string_equal(rcv.content_type, "application/json");
-    assert_json_body(0, "{\"source\":\"sleuth\",\"change\":\"fired\",\"alert\":{"
-                        "\"kind\":\"latency_regression\",\"scope\":\"query\","
-                        "\"severity\":\"critical\",\"key\":\"fp:1a2b3c4d5e6f7788\","
-                        "\"fingerprint\":\"1a2b3c4d5e6f7788\","
-                        "\"query\":\"SELECT * FROM orders\\n WHERE total > $1 AND note <> '&'\","
-                        "\"table\":null,\"pid\":null,\"value\":45.0,\"baseline\":0.75,"
-                        "\"threshold\":4.0,\"unit\":\"ms\","
-                        "\"summary\":\"mean time rose from 0.8 ms to 45.0 ms (60x)\","
-                        "\"next\":\"run EXPLAIN (ANALYZE, BUFFERS) on it\","
-                        "\"id\":\"0123456789abcdef\",\"change\":\"fired\",\"state\":\"firing\","
-                        "\"since\":\"2026-03-14T14:02:50.000+00:00\","
-                        "\"updated\":\"2026-03-14T14:03:12.000+00:00\",\"resolved\":null,"
-                        "\"peak\":45.0}}");
+    char *incident =
+        test_incident_json("SELECT * FROM orders\\n WHERE total > $1 AND note <> '&'", SUMMARY);
+    struct buf want = BUF_INIT;
+    buf_addf(&want,
+             "{\"source\":\"sleuth\",\"instance\":\"db1\",\"change\":\"opened\",\"incident\":%s}",
+             incident);
+    /* The same members in the same order: "instance" follows "source". */
+    assert_string_equal(rcv.bodies[0], want.ptr);
+    buf_release(&want);
+    free(incident);
 }
+
+/* A Slack section block of mrkdwn text. */
+static json_t *slack_section(const char *mrkdwn)
+{
+    return json_pack("{s:s,s:{s:s,s:s}}", "type", "section", "text", "type", "mrkdwn", "text",
+                     mrkdwn);
+}
+
+/* The message: text, then an attachment of color with the blocks (taken) and a context line. */
+static json_t *slack_message(const char *text, const char *color, json_t *blocks,
+                             const char *context)
+{
+    json_array_append_new(blocks, json_pack("{s:s,s:[{s:s,s:s}]}", "type", "context", "elements",
+                                            "type", "mrkdwn", "text", context));
+    return json_pack("{s:s,s:[{s:s,s:o}]}", "text", text, "attachments", "color", color, "blocks",
+                     blocks);
+}
+
+#define SLACK_QUERY \
+    "*Query*\n```SELECT * FROM orders WHERE total &gt; $1 AND note &lt;&gt; '&amp;'```"
+#define SLACK_TRIGGER "*Trigger* 14:02:49Z drop_index orders_customer_id_idx by 'migration'"
+#define SLACK_SINCE \
+    "since 2026-03-14T14:02:50Z \xC2\xB7 2 alerts \xC2\xB7 db1 &lt;eu&gt; \xC2\xB7 sleuth"
+#define SLACK_SUMMARY "mean time 0.75 ms -&gt; 45.00 ms at 42.5 calls/s"
 
 static void slack_body_escapes_and_colors(void **state)
 {
     (void)state;
-    struct webhook *w = open_webhook("/services/T0/B0/secret", WEBHOOK_SLACK);
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
-    a.resolved_us = test_alert_at(14, 10, 2);
-    webhook_send(w, ALERT_RESOLVED, &a);
+    struct webhook_opts o;
+    webhook_opts_init(&o);
+    o.format = WEBHOOK_SLACK;
+    o.instance = "db1 <eu>";
+    struct webhook *w = open_webhook_opts("/services/T0/B0/secret", &o);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    inc.critical = false;
+    webhook_send(w, INCIDENT_CHANGE_UPDATED, &inc);
+    inc.critical = true;
+    test_incident_resolve(&inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
     char *long_query = malloc(5001);
     memset(long_query, '<', 5000);
     long_query[5000] = '\0';
-    a.f.query = long_query;
-    webhook_send(w, ALERT_FIRED, &a);
+    test_set_str(&inc.causes[0].query, long_query);
     free(long_query);
-    wait_done(w, 3);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    incident_release(&inc);
+    wait_done(w, 4);
     webhook_free(w, 0);
 
-    assert_int_equal(arrived(), 3);
+    assert_int_equal(arrived(), 4);
+    assert_string_equal(rcv.paths[0], "/services/T0/B0/secret");
+    /* Red when critical; &, < and > escaped everywhere, the instance too. */
+    const char *head = "INCIDENT #1 critical missing_index on public.orders: " SLACK_SUMMARY;
+    assert_body_equal(
+        0, slack_message(head, "#d50200",
+                         json_pack("[o,o,o,o]",
+                                   slack_section("*INCIDENT #1 critical missing_index "
+                                                 "on public.orders: " SLACK_SUMMARY "*"),
+                                   slack_section(SLACK_QUERY), slack_section(SLACK_TRIGGER),
+                                   slack_section("*Fix* create an index on public.orders "
+                                                 "(customer_id)")),
+                         SLACK_SINCE));
+    /* Amber when a warning. */
+    json_t *upd = json_loads(rcv.bodies[1], 0, NULL);
+    const char *text = NULL, *color = NULL;
+    assert_int_equal(
+        json_unpack(upd, "{s:s,s:[{s:s}]}", "text", &text, "attachments", "color", &color), 0);
+    assert_string_equal(
+        text, "UPDATED incident #1 warning missing_index on public.orders: " SLACK_SUMMARY);
+    assert_string_equal(color, "#daa038");
+    json_decref(upd);
+    /* Green when resolved, with what it was and what fixed it, and no fix to make. */
+    assert_body_equal(
+        2,
+        slack_message(
+            "RESOLVED incident #1 critical missing_index on public.orders after 7m12s", "#2eb886",
+            json_pack("[o,o,o,o,o]",
+                      slack_section("*RESOLVED incident #1 critical missing_index on "
+                                    "public.orders after 7m12s*"),
+                      slack_section("*Was* " SLACK_SUMMARY), slack_section(SLACK_QUERY),
+                      slack_section(SLACK_TRIGGER),
+                      slack_section("*Fixed by* 14:09:30Z create_index orders_customer_id_idx1 "
+                                    "by 'psql'")),
+            SLACK_SINCE));
+
     /* Slack refuses a section over 3000 characters: "&lt;" x 5000 is cut to fit. */
-    json_t *big = json_loads(rcv.bodies[2], 0, NULL);
+    json_t *big = json_loads(rcv.bodies[3], 0, NULL);
     assert_non_null(big);
     json_t *first = NULL;
-    const char *text = NULL;
+    text = NULL;
     assert_int_equal(json_unpack(big, "{s:[{s:[o,{s:{s:s}}]}]}", "attachments", "blocks", &first,
                                  "text", "text", &text),
                      0);
     size_t chars = 0;
     for (const char *p = text; *p; p++)
         chars += ((unsigned char)*p & 0xc0) != 0x80;
-    assert_int_equal(chars, strlen("*Query fp 1a2b3c4d5e6f7788*\n```") + 2800 + 3);
+    assert_int_equal(chars, strlen("*Query*\n```") + 2800 + 3);
+    assert_int_equal(strncmp(text, "*Query*\n```&lt;&lt;", 19), 0);
     assert_string_equal(text + strlen(text) - 6, "\xE2\x80\xA6```");
     json_decref(big);
-    assert_json_body(
-        0, "{\"text\":\"FIRING critical latency_regression: mean time rose from 0.8 ms to 45.0 "
-           "ms (60x)\",\"attachments\":[{\"color\":\"#d50200\",\"blocks\":["
-           "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*FIRING critical "
-           "latency_regression: mean time rose from 0.8 ms to 45.0 ms (60x)*\"}},"
-           "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*Query fp "
-           "1a2b3c4d5e6f7788*\\n```SELECT * FROM orders WHERE total &gt; $1 AND note &lt;&gt; "
-           "'&amp;'```\"}},"
-           "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*Next* run EXPLAIN "
-           "(ANALYZE, BUFFERS) on it\"}},"
-           "{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":\"since "
-           "2026-03-14T14:02:50Z \xC2\xB7 sleuth\"}]}]}]}");
-    assert_json_body(
-        1, "{\"text\":\"RESOLVED critical latency_regression after 7m12s, peak 45.0 ms\","
-           "\"attachments\":[{\"color\":\"#2eb886\",\"blocks\":["
-           "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*RESOLVED critical "
-           "latency_regression after 7m12s, peak 45.0 ms*\"}},"
-           "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*Was* mean time rose "
-           "from 0.8 ms to 45.0 ms (60x)\"}},"
-           "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"*Query fp "
-           "1a2b3c4d5e6f7788*\\n```SELECT * FROM orders WHERE total &gt; $1 AND note &lt;&gt; "
-           "'&amp;'```\"}},"
-           "{\"type\":\"context\",\"elements\":[{\"type\":\"mrkdwn\",\"text\":\"since "
-           "2026-03-14T14:02:50Z \xC2\xB7 sleuth\"}]}]}]}");
 }
 
-#define AM_LABELS(sev)                                                                             \
-    "\"labels\":{\"alertname\":\"sleuth_latency_regression\",\"severity\":\"" sev "\","            \
-    "\"kind\":\"latency_regression\",\"scope\":\"query\",\"key\":\"fp:1a2b3c4d5e6f7788\","         \
-    "\"alert_id\":\"0123456789abcdef\",\"fingerprint\":\"1a2b3c4d5e6f7788\",\"instance\":\"db1\"," \
-    "\"source\":\"sleuth\"}"
-#define AM_ANNOTATIONS                                                                        \
-    "\"annotations\":{\"summary\":\"mean time rose from 0.8 ms to 45.0 ms (60x)\","           \
-    "\"description\":\"query fp 1a2b3c4d5e6f7788: SELECT * FROM orders WHERE total > $1 AND " \
-    "note <> '&'\",\"next\":\"run EXPLAIN (ANALYZE, BUFFERS) on it\"}"
-#define AM_STARTS "\"startsAt\":\"2026-03-14T14:02:50.000+00:00\""
-#define AM_GEN    "\"generatorURL\":\"http://sleuth:8080/alerts/0123456789abcdef\""
+#define AM_GENERATOR "http://sleuth:8080/incidents/0123456789abcdef"
 
-static void alertmanager_bodies_follow_the_alert(void **state)
+/* The fixture's one Alertmanager alert; ends_at NULL while it fires. */
+static json_t *am_alert(const char *severity, const char *ends_at)
+{
+    char summary[200];
+    snprintf(summary, sizeof(summary), "INCIDENT #1 %s missing_index on public.orders: " SUMMARY,
+             severity);
+    json_t *a = json_pack("{s:{s:s,s:s,s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s},s:s,s:s}", "labels",
+                          "alertname", "sleuth_incident", "incident_id", "0123456789abcdef",
+                          "instance", "db1", "source", "sleuth", "annotations", "summary", summary,
+                          "severity", severity, "cause", "missing_index", "table", "public.orders",
+                          "query", "SELECT * FROM orders WHERE total > $1 AND note <> '&'", "fix",
+                          "create an index on public.orders (customer_id)", "trigger",
+                          "14:02:49Z drop_index orders_customer_id_idx by 'migration'", "startsAt",
+                          "2026-03-14T14:02:50.000+00:00", "generatorURL", AM_GENERATOR);
+    if (ends_at)
+        json_object_set_new(a, "endsAt", json_string(ends_at));
+    return json_pack("[o]", a);
+}
+
+static void alertmanager_bodies_follow_the_incident(void **state)
 {
     (void)state;
     struct webhook_opts o;
     webhook_opts_init(&o);
-    char u[128];
-    url(u, sizeof(u), "/api/v2/alerts");
-    o.url = u;
     o.format = WEBHOOK_ALERTMANAGER;
     o.instance = "db1";
-    o.generator_url = "http://sleuth:8080/alerts/0123456789abcdef";
-    struct webhook *w = NULL;
-    struct err err;
-    assert_int_equal(webhook_new(&w, &o, &err), 0);
+    o.generator_url = AM_GENERATOR;
+    struct webhook *w = open_webhook_opts("/api/v2/alerts", &o);
 
-    struct alert a = query_alert();
-    a.f.severity = FINDING_WARNING;
-    webhook_send(w, ALERT_FIRED, &a);
-    a.f.severity = FINDING_CRITICAL;
-    a.updated_us = test_alert_at(14, 4, 0);
-    webhook_send(w, ALERT_UPDATED, &a);
-    webhook_refresh(w, &a);
-    a.resolved_us = test_alert_at(14, 10, 2);
-    webhook_send(w, ALERT_RESOLVED, &a);
-    webhook_refresh(w, &a); /* resolved: nothing to re-assert */
-    wait_done(w, 4);
+    struct incident inc;
+    fixture(&inc);
+    inc.critical = false;
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    inc.critical = true;
+    inc.updated_us = test_alert_at(14, 4, 0);
+    webhook_send(w, INCIDENT_CHANGE_UPDATED, &inc);
+    webhook_refresh(w, &inc);
+    test_incident_resolve(&inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
+    webhook_refresh(w, &inc); /* resolved: nothing to re-assert */
+    incident_release(&inc);
+
+    /* No cause yet: the annotations say only what is known; the id is zero-padded. */
+    struct incident bare;
+    incident_init(&bare);
+    bare.id = 0xff;
+    bare.seq = 2;
+    bare.onset_us = test_alert_at(15, 0, 0);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &bare);
+    incident_release(&bare);
+    wait_done(w, 5);
     webhook_free(w, 0);
 
-    assert_int_equal(arrived(), 4);
-    for (int i = 0; i < 4; i++)
+    assert_int_equal(arrived(), 5);
+    for (int i = 0; i < 5; i++)
         assert_string_equal(rcv.paths[i], "/api/v2/alerts");
-    assert_json_body(0, "[{" AM_LABELS("warning") "," AM_ANNOTATIONS "," AM_STARTS "," AM_GEN "}]");
-    assert_json_body(
-        1, "[{" AM_LABELS("critical") "," AM_ANNOTATIONS "," AM_STARTS "," AM_GEN "},{" AM_LABELS(
-               "warning") "," AM_ANNOTATIONS "," AM_STARTS
-                          ",\"endsAt\":\"2026-03-14T14:04:00.000+00:00\"," AM_GEN "}]");
-    assert_json_body(2,
-                     "[{" AM_LABELS("critical") "," AM_ANNOTATIONS "," AM_STARTS "," AM_GEN "}]");
-    assert_json_body(
-        3, "[{" AM_LABELS("critical") "," AM_ANNOTATIONS "," AM_STARTS
-                                      ",\"endsAt\":\"2026-03-14T14:10:02.000+00:00\"," AM_GEN "}]");
+    /* One alert whose labels never change: Alertmanager updates it, never adds another. */
+    assert_body_equal(0, am_alert("warning", NULL));
+    assert_body_equal(1, am_alert("critical", NULL));
+    assert_body_equal(2, am_alert("critical", NULL));
+    assert_body_equal(3, am_alert("critical", "2026-03-14T14:10:02.000+00:00"));
+    assert_json_body(4, "[{\"labels\":{\"alertname\":\"sleuth_incident\","
+                        "\"incident_id\":\"00000000000000ff\",\"instance\":\"db1\","
+                        "\"source\":\"sleuth\"},\"annotations\":{\"summary\":\"INCIDENT #2 "
+                        "warning\",\"severity\":\"warning\"},"
+                        "\"startsAt\":\"2026-03-14T15:00:00.000+00:00\","
+                        "\"generatorURL\":\"" AM_GENERATOR "\"}]");
+}
+
+static void alertmanager_text_is_made_safe(void **state)
+{
+    (void)state;
+    struct webhook_opts o;
+    webhook_opts_init(&o);
+    o.format = WEBHOOK_ALERTMANAGER;
+    struct webhook *w = open_webhook_opts("/api/v2/alerts", &o);
+    struct incident inc;
+    test_incident(&inc, "SELECT '\033[2J\xFF'\r\n  FROM t", "slow\n\tnow");
+    test_set_str(&inc.trigger.app, "mig\033]0;x\007");
+    char *long_fix = malloc(5001);
+    memset(long_fix, 'f', 5000);
+    long_fix[5000] = '\0';
+    test_set_str(&inc.causes[0].fix, long_fix);
+    free(long_fix);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    incident_release(&inc);
+    wait_done(w, 1);
+    webhook_free(w, 0);
+    assert_int_equal(arrived(), 1);
+
+    json_t *body = json_loads(rcv.bodies[0], 0, NULL);
+    assert_non_null(body);
+    const char *summary, *query, *fix, *trigger;
+    json_t *labels;
+    assert_int_equal(json_unpack(body, "[{s:o,s:{s:s,s:s,s:s,s:s}}]", "labels", &labels,
+                                 "annotations", "summary", &summary, "query", &query, "fix", &fix,
+                                 "trigger", &trigger),
+                     0);
+    assert_string_equal(summary, "INCIDENT #1 critical missing_index on public.orders: slow now");
+    assert_string_equal(query, "SELECT ' [2J\xEF\xBF\xBD' FROM t");
+    assert_string_equal(trigger, "14:02:49Z drop_index orders_customer_id_idx by 'mig ]0;x '");
+    /* Annotations are capped at 4000 characters, the last one an ellipsis. */
+    assert_int_equal(strlen(fix), 3999 + 3);
+    assert_string_equal(fix + 3999, "\xE2\x80\xA6");
+    /* No instance set: no instance label. */
+    assert_null(json_object_get(labels, "instance"));
+    assert_int_equal(json_object_size(labels), 3);
+    json_decref(body);
 }
 
 static void refresh_is_a_no_op_for_other_formats(void **state)
 {
     (void)state;
     struct webhook *w = open_webhook("/hook", WEBHOOK_GENERIC);
-    struct alert a = query_alert();
-    webhook_refresh(w, &a);
-    webhook_send(w, ALERT_FIRED, &a);
+    struct incident inc;
+    fixture(&inc);
+    webhook_refresh(w, &inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    incident_release(&inc);
     wait_done(w, 1);
+    uint64_t sent, failed, dropped;
+    webhook_stats(w, &sent, &failed, &dropped);
     webhook_free(w, 0);
+    assert_int_equal(sent + failed + dropped, 1);
     assert_int_equal(arrived(), 1);
-    assert_non_null(strstr(rcv.bodies[0], "\"change\":\"fired\""));
+    assert_non_null(strstr(rcv.bodies[0], "\"change\":\"opened\""));
 }
 
 static void server_errors_are_retried_then_delivered_once(void **state)
@@ -382,8 +509,10 @@ static void server_errors_are_retried_then_delivered_once(void **state)
     rcv.statuses[1] = 503;
     rcv.n_statuses = 2;
     struct webhook *w = open_webhook("/hook", WEBHOOK_GENERIC);
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed, dropped;
     webhook_stats(w, &sent, &failed, &dropped);
@@ -413,8 +542,10 @@ static void retries_run_out_and_errors_hide_secrets(void **state)
     struct err err;
     assert_int_equal(webhook_new(&w, &o, &err), 0);
     assert_false(webhook_last_error(w, &err));
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed;
     webhook_stats(w, &sent, &failed, NULL);
@@ -436,9 +567,11 @@ static void client_errors_are_not_retried(void **state)
     rcv.statuses[0] = 400;
     rcv.n_statuses = 1;
     struct webhook *w = open_webhook("/hook", WEBHOOK_GENERIC);
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
-    webhook_send(w, ALERT_RESOLVED, &a);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
+    incident_release(&inc);
     wait_done(w, 2);
     uint64_t sent, failed;
     webhook_stats(w, &sent, &failed, NULL);
@@ -446,7 +579,7 @@ static void client_errors_are_not_retried(void **state)
     assert_int_equal(sent, 1);
     assert_int_equal(failed, 1);
     assert_int_equal(arrived(), 2);
-    assert_non_null(strstr(rcv.bodies[0], "\"change\":\"fired\""));
+    assert_non_null(strstr(rcv.bodies[0], "\"change\":\"opened\""));
     assert_non_null(strstr(rcv.bodies[1], "\"change\":\"resolved\""));
 }
 
@@ -465,10 +598,12 @@ static void a_silent_receiver_never_blocks_send(void **state)
     struct webhook *w = NULL;
     struct err err;
     assert_int_equal(webhook_new(&w, &o, &err), 0);
-    struct alert a = query_alert();
+    struct incident inc;
+    fixture(&inc);
     /* Had send waited for an answer, it could never have returned: the gate is shut. */
-    webhook_send(w, ALERT_FIRED, &a);
-    webhook_send(w, ALERT_RESOLVED, &a);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
+    incident_release(&inc);
     pthread_mutex_lock(&rcv.mu);
     assert_int_equal(rcv.answered, 0);
     pthread_mutex_unlock(&rcv.mu);
@@ -503,18 +638,19 @@ static void a_full_queue_drops_the_oldest(void **state)
     struct err err;
     assert_int_equal(webhook_new(&w, &o, &err), 0);
 
-    struct alert a = query_alert();
-    const char *keys[] = { "fp:a", "fp:b", "fp:c", "fp:d" };
-    a.f.key = (char *)keys[0];
-    webhook_send(w, ALERT_FIRED, &a);
-    wait_arrived(1); /* "a" is in flight, held at the gate; the queue is empty */
-    for (int i = 1; i < 4; i++) {
-        a.f.key = (char *)keys[i];
-        webhook_send(w, ALERT_FIRED, &a);
+    /* Incidents #1 to #4. */
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    wait_arrived(1); /* #1 is in flight, held at the gate; the queue is empty */
+    for (int i = 2; i <= 4; i++) {
+        inc.seq = i;
+        webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
     }
+    incident_release(&inc);
     uint64_t sent, failed, dropped;
     webhook_stats(w, &sent, &failed, &dropped);
-    assert_int_equal(dropped, 1); /* "b", pushed out by "d" */
+    assert_int_equal(dropped, 1); /* #2, pushed out by #4 */
     assert_int_equal(sent, 0);
 
     gate(false);
@@ -525,9 +661,9 @@ static void a_full_queue_drops_the_oldest(void **state)
     assert_int_equal(failed, 0);
     assert_int_equal(dropped, 1);
     assert_int_equal(arrived(), 3);
-    assert_non_null(strstr(rcv.bodies[0], "\"key\":\"fp:a\""));
-    assert_non_null(strstr(rcv.bodies[1], "\"key\":\"fp:c\""));
-    assert_non_null(strstr(rcv.bodies[2], "\"key\":\"fp:d\""));
+    assert_non_null(strstr(rcv.bodies[0], "\"seq\":1,"));
+    assert_non_null(strstr(rcv.bodies[1], "\"seq\":3,"));
+    assert_non_null(strstr(rcv.bodies[2], "\"seq\":4,"));
 }
 
 static void free_flushes_the_queue_before_its_deadline(void **state)
@@ -535,14 +671,18 @@ static void free_flushes_the_queue_before_its_deadline(void **state)
     (void)state;
     gate(true);
     struct webhook *w = open_webhook("/hook", WEBHOOK_GENERIC);
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
     wait_arrived(1);
-    webhook_send(w, ALERT_UPDATED, &a);
-    webhook_send(w, ALERT_RESOLVED, &a);
+    webhook_send(w, INCIDENT_CHANGE_UPDATED, &inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
+    incident_release(&inc);
     gate(false);
     webhook_free(w, clock_mono_us() + 300 * INT64_C(1000000));
     assert_int_equal(arrived(), 3);
+    assert_non_null(strstr(rcv.bodies[0], "\"change\":\"opened\""));
+    assert_non_null(strstr(rcv.bodies[1], "\"change\":\"updated\""));
     assert_non_null(strstr(rcv.bodies[2], "\"change\":\"resolved\""));
 }
 
@@ -559,11 +699,13 @@ static void free_without_time_abandons_the_queue(void **state)
     struct webhook *w = NULL;
     struct err err;
     assert_int_equal(webhook_new(&w, &o, &err), 0);
-    struct alert a = query_alert();
-    webhook_send(w, ALERT_FIRED, &a);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
     wait_arrived(1);
-    webhook_send(w, ALERT_UPDATED, &a);
-    webhook_send(w, ALERT_RESOLVED, &a);
+    webhook_send(w, INCIDENT_CHANGE_UPDATED, &inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
+    incident_release(&inc);
     webhook_free(w, 0);
     assert_int_equal(arrived(), 1); /* the queued two were never tried */
     gate(false);
@@ -641,11 +783,13 @@ int main(void)
     for (size_t i = 0; i < ARRAY_SIZE(proxies); i++)
         unsetenv(proxies[i]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(generic_body_wraps_alert_json, receiver_start,
+        cmocka_unit_test_setup_teardown(generic_body_wraps_incident_json, receiver_start,
                                         receiver_stop),
         cmocka_unit_test_setup_teardown(slack_body_escapes_and_colors, receiver_start,
                                         receiver_stop),
-        cmocka_unit_test_setup_teardown(alertmanager_bodies_follow_the_alert, receiver_start,
+        cmocka_unit_test_setup_teardown(alertmanager_bodies_follow_the_incident, receiver_start,
+                                        receiver_stop),
+        cmocka_unit_test_setup_teardown(alertmanager_text_is_made_safe, receiver_start,
                                         receiver_stop),
         cmocka_unit_test_setup_teardown(refresh_is_a_no_op_for_other_formats, receiver_start,
                                         receiver_stop),

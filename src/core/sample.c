@@ -3,7 +3,7 @@
  * This file holds only its lifecycle and the few numbers derived from its
  * fields; filling it is the poller's job.
  */
-#include "live/sample.h"
+#include "core/sample.h"
 
 #include <string.h>
 
@@ -38,6 +38,34 @@ void sample_add_problem(struct sample *s, const char *check, const char *message
     np[s->nproblems].hint = sample_strdup(s, hint);
     s->problems = np;
     s->nproblems++;
+}
+
+void sample_add_change(struct sample *s, const struct sample_change *c)
+{
+    struct sample_change *nc = arena_alloc(&s->arena, sizeof(*nc) * (size_t)(s->nchanges + 1));
+    if (s->nchanges)
+        memcpy(nc, s->changes, sizeof(*nc) * (size_t)s->nchanges);
+    struct sample_change *n = &nc[s->nchanges];
+    *n = *c;
+    n->object = sample_strdup(s, c->object);
+    n->table = sample_strdup(s, c->table);
+    n->detail = sample_strdup(s, c->detail);
+    n->statement = sample_strdup(s, c->statement);
+    n->app = sample_strdup(s, c->app);
+    n->user = sample_strdup(s, c->user);
+    s->changes = nc;
+    s->nchanges++;
+}
+
+static const char *const change_names[] = {
+#define X(e, name, what) name,
+    SAMPLE_CHANGE_KINDS(X)
+#undef X
+};
+
+const char *sample_change_kind_name(enum sample_change_kind k)
+{
+    return (unsigned)k < CHANGE__COUNT ? change_names[k] : "unknown";
 }
 
 int sample_usable_connections(const struct sample *s)

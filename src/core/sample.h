@@ -1,18 +1,19 @@
 /*
- * struct sample: one interval of a live server, the unit that the watcher
- * stores, detects on, serves and alerts from. The poller (live/poll.c)
- * reads cumulative counters and gauges into a snapshot; sample_diff (in
- * live/poll.c) turns two snapshots into per-interval deltas, so every
- * counter here is "during [start_us, end_us)" and every gauge is "at
- * end_us". Log analysis yields the same struct per timeline bucket
- * (queries and the log_* counters only), so one detector serves both.
+ * struct sample: one interval of the timeline, the unit that the incident
+ * engine (engine/engine.h) judges and the watcher stores, serves and
+ * alerts from. It sits below every source: the poller (live/poll.c) reads
+ * cumulative counters and gauges into a snapshot and turns two snapshots
+ * into per-interval deltas; log analysis (stats/tosample.c) yields the
+ * same struct per step of a log's timeline; the store reads it back. So
+ * every counter here is "during [start_us, end_us)" and every gauge is
+ * "at end_us", whatever the source, and one engine serves them all.
  *
  * Every string and array belongs to the sample's arena and lives until
  * sample_release. Counts are int64 (PostgreSQL's bigint); times are ms as
  * pg_stat_statements gives them.
  */
-#ifndef SLEUTH_LIVE_SAMPLE_H
-#define SLEUTH_LIVE_SAMPLE_H
+#ifndef SLEUTH_CORE_SAMPLE_H
+#define SLEUTH_CORE_SAMPLE_H
 
 #include "util/arena.h"
 
@@ -64,6 +65,7 @@ struct sample_session {
     double state_age_s;                       /* now - state_change */
     int *blocked_by;                          /* pg_blocking_pids() */
     int nblocked_by;
+    const char *wait_object; /* the relation a Lock wait is for ("" if unknown or none) */
 };
 
 /* A name and how many client sessions have it (by application, role, client). */
@@ -84,6 +86,50 @@ struct sample_pool {
     const char *db, *user;
     int cl_active, cl_waiting, sv_active, sv_idle, sv_used;
     double maxwait_s; /* how long the oldest waiting client has waited */
+};
+
+/*
+ * Changes to the system: the candidates for an incident's trigger and fix.
+ * X(enum, JSON name, what it is).
+ */
+#define SAMPLE_CHANGE_KINDS(X)                                                          \
+    X(CHANGE_CREATE_INDEX, "create_index", "an index was created")                      \
+    X(CHANGE_DROP_INDEX, "drop_index", "an index was dropped")                          \
+    X(CHANGE_REINDEX, "reindex", "an index or a table was reindexed")                   \
+    X(CHANGE_ALTER_TABLE, "alter_table", "a table's definition changed")                \
+    X(CHANGE_DDL, "ddl", "another schema change (CREATE or DROP TABLE, TRUNCATE, ...)") \
+    X(CHANGE_ANALYZE, "analyze", "a table's planner statistics were refreshed")         \
+    X(CHANGE_SETTING, "setting", "a server, database or role setting changed")          \
+    X(CHANGE_NEW_APP, "new_application", "an application_name not seen before")         \
+    X(CHANGE_RESTART, "restart", "the server started")                                  \
+    X(CHANGE_RELEASE, "release", "statements never seen before began (a deploy)")       \
+    X(CHANGE_ROLLBACK, "rollback", "the statements of a release stopped")               \
+    X(CHANGE_XACT_END, "transaction_end", "the transaction that held the lock ended")
+
+enum sample_change_kind {
+#define X(e, name, what) e,
+    SAMPLE_CHANGE_KINDS(X)
+#undef X
+        CHANGE__COUNT
+};
+
+/*
+ * One change. Live it comes from the catalog (an index that appeared or
+ * went), pg_settings, pg_stat_statements and pg_stat_activity (a DDL
+ * statement); from a log, from the statement and its line. The last three
+ * kinds are never in a sample: the diagnosis derives them from the
+ * timeline (diagnose/changes.c).
+ */
+struct sample_change {
+    enum sample_change_kind kind;
+    int64_t ts_us;         /* when: the statement's time, else the interval's start */
+    const char *object;    /* the index, table, setting or application ("" if unknown) */
+    const char *table;     /* the table an index change is on ("" if unknown) */
+    const char *detail;    /* an index's definition or columns, a setting's value ("" if none) */
+    const char *statement; /* the statement that made it, normalised ("" if none) */
+    const char *app;       /* who ran it ("" if unknown) */
+    const char *user;
+    int pid; /* 0 if unknown */
 };
 
 /* Something the watcher could not collect, and how to fix it. */
@@ -134,6 +180,9 @@ struct sample {
     struct sample_problem *problems;
     int nproblems;
 
+    struct sample_change *changes; /* in time order */
+    int nchanges;
+
     struct arena arena;
 };
 
@@ -143,6 +192,9 @@ void sample_release(struct sample *s);
 const char *sample_strdup(struct sample *s, const char *str);
 /* Records something that could not be collected (copied into the arena). */
 void sample_add_problem(struct sample *s, const char *check, const char *message, const char *hint);
+/* Appends a copy of c (its strings copied into the arena; NULL strings become ""). */
+void sample_add_change(struct sample *s, const struct sample_change *c);
+const char *sample_change_kind_name(enum sample_change_kind k);
 /* Connections the application can use: max_connections minus the reserved slots. */
 int sample_usable_connections(const struct sample *s);
 /* The interval's length in seconds (at least 1 ms). */
