@@ -5,9 +5,11 @@
  * it the way `sleuth watch` does (poller, log follower, the incident
  * engine), injects one fault after a steady phase (demo/fault.c) and tells
  * the story as it happens: the traffic, the fault at T, the incident at
- * T+x, its diagnosis. It then writes the server log, its HTML report and
- * demo.json to the output dir, stops the server and removes it. One
- * thread runs the loop; the traffic has its own threads.
+ * T+x, its diagnosis; then undoes the fault (the fix) and watches the
+ * incident resolve. It keeps the watch's history in a store in the output
+ * dir, writes the server log, its HTML report and demo.json there, stops
+ * the server and removes it. One thread runs the loop; the traffic has its
+ * own threads.
  */
 #include "cmd.h"
 
@@ -25,6 +27,7 @@
 #include "report/render.h"
 #include "sink/console.h"
 #include "stats/analysis.h"
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -59,17 +62,23 @@ static const char *const usage[] = {
     "  pool-exhaustion   checkouts keep their transaction open; connections run out",
     "  deploy-surge      a release turns the order history into an N+1 loop",
     "  redundant-fetch   a release fetches every column of every product in a category",
+    "  traffic-surge     a campaign brings three times the visitors, a connection each",
+    "  lock-contention   a migration alters orders and keeps its transaction open",
+    "  plan-regression   index scans are turned off server-wide: the plans change",
     "  steady            the same traffic with no fault: sleuth must stay quiet",
     "",
     "  -s, --scale N         shop size (default 1: 300k orders, 900k order items)",
     "      --steady DUR      traffic before the fault (default 40s)",
     "      --after DUR       longest wait for detection after the fault (default 40s); the",
     "                        steady scenario runs --steady plus --after",
+    "      --recover DUR     after the fix, longest wait for the incident to resolve",
+    "                        (default 30s)",
+    "      --no-undo         leave the fault in place: no fix, no recovery",
     "  -i, --interval DUR    watch interval (default 2s)",
     "  -c, --clients N       traffic threads (default 4)",
     "      --set NAME=VALUE  set one detector threshold, as in sleuth watch (repeatable)",
-    "  -o, --output DIR      where the log, report.html and demo.json go (default",
-    "                        ./sleuth-demo)",
+    "  -o, --output DIR      where the log, report.html, demo.json and the watch's store",
+    "                        (sleuth.db) go (default ./sleuth-demo)",
     "      --keep            keep the server's temp dir (the server is stopped)",
     "      --no-color        no colours in the alerts",
     "  -h, --help            this help",
@@ -88,6 +97,8 @@ void cmd_demo_help(void)
 enum {
     OPT_STEADY = 256,
     OPT_AFTER,
+    OPT_RECOVER,
+    OPT_NO_UNDO,
     OPT_SET,
     OPT_KEEP,
     OPT_NO_COLOR,
@@ -97,6 +108,8 @@ static const struct option long_options[] = {
     { "scale", required_argument, NULL, 's' },
     { "steady", required_argument, NULL, OPT_STEADY },
     { "after", required_argument, NULL, OPT_AFTER },
+    { "recover", required_argument, NULL, OPT_RECOVER },
+    { "no-undo", no_argument, NULL, OPT_NO_UNDO },
     { "interval", required_argument, NULL, 'i' },
     { "clients", required_argument, NULL, 'c' },
     { "set", required_argument, NULL, OPT_SET },
@@ -110,7 +123,8 @@ static const struct option long_options[] = {
 struct demo_opts {
     enum demo_fault fault;
     double scale;
-    int64_t steady_us, after_us, interval_us;
+    int64_t steady_us, after_us, recover_us, interval_us;
+    bool undo;
     int clients;
     const char *output;
     bool keep;
@@ -128,9 +142,13 @@ struct demo_run {
     struct poller *poller;
     struct logfollow *log;
     struct engine *engine;
-    int64_t start_us;  /* realtime, traffic start */
-    int64_t fault_us;  /* realtime, 0 before the fault */
-    int64_t poll_us;   /* realtime of the poll being judged */
+    int64_t start_us; /* realtime, traffic start */
+    int64_t fault_us; /* realtime, 0 before the fault */
+    int64_t poll_us;  /* realtime of the poll being judged */
+    int64_t undo_us;  /* realtime of the fix, 0 before */
+    const char *undo_what;
+    struct demo_fault_state *fault_state;
+    struct store *store;
     int polls_after;   /* polls since the fault */
     unsigned fired;    /* kinds fired since the fault, as (1u << kind) */
     int64_t detect_us; /* first alert of the first signal group, 0 if none */
@@ -193,6 +211,10 @@ static bool all_groups_fired(const struct demo_run *r)
 static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
 {
     struct demo_run *r = ctx;
+    struct err err;
+    err_clear(&err);
+    if (r->store && store_write_alert(r->store, change, a, &err) < 0)
+        log_warn("sleuth demo: %s", err.msg);
     if (change != ALERT_FIRED)
         return;
     json_t *j = alert_json(a, ALERT_FIRED);
@@ -218,10 +240,17 @@ static void on_alert(void *ctx, enum alert_change change, const struct alert *a)
 static void on_incident(void *ctx, enum incident_change_kind change, const struct incident *inc)
 {
     struct demo_run *r = ctx;
+    struct err err;
+    err_clear(&err);
+    if (r->store && store_write_incident(r->store, inc, &err) < 0)
+        log_warn("sleuth demo: %s", err.msg);
     struct buf b = BUF_INIT;
     console_incident_format(&b, change, inc, r->o.color);
     fputs(b.ptr, stdout);
     buf_release(&b);
+    if (change == INCIDENT_CHANGE_RESOLVED && r->undo_us && inc->end_us)
+        printf("    back to normal at T+%.1f s, %.1f s after the fix\n",
+               since_start_s(r, inc->end_us), (double)(inc->end_us - r->undo_us) / 1e6);
     if (r->fault_us && change == INCIDENT_CHANGE_OPENED)
         printf("    detected at T+%.1f s (%d interval%s after the fault)\n",
                (double)(r->poll_us - r->fault_us) / 1e6, r->polls_after,
@@ -266,10 +295,9 @@ static void print_interval(const struct demo_run *r, const struct sample *s, boo
     fflush(stdout);
 }
 
-/* Prints the worst incident's causes and suspicions; keeps the engine's JSON for demo.json. */
+/* Prints the worst incident's causes and suspicions. */
 static void print_diagnosis(struct demo_run *r)
 {
-    r->diagnosis = engine_json(r->engine);
     const struct incident *inc = engine_worst_incident(r->engine);
     printf("\nDiagnosis\n");
     if (!inc) {
@@ -353,6 +381,8 @@ static void watch_interval(struct demo_run *r)
         r->polls_after++;
     print_interval(r, &s, up);
     engine_step(r->engine, &s);
+    if (r->store && store_write_sample(r->store, &s, &err) < 0)
+        log_warn("sleuth demo: %s", err.msg);
     sample_release(&s);
 }
 
@@ -365,11 +395,47 @@ static int inject(struct demo_run *r)
            demo_fault_description(r->o.fault));
     fflush(stdout);
     r->fault_us = t;
-    if (demo_fault_inject(demo_server_app_conninfo(r->srv), r->o.fault, r->traffic, &err) < 0) {
+    if (demo_fault_inject(demo_server_app_conninfo(r->srv), demo_server_conninfo(r->srv),
+                          r->o.fault, r->traffic, &r->fault_state, &err) < 0) {
         fprintf(stderr, "sleuth demo: cannot inject the fault: %s\n", err.msg);
         return EXIT_DB;
     }
     return 0;
+}
+
+/* The fix, then the watch goes on until the incident resolves or --recover has passed. */
+static int recover(struct demo_run *r)
+{
+    struct err err;
+    err_clear(&err);
+    r->undo_us = clock_realtime_us();
+    int rc = demo_fault_undo(demo_server_app_conninfo(r->srv), demo_server_conninfo(r->srv),
+                             r->o.fault, r->traffic, r->fault_state, &r->undo_what, &err);
+    r->fault_state = NULL;
+    printf("\n>>> T = %+.0fs: the fix: %s\n\n", since_start_s(r, r->undo_us), r->undo_what);
+    fflush(stdout);
+    if (rc < 0) {
+        fprintf(stderr, "sleuth demo: cannot undo the fault: %s\n", err.msg);
+        return EXIT_DB;
+    }
+    print_header();
+    int64_t start = clock_mono_us(), next = start;
+    for (;;) {
+        watch_interval(r);
+        size_t n;
+        engine_incidents(r->engine, &n);
+        if ((n && !engine_open_incident(r->engine)) || clock_mono_us() - start >= r->o.recover_us)
+            break;
+        next += r->o.interval_us;
+        if (next < clock_mono_us())
+            next = clock_mono_us();
+        if (!stop_sleep_until(next))
+            return 128 + stop_signal_received();
+    }
+    if (engine_open_incident(r->engine))
+        printf("\nthe incident is still open %.0f s after the fix\n",
+               (double)r->o.recover_us / 1e6);
+    return EXIT_OK;
 }
 
 /* Watches until the fault is detected or --after has passed since it; returns the exit code. */
@@ -523,6 +589,8 @@ static json_t *run_json(const struct demo_run *r, int64_t end_us)
     json_object_set_new(j, "fault_at", json_iso(r->fault_us));
     json_object_set_new(j, "fault_at_s",
                         r->fault_us ? json_real(since_start_s(r, r->fault_us)) : json_null());
+    json_object_set_new(j, "undo_at", json_iso(r->undo_us));
+    json_object_set_new(j, "undo", r->undo_us ? json_string(r->undo_what) : json_null());
     json_object_set_new(j, "duration_s", json_real(since_start_s(r, end_us)));
     json_t *expected = json_array();
     for (int g = 0; g < r->sig.ngroups; g++) {
@@ -633,6 +701,8 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
     o->scale = 1;
     o->steady_us = 40 * 1000000LL;
     o->after_us = 40 * 1000000LL;
+    o->recover_us = 30 * 1000000LL;
+    o->undo = true;
     o->interval_us = 2 * 1000000LL;
     o->clients = 4;
     o->output = "sleuth-demo";
@@ -658,6 +728,13 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
         case OPT_AFTER:
             if (!parse_duration_us(optarg, 1000000, &o->after_us) || o->after_us <= 0)
                 return usage_error("demo", "invalid --after '%s'", optarg);
+            break;
+        case OPT_RECOVER:
+            if (!parse_duration_us(optarg, 1000000, &o->recover_us) || o->recover_us <= 0)
+                return usage_error("demo", "invalid --recover '%s'", optarg);
+            break;
+        case OPT_NO_UNDO:
+            o->undo = false;
             break;
         case 'i':
             if (!parse_duration_us(optarg, 1000000, &o->interval_us) || o->interval_us < 100000)
@@ -704,6 +781,35 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
                  "fault: detectors without a baseline will not judge it",
                  (double)o->steady_us / 1e6, o->detect.min_history + 1);
     return 0;
+}
+
+/* The watch's history, in the output dir: a fresh store for this story. */
+static int open_store(struct demo_run *r)
+{
+    struct buf path = BUF_INIT;
+    struct err err;
+    err_clear(&err);
+    int rc = 0;
+    if (make_dirs(r->o.output) < 0) {
+        fprintf(stderr, "sleuth demo: cannot create '%s': %s\n", r->o.output, strerror(errno));
+        rc = -1;
+    }
+    static const char *const files[] = { "", "-wal", "-shm" };
+    for (size_t i = 0; rc == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+        buf_reset(&path);
+        buf_addf(&path, "%s/sleuth.db%s", r->o.output, files[i]);
+        unlink(path.ptr);
+    }
+    buf_reset(&path);
+    buf_addf(&path, "%s/sleuth.db", r->o.output);
+    if (rc == 0 && (store_open(&r->store, path.ptr, &err) < 0 ||
+                    store_set_meta(r->store, "target", "sleuth demo", &err) < 0 ||
+                    store_set_meta(r->store, "incidents", "1", &err) < 0)) {
+        fprintf(stderr, "sleuth demo: %s\n", err.msg);
+        rc = -1;
+    }
+    buf_release(&path);
+    return rc;
 }
 
 static int start_all(struct demo_run *r)
@@ -755,6 +861,8 @@ static int start_all(struct demo_run *r)
         log_warn("sleuth demo: not following the server log: %s", err.msg);
     struct engine_hooks hooks = { .alert = on_alert, .incident = on_incident, .ctx = r };
     r->engine = engine_new(&r->o.detect, &hooks);
+    if (open_store(r) < 0)
+        return EXIT_INPUT;
     printf("\nTraffic: %d clients (browse, search, checkout, order updates); sleuth watches "
            "every %.3g s; the fault comes at T = %+.0fs\n\n",
            r->o.clients, (double)r->o.interval_us / 1e6,
@@ -785,7 +893,11 @@ static int stop_all(struct demo_run *r, bool outputs)
     }
     demo_traffic_free(r->traffic);
     demo_server_free(r->srv);
+    demo_fault_state_free(r->fault_state);
+    r->fault_state = NULL;
     engine_free(r->engine);
+    store_close(r->store);
+    r->store = NULL;
     json_decref(r->alerts);
     json_decref(r->incidents);
     json_decref(r->diagnosis);
@@ -820,6 +932,9 @@ int cmd_demo(int argc, char **argv)
         print_diagnosis(&r);
         /* Advice while the fault still runs: the sessions holding connections are still there. */
         print_advice(&r);
+        if (r.o.undo && r.o.fault != DEMO_STEADY)
+            rc = recover(&r);
+        r.diagnosis = engine_json(r.engine);
         demo_traffic_stop(r.traffic);
     } else if (rc > 128) {
         printf("\nsleuth demo: stopping (%s)\n", stop_signal_name(rc - 128));

@@ -186,7 +186,8 @@ void incident_copy(struct incident *dst, const struct incident *src)
     dst->causes = src->ncauses ? xmalloc(src->ncauses * sizeof(*dst->causes)) : NULL;
     for (size_t i = 0; i < src->ncauses; i++)
         cause_copy(&dst->causes[i], &src->causes[i]);
-    dst->suspicions = src->nsuspicions ? xmalloc(src->nsuspicions * sizeof(*dst->suspicions)) : NULL;
+    dst->suspicions =
+        src->nsuspicions ? xmalloc(src->nsuspicions * sizeof(*dst->suspicions)) : NULL;
     for (size_t i = 0; i < src->nsuspicions; i++) {
         const struct suspicion *s = &src->suspicions[i];
         dst->suspicions[i] = (struct suspicion){ xstrdup(s->name), s->verdict,
@@ -267,8 +268,9 @@ json_t *incident_json(const struct incident *inc)
     json_object_set_new(o, "peak_db_time_s_per_s", jsonstr_num(inc->peak_db_s));
     json_object_set_new(o, "end", jsonstr_time(inc->end_us));
     json_object_set_new(o, "updated_at", jsonstr_time(inc->updated_us));
-    json_object_set_new(o, "duration_s",
-                        seconds_between(inc->onset_us, inc->end_us ? inc->end_us : inc->updated_us));
+    json_object_set_new(
+        o, "duration_s",
+        seconds_between(inc->onset_us, inc->end_us ? inc->end_us : inc->updated_us));
     json_object_set_new(o, "time_to_detect_s", seconds_between(inc->onset_us, inc->detected_us));
     json_object_set_new(o, "time_to_recover_s",
                         inc->has_fix && inc->end_us ? seconds_between(inc->fix.ts_us, inc->end_us)
@@ -455,7 +457,7 @@ int incident_from_json(struct incident *inc, const json_t *j)
             d->name = xstrdup("");
         d->verdict = v && strcmp(v, "ruled_out") == 0   ? VERDICT_RULED_OUT
                      : v && strcmp(v, "confirmed") == 0 ? VERDICT_CONFIRMED
-                                                         : VERDICT_CANNOT_TELL;
+                                                        : VERDICT_CANNOT_TELL;
         d->evidence = str_of(s, "evidence");
         d->needs = str_of(s, "needs");
     }

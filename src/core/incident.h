@@ -88,7 +88,7 @@ struct incident_change {
 struct incident_alert {
     uint64_t id; /* the alert's id (detect/alerts.h alert_id) */
     char *kind;  /* "latency_regression", ... */
-    char *key;  /* "fp:...", "table:...", "pid:...", "server" */
+    char *key;   /* "fp:...", "table:...", "pid:...", "server" */
     bool critical;
     int64_t since_us, updated_us, resolved_us; /* resolved_us 0 while firing */
     double peak;
@@ -113,12 +113,12 @@ struct incident {
     int seq;     /* 1, 2, ... in the order the engine opened them */
     enum incident_state state;
     bool critical;
-    int64_t onset_us;    /* start of the first abnormal interval */
-    int64_t detected_us; /* end of the interval whose alert opened it */
-    int64_t peak_us;     /* the interval with the most database time (or connections) */
-    double peak_db_s;    /* database time per second at the peak */
-    int64_t end_us;      /* end of the last abnormal interval; 0 while open */
-    int64_t updated_us;  /* end of the last interval taken in */
+    int64_t onset_us;     /* start of the first abnormal interval */
+    int64_t detected_us;  /* end of the interval whose alert opened it */
+    int64_t peak_us;      /* the interval with the most database time (or connections) */
+    double peak_db_s;     /* database time per second at the peak */
+    int64_t end_us;       /* end of the last abnormal interval; 0 while open */
+    int64_t updated_us;   /* end of the last interval taken in */
     struct cause *causes; /* most likely first */
     size_t ncauses;
     struct suspicion *suspicions;

@@ -1,8 +1,12 @@
 /*
- * The outages `sleuth demo` can stage, and how each is injected into the
- * running shop: a schema change (DROP INDEX, CREATE INDEX) made by a
- * "migration" session of its own, and/or a switch of the traffic paths
- * (demo/traffic.h) to the faulty release.
+ * The outages `sleuth demo` can stage, how each is injected into the
+ * running shop and how it is undone: a schema change (DROP INDEX, CREATE
+ * INDEX, an ALTER TABLE whose transaction stays open) made by a
+ * "migration" session of its own, a setting changed with ALTER SYSTEM,
+ * a switch of the traffic paths (demo/traffic.h) to the faulty release,
+ * or a surge of visitors; and the fix: the index created again or
+ * dropped, the migration committed, the setting reset, the old release
+ * back, the surge over.
  *
  * Each fault also names the alert kinds that tell it (detect/finding.h),
  * in groups: the demo and its test wait until one kind of every group has
@@ -29,7 +33,13 @@
     X(DEMO_DEPLOY_SURGE, "deploy-surge",                                                         \
       "a release fetches order items once per order (N+1) and counts sales of each product")     \
     X(DEMO_REDUNDANT_FETCH, "redundant-fetch",                                                   \
-      "a release loads every column of every product in the category to show twenty of them")
+      "a release loads every column of every product in the category to show twenty of them")    \
+    X(DEMO_TRAFFIC_SURGE, "traffic-surge",                                                       \
+      "a campaign brings three times the visitors, each page on a connection of its own")        \
+    X(DEMO_LOCK_CONTENTION, "lock-contention",                                                   \
+      "a migration alters the orders table and keeps its transaction open")                      \
+    X(DEMO_PLAN_REGRESSION, "plan-regression",                                                   \
+      "someone turns index scans off server-wide (ALTER SYSTEM): the same queries change plans")
 
 enum demo_fault {
 #define X(e, name, desc) e,
@@ -57,6 +67,8 @@ struct demo_fault_signals {
 };
 
 struct demo_traffic;
+/* What an injected fault holds until it is undone (the migration's connection). */
+struct demo_fault_state;
 
 const char *demo_fault_name(enum demo_fault f);
 const char *demo_fault_description(enum demo_fault f);
@@ -65,13 +77,28 @@ int demo_fault_parse(const char *name, enum demo_fault *out);
 void demo_fault_signals(enum demo_fault f, struct demo_fault_signals *out);
 
 /*
- * Injects f: runs its DDL on a connection of its own to conninfo (the
+ * Injects f: runs its DDL on a connection of its own to app_conninfo (the
  * application's role, application_name "migration"; the statement is
- * logged by log_statement = 'ddl'), then switches traffic (may be NULL) to
- * the faulty behaviour. DEMO_STEADY does nothing. Errors: ERR_CONN, ERR_SQL
- * (traffic is then left as it was).
+ * logged by log_statement = 'ddl'; the lock-contention migration keeps its
+ * connection and transaction in *state), changes a setting on
+ * admin_conninfo (a superuser: ALTER SYSTEM), then switches traffic (may
+ * be NULL) to the faulty behaviour. DEMO_STEADY does nothing. *state is
+ * the caller's: demo_fault_undo frees it. Errors: ERR_CONN, ERR_SQL
+ * (traffic is then left as it was), ERR_IO (the surge's threads).
  */
-MUST_CHECK int demo_fault_inject(const char *conninfo, enum demo_fault f, struct demo_traffic *t,
-                                 struct err *err);
+MUST_CHECK int demo_fault_inject(const char *app_conninfo, const char *admin_conninfo,
+                                 enum demo_fault f, struct demo_traffic *t,
+                                 struct demo_fault_state **state, struct err *err);
+/*
+ * The fix: undoes f (creates the index again, drops the new one, commits
+ * the migration, resets the setting, brings the old release back, ends
+ * the surge) and frees state. *what gets a static one-line description.
+ * Errors as demo_fault_inject's.
+ */
+/* Frees state without undoing anything (the server is going away); NULL is a no-op. */
+void demo_fault_state_free(struct demo_fault_state *state);
+MUST_CHECK int demo_fault_undo(const char *app_conninfo, const char *admin_conninfo,
+                               enum demo_fault f, struct demo_traffic *t,
+                               struct demo_fault_state *state, const char **what, struct err *err);
 
 #endif

@@ -53,6 +53,9 @@ struct leak {
 struct client {
     struct demo_traffic *t;
     pthread_t thread;
+    bool started;
+    bool fresh;       /* a surge visitor: every page on a connection of its own */
+    atomic_bool quit; /* set to stop this client alone (the surge ends) */
     uint64_t rng;
     PGconn *conn[PATH__COUNT];
     int64_t retry_at_us[PATH__COUNT]; /* no connection attempt before (monotonic µs) */
@@ -69,10 +72,14 @@ struct demo_traffic {
     atomic_int fault;
     atomic_bool stopping;
     atomic_llong max_order_id;
-    struct client *clients;
+    struct client *clients; /* o.clients regular ones, then SURGE_FACTOR times as many visitors */
     int nstarted;
+    bool surging;
     bool stopped;
 };
+
+/* A traffic surge brings this many times the regular clients, as new visitors. */
+#define SURGE_FACTOR 3
 
 static int64_t mono_us(void)
 {
@@ -446,10 +453,11 @@ static void *client_main(void *arg)
 {
     struct client *c = arg;
     struct demo_traffic *t = c->t;
-    while (!atomic_load(&t->stopping)) {
+    while (!atomic_load(&t->stopping) && !atomic_load(&c->quit)) {
         enum demo_fault f = (enum demo_fault)atomic_load(&t->fault);
         int64_t t0 = mono_us();
-        leaks_expire(c, t0);
+        /* Back to the old release: its open transactions end too. */
+        leaks_expire(c, f == DEMO_POOL_EXHAUSTION ? t0 : INT64_MAX);
         int pick = (int)(rnd(c) % 100), p = 0;
         while (p < PATH__COUNT - 1 && pick >= path_weights[p])
             pick -= path_weights[p++];
@@ -469,6 +477,11 @@ static void *client_main(void *arg)
             break;
         }
         record(t, ok, mono_us() - t0);
+        if (c->fresh)
+            for (int k = 0; k < PATH__COUNT; k++) {
+                PQfinish(c->conn[k]);
+                c->conn[k] = NULL;
+            }
         think(c);
     }
     for (int i = 0; i < c->nleaks; i++)
@@ -496,19 +509,47 @@ int demo_traffic_start(struct demo_traffic **out, const struct demo_traffic_opts
     atomic_init(&t->stopping, false);
     atomic_init(&t->max_order_id, (long long)o->sizes.orders);
     t->start_us = t->window_start_us = mono_us();
-    t->clients = xcalloc((size_t)t->o.clients, sizeof(*t->clients));
-    for (int i = 0; i < t->o.clients; i++) {
+    t->clients = xcalloc((size_t)t->o.clients * (1 + SURGE_FACTOR), sizeof(*t->clients));
+    for (int i = 0; i < t->o.clients * (1 + SURGE_FACTOR); i++) {
         struct client *c = &t->clients[i];
         c->t = t;
         c->rng = o->seed * 1000003u + (uint64_t)i * 7919u + 1;
+        c->fresh = i >= t->o.clients;
+        atomic_init(&c->quit, false);
+    }
+    for (int i = 0; i < t->o.clients; i++) {
+        struct client *c = &t->clients[i];
         if (pthread_create(&c->thread, NULL, client_main, c) != 0) {
             err_set(err, ERR_IO, "cannot start traffic thread %d", i + 1);
             demo_traffic_free(t);
             return -1;
         }
+        c->started = true;
         t->nstarted++;
     }
     *out = t;
+    return 0;
+}
+
+int demo_traffic_surge(struct demo_traffic *t, bool on, struct err *err)
+{
+    if (on == t->surging)
+        return 0;
+    int first = t->o.clients, n = t->o.clients * SURGE_FACTOR;
+    for (int i = first; i < first + n; i++) {
+        struct client *c = &t->clients[i];
+        if (on) {
+            atomic_store(&c->quit, false);
+            if (pthread_create(&c->thread, NULL, client_main, c) != 0)
+                return err_set(err, ERR_IO, "cannot start surge thread %d", i + 1);
+            c->started = true;
+        } else if (c->started) {
+            atomic_store(&c->quit, true);
+            pthread_join(c->thread, NULL);
+            c->started = false;
+        }
+    }
+    t->surging = on;
     return 0;
 }
 
@@ -518,8 +559,11 @@ void demo_traffic_stop(struct demo_traffic *t)
         return;
     t->stopped = true;
     atomic_store(&t->stopping, true);
-    for (int i = 0; i < t->nstarted; i++)
-        pthread_join(t->clients[i].thread, NULL);
+    for (int i = 0; i < t->o.clients * (1 + SURGE_FACTOR); i++)
+        if (t->clients[i].started) {
+            pthread_join(t->clients[i].thread, NULL);
+            t->clients[i].started = false;
+        }
     pthread_mutex_lock(&t->mu);
     t->stop_us = mono_us();
     pthread_mutex_unlock(&t->mu);

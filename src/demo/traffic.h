@@ -39,6 +39,7 @@
 #include "util/compat.h"
 #include "util/err.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct demo_traffic_opts {
@@ -70,8 +71,18 @@ void demo_traffic_opts_init(struct demo_traffic_opts *o);
  */
 MUST_CHECK int demo_traffic_start(struct demo_traffic **out, const struct demo_traffic_opts *o,
                                   struct err *err);
-/* Switches the paths' behaviour (see above); takes effect at each thread's next request. */
+/*
+ * Switches the paths' behaviour (see above); takes effect at each thread's
+ * next request. DEMO_STEADY is the old release again: the leaked
+ * transactions end at each thread's next request.
+ */
 void demo_traffic_set_fault(struct demo_traffic *t, enum demo_fault f);
+/*
+ * Starts (on) or stops a surge of visitors: three times as many client
+ * threads again, each page on a connection of its own, the same pages.
+ * Errors: ERR_IO when a thread cannot be started.
+ */
+MUST_CHECK int demo_traffic_surge(struct demo_traffic *t, bool on, struct err *err);
 /* The requests since the previous call (or the start), and resets that window. */
 void demo_traffic_window(struct demo_traffic *t, struct demo_traffic_stats *out);
 /* The requests before the fault (phase 0) or since (phase 1). */

@@ -61,7 +61,7 @@ static const struct key_def keys[] = {
     K(surge_min_increase, KT_NUMBER, 0, 1e9),
     K(surge_critical_ratio, KT_NUMBER, 1, 1e6),
     K(new_query_share, KT_FRACTION, 0, 1),
-    KD(new_query_min_time, new_query_min_time_ms, KT_MS, 0, 1e12),
+    K(new_query_min_load, KT_NUMBER, 0, 1e6),
     K(connections_warning, KT_FRACTION, 0.01, 1),
     K(connections_critical, KT_FRACTION, 0.01, 1),
     KD(long_running, long_running_s, KT_SECONDS, 0, 1e9),
@@ -72,6 +72,7 @@ static const struct key_def keys[] = {
     K(blocking_critical_sessions, KT_COUNT, 1, 1000000),
     KD(blocking_critical_wait, blocking_critical_wait_s, KT_SECONDS, 0, 1e9),
     K(lock_waits_sessions, KT_COUNT, 1, 1000000),
+    K(lock_waits_share, KT_FRACTION, 0, 1),
     K(lock_waits_logged, KT_COUNT, 1, 1000000000),
     K(lock_waits_critical, KT_COUNT, 1, 1000000),
     K(deadlocks_critical, KT_COUNT, 1, 1000000000),
@@ -91,6 +92,8 @@ static const struct key_def keys[] = {
     K(rows_min_increase, KT_NUMBER, 0, 1e12),
     K(db_load_ratio, KT_NUMBER, 1, 1e6),
     K(db_load_min_increase, KT_NUMBER, 0, 1e6),
+    K(call_rate_ratio, KT_NUMBER, 1, 1e6),
+    K(call_rate_min_increase, KT_NUMBER, 0, 1e9),
     K(conn_rate_ratio, KT_NUMBER, 1, 1e6),
     K(conn_rate_min_increase, KT_NUMBER, 0, 1e9),
 };
@@ -119,7 +122,7 @@ void detect_config_init(struct detect_config *cfg)
     cfg->surge_min_increase = 20;
     cfg->surge_critical_ratio = 50;
     cfg->new_query_share = 0.2;
-    cfg->new_query_min_time_ms = 500;
+    cfg->new_query_min_load = 0.05;
     cfg->connections_warning = 0.8;
     cfg->connections_critical = 0.95;
     cfg->long_running_s = 60;
@@ -130,6 +133,7 @@ void detect_config_init(struct detect_config *cfg)
     cfg->blocking_critical_sessions = 3;
     cfg->blocking_critical_wait_s = 300;
     cfg->lock_waits_sessions = 5;
+    cfg->lock_waits_share = 0.5;
     cfg->lock_waits_logged = 3;
     cfg->lock_waits_critical = 20;
     cfg->deadlocks_critical = 5;
@@ -149,6 +153,8 @@ void detect_config_init(struct detect_config *cfg)
     cfg->rows_min_increase = 100;
     cfg->db_load_ratio = 3;
     cfg->db_load_min_increase = 0.05;
+    cfg->call_rate_ratio = 5;
+    cfg->call_rate_min_increase = 20;
     cfg->conn_rate_ratio = 5;
     cfg->conn_rate_min_increase = 5;
 }

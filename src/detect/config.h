@@ -53,9 +53,10 @@
  *   surge_min_increase = 20           number: and at least this many calls/s above it
  *   surge_critical_ratio = 50         number: critical from this multiple on
  *
- * new_heavy_query (a fingerprint never seen before)
+ * new_heavy_query (a fingerprint first seen after warm-up, for its first relearn intervals)
  *   new_query_share = 20%             fraction: of the interval's database time, at least
- *   new_query_min_time = 500ms        duration: and at least this much execution time
+ *   new_query_min_load = 0.05         number: and at least this many seconds of execution a
+ *                                     second (5% of a core; 0.5 s over a 10 s interval)
  *
  * connection_saturation and connections_refused (connections / usable slots)
  *   connections_warning = 80%         fraction: warning at this share of the usable slots
@@ -73,6 +74,8 @@
  *   blocking_critical_sessions = 3    count: critical when it blocks this many sessions
  *   blocking_critical_wait = 5m       duration: or when one has waited this long
  *   lock_waits_sessions = 5           count: sessions waiting on a Lock at the end of the interval
+ *   lock_waits_share = 50%            fraction: or, when at least two wait, this share of the
+ *                                     active sessions (a small pool is stuck with fewer; 0: off)
  *   lock_waits_logged = 3             count: or lock waits logged during it (log_lock_waits)
  *   lock_waits_critical = 20          count: critical from this many waiting sessions
  *
@@ -107,6 +110,11 @@
  * database_load (server, seconds of execution per second, all queries but DDL; a warning)
  *   db_load_ratio = 3                 number: at least this multiple of the baseline
  *   db_load_min_increase = 0.05       number: and at least this many s/s above it (5% of a core)
+ *
+ * call_rate (server, calls per second of every query but DDL; a warning)
+ *   call_rate_ratio = 5               number: at least this multiple of the baseline
+ *   call_rate_min_increase = 20       number: and at least this many calls/s above it; a server
+ *                                     usually below this rate is not judged (it is starting)
  *
  * connection_rate (server, new connections per second: PG14+ sessions, or the log's
  * connection lines)
@@ -149,7 +157,7 @@ struct detect_config {
     double surge_critical_ratio;
     /* new_heavy_query */
     double new_query_share;
-    double new_query_min_time_ms;
+    double new_query_min_load;
     /* connections */
     double connections_warning;
     double connections_critical;
@@ -162,6 +170,7 @@ struct detect_config {
     int blocking_critical_sessions;
     double blocking_critical_wait_s;
     int lock_waits_sessions;
+    double lock_waits_share;
     int lock_waits_logged;
     int lock_waits_critical;
     int deadlocks_critical;
@@ -187,6 +196,9 @@ struct detect_config {
     /* database_load */
     double db_load_ratio;
     double db_load_min_increase; /* s/s */
+    /* call_rate */
+    double call_rate_ratio;
+    double call_rate_min_increase; /* calls/s */
     /* connection_rate */
     double conn_rate_ratio;
     double conn_rate_min_increase; /* connections/s */

@@ -111,6 +111,7 @@ struct series *detect_series_get(struct detector *d, struct series_table *t, uin
         t->items = xgrow(t->items, &t->cap, t->n + 1, sizeof(*t->items));
         pos = (uint32_t)t->n++;
         series_init(&t->items[pos], &d->cfg, id, name);
+        t->items[pos].born = d->steps;
         hmap_put(&t->index, h, pos);
     }
     struct series *se = &t->items[pos];

@@ -16,24 +16,25 @@
 #include <stdint.h>
 
 /* X(enum, json name, scope): scope says what the key names. */
-#define FINDING_KINDS(X)                                                                    \
-    X(FK_LATENCY_REGRESSION, "latency_regression", "query")  /* mean time up vs baseline */ \
-    X(FK_CALL_SURGE, "call_surge", "query")                  /* calls/s up vs baseline */   \
-    X(FK_NEW_HEAVY_QUERY, "new_heavy_query", "query")        /* unseen query, big share */  \
-    X(FK_CONN_SATURATION, "connection_saturation", "server") /* used / usable slots */      \
-    X(FK_CONN_REFUSED, "connections_refused", "server")      /* too many clients */         \
-    X(FK_LONG_RUNNING, "long_running_query", "session")      /* active for long */          \
-    X(FK_IDLE_IN_TRANSACTION, "idle_in_transaction", "session")                             \
-    X(FK_BLOCKING, "blocking_chain", "session") /* a root blocker */                        \
-    X(FK_LOCK_WAITS, "lock_waits", "server")    /* sessions waiting on locks */             \
-    X(FK_DEADLOCKS, "deadlocks", "server")                                                  \
-    X(FK_ROLLBACK_SPIKE, "rollback_spike", "server")                                        \
-    X(FK_ERROR_SPIKE, "error_spike", "server")        /* log errors */                      \
-    X(FK_SEQ_SCAN_GROWTH, "seq_scan_growth", "table") /* rows read by seq scans */          \
-    X(FK_HOT_RATIO_DROP, "hot_ratio_drop", "table")   /* updates lose HOT */                \
-    X(FK_ROWS_PER_CALL, "rows_per_call", "query")     /* fetches far more rows */           \
-    X(FK_DB_LOAD, "database_load", "server")          /* database time per second up */     \
-    X(FK_CONN_RATE, "connection_rate", "server")      /* new connections per second up */   \
+#define FINDING_KINDS(X)                                                                      \
+    X(FK_LATENCY_REGRESSION, "latency_regression", "query")  /* mean time up vs baseline */   \
+    X(FK_CALL_SURGE, "call_surge", "query")                  /* calls/s up vs baseline */     \
+    X(FK_NEW_HEAVY_QUERY, "new_heavy_query", "query")        /* unseen query, big share */    \
+    X(FK_CONN_SATURATION, "connection_saturation", "server") /* used / usable slots */        \
+    X(FK_CONN_REFUSED, "connections_refused", "server")      /* too many clients */           \
+    X(FK_LONG_RUNNING, "long_running_query", "session")      /* active for long */            \
+    X(FK_IDLE_IN_TRANSACTION, "idle_in_transaction", "session")                               \
+    X(FK_BLOCKING, "blocking_chain", "session") /* a root blocker */                          \
+    X(FK_LOCK_WAITS, "lock_waits", "server")    /* sessions waiting on locks */               \
+    X(FK_DEADLOCKS, "deadlocks", "server")                                                    \
+    X(FK_ROLLBACK_SPIKE, "rollback_spike", "server")                                          \
+    X(FK_ERROR_SPIKE, "error_spike", "server")        /* log errors */                        \
+    X(FK_SEQ_SCAN_GROWTH, "seq_scan_growth", "table") /* rows read by seq scans */            \
+    X(FK_HOT_RATIO_DROP, "hot_ratio_drop", "table")   /* updates lose HOT */                  \
+    X(FK_ROWS_PER_CALL, "rows_per_call", "query")     /* fetches far more rows */             \
+    X(FK_DB_LOAD, "database_load", "server")          /* database time per second up */       \
+    X(FK_CALL_RATE, "call_rate", "server")            /* calls per second, all queries, up */ \
+    X(FK_CONN_RATE, "connection_rate", "server")      /* new connections per second up */     \
     X(FK_INDEX_ON_UPDATED, "index_on_updated_columns", "table") /* new index, SET column */
 
 enum finding_kind {

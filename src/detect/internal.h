@@ -29,6 +29,7 @@ enum metric {
     M_ROLLBACK,   /* server: rollbacks / transactions */
     M_ERRORS_S,   /* server: log errors per second */
     M_DB_S,       /* server: seconds of execution per second */
+    M_CALLS_ALL,  /* server: calls per second, all queries */
     M_CONN_S,     /* server: new connections per second */
     M__COUNT,     /* how many there are */
 };
@@ -46,6 +47,7 @@ struct series {
     uint64_t id;    /* the fingerprint, or the hash of name */
     char *name;     /* "schema.table", NULL for fingerprints */
     long last_step; /* last interval the key was in a sample, for eviction */
+    long born;      /* the interval it was first seen in */
     double *store;  /* M__COUNT * history doubles, the rings' storage */
     struct ring rings[M__COUNT];
 };
@@ -76,7 +78,7 @@ struct pending_obs {
 struct detector {
     struct detect_config cfg;
     long steps;
-    bool hold;                  /* detector_hold: learn nothing */
+    bool hold;                   /* detector_hold: learn nothing */
     struct pending_obs *pending; /* this step's usual values */
     size_t npending, cappending;
     struct series_table queries, tables;
@@ -93,7 +95,6 @@ struct baseline {
     double median; /* median of the ring */
     double spread; /* 1.4826 * MAD, at least mad_floor * median */
 };
-
 
 /* --- detect.c ------------------------------------------------------------------ */
 

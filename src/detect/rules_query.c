@@ -44,8 +44,8 @@ static void judge_latency(struct detector *d, struct series *se, const struct sa
     if (!unusual)
         return;
     bool crit = mean >= b.median * c->latency_critical_ratio;
-    struct finding *f =
-        detect_add_query_finding(d, FK_LATENCY_REGRESSION, crit ? FINDING_CRITICAL : FINDING_WARNING, q);
+    struct finding *f = detect_add_query_finding(d, FK_LATENCY_REGRESSION,
+                                                 crit ? FINDING_CRITICAL : FINDING_WARNING, q);
     f->value = mean;
     f->baseline = b.median;
     f->threshold = thr;
@@ -58,9 +58,10 @@ static void judge_latency(struct detector *d, struct series *se, const struct sa
              detect_ms(m0, sizeof(m0), b.median), detect_ms(m1, sizeof(m1), mean),
              detect_ratio(rt, sizeof(rt), mean, b.median), q->calls);
     f->summary = buf_detach(&s, NULL);
-    f->next = detect_fmt("run EXPLAIN (ANALYZE, BUFFERS) on this query with real parameters; look for "
-                      "a Seq Scan, a changed plan or lock waits (%.0f blocks read per call)",
-                      (double)(q->blks_hit + q->blks_read) / (double)q->calls);
+    f->next =
+        detect_fmt("run EXPLAIN (ANALYZE, BUFFERS) on this query with real parameters; look for "
+                   "a Seq Scan, a changed plan or lock waits (%.0f blocks read per call)",
+                   (double)(q->blks_hit + q->blks_read) / (double)q->calls);
 }
 
 /* call_surge: calls per second against the fingerprint's baseline. */
@@ -74,7 +75,13 @@ static void judge_surge(struct detector *d, struct series *se, const struct samp
     struct baseline b = detect_baseline(d, r);
     double thr = b.ok ? detect_threshold(d, b, c->surge_ratio, c->surge_min_increase) : 0;
     bool unusual = b.ok && rate > thr;
-    detect_observe(d, se, m, rate, unusual);
+    /*
+     * A fall as steep is no finding (the query may just not be needed),
+     * but it is kept out of the baseline too: the return to the usual
+     * rate must not look like a surge.
+     */
+    bool fall = b.ok && rate * c->surge_ratio < b.median;
+    detect_observe(d, se, m, rate, unusual || fall);
     if (!unusual)
         return;
     bool crit = b.median > 0 && rate >= b.median * c->surge_critical_ratio;
@@ -91,7 +98,8 @@ static void judge_surge(struct detector *d, struct series *se, const struct samp
     detect_brief(&s, q->query);
     buf_addf(&s, " rose from %s/s to %s/s (%s), %s rows per call",
              detect_num(n0, sizeof(n0), b.median), detect_num(n1, sizeof(n1), rate),
-             detect_ratio(rt, sizeof(rt), rate, b.median), detect_num(rpc, sizeof(rpc), rows_per_call));
+             detect_ratio(rt, sizeof(rt), rate, b.median),
+             detect_num(rpc, sizeof(rpc), rows_per_call));
     f->summary = buf_detach(&s, NULL);
     f->next = xstrdup("find the caller (application_name, a recent deploy): one query per row in a "
                       "loop (N+1) shows as many calls with few rows each; batch it or use a join");
@@ -99,28 +107,39 @@ static void judge_surge(struct detector *d, struct series *se, const struct samp
 
 /*
  * new_heavy_query: a fingerprint never seen before that takes a big share
- * of the time. A schema change (CREATE INDEX, ALTER TABLE) is not one: it
- * is a change, which the incident takes as a trigger or a fix.
+ * of the time, or of the calls at the rate of a surge (a release that runs
+ * a statement per row). A schema change (CREATE INDEX, ALTER TABLE) is not
+ * one: it is a change, which the incident takes as a trigger or a fix.
  */
-static void judge_new(struct detector *d, const struct sample_query *q, double db_ms)
+static void judge_new(struct detector *d, const struct sample_query *q, double db_ms, int64_t calls,
+                      double secs)
 {
     const struct detect_config *c = &d->cfg;
     double share = db_ms > 0 ? q->total_ms / db_ms : 0;
-    if (share < c->new_query_share || q->total_ms < c->new_query_min_time_ms ||
-        ddl_candidate(q->query))
+    double call_share = calls > 0 ? (double)q->calls / (double)calls : 0;
+    bool by_time =
+        share >= c->new_query_share && q->total_ms / 1000 / secs >= c->new_query_min_load;
+    bool by_calls =
+        call_share >= c->new_query_share && (double)q->calls / secs >= c->surge_min_increase;
+    if ((!by_time && !by_calls) || ddl_candidate(q->query))
         return;
     struct finding *f = detect_add_query_finding(d, FK_NEW_HEAVY_QUERY, FINDING_WARNING, q);
-    f->value = 100 * share;
+    f->value = 100 * (by_time ? share : call_share);
     f->threshold = 100 * c->new_query_share;
     f->unit = "%";
     struct buf s = BUF_INIT;
     buf_addstr(&s, "new query ");
     detect_brief(&s, q->query);
-    buf_addf(&s, " took %.0f%% of database time (%.0f ms over %" PRId64 " calls)", 100 * share,
-             q->total_ms, q->calls);
+    if (by_time)
+        buf_addf(&s, " took %.0f%% of database time (%.0f ms over %" PRId64 " calls)", 100 * share,
+                 q->total_ms, q->calls);
+    else
+        buf_addf(&s, " made %.0f%% of the calls (%.0f a second)", 100 * call_share,
+                 (double)q->calls / secs);
     f->summary = buf_detach(&s, NULL);
     f->next = xstrdup("check what was deployed just before it appeared, and EXPLAIN it: a new "
-                      "query this heavy usually lacks an index or a LIMIT");
+                      "query this heavy usually lacks an index or a LIMIT, one this frequent is "
+                      "called per row");
 }
 
 /* rows_per_call: a SELECT fetching many rows per call, or far more than usual. */
@@ -158,17 +177,26 @@ static void judge_rows(struct detector *d, struct series *se, const struct sampl
 void detect_judge_queries(struct detector *d, const struct sample *s)
 {
     double secs = sample_seconds(s), db_ms = 0;
-    for (int i = 0; i < s->nqueries; i++)
+    int64_t calls = 0;
+    for (int i = 0; i < s->nqueries; i++) {
         db_ms += s->queries[i].total_ms;
+        calls += s->queries[i].calls;
+    }
     for (int i = 0; i < s->nqueries; i++) {
         const struct sample_query *q = &s->queries[i];
         if (q->calls <= 0)
             continue;
         bool known;
         struct series *se = detect_series_get(d, &d->queries, q->fingerprint, NULL, &known);
-        /* Right after start every query is unknown: only trust "unknown" once warmed up. */
-        if (q->is_new || (!known && d->steps > d->cfg.min_history))
-            judge_new(d, q, db_ms);
+        /*
+         * Right after start every query is new: only trust "new" once warmed
+         * up. A query first seen since then stays new (and judged so while
+         * it is heavy) until it has lasted relearn intervals: the new normal.
+         */
+        long young_for = d->cfg.relearn > 0 ? d->cfg.relearn : d->cfg.history;
+        bool young = known && se->born > d->cfg.min_history && d->steps - se->born < young_for;
+        if ((q->is_new || !known || young) && d->steps > d->cfg.min_history)
+            judge_new(d, q, db_ms, calls, secs);
         judge_latency(d, se, q);
         judge_surge(d, se, q, secs);
         judge_rows(d, se, q);

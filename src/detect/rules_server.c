@@ -2,8 +2,9 @@
  * The rules judged on the whole server: deadlocks (any), rollback_spike
  * (rollbacks per transaction), error_spike (ERROR lines of the log per
  * second), database_load (seconds of execution per second: the load of
- * every query together) and connection_rate (new connections per second),
- * the last four against the server's own history.
+ * every query together), call_rate (calls per second of every query) and
+ * connection_rate (new connections per second), the last five against the
+ * server's own history.
  */
 #include "detect/internal.h"
 
@@ -28,8 +29,8 @@ static void judge_deadlocks(struct detector *d, const struct sample *s)
     if (n <= 0)
         return;
     bool crit = n >= d->cfg.deadlocks_critical;
-    struct finding *f =
-        detect_add_finding(d, FK_DEADLOCKS, crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
+    struct finding *f = detect_add_finding(
+        d, FK_DEADLOCKS, crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
     f->value = (double)n;
     f->threshold = crit ? d->cfg.deadlocks_critical : 1;
     f->unit = "deadlocks";
@@ -55,14 +56,15 @@ static void judge_rollbacks(struct detector *d, const struct sample *s)
     detect_observe(d, se, m, ratio, unusual);
     if (!unusual)
         return;
-    struct finding *f = detect_add_finding(d, FK_ROLLBACK_SPIKE, FINDING_WARNING, xstrdup("server"));
+    struct finding *f =
+        detect_add_finding(d, FK_ROLLBACK_SPIKE, FINDING_WARNING, xstrdup("server"));
     f->value = 100 * ratio;
     f->baseline = 100 * b.median;
     f->threshold = 100 * thr;
     f->unit = "%";
     f->summary =
         detect_fmt("rollbacks are %.0f%% of transactions (usually %.1f%%): %" PRId64 " of %" PRId64,
-                100 * ratio, 100 * b.median, s->db.xact_rollback, xacts);
+                   100 * ratio, 100 * b.median, s->db.xact_rollback, xacts);
     f->next = xstrdup("look at the application's errors and the server log's ERROR lines: "
                       "something makes its transactions fail");
 }
@@ -89,9 +91,9 @@ static void judge_errors(struct detector *d, const struct sample *s)
     f->threshold = thr;
     f->unit = "errors/s";
     char n0[32], n1[32];
-    f->summary =
-        detect_fmt("%s errors/s in the server log (usually %s/s), %" PRId64 " in the interval",
-                detect_num(n1, sizeof(n1), rate), detect_num(n0, sizeof(n0), b.median), s->log_errors);
+    f->summary = detect_fmt(
+        "%s errors/s in the server log (usually %s/s), %" PRId64 " in the interval",
+        detect_num(n1, sizeof(n1), rate), detect_num(n0, sizeof(n0), b.median), s->log_errors);
     f->next = xstrdup("read this interval's ERROR lines of the server log: which SQLSTATE and "
                       "which statement; a timeout or a constraint points at the cause");
 }
@@ -114,7 +116,8 @@ static void judge_db_load(struct detector *d, const struct sample *s)
     struct series *se = &d->server;
     struct baseline b = detect_baseline(d, &se->rings[M_DB_S]);
     double thr = b.ok ? detect_threshold(d, b, c->db_load_ratio, c->db_load_min_increase) : 0;
-    bool unusual = b.ok && load > thr;
+    /* An idle server that gets work is starting, not surging: judged from 1 ms a second. */
+    bool unusual = b.ok && b.median >= 0.001 && load > thr;
     detect_observe(d, se, M_DB_S, load, unusual);
     if (!unusual)
         return;
@@ -124,12 +127,52 @@ static void judge_db_load(struct detector *d, const struct sample *s)
     f->threshold = thr;
     f->unit = "s/s";
     char rt[32];
-    f->summary = detect_fmt("the database spent %.2f s a second executing queries (usually %.2f, "
-                            "%s) over %d queries",
-                            load, b.median, detect_ratio(rt, sizeof(rt), load, b.median),
-                            s->nqueries);
+    f->summary =
+        detect_fmt("the database spent %.2f s a second executing queries (usually %.2f, "
+                   "%s) over %d queries",
+                   load, b.median, detect_ratio(rt, sizeof(rt), load, b.median), s->nqueries);
     f->next = xstrdup("see which queries took the time: one slower query, more calls of one "
                       "(a release), or every query slower (more traffic, or the machine)");
+}
+
+/*
+ * call_rate: calls per second of every query together, against the
+ * server's baseline: more traffic, or a release that calls one statement
+ * per row (N+1).
+ */
+static void judge_call_rate(struct detector *d, const struct sample *s)
+{
+    const struct detect_config *c = &d->cfg;
+    int64_t calls = 0;
+    for (int i = 0; i < s->nqueries; i++)
+        if (!ddl_candidate(s->queries[i].query))
+            calls += s->queries[i].calls;
+    double rate = (double)calls / sample_seconds(s);
+    struct series *se = &d->server;
+    struct baseline b = detect_baseline(d, &se->rings[M_CALLS_ALL]);
+    double thr = b.ok ? detect_threshold(d, b, c->call_rate_ratio, c->call_rate_min_increase) : 0;
+    /*
+     * A quiet server that gets calls is starting (a schema load, then the
+     * application), not surging: judged once the usual rate is itself at
+     * least the increase that matters.
+     */
+    bool unusual = b.ok && b.median >= c->call_rate_min_increase && rate > thr;
+    /* A fall as steep stays out of the baseline: the return must not look like a surge. */
+    bool fall = b.ok && rate * c->call_rate_ratio < b.median;
+    detect_observe(d, se, M_CALLS_ALL, rate, unusual || fall);
+    if (!unusual)
+        return;
+    struct finding *f = detect_add_finding(d, FK_CALL_RATE, FINDING_WARNING, xstrdup("server"));
+    f->value = rate;
+    f->baseline = b.median;
+    f->threshold = thr;
+    f->unit = "calls/s";
+    char n0[32], n1[32], rt[32];
+    f->summary = detect_fmt("the database ran %s calls a second (usually %s, %s) over %d queries",
+                            detect_num(n1, sizeof(n1), rate), detect_num(n0, sizeof(n0), b.median),
+                            detect_ratio(rt, sizeof(rt), rate, b.median), s->nqueries);
+    f->next = xstrdup("see whether the same queries are called more (more traffic) or new or "
+                      "multiplied ones appeared (a release, one query per row)");
 }
 
 /* connection_rate: new connections per second against the server's baseline. */
@@ -140,12 +183,17 @@ static void judge_conn_rate(struct detector *d, const struct sample *s)
     struct series *se = &d->server;
     struct baseline b = detect_baseline(d, &se->rings[M_CONN_S]);
     double thr = b.ok ? detect_threshold(d, b, c->conn_rate_ratio, c->conn_rate_min_increase) : 0;
-    bool unusual = b.ok && rate > thr;
+    /*
+     * A server with no usual calls is starting (its applications connect
+     * for the first time), not surging: judged once it was in use.
+     */
+    struct baseline calls = detect_baseline(d, &se->rings[M_CALLS_ALL]);
+    bool in_use = calls.ok && calls.median >= c->call_rate_min_increase;
+    bool unusual = b.ok && in_use && rate > thr;
     detect_observe(d, se, M_CONN_S, rate, unusual);
     if (!unusual)
         return;
-    struct finding *f =
-        detect_add_finding(d, FK_CONN_RATE, FINDING_WARNING, xstrdup("server"));
+    struct finding *f = detect_add_finding(d, FK_CONN_RATE, FINDING_WARNING, xstrdup("server"));
     f->value = rate;
     f->baseline = b.median;
     f->threshold = thr;
@@ -163,5 +211,6 @@ void detect_judge_server(struct detector *d, const struct sample *s)
     judge_rollbacks(d, s);
     judge_errors(d, s);
     judge_db_load(d, s);
+    judge_call_rate(d, s);
     judge_conn_rate(d, s);
 }

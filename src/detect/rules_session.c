@@ -39,14 +39,16 @@ static void judge_connections(struct detector *d, const struct sample *s)
         snprintf(who, sizeof(who), " (most from '%.100s': %d)", app, napp);
     bool refused_log = s->has_log && s->log_refused > 0;
     if (refused_log || (usable > 0 && s->connections >= usable)) {
-        struct finding *f = detect_add_finding(d, FK_CONN_REFUSED, FINDING_CRITICAL, xstrdup("server"));
+        struct finding *f =
+            detect_add_finding(d, FK_CONN_REFUSED, FINDING_CRITICAL, xstrdup("server"));
         if (refused_log) {
             f->value = (double)s->log_refused;
             f->threshold = 1;
             f->unit = "refused";
-            f->summary = detect_fmt("%" PRId64 " connections refused (too many clients already); %d "
-                                 "of %d usable connections in use",
-                                 s->log_refused, s->connections, usable);
+            f->summary =
+                detect_fmt("%" PRId64 " connections refused (too many clients already); %d "
+                           "of %d usable connections in use",
+                           s->log_refused, s->connections, usable);
         } else {
             f->value = s->connections;
             f->threshold = usable;
@@ -55,8 +57,8 @@ static void judge_connections(struct detector *d, const struct sample *s)
                 detect_fmt("all %d usable connections are in use: new clients are refused", usable);
         }
         f->next = detect_fmt("find who holds the connections%s before raising max_connections; "
-                          "put a pooler in front",
-                          who);
+                             "put a pooler in front",
+                             who);
     }
     if (usable <= 0)
         return;
@@ -64,17 +66,17 @@ static void judge_connections(struct detector *d, const struct sample *s)
     if (used < c->connections_warning)
         return;
     bool crit = used >= c->connections_critical;
-    struct finding *f = detect_add_finding(d, FK_CONN_SATURATION,
-                                    crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
+    struct finding *f = detect_add_finding(
+        d, FK_CONN_SATURATION, crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
     f->value = 100 * used;
     f->threshold = 100 * (crit ? c->connections_critical : c->connections_warning);
     f->unit = "%";
     f->summary = detect_fmt("%.0f%% of usable connections in use (%d of %d; %d active, %d idle in "
-                         "transaction)",
-                         100 * used, s->connections, usable, s->active, s->idle_in_transaction);
+                            "transaction)",
+                            100 * used, s->connections, usable, s->active, s->idle_in_transaction);
     f->next = detect_fmt("see who holds them%s: idle-in-transaction sessions mean a leak in the "
-                      "application, many active ones mean slow queries or a surge",
-                      who);
+                         "application, many active ones mean slow queries or a surge",
+                         who);
 }
 
 static struct finding *add_session_finding(struct detector *d, enum finding_kind kind,
@@ -119,8 +121,8 @@ static void judge_session(struct detector *d, const struct sample_session *ss)
             detect_fmt("pid %d%s has been running %s for %.0f s", ss->pid, who, q, ss->query_age_s);
         free(q);
         f->next = detect_fmt("EXPLAIN the statement; if it is not needed, cancel it with SELECT "
-                          "pg_cancel_backend(%d) and set a statement_timeout",
-                          ss->pid);
+                             "pg_cancel_backend(%d) and set a statement_timeout",
+                             ss->pid);
     }
     if (strncmp(state, "idle in transaction", 19) == 0 &&
         ss->state_age_s >= c->idle_in_transaction_s) {
@@ -130,13 +132,13 @@ static void judge_session(struct detector *d, const struct sample_session *ss)
         f->value = ss->state_age_s;
         f->threshold = crit ? c->idle_in_transaction_critical_s : c->idle_in_transaction_s;
         char *q = detect_brief_dup(ss->query);
-        f->summary = detect_fmt("pid %d%s has been %s for %.0f s; its last statement was %s", ss->pid,
-                             who, state, ss->state_age_s, q);
+        f->summary = detect_fmt("pid %d%s has been %s for %.0f s; its last statement was %s",
+                                ss->pid, who, state, ss->state_age_s, q);
         free(q);
         f->next = detect_fmt("the application left a transaction open: find the code path that "
-                          "misses COMMIT/ROLLBACK, set idle_in_transaction_session_timeout; "
-                          "SELECT pg_terminate_backend(%d) ends it now",
-                          ss->pid);
+                             "misses COMMIT/ROLLBACK, set idle_in_transaction_session_timeout; "
+                             "SELECT pg_terminate_backend(%d) ends it now",
+                             ss->pid);
     }
 }
 
@@ -212,8 +214,9 @@ static void judge_blocking(struct detector *d, const struct sample *s)
         bool crit = rt->victims >= c->blocking_critical_sessions ||
                     rt->wait_s >= c->blocking_critical_wait_s;
         const struct sample_session *ss = rt->idx >= 0 ? &s->sessions[rt->idx] : NULL;
-        struct finding *f = detect_add_finding(d, FK_BLOCKING, crit ? FINDING_CRITICAL : FINDING_WARNING,
-                                        detect_fmt("pid:%d", rt->pid));
+        struct finding *f =
+            detect_add_finding(d, FK_BLOCKING, crit ? FINDING_CRITICAL : FINDING_WARNING,
+                               detect_fmt("pid:%d", rt->pid));
         f->pid = rt->pid;
         f->query = ss && ss->query && *ss->query ? xstrdup(ss->query) : NULL;
         f->value = rt->victims;
@@ -223,13 +226,13 @@ static void judge_blocking(struct detector *d, const struct sample *s)
         char *q = detect_brief_dup(ss ? ss->query : NULL);
         f->summary =
             detect_fmt("pid %d (%s) blocks %d session%s, waiting up to %.0f s; its "
-                    "statement: %s",
-                    rt->pid, state, rt->victims, rt->victims == 1 ? "" : "s", rt->wait_s, q);
+                       "statement: %s",
+                       rt->pid, state, rt->victims, rt->victims == 1 ? "" : "s", rt->wait_s, q);
         free(q);
         f->next = detect_fmt("pid %d holds the lock the others wait for: if it is stuck or idle in "
-                          "transaction, SELECT pg_terminate_backend(%d), then find why it holds "
-                          "locks that long",
-                          rt->pid, rt->pid);
+                             "transaction, SELECT pg_terminate_backend(%d), then find why it holds "
+                             "locks that long",
+                             rt->pid, rt->pid);
     }
     free(roots);
     free(stack);
@@ -245,12 +248,15 @@ static void judge_lock_waits(struct detector *d, const struct sample *s)
         if (s->sessions[i].wait_event_type && strcmp(s->sessions[i].wait_event_type, "Lock") == 0)
             waiting++;
     int64_t logged = s->has_log ? s->log_lock_waits : 0;
-    bool by_sessions = waiting >= c->lock_waits_sessions;
+    /* A small pool is all stuck with fewer waiters than a big one: a share counts too. */
+    bool by_sessions =
+        waiting >= c->lock_waits_sessions || (c->lock_waits_share > 0 && waiting >= 2 &&
+                                              waiting >= c->lock_waits_share * (double)s->active);
     if (!by_sessions && logged < c->lock_waits_logged)
         return;
     bool crit = waiting >= c->lock_waits_critical;
-    struct finding *f =
-        detect_add_finding(d, FK_LOCK_WAITS, crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
+    struct finding *f = detect_add_finding(
+        d, FK_LOCK_WAITS, crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
     if (by_sessions) {
         f->value = waiting;
         f->threshold = crit ? c->lock_waits_critical : c->lock_waits_sessions;
@@ -261,7 +267,7 @@ static void judge_lock_waits(struct detector *d, const struct sample *s)
         f->unit = "lock waits";
     }
     f->summary = detect_fmt("%d session%s waiting on locks, %" PRId64 " lock waits logged", waiting,
-                         waiting == 1 ? "" : "s", logged);
+                            waiting == 1 ? "" : "s", logged);
     f->next = xstrdup("follow the blocking chain (pg_blocking_pids) to the session holding the "
                       "lock; keep transactions short and set lock_timeout");
 }

@@ -32,22 +32,23 @@ static void judge_seq_scan(struct detector *d, struct series *se, const struct s
     detect_observe(d, se, m, rate, unusual);
     if (!unusual)
         return;
-    struct finding *f =
-        detect_add_finding(d, FK_SEQ_SCAN_GROWTH, FINDING_WARNING, detect_fmt("table:%s", se->name));
+    struct finding *f = detect_add_finding(d, FK_SEQ_SCAN_GROWTH, FINDING_WARNING,
+                                           detect_fmt("table:%s", se->name));
     f->table = xstrdup(se->name);
     f->value = rate;
     f->baseline = b.median;
     f->threshold = thr;
     f->unit = "rows/s";
     char n0[32], n1[32], n2[32], n3[32];
-    f->summary =
-        detect_fmt("sequential scans read %s rows/s of %s (usually %s/s): %s rows per scan "
-                "of a %s-row table",
-                detect_num(n1, sizeof(n1), rate), se->name, detect_num(n0, sizeof(n0), b.median),
-                detect_num(n2, sizeof(n2), per_scan), detect_num(n3, sizeof(n3), (double)t->n_live_tup));
-    f->next = detect_fmt("a query scans all of %s: find it among the slow or surging queries, EXPLAIN "
-                      "it and index the columns of its WHERE clause",
-                      se->name);
+    f->summary = detect_fmt(
+        "sequential scans read %s rows/s of %s (usually %s/s): %s rows per scan "
+        "of a %s-row table",
+        detect_num(n1, sizeof(n1), rate), se->name, detect_num(n0, sizeof(n0), b.median),
+        detect_num(n2, sizeof(n2), per_scan), detect_num(n3, sizeof(n3), (double)t->n_live_tup));
+    f->next =
+        detect_fmt("a query scans all of %s: find it among the slow or surging queries, EXPLAIN "
+                   "it and index the columns of its WHERE clause",
+                   se->name);
 }
 
 /* hot_ratio_drop: updates that used to be HOT no longer are (a new index on an updated column). */
@@ -73,10 +74,11 @@ static void judge_hot(struct detector *d, struct series *se, const struct sample
     f->unit = "%";
     f->summary =
         detect_fmt("HOT updates of %s fell to %.0f%% (usually %.0f%%) over %" PRId64 " updates",
-                se->name, 100 * ratio, 100 * b.median, t->n_tup_upd);
-    f->next = detect_fmt("an index on a column that is updated stops HOT updates: look for an index "
-                      "added to %s recently, or lower its fillfactor",
-                      se->name);
+                   se->name, 100 * ratio, 100 * b.median, t->n_tup_upd);
+    f->next =
+        detect_fmt("an index on a column that is updated stops HOT updates: look for an index "
+                   "added to %s recently, or lower its fillfactor",
+                   se->name);
 }
 
 void detect_judge_tables(struct detector *d, const struct sample *s)

@@ -105,4 +105,3 @@ char *detect_brief_dup(const char *q)
     detect_brief(&b, q);
     return buf_detach(&b, NULL);
 }
-

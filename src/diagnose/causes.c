@@ -301,9 +301,8 @@ static void cause_for_query(struct diag_ctx *x, enum cause_kind kind, double sco
             g->fix = diag_fmt("create an index on %s (%s); sleuth advise checks it and gives the "
                               "CREATE INDEX CONCURRENTLY",
                               gap.table, gap.cols);
-            const struct dindex *gone =
-                diag_dropped_index(x->d, gap.table, x->onset_us - 3600 * 1000000LL,
-                                   x->end_us ? x->end_us : INT64_MAX);
+            const struct dindex *gone = diag_dropped_index(
+                x->d, gap.table, x->onset_us - 3600 * 1000000LL, x->end_us ? x->end_us : INT64_MAX);
             if (gone)
                 g->index = xstrdup(gone->name);
         }
@@ -316,11 +315,11 @@ static void cause_for_query(struct diag_ctx *x, enum cause_kind kind, double sco
             json_object_set_new(json_object_get(g->evidence, "after"), "seq_tup_read_per_s",
                                 jsonstr_num(diag_rate((double)seq1, x->after)));
         }
-        g->summary = diag_fmt("mean time %.2f ms -> %.2f ms at %.1f calls/s: no index serves its "
-                              "filter on %s%s%s",
-                              m0, m1, c1, g->table ? g->table : "its table",
-                              g->index ? " since the drop of index " : "",
-                              g->index ? g->index : "");
+        g->summary =
+            diag_fmt("mean time %.2f ms -> %.2f ms at %.1f calls/s: no index serves its "
+                     "filter on %s%s%s",
+                     m0, m1, c1, g->table ? g->table : "its table",
+                     g->index ? " since the drop of index " : "", g->index ? g->index : "");
         break;
     case CAUSE_DEPLOY_SURGE:
         g->summary =
@@ -336,8 +335,7 @@ static void cause_for_query(struct diag_ctx *x, enum cause_kind kind, double sco
     case CAUSE_PLAN_REGRESSION:
         g->summary = diag_fmt("mean time %.2f ms -> %.2f ms with %.0fx the work per call "
                               "(%s): the same query runs another plan",
-                              m0, m1, work_ratio(q0, q1),
-                              q1.has_blks ? "shared blocks" : "rows");
+                              m0, m1, work_ratio(q0, q1), q1.has_blks ? "shared blocks" : "rows");
         g->fix = xstrdup("compare its plan before and after (EXPLAIN, auto_explain); undo the "
                          "setting or statistics change that came before it, or refresh "
                          "statistics with ANALYZE");
@@ -399,8 +397,9 @@ static void cause_lock(struct diag_ctx *x, const struct devent *e)
     json_t *a = json_object();
     json_object_set_new(a, "sessions_waiting_max", json_integer(waiting));
     json_object_set_new(a, "lock_waits_logged", json_integer((json_int_t)waits));
-    json_object_set_new(a, "deadlocks",
-                        json_integer((json_int_t)diag_sum(x->after, offsetof(struct dpoint, deadlocks))));
+    json_object_set_new(
+        a, "deadlocks",
+        json_integer((json_int_t)diag_sum(x->after, offsetof(struct dpoint, deadlocks))));
     json_object_set_new(g->evidence, "after", a);
     if (!b) {
         g->summary = diag_fmt("%s: %s", finding_kind_name(e->kind), e->key);
@@ -438,11 +437,10 @@ static void cause_lock(struct diag_ctx *x, const struct devent *e)
     json_object_set_new(g->evidence, "blocker", bl);
     g->summary = diag_fmt("%s pid %d%s%s%s holds a lock on %s (transaction open %.0f s): %d "
                           "session%s waiting",
-                          ddl ? "a migration," : "session", b->pid,
-                          b->app && *b->app ? " ('" : "", b->app && *b->app ? b->app : "",
-                          b->app && *b->app ? "')" : "", g->table ? g->table : "a table",
-                          b->xact_age_s > 0 ? b->xact_age_s : 0, b->victims,
-                          b->victims == 1 ? " is" : "s are");
+                          ddl ? "a migration," : "session", b->pid, b->app && *b->app ? " ('" : "",
+                          b->app && *b->app ? b->app : "", b->app && *b->app ? "')" : "",
+                          g->table ? g->table : "a table", b->xact_age_s > 0 ? b->xact_age_s : 0,
+                          b->victims, b->victims == 1 ? " is" : "s are");
     g->fix = ddl ? diag_fmt("run the migration with a lock_timeout (SET lock_timeout = '2s') and "
                             "outside a long transaction; end it now with SELECT "
                             "pg_terminate_backend(%d)",
@@ -454,17 +452,24 @@ static void cause_lock(struct diag_ctx *x, const struct devent *e)
 
 /* --- the whole mix: traffic_surge and resource_saturation ------------------------------ */
 
+/*
+ * A query this much slower per call counts as slowed. A saturated machine
+ * slows its queries unevenly (the longer ones lose more time slices), so
+ * the bar is below the 2x of one query's latency regression.
+ */
+#define SLOW_RATIO 1.5
+
 struct mix {
-    int considered;         /* queries busy enough before and after to compare */
-    int slow;               /* of them, at least twice slower */
-    double slow_share;      /* their share of the database time before */
-    double work_ratio;      /* the median work per call ratio of the slow ones (NAN: unknown) */
-    double calls_ratio;     /* calls per second after / before, of the queries known before */
-    double sessions_ratio;  /* new connections per second after / before (NAN: unknown) */
+    int considered;        /* queries busy enough before and after to compare */
+    int slow;              /* of them, at least SLOW_RATIO times slower */
+    double slow_share;     /* their share of the database time before */
+    double work_ratio;     /* the median work per call ratio of the slow ones (NAN: unknown) */
+    double calls_ratio;    /* calls per second after / before, of the queries known before */
+    double sessions_ratio; /* new connections per second after / before (NAN: unknown) */
     double sessions_before, sessions_after; /* per second */
-    double similarity;      /* cosine of the call shares before and after, 0..1 */
-    double new_share;       /* share of the calls after of queries not called before */
-    double db_ratio;        /* database time per second after / before */
+    double similarity;                      /* cosine of the call shares before and after, 0..1 */
+    double new_share; /* share of the calls after of queries not called before */
+    double db_ratio;  /* database time per second after / before */
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -516,7 +521,7 @@ static void mix_of(const struct diag_ctx *x, struct mix *m)
         if (q0.calls < 20 || q1.calls < 20 || all0 <= 0 || q0.ms / all0 < 0.01)
             continue;
         m->considered++;
-        if (mean_ms(q1) >= 2 * mean_ms(q0)) {
+        if (mean_ms(q1) >= SLOW_RATIO * mean_ms(q0)) {
             m->slow++;
             m->slow_share += q0.ms / all0;
             double wr = work_ratio(q0, q1);
@@ -555,7 +560,7 @@ static json_t *mix_json(const struct mix *m)
 {
     json_t *o = json_object();
     json_object_set_new(o, "queries_compared", json_integer(m->considered));
-    json_object_set_new(o, "queries_2x_slower", json_integer(m->slow));
+    json_object_set_new(o, "queries_slower", json_integer(m->slow));
     json_object_set_new(o, "their_time_share_before_pct", jsonstr_num(100 * m->slow_share));
     json_object_set_new(o, "work_per_call_ratio", jsonstr_num(m->work_ratio));
     json_object_set_new(o, "calls_ratio", jsonstr_num(m->calls_ratio));
@@ -573,30 +578,29 @@ static bool causes_from_mix(struct diag_ctx *x, const struct devent *e)
     struct mix m;
     mix_of(x, &m);
     bool same_mix = m.similarity >= 0.9 && m.new_share < 0.2;
-    bool surge = more_traffic(&m) && same_mix && (broad_slowdown(&m) || m.db_ratio >= 2 ||
-                                                  diag_has_kind(x->d, FK_CONN_RATE, x->onset_us,
-                                                                x->end_us));
+    bool surge = more_traffic(&m) && same_mix &&
+                 (broad_slowdown(&m) || m.db_ratio >= 2 ||
+                  diag_has_kind(x->d, FK_CONN_RATE, x->onset_us, x->end_us));
     bool flat_work = !isfinite(m.work_ratio) || m.work_ratio < 1.5;
     bool machine = !surge && broad_slowdown(&m) && flat_work && !more_traffic(&m) &&
                    !diag_has_kind(x->d, FK_LOCK_WAITS, x->onset_us, x->end_us) &&
                    !diag_has_kind(x->d, FK_BLOCKING, x->onset_us, x->end_us);
     if (!surge && !machine)
         return false;
-    struct cause *g =
-        diag_new_cause(x, surge ? CAUSE_TRAFFIC_SURGE : CAUSE_RESOURCE_SATURATION,
-                       surge ? 0.9 : (isfinite(m.work_ratio) ? 0.85 : 0.6), e);
+    struct cause *g = diag_new_cause(x, surge ? CAUSE_TRAFFIC_SURGE : CAUSE_RESOURCE_SATURATION,
+                                     surge ? 0.9 : (isfinite(m.work_ratio) ? 0.85 : 0.6), e);
     json_object_set_new(g->evidence, "mix", mix_json(&m));
     if (surge) {
-        g->summary = diag_fmt("the same query mix (similarity %.2f) at %.1fx the calls, new "
-                              "connections %.1f/s -> %.1f/s: more traffic reached the database%s",
-                              m.similarity, isfinite(m.calls_ratio) ? m.calls_ratio : 0,
-                              m.sessions_before, m.sessions_after,
-                              m.slow ? " and every query slowed" : "");
+        g->summary =
+            diag_fmt("the same query mix (similarity %.2f) at %.1fx the calls, new "
+                     "connections %.1f/s -> %.1f/s: more traffic reached the database%s",
+                     m.similarity, isfinite(m.calls_ratio) ? m.calls_ratio : 0, m.sessions_before,
+                     m.sessions_after, m.slow ? " and every query slowed" : "");
         g->fix = xstrdup("find where the traffic comes from (the web server's access log: "
                          "clients, routes); rate-limit or cache at the edge, and put a pooler "
                          "in front so new connections are not opened per request");
     } else {
-        g->summary = diag_fmt("%d of %d busy queries became at least 2x slower (%.0f%% of the "
+        g->summary = diag_fmt("%d of %d busy queries became at least 1.5x slower (%.0f%% of the "
                               "database time) with %s work per call and no more calls: the "
                               "machine got slower, not the queries",
                               m.slow, m.considered, 100 * m.slow_share,
@@ -604,6 +608,40 @@ static bool causes_from_mix(struct diag_ctx *x, const struct devent *e)
         g->fix = xstrdup("look at the host: CPU steal and run queue, I/O latency and "
                          "throttling, memory pressure, a noisy neighbour; no query to fix");
     }
+    return true;
+}
+
+/* Intervals of w in which fp was called. */
+static size_t points_with(const struct window *w, uint64_t fp)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (int k = 0; k < w->p[i]->nq; k++)
+            if (w->p[i]->q[k].fp == fp && w->p[i]->q[k].calls) {
+                n++;
+                break;
+            }
+    return n;
+}
+
+/*
+ * A query the incident brought: not called before the onset, or only in
+ * the last two intervals before it (an onset placed an interval late
+ * still sees a release's first calls as before it).
+ */
+static bool is_new_query(const struct diag_ctx *x, uint64_t fp)
+{
+    if (!diag_query_sum(x->after, fp).calls)
+        return false;
+    size_t n = points_with(x->before, fp);
+    if (n == 0)
+        return true;
+    if (n > 2 || x->before->n < 2)
+        return false;
+    for (size_t i = 0; i + 2 < x->before->n; i++)
+        for (int k = 0; k < x->before->p[i]->nq; k++)
+            if (x->before->p[i]->q[k].fp == fp)
+                return false;
     return true;
 }
 
@@ -635,9 +673,10 @@ static void cause_top_contributor(struct diag_ctx *x, const struct devent *e)
     le.kind = FK_LATENCY_REGRESSION;
     le.fp = best;
     le.table[0] = '\0';
-    if (q0.calls && c1 >= 3 * c0)
+    bool fresh = is_new_query(x, best);
+    if (!fresh && c1 >= 3 * c0)
         cause_for_query(x, CAUSE_DEPLOY_SURGE, 0.6, e, best);
-    else if (!q0.calls) {
+    else if (fresh) {
         le.kind = FK_NEW_HEAVY_QUERY;
         cause_for_slow_query(x, &le);
     } else {
@@ -696,11 +735,6 @@ static void causes_from_event(struct diag_ctx *x, const struct devent *e)
     default:
         break;
     }
-}
-
-static bool is_new_query(const struct diag_ctx *x, uint64_t fp)
-{
-    return diag_query_sum(x->before, fp).calls == 0 && diag_query_sum(x->after, fp).calls > 0;
 }
 
 /* Whether a new application_name appeared near the onset (a release). */
@@ -859,20 +893,26 @@ void diag_causes(struct diag_ctx *x)
         if (!first)
             first = e;
         causes_from_event(x, e);
-        bool server = e->kind == FK_DB_LOAD || e->kind == FK_CONN_RATE ||
+        bool server = e->kind == FK_DB_LOAD || e->kind == FK_CONN_RATE || e->kind == FK_CALL_RATE ||
                       e->kind == FK_LATENCY_REGRESSION || e->kind == FK_CALL_SURGE;
         if (server && !mix_done) {
             mix_done = true;
-            if (!causes_from_mix(x, e) && e->kind == FK_DB_LOAD)
+            if (!causes_from_mix(x, e) && (e->kind == FK_DB_LOAD || e->kind == FK_CALL_RATE))
                 cause_top_contributor(x, e);
         }
     }
     if (!first)
         return;
     if (!x->inc->ncauses) {
+        /* No pattern: what the first finding was about, its statement when it has one. */
         struct cause *g = diag_new_cause(x, CAUSE_UNKNOWN, 0.1, first);
         g->summary = diag_fmt("%s: %s", finding_kind_name(first->kind), first->key);
         g->fix = xstrdup("look at the alerts' evidence; no known outage pattern matches");
+        if (first->query) {
+            g->query = xstrdup(first->query);
+            bool parsed;
+            g->fingerprint = fingerprint_sql(first->query, strlen(first->query), &parsed);
+        }
     }
     release_story(x);
     symptoms(x);

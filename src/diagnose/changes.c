@@ -28,6 +28,35 @@
 
 #define LOOKBACK_US (300 * 1000000LL)
 
+/* Whether a setting steers the planner (a change of it can flip a plan). */
+static bool planner_setting(const char *name)
+{
+    static const char *const prefixes[] = {
+        "enable_",
+        "random_page_cost",
+        "seq_page_cost",
+        "cpu_",
+        "effective_cache_size",
+        "work_mem",
+        "default_statistics_target",
+        "jit",
+        "plan_cache_mode",
+        "from_collapse",
+        "join_collapse",
+        "geqo",
+        "parallel_",
+        "max_parallel",
+        "min_parallel",
+        "constraint_excl",
+        "effective_io_concurrency",
+        "hash_mem_multiplier",
+    };
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
 /* Whether a statement is not DDL (its text may be NULL). */
 static bool ddl_free(const char *text)
 {
@@ -96,7 +125,8 @@ static double trigger_fit(const struct diag_ctx *x, const struct cause *g,
         }
         if (c->kind == CHANGE_DROP_INDEX && on_table(d, c, g->table, why))
             return 0.9;
-        if ((c->kind == CHANGE_ALTER_TABLE || c->kind == CHANGE_DDL) && on_table(d, c, g->table, why))
+        if ((c->kind == CHANGE_ALTER_TABLE || c->kind == CHANGE_DDL) &&
+            on_table(d, c, g->table, why))
             return 0.5;
         return c->kind == CHANGE_DROP_INDEX ? 0.2 : 0;
     case CAUSE_HOT_INDEX:
@@ -113,10 +143,17 @@ static double trigger_fit(const struct diag_ctx *x, const struct cause *g,
         return schema_change(c->kind) ? 0.4 : 0;
     case CAUSE_PLAN_REGRESSION:
     case CAUSE_QUERY_REGRESSION:
-        if (c->kind == CHANGE_SETTING)
-            return 0.8;
-        if ((c->kind == CHANGE_ANALYZE || schema_change(c->kind)) && on_table(d, c, g->table, why))
+        /* What changes plans: the planner's settings and statistics, then the indexes. */
+        if (c->kind == CHANGE_SETTING) {
+            *why = "by time: a planner setting changed";
+            return planner_setting(c->object) ? 1 : 0.6;
+        }
+        if (c->kind == CHANGE_ANALYZE && on_table(d, c, g->table, why))
             return 0.9;
+        if (c->kind == CHANGE_DROP_INDEX && on_table(d, c, g->table, why))
+            return 0.8;
+        if (schema_change(c->kind) && on_table(d, c, g->table, why))
+            return 0.5;
         return 0;
     case CAUSE_DEPLOY_SURGE:
     case CAUSE_POOL_EXHAUSTION:
@@ -134,8 +171,8 @@ static double trigger_fit(const struct diag_ctx *x, const struct cause *g,
 }
 
 /* How well change c undoes the trigger or the cause (0: not at all). */
-static double fix_fit(const struct diag_ctx *x, const struct cause *g, const struct sample_change *c,
-                      const char **why)
+static double fix_fit(const struct diag_ctx *x, const struct cause *g,
+                      const struct sample_change *c, const char **why)
 {
     const struct diagnoser *d = x->d;
     const struct incident *inc = x->inc;
@@ -189,8 +226,7 @@ static double fix_fit(const struct diag_ctx *x, const struct cause *g, const str
 
 /* --- derived changes: a release, its rollback, the blocker's end ------------------ */
 
-static void derived(struct diag_ctx *x, const struct cause *g, struct sample_change *out,
-                    int *nout)
+static void derived(struct diag_ctx *x, const struct cause *g, struct sample_change *out, int *nout)
 {
     struct diagnoser *d = x->d;
     /* A release: the first interval in which new statements took a share of the time. */
@@ -221,9 +257,9 @@ static void derived(struct diag_ctx *x, const struct cause *g, struct sample_cha
                     last = x->after->p[i]->end_us;
         int64_t last_point = x->after->n ? x->after->p[x->after->n - 1]->end_us : 0;
         if (last && last < last_point)
-            out[(*nout)++] = (struct sample_change){
-                CHANGE_ROLLBACK, last, "release", "", "", g->query ? g->query : "", "", "", 0
-            };
+            out[(*nout)++] =
+                (struct sample_change){ CHANGE_ROLLBACK,          last, "release", "", "",
+                                        g->query ? g->query : "", "",   "",        0 };
     }
     /* The blocker's end: the last interval it was seen blocking. */
     if (g->kind == CAUSE_LOCK_CONTENTION) {
@@ -231,17 +267,44 @@ static void derived(struct diag_ctx *x, const struct cause *g, struct sample_cha
         int pid = (int)json_integer_value(json_object_get(b, "pid"));
         for (int i = 0; pid && i < d->nblockers; i++)
             if (d->blockers[i].pid == pid && x->end_us && d->blockers[i].last_us <= x->end_us)
-                out[(*nout)++] = (struct sample_change){ CHANGE_XACT_END,
-                                                         d->blockers[i].last_us,
-                                                         "blocking transaction",
-                                                         g->table ? g->table : "",
-                                                         "",
-                                                         d->blockers[i].query ? d->blockers[i].query
-                                                                              : "",
-                                                         d->blockers[i].app ? d->blockers[i].app
-                                                                            : "",
-                                                         "",
-                                                         pid };
+                out[(*nout)++] =
+                    (struct sample_change){ CHANGE_XACT_END,
+                                            d->blockers[i].last_us,
+                                            "blocking transaction",
+                                            g->table ? g->table : "",
+                                            "",
+                                            d->blockers[i].query ? d->blockers[i].query : "",
+                                            d->blockers[i].app ? d->blockers[i].app : "",
+                                            "",
+                                            pid };
+    }
+}
+
+/*
+ * A query that became slower right after a planner setting or its
+ * table's statistics changed runs another plan: without the work per call
+ * (a log), the change is the evidence.
+ */
+static void plan_story(struct incident *inc)
+{
+    bool planner = (inc->trigger.kind == CHANGE_SETTING && planner_setting(inc->trigger.object)) ||
+                   inc->trigger.kind == CHANGE_ANALYZE;
+    for (size_t i = 0; planner && i < inc->ncauses; i++) {
+        struct cause *g = &inc->causes[i];
+        if (g->kind != CAUSE_QUERY_REGRESSION)
+            continue;
+        g->kind = CAUSE_PLAN_REGRESSION;
+        char *summary =
+            diag_fmt("%s, right after %s %s changed: the planner chose another plan",
+                     g->summary ? g->summary : "slower",
+                     inc->trigger.kind == CHANGE_SETTING ? "the setting" : "the statistics of",
+                     inc->trigger.object);
+        free(g->summary);
+        g->summary = summary;
+        free(g->fix);
+        g->fix = diag_fmt("undo the change of %s, or compare the plan before and after (EXPLAIN, "
+                          "auto_explain) and fix the statistics or the query",
+                          inc->trigger.object);
     }
 }
 
@@ -273,7 +336,7 @@ void diag_trigger_and_fix(struct diag_ctx *x)
         double fit = trigger_fit(x, g, c, &why);
         /* Closer to the onset is likelier; a change after it must have been logged at its end. */
         int64_t dist = c->ts_us > x->onset_us ? c->ts_us - x->onset_us : x->onset_us - c->ts_us;
-        fit -= 0.1 * (double)dist / (double)LOOKBACK_US;
+        fit -= 0.3 * (double)dist / (double)LOOKBACK_US;
         if (fit > best && fit >= 0.3) {
             best = fit;
             pick = c;
@@ -283,9 +346,10 @@ void diag_trigger_and_fix(struct diag_ctx *x)
     if (pick) {
         incident_change_set(&inc->trigger, pick, pick_why);
         inc->has_trigger = true;
+        plan_story(inc);
     }
-    int64_t fix_until = x->end_us ? x->end_us + (x->end_us - x->onset_us) / 4 + 60 * 1000000LL
-                                  : INT64_MAX;
+    int64_t fix_until =
+        x->end_us ? x->end_us + (x->end_us - x->onset_us) / 4 + 60 * 1000000LL : INT64_MAX;
     best = 0;
     pick = NULL;
     for (size_t i = 0; i < total; i++) {
@@ -364,8 +428,7 @@ static void add_finding(struct finding **out, size_t *n, const struct dindex *x,
     fi->next = diag_fmt("drop index %s, or build it without %s", x->name, col);
 }
 
-size_t diagnoser_change_findings(struct diagnoser *d, const struct sample *s,
-                                 struct finding **out)
+size_t diagnoser_change_findings(struct diagnoser *d, const struct sample *s, struct finding **out)
 {
     *out = NULL;
     if (s->gap)

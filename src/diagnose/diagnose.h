@@ -21,6 +21,7 @@
 #include "core/sample.h"
 #include "detect/finding.h"
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,11 +49,13 @@ size_t diagnoser_change_findings(struct diagnoser *d, const struct sample *s, st
 void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct finding *f, size_t n);
 
 /*
- * Keeps the normal stretch before onset_us as the baseline of the
- * incident that begins there (the summary ring may forget it while a long
- * incident runs). Call when an incident opens, before diagnoser_diagnose.
+ * Keeps the normal stretch before onset_us (from normal_from_us on: the
+ * end of the incident before, 0 if none) as the baseline of the incident
+ * that begins there; the summary ring may forget it while a long incident
+ * runs. Call when an incident opens (and again when its onset moves),
+ * before diagnoser_diagnose.
  */
-void diagnoser_begin(struct diagnoser *d, int64_t onset_us);
+void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_us);
 
 /*
  * Diagnoses the incident [onset_us, end_us) (end_us 0: still going on):
@@ -62,5 +65,20 @@ void diagnoser_begin(struct diagnoser *d, int64_t onset_us);
  */
 void diagnoser_diagnose(struct diagnoser *d, int64_t onset_us, int64_t end_us,
                         struct incident *inc);
+
+/*
+ * The plans query fp ran before and after at_us, where the source logged
+ * them (auto_explain): {"before": {...}, "after": {...}} (a new reference)
+ * when it changed plans within window_us of at_us, else NULL.
+ */
+typedef json_t *diag_plans_fn(void *ctx, uint64_t fp, int64_t at_us, int64_t window_us);
+
+/*
+ * Gives each cause of inc that names a query the plans it ran before its
+ * start and since (evidence "plans") when plans knows them; a query
+ * regression whose plan changed with no index dropped becomes a plan
+ * regression. Call after diagnoser_diagnose (diagnose/plans.c).
+ */
+void diagnose_plans(struct incident *inc, diag_plans_fn *plans, void *ctx, int64_t window_us);
 
 #endif

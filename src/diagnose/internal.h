@@ -102,7 +102,7 @@ struct dholder {
 struct dblocker {
     int pid;
     char *query, *app, *user, *state, *object; /* object: the relation its victims wait for */
-    double xact_age_s; /* how long its transaction had been open */
+    double xact_age_s;                         /* how long its transaction had been open */
     int victims;
     int64_t first_us, last_us; /* when it was seen blocking */
     int64_t waits_since_us;    /* when the longest wait behind it began */
@@ -172,8 +172,8 @@ double diag_median_int(const struct window *w, size_t field_offset);
 double diag_rate(double v, const struct window *w);
 /* {calls_per_s, mean_ms, rows_per_call, blocks_per_call, time_share_pct, intervals} */
 json_t *diag_query_numbers(const struct window *w, uint64_t fp);
-void diag_table_sums(const struct window *w, const char *table, int64_t *seq_tup_read,
-                     int64_t *upd, int64_t *hot);
+void diag_table_sums(const struct window *w, const char *table, int64_t *seq_tup_read, int64_t *upd,
+                     int64_t *hot);
 double diag_share(const struct window *w, uint64_t fp);
 /* Whether a finding of kind k was seen in [onset_us, end_us) (end_us 0: up to now). */
 bool diag_has_kind(const struct diagnoser *d, enum finding_kind k, int64_t onset_us,

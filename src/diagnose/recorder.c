@@ -155,7 +155,8 @@ static void note_holders(struct diagnoser *d, const struct sample *s)
         if (k == d->nholders) {
             if (d->nholders == DIAG_HOLDERS)
                 continue;
-            d->holders[d->nholders++] = (struct dholder){ xstrdup(x->query), xstrdup(app), 0, 0, 0 };
+            d->holders[d->nholders++] =
+                (struct dholder){ xstrdup(x->query), xstrdup(app), 0, 0, 0 };
         }
         d->holders[k].count++;
         d->holders[k].idle += strncmp(x->state, "idle in transaction", 19) == 0;
@@ -268,9 +269,16 @@ static void note_findings(struct diagnoser *d, const struct sample *s, const str
                (d->events[k].kind != f[i].kind || strcmp(d->events[k].key, f[i].key)))
             k++;
         if (k < d->nevents) {
-            if (f[i].value > d->events[k].value)
-                d->events[k].value = f[i].value;
-            d->events[k].last_us = s->end_us;
+            struct devent *e = &d->events[k];
+            /* Seen again after a quiet stretch: a new occurrence, with its own start. */
+            if (e->last_us < s->start_us) {
+                e->start_us = s->start_us;
+                e->detected_us = s->end_us;
+                e->value = f[i].value;
+            }
+            if (f[i].value > e->value)
+                e->value = f[i].value;
+            e->last_us = s->end_us;
             continue;
         }
         if (d->nevents == DIAG_EVENTS)
@@ -360,8 +368,9 @@ static void summarise(struct diagnoser *d, struct dpoint *p, const struct sample
         if (q->blks_hit + q->blks_read > 0)
             p->has_blks = true;
         if (p->nq < DIAG_TOPQ) {
-            p->q[p->nq++] = (struct dq){ q->fingerprint, q->calls, q->rows,
-                                         q->blks_hit + q->blks_read, q->total_ms, q->is_new };
+            p->q[p->nq++] =
+                (struct dq){ q->fingerprint, q->calls, q->rows, q->blks_hit + q->blks_read,
+                             q->total_ms,    q->is_new };
             diag_remember(d, q->fingerprint, q->query);
         }
     }
@@ -408,19 +417,23 @@ void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct fin
     note_findings(d, s, f, n);
 }
 
-void diagnoser_begin(struct diagnoser *d, int64_t onset_us)
+void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_us)
 {
     free(d->base);
     d->base = xmalloc(DIAG_BASELINE * sizeof(*d->base));
     d->nbase = 0;
     d->base_onset_us = onset_us;
+    /* The last DIAG_BASELINE intervals before the onset, none from an earlier incident. */
     size_t first = d->npoints;
     for (size_t i = 0; i < d->npoints; i++)
         if (d->points[(d->head + i) % DIAG_POINTS].start_us < onset_us)
             first = i;
     size_t from = first + 1 > DIAG_BASELINE ? first + 1 - DIAG_BASELINE : 0;
-    for (size_t i = from; first < d->npoints && i <= first; i++)
-        d->base[d->nbase++] = d->points[(d->head + i) % DIAG_POINTS];
+    for (size_t i = from; first < d->npoints && i <= first; i++) {
+        const struct dpoint *p = &d->points[(d->head + i) % DIAG_POINTS];
+        if (p->start_us >= normal_from_us)
+            d->base[d->nbase++] = *p;
+    }
     /* Holders and blockers seen before the onset belong to an earlier stretch. */
     if (d->holders_us && d->holders_us < onset_us)
         holders_clear(d);
@@ -549,8 +562,9 @@ json_t *diag_query_numbers(const struct window *w, uint64_t fp)
     json_object_set_new(o, "mean_ms", jsonstr_num(q.calls ? q.ms / (double)q.calls : NAN));
     json_object_set_new(o, "rows_per_call",
                         jsonstr_num(q.calls ? (double)q.rows / (double)q.calls : NAN));
-    json_object_set_new(o, "blocks_per_call",
-                        jsonstr_num(q.calls && q.has_blks ? (double)q.blks / (double)q.calls : NAN));
+    json_object_set_new(
+        o, "blocks_per_call",
+        jsonstr_num(q.calls && q.has_blks ? (double)q.blks / (double)q.calls : NAN));
     json_object_set_new(o, "time_share_pct", jsonstr_num(all > 0 ? 100 * q.ms / all : NAN));
     json_object_set_new(o, "intervals", json_integer((json_int_t)w->n));
     return o;
@@ -567,8 +581,8 @@ bool diag_table_match(const char *full, const char *name)
     return dot && !strchr(full, '.') && strcmp(dot + 1, full) == 0;
 }
 
-void diag_table_sums(const struct window *w, const char *table, int64_t *seq_tup_read,
-                     int64_t *upd, int64_t *hot)
+void diag_table_sums(const struct window *w, const char *table, int64_t *seq_tup_read, int64_t *upd,
+                     int64_t *hot)
 {
     *seq_tup_read = *upd = *hot = 0;
     for (size_t i = 0; i < w->n; i++)
@@ -591,8 +605,7 @@ bool diag_event_in(const struct devent *e, int64_t onset_us, int64_t end_us)
     return e->last_us > onset_us && (!end_us || e->start_us < end_us);
 }
 
-bool diag_has_kind(const struct diagnoser *d, enum finding_kind k, int64_t onset_us,
-                   int64_t end_us)
+bool diag_has_kind(const struct diagnoser *d, enum finding_kind k, int64_t onset_us, int64_t end_us)
 {
     for (size_t i = 0; i < d->nevents; i++)
         if (d->events[i].kind == k && diag_event_in(&d->events[i], onset_us, end_us))

@@ -26,8 +26,7 @@
 static void suspect(struct incident *inc, const char *name, enum verdict v, char *evidence,
                     const char *needs)
 {
-    inc->suspicions =
-        xrealloc(inc->suspicions, (inc->nsuspicions + 1) * sizeof(*inc->suspicions));
+    inc->suspicions = xrealloc(inc->suspicions, (inc->nsuspicions + 1) * sizeof(*inc->suspicions));
     inc->suspicions[inc->nsuspicions++] =
         (struct suspicion){ xstrdup(name), v, evidence, needs ? xstrdup(needs) : NULL };
 }
@@ -103,19 +102,19 @@ static void network(struct diag_ctx *x, const struct cause *top)
                          db0, db1),
                 NULL);
     else if (top->kind == CAUSE_POOL_EXHAUSTION || top->kind == CAUSE_LOCK_CONTENTION)
-        suspect(x->inc, name, VERDICT_RULED_OUT,
-                diag_fmt("connections were held by sessions (%s), not lost; execution time "
-                         "%.2f s/s before, %.2f s/s after",
-                         top->kind == CAUSE_POOL_EXHAUSTION ? "idle or running"
-                                                            : "waiting on a lock",
-                         db0, db1),
-                NULL);
+        suspect(
+            x->inc, name, VERDICT_RULED_OUT,
+            diag_fmt("connections were held by sessions (%s), not lost; execution time "
+                     "%.2f s/s before, %.2f s/s after",
+                     top->kind == CAUSE_POOL_EXHAUSTION ? "idle or running" : "waiting on a lock",
+                     db0, db1),
+            NULL);
     else
-        suspect(x->inc, name, VERDICT_CANNOT_TELL,
-                diag_fmt("the database's execution time did not rise (%.2f s/s -> %.2f s/s)",
-                         db0, db1),
-                "the web server's access log with upstream time ($upstream_response_time): "
-                "the time between the application and the database");
+        suspect(
+            x->inc, name, VERDICT_CANNOT_TELL,
+            diag_fmt("the database's execution time did not rise (%.2f s/s -> %.2f s/s)", db0, db1),
+            "the web server's access log with upstream time ($upstream_response_time): "
+            "the time between the application and the database");
 }
 
 static double mean_of(struct qsum q)
@@ -144,11 +143,10 @@ static void resources(struct diag_ctx *x, const struct cause *top)
     if (sat) {
         json_t *mix = json_object_get(sat->evidence, "mix");
         suspect(x->inc, name, VERDICT_CONFIRMED,
-                diag_fmt("%lld queries at least 2x slower for %s work per call",
-                         (long long)json_integer_value(json_object_get(mix, "queries_2x_slower")),
-                         json_is_number(json_object_get(mix, "work_per_call_ratio"))
-                             ? "the same"
-                             : "unknown"),
+                diag_fmt("%lld queries at least 1.5x slower for %s work per call",
+                         (long long)json_integer_value(json_object_get(mix, "queries_slower")),
+                         json_is_number(json_object_get(mix, "work_per_call_ratio")) ? "the same"
+                                                                                     : "unknown"),
                 NULL);
         return;
     }
@@ -171,8 +169,8 @@ static void resources(struct diag_ctx *x, const struct cause *top)
                 NULL);
     } else if (top->kind == CAUSE_POOL_EXHAUSTION || top->kind == CAUSE_LOCK_CONTENTION ||
                top->kind == CAUSE_TRAFFIC_SURGE) {
-        suspect(x->inc, name, isfinite(others) && others <= 1.5 ? VERDICT_RULED_OUT
-                                                                : VERDICT_CANNOT_TELL,
+        suspect(x->inc, name,
+                isfinite(others) && others <= 1.5 ? VERDICT_RULED_OUT : VERDICT_CANNOT_TELL,
                 diag_fmt("the queries' time per call %.1fx (sessions %s)",
                          isfinite(others) ? others : 1.0,
                          top->kind == CAUSE_LOCK_CONTENTION ? "wait on a lock, not on the machine"

@@ -40,7 +40,7 @@ struct engine {
     struct change {
         enum alert_change change;
         uint64_t id;
-    } *changes;
+    } * changes;
     size_t nchanges, capchanges;
 };
 
@@ -216,6 +216,17 @@ static struct top top_of(const struct incident *inc)
     return t;
 }
 
+/* The end of the incident before inc (0 if none): the normal stretch starts there. */
+static int64_t normal_from(const struct engine *e, const struct incident *inc)
+{
+    int64_t from = 0;
+    for (size_t i = 0; i < e->n; i++)
+        if (&e->incidents[i] != inc && e->incidents[i].end_us &&
+            e->incidents[i].end_us <= inc->onset_us && e->incidents[i].end_us > from)
+            from = e->incidents[i].end_us;
+    return from;
+}
+
 static void diagnose(struct engine *e, struct incident *inc, int64_t end_us)
 {
     json_t *kept = inc->impact ? json_incref(inc->impact) : NULL;
@@ -223,6 +234,7 @@ static void diagnose(struct engine *e, struct incident *inc, int64_t end_us)
     json_int_t not_listed = json_integer_value(unlisted);
     json_decref(kept);
     diagnoser_diagnose(e->diag, inc->onset_us, end_us, inc);
+    diagnose_plans(inc, e->hooks.plans, e->hooks.ctx, 2 * e->step_us);
     if (not_listed)
         json_object_set_new(inc->impact, "alerts_not_listed", json_integer(not_listed));
 }
@@ -292,15 +304,18 @@ static void follow_incidents(struct engine *e, const struct sample *s)
         tell(e, INCIDENT_CHANGE_RESOLVED, inc);
         return;
     }
+    if (opened)
+        diagnoser_begin(e->diag, inc->onset_us, normal_from(e, inc));
     diagnose(e, inc, 0);
     if (opened) {
         int64_t onset = refine(e, top_fp(inc), inc->onset_us, true);
-        /* A cause may know its start better (a lock wait's age): up to two minutes back. */
-        if (inc->ncauses && inc->causes[0].start_us < onset &&
-            inc->causes[0].start_us >= onset - 120 * 1000000LL)
+        /* A lock knows its start better than the alerts: its oldest wait (two minutes at most). */
+        if (inc->ncauses && inc->causes[0].kind == CAUSE_LOCK_CONTENTION &&
+            inc->causes[0].start_us < onset && inc->causes[0].start_us >= onset - 120 * 1000000LL)
             onset = inc->causes[0].start_us;
         if (onset != inc->onset_us) {
             inc->onset_us = onset;
+            diagnoser_begin(e->diag, inc->onset_us, normal_from(e, inc));
             diagnose(e, inc, 0);
         }
         tell(e, INCIDENT_CHANGE_OPENED, inc);

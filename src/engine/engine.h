@@ -29,6 +29,7 @@
 #include "detect/alerts.h"
 #include "detect/config.h"
 #include "detect/finding.h"
+#include "diagnose/diagnose.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -52,6 +53,8 @@ struct engine_hooks {
      * true for an onset, false for an end. May be NULL.
      */
     int64_t (*refine)(void *ctx, uint64_t fp, int64_t at_us, int64_t window_us, bool rising);
+    /* The plans a query ran around a time, where the source logged them; may be NULL. */
+    diag_plans_fn *plans;
     void *ctx;
 };
 

@@ -6,6 +6,9 @@
 #include "engine/fromlog.h"
 
 #include "stats/tosample.h"
+#include "util/jsonstr.h"
+
+#include <string.h>
 
 #include "util/banned.h"
 
@@ -19,6 +22,46 @@ static int64_t refine(void *ctx, uint64_t fp, int64_t at_us, int64_t window_us, 
 {
     const struct feed *f = ctx;
     return collector_change_point(f->c, fp, at_us, window_us, rising);
+}
+
+/* The plan text kept in evidence: enough to read, bounded for the store. */
+#define PLAN_TEXT_MAX 8192
+
+static json_t *shape_json(const struct plan_shape *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "outline", json_string(p->outline));
+    json_object_set_new(o, "calls", json_integer((json_int_t)p->count));
+    json_object_set_new(o, "first_seen", jsonstr_time(p->first_us));
+    json_object_set_new(o, "last_seen", jsonstr_time(p->last_us));
+    json_object_set_new(o, "slowest_ms",
+                        p->slowest_us >= 0 ? json_real((double)p->slowest_us / 1000) : json_null());
+    /* A long plan is cut at a line end (or a character's start), and says so. */
+    size_t len = strlen(p->plan);
+    if (len > PLAN_TEXT_MAX) {
+        size_t nl = PLAN_TEXT_MAX;
+        while (nl && p->plan[nl] != '\n')
+            nl--;
+        len = nl ? nl : PLAN_TEXT_MAX;
+        while (len && ((unsigned char)p->plan[len] & 0xC0) == 0x80)
+            len--;
+    }
+    json_t *text = json_stringn(p->plan, len);
+    json_object_set_new(o, "plan", text ? text : json_null());
+    json_object_set_new(o, "plan_cut", json_boolean(len < strlen(p->plan)));
+    return o;
+}
+
+static json_t *plans(void *ctx, uint64_t fp, int64_t at_us, int64_t window_us)
+{
+    const struct feed *f = ctx;
+    const struct plan_shape *before, *after;
+    if (!collector_plan_change(f->c, fp, at_us, window_us, &before, &after))
+        return NULL;
+    json_t *o = json_object();
+    json_object_set_new(o, "before", shape_json(before));
+    json_object_set_new(o, "after", shape_json(after));
+    return o;
 }
 
 static void feed_sample(void *ctx, const struct sample *s)
@@ -38,7 +81,7 @@ struct engine *engine_run_log(const struct collector *c, const struct detect_con
                               int64_t *step_us)
 {
     struct feed f = { NULL, c, true };
-    struct engine_hooks hooks = { .refine = refine, .ctx = &f };
+    struct engine_hooks hooks = { .refine = refine, .plans = plans, .ctx = &f };
     f.e = engine_new(cfg, &hooks);
     int64_t step = collector_step_us(c, cfg->min_calls);
     if (step_us)

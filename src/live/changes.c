@@ -73,8 +73,8 @@ void live_changes_free(struct live_changes *lc)
 static void kvset_add(struct kvset *s, const char *key, const char *table, const char *value)
 {
     s->v = xgrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
-    s->v[s->n++] = (struct kv){ xstrdup(key), xstrdup(table ? table : ""),
-                                xstrdup(value ? value : "") };
+    s->v[s->n++] =
+        (struct kv){ xstrdup(key), xstrdup(table ? table : ""), xstrdup(value ? value : "") };
 }
 
 static const struct kv *kvset_find(const struct kvset *s, const char *key)
@@ -89,7 +89,9 @@ static void add(struct sample *s, enum sample_change_kind kind, const char *obje
                 const char *table, const char *detail, const char *statement, const char *app,
                 const char *user, int pid)
 {
-    struct sample_change c = { kind, s->start_us, object, table, detail, statement, app, user, pid };
+    struct sample_change c = {
+        kind, s->start_us, object, table, detail, statement, app, user, pid
+    };
     sample_add_change(s, &c);
 }
 
@@ -118,8 +120,8 @@ static void note_indexes(struct live_changes *lc, struct sample *s)
     for (size_t i = 0; lc->indexes_known && i < lc->indexes.n; i++) {
         const struct kv *old = &lc->indexes.v[i];
         if (!kvset_find(&now, old->key))
-            add(s, CHANGE_DROP_INDEX, strchr(old->key, '.') + 1, old->table, old->value, "", "",
-                "", 0);
+            add(s, CHANGE_DROP_INDEX, strchr(old->key, '.') + 1, old->table, old->value, "", "", "",
+                0);
     }
     buf_release(&key);
     buf_release(&table);

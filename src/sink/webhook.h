@@ -52,7 +52,7 @@
 struct webhook;
 
 enum webhook_format {
-    WEBHOOK_GENERIC,      /* {"source":"sleuth","change":...,"alert":{...}} */
+    WEBHOOK_GENERIC,      /* {"source":"sleuth","change":...,"incident":{...}} */
     WEBHOOK_SLACK,        /* Slack incoming webhook message */
     WEBHOOK_ALERTMANAGER, /* Alertmanager v2 API alert array */
 };

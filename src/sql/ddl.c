@@ -114,8 +114,8 @@ static void alter_table(const json_t *st, struct ddl *d)
 {
     range_name(json_object_get(st, "relation"), d->table, sizeof(d->table));
     snprintf(d->object, sizeof(d->object), "%s", d->table);
-    const json_t *cmd = json_object_get(json_array_get(json_object_get(st, "cmds"), 0),
-                                        "AlterTableCmd");
+    const json_t *cmd =
+        json_object_get(json_array_get(json_object_get(st, "cmds"), 0), "AlterTableCmd");
     const char *col = jstr(cmd, "name");
     if (!*col)
         col = jstr(json_object_get(json_object_get(cmd, "def"), "ColumnDef"), "colname");
@@ -135,9 +135,9 @@ static void setting(const json_t *set, const char *scope, struct ddl *d)
     else if (json_object_get(arg, "sval"))
         snprintf(value, sizeof(value), "%s", jstr(json_object_get(arg, "sval"), "sval"));
     else if (json_object_get(arg, "ival"))
-        snprintf(value, sizeof(value), "%lld",
-                 (long long)json_integer_value(
-                     json_object_get(json_object_get(arg, "ival"), "ival")));
+        snprintf(
+            value, sizeof(value), "%lld",
+            (long long)json_integer_value(json_object_get(json_object_get(arg, "ival"), "ival")));
     else if (json_object_get(arg, "fval"))
         snprintf(value, sizeof(value), "%s", jstr(json_object_get(arg, "fval"), "fval"));
     else if (strcmp(jstr(set, "kind"), "VAR_RESET") == 0)
@@ -162,8 +162,7 @@ static bool from_stmt(const json_t *stmt, struct ddl *d)
         const char *rt = jstr(st, "removeType");
         d->kind = strcmp(rt, "OBJECT_INDEX") == 0 ? DDL_DROP_INDEX : DDL_OTHER;
         d->concurrent = json_is_true(json_object_get(st, "concurrent"));
-        list_name(json_array_get(json_object_get(st, "objects"), 0), d->object,
-                  sizeof(d->object));
+        list_name(json_array_get(json_object_get(st, "objects"), 0), d->object, sizeof(d->object));
         if (strcmp(rt, "OBJECT_TABLE") == 0)
             snprintf(d->table, sizeof(d->table), "%s", d->object);
         if (d->kind == DDL_OTHER) {
@@ -239,8 +238,8 @@ bool ddl_parse(const char *sql, struct ddl *out)
     bool ok = false;
     if (!r.error && r.parse_tree) {
         json_t *root = json_loads(r.parse_tree, 0, NULL);
-        const json_t *stmt = json_object_get(
-            json_array_get(json_object_get(root, "stmts"), 0), "stmt");
+        const json_t *stmt =
+            json_object_get(json_array_get(json_object_get(root, "stmts"), 0), "stmt");
         ok = stmt && from_stmt(stmt, out);
         json_decref(root);
     }

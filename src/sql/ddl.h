@@ -19,7 +19,8 @@ enum ddl_kind {
     DDL_CREATE_INDEX, /* object: the index; table; def: as pg_get_indexdef writes it */
     DDL_DROP_INDEX,   /* object: the (first) index dropped */
     DDL_REINDEX,      /* object: the index or table */
-    DDL_ALTER_TABLE,  /* table; detail: the first subcommand ("add column x", "alter column v type") */
+    DDL_ALTER_TABLE,  /* table; detail: the first subcommand ("add column x", "alter column v type")
+                       */
     DDL_OTHER,        /* CREATE/DROP TABLE, TRUNCATE, CLUSTER, RENAME...; table when there is one */
     DDL_ANALYZE,      /* ANALYZE or VACUUM ANALYZE; table: the first one ("" for all) */
     DDL_SETTING,      /* ALTER SYSTEM / DATABASE / ROLE ... SET; object: the setting */

@@ -16,11 +16,14 @@
  */
 #include "facts.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <pg_query.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "util/buf.h"
 #include "util/xalloc.h"
 
 #include "util/banned.h"
@@ -997,10 +1000,52 @@ static int facts_from_json(struct sqlfacts *out, const char *tree, struct err *e
     return 0;
 }
 
+/*
+ * A normalised text with a typed literal (date '2020-01-01' becomes
+ * date $1) is no longer SQL: the same text with the type names before
+ * parameters dropped, or NULL when there are none. (The facts do not
+ * depend on a parameter's type.)
+ */
+static char *untyped(const char *sql)
+{
+    static const char *const types[] = { "date",     "timestamptz", "timestamp", "time",
+                                         "interval", "numeric",     "bigint",    "integer",
+                                         "int",      "text",        "uuid",      "inet",
+                                         "jsonb",    "json",        "boolean",   "bool" };
+    struct buf b = BUF_INIT;
+    bool changed = false;
+    for (const char *p = sql; *p;) {
+        size_t skip = 0;
+        bool word_start = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        for (size_t i = 0; word_start && !skip && i < sizeof(types) / sizeof(types[0]); i++) {
+            size_t n = strlen(types[i]);
+            if (strncasecmp(p, types[i], n) == 0 && p[n] == ' ' && p[n + 1] == '$')
+                skip = n + 1;
+        }
+        if (skip) {
+            p += skip;
+            changed = true;
+        } else {
+            buf_addch(&b, *p++);
+        }
+    }
+    if (!changed) {
+        buf_release(&b);
+        return NULL;
+    }
+    return buf_detach(&b, NULL);
+}
+
 int sqlfacts_parse(struct sqlfacts *out, const char *sql, struct err *err)
 {
     memset(out, 0, sizeof(*out));
     PgQueryParseResult r = pg_query_parse(sql);
+    char *retry = r.error ? untyped(sql) : NULL;
+    if (retry) {
+        pg_query_free_parse_result(r);
+        r = pg_query_parse(retry);
+        free(retry);
+    }
     int rc;
     if (r.error) {
         rc = err_set(err, ERR_PARSE, "cannot parse statement: %s at offset %d",

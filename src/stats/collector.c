@@ -181,6 +181,7 @@ void collector_init(struct collector *c, const struct collector_opts *opts)
     arena_init(&c->arena, 256 * 1024);
     names_init(&c->names);
     buf_init(&c->norm, 4096);
+    buf_init(&c->plan_outline, 256);
     hmap_init(&c->by_text);
     hmap_init(&c->by_fp);
     hmap_init(&c->tl_index);
@@ -210,6 +211,7 @@ static void qstat_release(struct qstat *q)
         free(q->dims[d].items);
     free(q->series);
     free(q->fine);
+    plans_release(q);
 }
 
 void collector_release(struct collector *c)
@@ -248,6 +250,7 @@ void collector_release(struct collector *c)
     changes_release(c);
     xacts_release(c);
     buf_release(&c->norm);
+    buf_release(&c->plan_outline);
     names_release(&c->names);
     arena_release(&c->arena);
 }
@@ -751,6 +754,9 @@ static void on_plan(struct collector *c, const struct event *ev, struct call *k)
     struct pid_state *s = pid_at(c, ev->pid);
     c->plans++;
     settle(c, &s->plan, ev->pid);
+    if (k->text.len)
+        plans_note(c, qstat_for(c, k->text, k->line, k->input), ev->plan, k->ts_us, k->duration_us,
+                   k->input, k->line);
     if (s->head_plan.active && s->head_plan_fate == FATE_OPEN)
         s->head_plan_fate = FATE_SETTLE;
     k->plan = ev->plan;
@@ -1110,6 +1116,7 @@ static void merge_qstat(struct collector *dst, struct collector *src, struct qst
     for (size_t i = 0; i < s->nseries; i++)
         series_add(d, s->series[i].bucket, s->series[i].calls, s->series[i].total_us);
     finetl_merge_series(dst, d, s);
+    plans_merge(d, s, line_base);
 }
 
 /*

@@ -88,6 +88,21 @@ struct example {
     char *plan;   /* auto_explain plan, malloc'd or NULL */
 };
 
+/* Distinct plan shapes kept per query (stats/plans.c); more are counted in plans_other. */
+#define PLAN_SHAPES_MAX 16
+
+/* One shape of plan a query ran: its nodes and relations, numbers left out. */
+struct plan_shape {
+    uint64_t shape;     /* XXH3 of the whole outline */
+    char *outline;      /* "Limit > Sort > Seq Scan on books" (cut at 240 bytes), malloc'd */
+    char *plan;         /* the slowest plan of the shape as logged, malloc'd */
+    int64_t slowest_us; /* its duration (-1 if unknown) */
+    uint32_t input;     /* where it is logged, to break ties */
+    uint64_t line;
+    int64_t first_us, last_us;
+    uint64_t count;
+};
+
 struct qstat {
     uint64_t fingerprint;
     struct series_point *fine; /* the fine timeline (collector.fine_us buckets), by bucket */
@@ -108,6 +123,9 @@ struct qstat {
     struct dim_top dims[DIM__COUNT];
     struct series_point *series;
     size_t nseries, capseries;
+    struct plan_shape *plans; /* by shape hash */
+    size_t nplans, capplans;
+    uint64_t plans_other; /* plans of shapes beyond PLAN_SHAPES_MAX */
 };
 
 struct tl_bucket {
@@ -240,7 +258,8 @@ struct collector {
     bool keep_all_names; /* a range's collector keeps every name (see dim_add) */
     struct arena arena;
     struct names names;
-    struct buf norm; /* scratch for normalisation */
+    struct buf norm;         /* scratch for normalisation */
+    struct buf plan_outline; /* scratch for plan shapes */
 
     /* normalised text -> qstat index, and fingerprint -> qstat index */
     struct hmap by_text, by_fp;
@@ -322,6 +341,22 @@ void collector_add_event(void *collector, const struct event *ev);
 void collector_merge(struct collector *dst, struct collector *src, uint64_t line_base);
 /* Settles what is still pending (statements waiting for a duration line). */
 void collector_finish(struct collector *c);
+
+/*
+ * The outline of an auto_explain plan (text or JSON format) into outline:
+ * its nodes with the relations and indexes they read, "A > B" for one
+ * child and "A (B, C)" for more, numbers and conditions left out; *shape
+ * is its hash. False when the plan has no node this can read.
+ */
+bool plan_outline(struct str plan, struct buf *outline, uint64_t *shape);
+/*
+ * Whether query fp changed plans around at_us: *after is the most run of
+ * the shapes first seen within window_us of at_us and still run at at_us
+ * or later, *before the most run of those first seen earlier. Both are set (and
+ * differ) when it returns true; either may be NULL otherwise.
+ */
+bool collector_plan_change(const struct collector *c, uint64_t fp, int64_t at_us, int64_t window_us,
+                           const struct plan_shape **before, const struct plan_shape **after);
 /* Sample standard deviation of a query's timed calls, ms. */
 double qstat_stddev_ms(const struct qstat *q);
 

@@ -58,6 +58,14 @@ void finetl_merge_series(struct collector *dst, struct qstat *d, const struct qs
 /* Folds src's buckets into dst's, then coarsens dst until it fits. */
 void finetl_merge_buckets(struct collector *dst, const struct collector *src);
 
+/* Plan shapes (plans.c). */
+/* A plan of q logged at ts_us for a call of duration_us, at (input, line). */
+void plans_note(struct collector *c, struct qstat *q, struct str plan, int64_t ts_us,
+                int64_t duration_us, uint32_t input, uint64_t line);
+/* Moves s's shapes into d's (lines shifted by line_base). */
+void plans_merge(struct qstat *d, struct qstat *s, uint64_t line_base);
+void plans_release(struct qstat *q);
+
 /* Changes and applications (changes.c). */
 void changes_init(struct collector *c);
 void changes_release(struct collector *c);

@@ -135,6 +135,10 @@ struct walk {
     size_t *waits; /* lock waits that began and go on */
     size_t nwaits;
     int64_t new_from;
+    /* Sessions connected, from the connection and disconnection lines (0 when not logged). */
+    int64_t *level; /* after each fine bucket (by bucket order) */
+    int64_t now;    /* the level after the last bucket walked */
+    int usable;     /* the level at which the server refused connections: its usable slots */
 };
 
 static const char *name_of(const struct collector *c, uint32_t id, struct sample *s)
@@ -310,6 +314,34 @@ static void add_waiters(struct walk *w, struct sample *s, int64_t b, int64_t end
     w->nwaits = k;
 }
 
+/*
+ * Sessions connected after each fine bucket, from the connection and
+ * disconnection lines: their running sum, raised so that it never goes
+ * below zero (sessions that were there before the log began). The server
+ * refuses a connection exactly when every usable slot is taken, so the
+ * highest level at a refusal is the usable slots. Nothing without both
+ * kinds of lines (log_connections, log_disconnections).
+ */
+static void connection_levels(struct walk *w)
+{
+    const struct collector *c = w->c;
+    if (!c->connections || !c->disconnections)
+        return;
+    w->level = xmalloc(c->nfine * sizeof(*w->level));
+    int64_t run = 0, low = 0;
+    for (size_t i = 0; i < c->nfine; i++) {
+        run += (int64_t)w->fine[i]->connections - (int64_t)w->fine[i]->disconnections;
+        w->level[i] = run;
+        if (run < low)
+            low = run;
+    }
+    for (size_t i = 0; i < c->nfine; i++) {
+        w->level[i] -= low;
+        if (w->fine[i]->refused && w->level[i] > w->usable)
+            w->usable = (int)w->level[i];
+    }
+}
+
 static void fill_step(struct walk *w, struct sample *s, int64_t b, int64_t step, size_t *k)
 {
     const struct collector *c = w->c;
@@ -323,8 +355,13 @@ static void fill_step(struct walk *w, struct sample *s, int64_t b, int64_t step,
             s->log_deadlocks += f->deadlocks;
             s->db.sessions += f->connections;
         }
+        if (w->level)
+            w->now = w->level[*k];
         (*k)++;
     }
+    s->connections = (int)w->now;
+    if (w->usable > 0)
+        s->max_connections = w->usable;
     add_queries(w, s, b, step);
     add_changes(w, s, b, step);
     s->sessions = arena_alloc(&s->arena, sizeof(*s->sessions) * MAX_SESSIONS);
@@ -348,6 +385,7 @@ void collector_to_samples(const struct collector *c, int64_t step_us, int warmup
         w.rows[i] = plan_rows(c->q[i].slowest.plan);
     w.active = xmalloc((c->nxacts ? c->nxacts : 1) * sizeof(size_t));
     w.waits = xmalloc((c->nlockwaits ? c->nlockwaits : 1) * sizeof(size_t));
+    connection_levels(&w);
     int64_t first = floor_to(w.fine[0]->bucket, step_us);
     int64_t last = w.fine[c->nfine - 1]->bucket;
     w.new_from = first + (int64_t)warmup_steps * step_us;
@@ -376,6 +414,7 @@ void collector_to_samples(const struct collector *c, int64_t step_us, int warmup
         fn(ctx, &s);
         sample_release(&s);
     }
+    free(w.level);
     free(w.waits);
     free(w.active);
     free(w.rows);

@@ -38,11 +38,11 @@ struct xact_pid {
      * The head: what the range saw of this pid before its first BEGIN or
      * end, for a transaction the previous range left open.
      */
-    bool head_done;              /* a BEGIN or an end settled it */
-    bool head_end;               /* the settling event was an end */
-    enum xact_end head_kind;     /* head_end: how it ended */
-    int64_t head_end_us;         /* head_end: when */
-    int64_t head_last_us;        /* the last statement before it, 0 if none */
+    bool head_done;          /* a BEGIN or an end settled it */
+    bool head_end;           /* the settling event was an end */
+    enum xact_end head_kind; /* head_end: how it ended */
+    int64_t head_end_us;     /* head_end: when */
+    int64_t head_last_us;    /* the last statement before it, 0 if none */
     uint64_t head_last_fp;
     /*
      * The range's first transaction of this pid (begun by the BEGIN that
@@ -51,9 +51,9 @@ struct xact_pid {
      * record, once closed (always kept, even when short, until the end),
      * or -1 while it is open or when there is none.
      */
-    bool first_open;  /* it is the transaction now open */
-    long first_rec;   /* its record's index once closed */
-    long open_wait;   /* index of its lock wait that has not ended, or -1 */
+    bool first_open; /* it is the transaction now open */
+    long first_rec;  /* its record's index once closed */
+    long open_wait;  /* index of its lock wait that has not ended, or -1 */
     /* The first event that ends a wait, before any wait began in the range (0 if none). */
     int64_t head_wait_end_us;
     bool wait_seen; /* a wait began, or head_wait_end_us was set: later ends are not heads */
@@ -127,8 +127,8 @@ static long rec_add(struct collector *c, const struct xact_rec *r)
 /* Closes x's open transaction at ts_us; keeps it when long, or when it is the range's first. */
 static void close_xact(struct collector *c, struct xact_pid *x, int64_t ts_us, enum xact_end how)
 {
-    struct xact_rec r = { x->pid,    x->app,     x->user,    x->begin_us,
-                          ts_us,     x->last_us, x->last_fp, how,       false };
+    struct xact_rec r = { x->pid,     x->app,     x->user, x->begin_us, ts_us,
+                          x->last_us, x->last_fp, how,     false };
     if (x->first_open) {
         x->first_rec = rec_add(c, &r);
         x->first_open = false;
@@ -160,8 +160,8 @@ static void wait_end(struct collector *c, struct xact_pid *x, int64_t ts_us)
     }
 }
 
-void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us,
-                     int64_t duration_us, int32_t pid, uint32_t app, uint32_t user)
+void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us, int64_t duration_us,
+                     int32_t pid, uint32_t app, uint32_t user)
 {
     if (ts_us == TS_NONE || pid == 0)
         return;
@@ -200,8 +200,8 @@ void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us,
     }
     if (duration_us >= XACT_LONG_US) {
         /* Before the head is settled it may be inside the previous range's transaction. */
-        struct xact_rec r = { pid,   app,   user,           ts_us - duration_us,
-                              ts_us, ts_us, q->fingerprint, XACT_STATEMENT,
+        struct xact_rec r = { pid,          app,   user,           ts_us - duration_us,
+                              ts_us,        ts_us, q->fingerprint, XACT_STATEMENT,
                               !x->head_done };
         rec_add(c, &r);
     }
@@ -246,8 +246,7 @@ void xacts_note_lock_wait(struct collector *c, const struct event *ev)
 {
     if (ev->ts_us == TS_NONE)
         return;
-    c->lockwaits =
-        xgrow(c->lockwaits, &c->caplockwaits, c->nlockwaits + 1, sizeof(*c->lockwaits));
+    c->lockwaits = xgrow(c->lockwaits, &c->caplockwaits, c->nlockwaits + 1, sizeof(*c->lockwaits));
     struct lock_wait_rec *w = &c->lockwaits[c->nlockwaits++];
     memset(w, 0, sizeof(*w));
     w->ts_us = ev->ts_us;
@@ -431,10 +430,11 @@ void xacts_finish(struct collector *c)
     for (size_t i = 0; i < c->nxpids; i++) {
         const struct xact_pid *x = &c->xpids[i];
         if (x->in_xact) {
-            struct xact_rec r = { x->pid,    x->app,     x->user,    x->begin_us,
-                                  INT64_MAX, x->last_us, x->last_fp, XACT_OPEN, false };
+            struct xact_rec r = { x->pid,     x->app,     x->user,   x->begin_us, INT64_MAX,
+                                  x->last_us, x->last_fp, XACT_OPEN, false };
             rec_add(c, &r);
         }
     }
-    qsort(c->xacts, c->nxacts, sizeof(*c->xacts), cmp_rec);
+    if (c->nxacts) /* qsort wants an array even for none */
+        qsort(c->xacts, c->nxacts, sizeof(*c->xacts), cmp_rec);
 }

@@ -45,9 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.nqueries = 0;
         sample_release(&s);
     }
-    struct diag_result r;
-    diagnoser_result(dg, &r);
-    diag_result_release(&r);
+    struct incident inc;
+    incident_init(&inc);
+    diagnoser_begin(dg, 1700000000000000LL, 0);
+    diagnoser_diagnose(dg, 1700000000000000LL, 0, &inc);
+    incident_release(&inc);
     diagnoser_free(dg);
     free(text);
     return 0;

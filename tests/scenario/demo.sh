@@ -18,7 +18,8 @@ trap 'rm -rf "$tmp"' EXIT
 INTERVAL=2
 STEADY=24s
 AFTER=40s
-SCENARIOS=${SLEUTH_DEMO_SCENARIOS:-steady missing-index hot-index pool-exhaustion deploy-surge redundant-fetch}
+RECOVER=30s
+SCENARIOS=${SLEUTH_DEMO_SCENARIOS:-steady missing-index hot-index pool-exhaustion deploy-surge redundant-fetch traffic-surge lock-contention plan-regression}
 
 # expected SCENARIO: the kinds of the first signal group (any one must fire first)
 expected() {
@@ -26,21 +27,44 @@ expected() {
     missing-index) echo "latency_regression seq_scan_growth" ;;
     hot-index) echo "hot_ratio_drop" ;;
     pool-exhaustion) echo "connection_saturation connections_refused" ;;
-    deploy-surge) echo "call_surge new_heavy_query" ;;
+    deploy-surge) echo "call_surge new_heavy_query call_rate" ;;
     redundant-fetch) echo "rows_per_call" ;;
+    traffic-surge) echo "connection_rate call_rate database_load latency_regression" ;;
+    lock-contention) echo "blocking_chain lock_waits" ;;
+    plan-regression) echo "latency_regression database_load seq_scan_growth" ;;
+    esac
+}
+
+# the trigger and the fix each fault's incident must show ("-": none is a change sleuth sees)
+trigger_of() {
+    case $1 in
+    missing-index) echo drop_index ;;
+    hot-index) echo create_index ;;
+    lock-contention) echo alter_table ;;
+    plan-regression) echo setting ;;
+    *) echo - ;;
+    esac
+}
+fix_of() {
+    case $1 in
+    missing-index) echo create_index ;;
+    hot-index) echo drop_index ;;
+    lock-contention) echo transaction_end ;;
+    plan-regression) echo setting ;;
+    *) echo - ;;
     esac
 }
 
 for s in $SCENARIOS; do
     out=$tmp/$s
     start=$(date +%s)
-    "$SLEUTH" demo "$s" --steady $STEADY --after $AFTER --interval ${INTERVAL}s --no-color \
-        -o "$out" >"$tmp/$s.log" 2>&1
+    "$SLEUTH" demo "$s" --steady $STEADY --after $AFTER --recover $RECOVER --interval ${INTERVAL}s \
+        --no-color -o "$out" >"$tmp/$s.log" 2>&1
     rc=$?
     took=$(($(date +%s) - start))
     is "$rc" 0 "$s: sleuth demo exits 0 (in ${took}s)"
     [ "$rc" = 0 ] || { sed 's/^/#   /' "$tmp/$s.log" | tail -30; continue; }
-    ok $((took > 120)) "$s: the scenario ends within 2 minutes (${took}s)"
+    ok $((took > 150)) "$s: the scenario ends within 2.5 minutes (${took}s)"
     j=$out/demo.json
     ok $([ -s "$out/report.html" ] && [ -s "$out/postgresql.log" ]; echo $?) \
         "$s: the server log and its HTML report are written"
@@ -51,6 +75,10 @@ for s in $SCENARIOS; do
         is "$(jq '.alerts | length' "$j")" 0 "steady: no alert at all"
         is "$(jq '.traffic.before_fault.failed' "$j")" 0 "steady: no failed request"
         is "$(jq '.diagnosis | length' "$j")" 0 "steady: no diagnosis"
+        is "$(jq '.incidents | length' "$j")" 0 "steady: no incident"
+        is "$(jq '.log_incidents | length' "$j")" 0 "steady: none in the log"
+        is "$("$SLEUTH" report --store "$out/sleuth.db" -f json | jq '.incidents | length')" 0 \
+            "steady: none in the store"
         is "$(jq '.log_diagnosis | length' "$j")" 0 "steady: the log's analysis finds nothing either"
         is "$(jq -r '[.advice[] | select(.kind == "drop_index" or .kind == "replace_index" or .kind == "create_index")] | length' "$j")" \
             0 "steady: no index created or dropped"
@@ -78,9 +106,26 @@ for s in $SCENARIOS; do
     echo "# $s: log diagnosis: $(jq -c '[.log_diagnosis[] | {cause, table, columns, index, fingerprint}]' "$j")"
     echo "# $s: advice: $(jq -c '[.advice[] | {kind, sql}]' "$j")"
     cause=$(echo "$s" | tr - _)
-    [ "$s" = pool-exhaustion ] && cause=pool_exhaustion
     is "$(jq -r "$d0.cause" "$j")" "$cause" "$s: the diagnosis names the cause"
     is "$(jq -r "$l0.cause" "$j")" "$cause" "$s: the server log alone reaches the same cause"
+    "$SLEUTH" report --store "$out/sleuth.db" -f json >"$tmp/$s.store.json"
+    is "$(jq -r '.diagnosis[0].cause' "$tmp/$s.store.json")" "$cause" \
+        "$s: the store keeps the same verdict"
+    # One incident, one page: however many alerts it gathered, the sinks heard of it once.
+    is "$(jq '.incidents | length' "$j")" 1 "$s: one incident"
+    is "$(jq '[.incident_changes[] | select(.change == "opened")] | length' "$j")" 1 \
+        "$s: it opened once ($(jq '.incidents[0].alerts | length' "$j") alerts in it)"
+    is "$(jq -r '.incidents[0].state' "$j")" resolved "$s: the fix ends it"
+    echo "# $s: incident: $(jq -c '.incidents[0] | {onset, detected_at, end, time_to_detect_s, time_to_recover_s, trigger: .trigger.kind, fix: .fix.kind}' "$j")"
+    want=$(trigger_of "$s")
+    [ "$want" != - ] && is "$(jq -r '.incidents[0].trigger.kind' "$j")" "$want" "$s: the trigger is a $want"
+    want=$(fix_of "$s")
+    [ "$want" != - ] && is "$(jq -r '.incidents[0].fix.kind' "$j")" "$want" "$s: the fix is a $want"
+    undo=$(jq -r .undo_at "$j")
+    rec=$(jq -n --arg e "$(jq -r '.incidents[0].end' "$j")" --arg u "$undo" \
+        '(($e | sub("\\.[0-9]+\\+00:00$"; "Z") | fromdateiso8601) - ($u | sub("\\.[0-9]+\\+00:00$"; "Z") | fromdateiso8601))')
+    ok $([ "$rec" -ge -$((2 * INTERVAL)) ] && [ "$rec" -le 30 ]; echo $?) \
+        "$s: back to normal after the fix ($rec s)"
     alert_fp=$(jq -r '[.alerts[] | select(.after_fault and .fingerprint != null and .kind != "new_heavy_query")][0].fingerprint // ""' "$j")
     detected=$(jq -r "$d0.detected_at" "$j")
     fault=$(jq -r .fault_at "$j")
@@ -121,6 +166,20 @@ for s in $SCENARIOS; do
         is "$(jq -r '[.advice[] | select(.kind == "create_index")][0].sql' "$j")" \
             "CREATE INDEX CONCURRENTLY ON public.order_items (product_id);" "deploy-surge: the advice indexes the new query"
         ;;
+    traffic-surge)
+        is "$(jq -r "$d0.query" "$j")" null "traffic-surge: no query is blamed"
+        is "$(jq -r '[.ruled_out[] | select(.suspicion == "traffic surge or DDoS")] | length' "$j")" 0 \
+            "traffic-surge: the surge is not ruled out"
+        ;;
+    lock-contention)
+        like "$(jq -r "$d0.table" "$j")" "orders$" "lock-contention: the blocked table"
+        like "$(jq -r "$d0.query" "$j")" "^alter table orders add column" "lock-contention: the blocker's statement"
+        is "$(jq -r "$d0.evidence.blocker.application" "$j")" migration "lock-contention: the blocker's application"
+        is "$(jq -r "$l0.evidence.blocker.application" "$j")" migration "lock-contention: the log names it too"
+        ;;
+    plan-regression)
+        like "$(jq -r '.incidents[0].trigger.object' "$j")" "enable_(index|bitmap)scan" "plan-regression: the setting"
+        ;;
     redundant-fetch)
         is "$(jq -r "$d0.table" "$j")" products "redundant-fetch: table products"
         is "$(jq -r "$d0.columns | join(\",\")" "$j")" "*" "redundant-fetch: every column"
@@ -129,8 +188,9 @@ for s in $SCENARIOS; do
             "^SELECT id, .* FROM products WHERE category = \\\$1 LIMIT [0-9]+;" "redundant-fetch: the advice names the columns and a LIMIT"
         ;;
     esac
-    is "$(jq '[.ruled_out[] | select(.suspicion == "traffic surge or DDoS")] | length' "$j")" 1 \
-        "$s: a traffic surge or DDoS is ruled out, with evidence"
+    [ "$s" != traffic-surge ] &&
+        is "$(jq '[.ruled_out[] | select(.suspicion == "traffic surge or DDoS")] | length' "$j")" 1 \
+            "$s: a traffic surge or DDoS is ruled out, with evidence"
     [ "$s" = pool-exhaustion ] && {
         n=$(jq '.traffic.after_fault.failed' "$j")
         ok $((n == 0)) "pool-exhaustion: the application saw failed requests ($n)"

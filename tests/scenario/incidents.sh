@@ -125,6 +125,10 @@ EOF
     change missing_index trigger drop_index books_author_id_idx
     change missing_index fix create_index books_author_id_idx
     timing missing_index "$fault" "$undo"
+    # The report's interval is for charts: the diagnosis does not depend on it.
+    "$SLEUTH" analyze --interval 10s -f json "$DIR/postgresql.log" >"$DIR/log10s.json" 2>/dev/null
+    is "$(verdict log10s '.causes[0].cause') $(verdict log10s '.trigger.object')" \
+        "missing_index books_author_id_idx" "missing_index: log at --interval 10s: the same verdict"
 }
 
 sc_hot_index() {
@@ -269,30 +273,33 @@ SELECT id, title FROM books WHERE author_id = :a ORDER BY published DESC LIMIT 2
 EOF
     # The release loads every column of every book published since a date, to show twenty.
     script list2 <<'EOF'
-\set d random(1, 11000)
-SELECT * FROM books WHERE published > date '1990-01-01' + :d;
+\set d random(1, 900)
+SELECT * FROM books WHERE published > date '1990-01-01' + 11000 + :d;
 EOF
     watch_start
-    traffic v1 web-library 60 $((STEADY)) -f "$DIR/list.sql"
+    traffic web web-library 60 $((STEADY + FAULT + AFTER)) -f "$DIR/list.sql"
     sleep "$STEADY"
     local fault undo
     fault=$(now)
-    traffic v2 web-library 3 $((FAULT)) -f "$DIR/list2.sql" -f "$DIR/list.sql@10"
+    traffic v2 web-library-v2 5 "$FAULT" -f "$DIR/list2.sql"
     sleep "$FAULT"
     undo=$(now)
-    traffic v1b web-library 60 $((AFTER)) -f "$DIR/list.sql"
     sleep "$AFTER"
+    stop_traffic web
     collect
     expect redundant_fetch redundant_fetch books
     for ch in api store log; do
         like "$(verdict $ch '.causes[0].query')" '^select \* from books' \
             "redundant_fetch: $ch: the query that fetches every column"
     done
-    timing redundant_fetch "$fault" ""
+    timing redundant_fetch "$fault" "$undo"
 }
 
 sc_plan_regression() {
-    begin plan_regression tickets '%m [%p] %q[user=%u,db=%d,app=%a] ' || return
+    # auto_explain logs every plan: the log shows the plan before and after.
+    begin plan_regression tickets '%m [%p] %q[user=%u,db=%d,app=%a] ' \
+        "shared_preload_libraries = 'pg_stat_statements,auto_explain'" \
+        "auto_explain.log_min_duration = 0" || return
     script list <<'EOF'
 \set a random(1, 2000)
 SELECT id, subject, status FROM tickets WHERE account_id = :a ORDER BY id DESC LIMIT 20;
@@ -316,6 +323,10 @@ EOF
     expect plan_regression plan_regression '(tickets|comments)'
     change plan_regression trigger setting 'enable_(index|bitmap)scan'
     change plan_regression fix setting 'enable_(index|bitmap)scan'
+    like "$(verdict log '.causes[0].evidence.plans.before.outline')" 'Index Scan using' \
+        "plan_regression: log: the plan before used an index"
+    like "$(verdict log '.causes[0].evidence.plans.after.outline')" 'Seq Scan on' \
+        "plan_regression: log: the plan after scans the table"
     timing plan_regression "$fault" "$undo"
 }
 
@@ -381,29 +392,33 @@ EOF
     timing traffic_surge "$fault" "$undo"
 }
 
-# Busy loops at a better priority than the server's processes: the machine, not a query.
+# Busy loops, each in a session of its own: the kernel shares the CPU between sessions
+# (autogroups), so four per core leave the server's processes a fifth of the machine.
 hog() {
-    local secs=$1
-    for _ in 1 2 3 4; do
-        timeout "$secs" sh -c 'while :; do :; done' &
+    local secs=$1 n
+    n=$((4 * $(nproc)))
+    for _ in $(seq 1 "$n"); do
+        setsid timeout "$secs" sh -c 'while :; do :; done' &
     done
 }
 
 sc_resource_saturation() {
     begin resource_saturation library '%m [%p] %q%u@%d ' || return
+    # A reporting page: three aggregates of a few milliseconds each, some 0.3 s of CPU a
+    # second in all: more than the server keeps once the hogs run.
     script report <<'EOF'
-\set a random(1, 19000)
-SELECT count(*), avg(pages) FROM books WHERE author_id BETWEEN :a AND :a + 60;
-\set m random(1, 10000)
-SELECT count(*) FROM loans WHERE member_id BETWEEN :m AND :m + 40;
+\set d random(1, 10000)
+SELECT count(*), avg(pages) FROM books WHERE published BETWEEN date '1990-01-01' + :d AND date '1990-01-01' + :d + 1500;
+\set m random(1, 6000)
+SELECT count(*), max(loaned_at) FROM loans WHERE member_id BETWEEN :m AND :m + 3000;
+\set a random(1, 15000)
+SELECT author_id, count(*) FROM books WHERE author_id BETWEEN :a AND :a + 3000 GROUP BY author_id ORDER BY 2 DESC LIMIT 5;
 EOF
     watch_start
-    traffic web web-library 30 $((STEADY + FAULT + AFTER)) -f "$DIR/report.sql"
+    traffic web web-library 24 $((STEADY + FAULT + AFTER)) -f "$DIR/report.sql"
     sleep "$STEADY"
     local fault undo
     fault=$(now)
-    # The server's processes yield to every other process on the machine.
-    for pid in $(pgrep -u postgres -f "postgres"); do renice -n 19 -p "$pid" >/dev/null; done
     hog "$FAULT"
     sleep "$FAULT"
     undo=$(now)
@@ -451,8 +466,10 @@ EOF
     done
     MATRIX+=("two_faults $(for ch in api store log; do printf '%s=%s ' $ch "$(jq -r '[.incidents[].causes[0].cause] | join("+")' "$DIR/$ch.json")"; done)")
     local d
-    d=$(jq -r --arg t "$fault2" "$JQ_WORST"' | .onset | t - ($t | tonumber | floor)' "$DIR/log.json" 2>/dev/null)
-    echo "# two_faults: the second's onset in the log: $d s from its fault"
+    d=$(jq -r --arg t "$fault2" 'def t: sub("\\.[0-9]+"; "") | sub("\\+00:00$"; "Z") | fromdateiso8601;
+        (.incidents[1].onset | t) - ($t | tonumber | floor)' "$DIR/log.json" 2>/dev/null)
+    ok $([ -n "$d" ] && [ "$d" -ge -5 ] && [ "$d" -le 5 ]; echo $?) \
+        "two_faults: the second's onset in the log within 5 s of its fault ($d s)"
 }
 
 # Traffic that rises threefold and falls back, with short bursts: nothing is wrong.

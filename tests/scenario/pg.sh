@@ -3,9 +3,11 @@
 # refuses to run as root: then the server runs as the 'postgres' user.
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
+# The postgres user may not be allowed into the directory the tests run from (a checkout in
+# /root): its commands run from /.
 pg_as() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        runuser -u postgres -- env --chdir=/ "$@"
     else
         "$@"
     fi

@@ -125,8 +125,10 @@ is "$(jq -r --arg a "$evil_app" '[.sessions[] | select(.app == $a)][0].state' "$
     "idle in transaction" "/api/state shows the hostile session idle in transaction"
 is "$(jq -r --arg a "$evil_app" '[.blocking[] | select(.app == $a)] | length' "$tmp/state.json")" 1 \
     "/api/state roots the blocking tree at that session"
-is "$(get "${url}api/diagnosis" | jq -c 'keys')" '["diagnosis","ruled_out"]' \
-    "/api/diagnosis carries diagnosis[] and ruled_out[]"
+is "$(get "${url}api/diagnosis" | jq -c 'keys')" '["diagnosis","incidents","ruled_out"]' \
+    "/api/diagnosis carries incidents[], diagnosis[] and ruled_out[]"
+is "$(get "${url}api/incidents" | jq -c 'keys')" '["diagnosis","incidents","ruled_out"]' \
+    "/api/incidents is the same document"
 is "$(get -o /dev/null -w '%{http_code}' "${url}nope")" 404 "an unknown path is 404"
 is "$(get -o /dev/null -w '%{http_code}' -X POST -d x=1 "${url}metrics")" 405 "POST is 405"
 like "$(get -D - -o /dev/null "$url" | tr -d '\r' | grep -i '^content-security-policy:')" \

@@ -193,10 +193,11 @@ is "$?" 0 "SIGTERM stops the watcher with status 0"
 WATCH_PID=
 like "$(cat "$tmp/loop.err")" "stopping \(SIGTERM\)" "and it says so"
 long=$(grep '"kind":"long_running_query"' "$tmp/alerts.jsonl")
-is "$(printf '%s\n' "$long" | grep -c '"change":"fired"')" 1 "the alert fired once (no flapping)"
+is "$(printf '%s\n' "$long" | grep -c '"change":"opened"')" 1 "the incident opened once (no flapping)"
 is "$(printf '%s\n' "$long" | grep -c '"change":"resolved"')" 1 "and resolved once"
-like "$long" '"query":"select pg_sleep\(\$1\)"' "the alert names the session's statement"
-like "$(cat "$tmp/loop.out")" "FIRING .*long_running_query" "the console shows it too"
+like "$long" '"query":"select pg_sleep\(\$1\)"' "the incident names the session's statement"
+like "$(cat "$tmp/loop.out")" "INCIDENT #1 " "the console shows it too"
+like "$(cat "$tmp/loop.out")" "alerts +long_running_query" "with the alert that is its evidence"
 is "$(grep -c -- "$secret" "$tmp/loop.err" "$tmp/loop.out" "$tmp/alerts.jsonl" | grep -vc ':0$')" \
     0 "no password in any output"
 is "$(grep -c -a -- "$secret" "$tmp/s.db")" 0 "nor in the store"

@@ -57,7 +57,11 @@ static void play(struct collector *c, const struct step *steps, size_t from, siz
             break;
         case 'P':
             ev.kind = EV_PLAN;
-            ev.plan = STR_LIT("Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)");
+            /* A 100 µs call ran another plan: two shapes to count and merge. */
+            ev.plan =
+                s->duration_us == 100
+                    ? STR_LIT("Index Scan using t_pkey on t  (cost=0.29..8.31 rows=1 width=4)")
+                    : STR_LIT("Seq Scan on t  (cost=0.00..1.00 rows=1 width=4)");
             break;
         case 'p':
             ev.kind = EV_QUERY;
@@ -202,11 +206,17 @@ static void signature(const struct collector *c, struct buf *b)
              (unsigned long long)c->orphan_durations, (unsigned long long)c->plans, c->nq);
     for (int pass = 0; pass < 2; pass++) /* two texts at most: list them in a fixed order */
         for (size_t i = 0; i < c->nq; i++)
-            if ((strstr(c->q[i].query, " a ") != NULL) == (pass == 0))
-                buf_addf(b, " [%s c=%llu tm=%llu us=%lld sl=%llu plan=%d]", c->q[i].query,
-                         (unsigned long long)c->q[i].calls, (unsigned long long)c->q[i].timed,
-                         (long long)c->q[i].total_us, (unsigned long long)c->q[i].slowest.line,
-                         c->q[i].slowest.plan != NULL);
+            if ((strstr(c->q[i].query, " a ") != NULL) == (pass == 0)) {
+                const struct qstat *q = &c->q[i];
+                buf_addf(b, " [%s c=%llu tm=%llu us=%lld sl=%llu plan=%d]", q->query,
+                         (unsigned long long)q->calls, (unsigned long long)q->timed,
+                         (long long)q->total_us, (unsigned long long)q->slowest.line,
+                         q->slowest.plan != NULL);
+                for (size_t k = 0; k < q->nplans; k++)
+                    buf_addf(b, " <%s n=%llu %lld..%lld sl=%llu>", q->plans[k].outline,
+                             (unsigned long long)q->plans[k].count, (long long)q->plans[k].first_us,
+                             (long long)q->plans[k].last_us, (unsigned long long)q->plans[k].line);
+            }
 }
 
 /*
@@ -265,6 +275,85 @@ static void random_scripts_merge_exactly(void **state)
     buf_release(&got);
 }
 
+/* Plan outlines: the tree of nodes and relations, numbers and conditions left out. */
+static void plan_outlines_and_shapes(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    uint64_t a, b, c;
+    /* A text plan as a stderr log holds it: tab-indented lines, conditions between nodes. */
+    const char *text = "Limit  (cost=0.42..9.50 rows=20 width=40)\n"
+                       "\t  ->  Nested Loop  (cost=0.42..900.00 rows=2000 width=40)\n"
+                       "\t        Join Filter: (t.id = c.ticket_id)\n"
+                       "\t        ->  Index Scan using tickets_account_id_idx on tickets t  "
+                       "(cost=0.29..8.31 rows=10 width=36)\n"
+                       "\t              Index Cond: (account_id = 42)\n"
+                       "\t        ->  Seq Scan on comments c  (cost=0.00..35.50 rows=2550 width=4)";
+    assert_true(plan_outline(str_cstr(text), &out, &a));
+    assert_string_equal(out.ptr, "Limit > Nested Loop (Index Scan using tickets_account_id_idx on "
+                                 "tickets t, Seq Scan on comments c)");
+    /* Other numbers and parameters: the same shape. */
+    const char *other = "Limit  (cost=1.00..2.00 rows=5 width=40) (actual time=0.1..0.2 rows=5 "
+                        "loops=1)\n"
+                        "  ->  Nested Loop  (cost=1.00..2.00 rows=5 width=40)\n"
+                        "        ->  Index Scan using tickets_account_id_idx on tickets t  "
+                        "(cost=0.29..8.31 rows=3 width=36)\n"
+                        "              Index Cond: (account_id = 7)\n"
+                        "        ->  Seq Scan on comments c  (cost=0.00..35.50 rows=9 width=4)";
+    assert_true(plan_outline(str_cstr(other), &out, &b));
+    assert_true(a == b);
+    /* The same tree as auto_explain's JSON format. */
+    const char *json =
+        "{\"Query Text\": \"SELECT 1\", \"Plan\": {\"Node Type\": \"Limit\", \"Plans\": [{"
+        "\"Node Type\": \"Nested Loop\", \"Plans\": [{\"Node Type\": \"Index Scan\", \"Index "
+        "Name\": \"tickets_account_id_idx\", \"Relation Name\": \"tickets\", \"Alias\": \"t\"}, "
+        "{\"Node Type\": \"Seq Scan\", \"Relation Name\": \"comments\", \"Alias\": \"c\"}]}]}}";
+    assert_true(plan_outline(str_cstr(json), &out, &c));
+    assert_true(a == c);
+    assert_true(
+        plan_outline(str_cstr("Seq Scan on tickets  (cost=0.00..1.00 rows=1 width=4)"), &out, &b));
+    assert_string_equal(out.ptr, "Seq Scan on tickets");
+    assert_true(a != b);
+    assert_false(plan_outline(str_cstr("{\"Plan\": 3}"), &out, &b));
+    assert_false(plan_outline(str_cstr("  \n"), &out, &b));
+    buf_release(&out);
+}
+
+/* Shapes per query with when they ran; the change of plan found around its time. */
+static void plan_change_around_a_time(void **state)
+{
+    (void)state;
+    struct collector_opts o = default_opts();
+    struct collector c;
+    collector_init(&c, &o);
+    /* 10 s of index scans, then 10 s of sequential scans (play: one event a second). */
+    struct step st[40];
+    for (int i = 0; i < 40; i++)
+        st[i] = (struct step){ i % 2 ? 'q' : 'P', 1, i < 20 ? 100 : 9000,
+                               "SELECT * FROM t WHERE id = 5" };
+    play(&c, st, 0, 40);
+    collector_finish(&c);
+    const struct qstat *q = find(&c, "select * from t where id = $1");
+    assert_int_equal(q->nplans, 2);
+    const int64_t t0 = 1795314757000000LL, s = 1000000;
+    const struct plan_shape *before, *after;
+    assert_true(collector_plan_change(&c, q->fingerprint, t0 + 20 * s, 2 * s, &before, &after));
+    assert_string_equal(before->outline, "Index Scan using t_pkey on t");
+    assert_int_equal(before->count, 10);
+    assert_int_equal(before->first_us, t0);
+    assert_int_equal(before->last_us, t0 + 18 * s);
+    assert_string_equal(after->outline, "Seq Scan on t");
+    assert_int_equal(after->count, 10);
+    assert_int_equal(after->first_us, t0 + 20 * s);
+    assert_int_equal(after->slowest_us, 9000);
+    assert_non_null(strstr(after->plan, "cost=0.00..1.00"));
+    /* Long before the change, or long after it began: no change there. */
+    assert_false(collector_plan_change(&c, q->fingerprint, t0 + 8 * s, 2 * s, &before, &after));
+    assert_false(collector_plan_change(&c, q->fingerprint, t0 + 38 * s, 2 * s, &before, &after));
+    assert_false(collector_plan_change(&c, 12345, t0 + 20 * s, 2 * s, &before, &after));
+    collector_release(&c);
+}
+
 static void filters_drop_records(void **state)
 {
     (void)state;
@@ -321,6 +410,8 @@ int main(void)
         cmocka_unit_test(pairs_records_of_one_call),
         cmocka_unit_test(merge_at_every_split_equals_one_pass),
         cmocka_unit_test(random_scripts_merge_exactly),
+        cmocka_unit_test(plan_outlines_and_shapes),
+        cmocka_unit_test(plan_change_around_a_time),
         cmocka_unit_test(filters_drop_records),
         cmocka_unit_test(timeline_buckets_per_interval),
     };

@@ -14,18 +14,18 @@
 #include <math.h>
 #include <string.h>
 
-#define T0   1700000000000000LL
-#define STEP 10000000LL
+#define T0    1700000000000000LL
+#define STEP  10000000LL
 #define AT(i) (T0 + (int64_t)(i)*STEP)
 
-#define LOOKUP                                                                                     \
+#define LOOKUP \
     "select id, status from orders where customer_id = $1 order by created_at desc limit $2"
 #define BYID   "select id, total from orders where id = $1"
 #define UPDATE "update orders set status = $1, updated_at = now() where id = $2"
 #define PK     "CREATE UNIQUE INDEX orders_pkey ON public.orders USING btree (id)"
-#define CUSTIDX                                                                                    \
+#define CUSTIDX \
     "CREATE INDEX orders_customer_id_idx ON public.orders USING btree (customer_id, created_at)"
-#define HOTIDX                                                                                     \
+#define HOTIDX \
     "CREATE INDEX orders_status_updated_at_idx ON public.orders USING btree (status, updated_at)"
 #define NPLUS1 "select id, product_id, qty from order_items where order_id = $1"
 
@@ -80,8 +80,9 @@ static void add_query(struct sample *s, uint64_t fp, const char *text, int64_t c
 static void add_change(struct sample *s, int i, enum sample_change_kind kind, const char *object,
                        const char *detail, const char *app)
 {
-    struct sample_change c = { kind, AT(i) + STEP / 3, object, "public.orders", detail, "", app,
-                               "app", 4242 };
+    struct sample_change c = {
+        kind, AT(i) + STEP / 3, object, "public.orders", detail, "", app, "app", 4242
+    };
     sample_add_change(s, &c);
 }
 
@@ -214,13 +215,13 @@ static void on_incident(void *ctx, enum incident_change_kind change, const struc
 
 typedef void shape_fn(int i, struct shape *sh);
 
-/* Feeds n intervals (the first a baseline-only poll) shaped by fn. */
-static void run(struct run *r, int n, shape_fn *fn)
+/* Feeds n intervals (the first a baseline-only poll) shaped by fn, plans from plans. */
+static void run_with(struct run *r, int n, shape_fn *fn, diag_plans_fn *plans)
 {
     memset(r, 0, sizeof(*r));
     struct detect_config cfg;
     detect_config_init(&cfg);
-    struct engine_hooks hooks = { .incident = on_incident, .ctx = r };
+    struct engine_hooks hooks = { .incident = on_incident, .plans = plans, .ctx = r };
     r->e = engine_new(&cfg, &hooks);
     for (int i = 0; i < n; i++) {
         struct shape sh = normal();
@@ -231,6 +232,11 @@ static void run(struct run *r, int n, shape_fn *fn)
         engine_step(r->e, &s);
         sample_release(&s);
     }
+}
+
+static void run(struct run *r, int n, shape_fn *fn)
+{
+    run_with(r, n, fn, NULL);
 }
 
 static const struct incident *only(struct run *r)
@@ -419,7 +425,8 @@ static void release_is_a_deploy_surge_with_its_trigger(void **state)
     engine_free(r.e);
 }
 
-/* --- a traffic surge: the same mix, ten times the connections, every query slower -------------- */
+/* --- a traffic surge: the same mix, ten times the connections, every query slower --------------
+ */
 
 static void surge_shape(int i, struct shape *sh)
 {
@@ -448,7 +455,8 @@ static void traffic_surge_is_confirmed_not_blamed_on_a_query(void **state)
     engine_free(r.e);
 }
 
-/* --- the machine: every query slower for the same work ----------------------------------------- */
+/* --- the machine: every query slower for the same work -----------------------------------------
+ */
 
 static void machine_shape(int i, struct shape *sh)
 {
@@ -474,7 +482,8 @@ static void resource_saturation_names_no_query(void **state)
     engine_free(r.e);
 }
 
-/* --- a migration's lock ------------------------------------------------------------------------ */
+/* --- a migration's lock ------------------------------------------------------------------------
+ */
 
 static void lock_shape(int i, struct shape *sh)
 {
@@ -506,7 +515,8 @@ static void lock_contention_names_table_blocker_and_migration(void **state)
     engine_free(r.e);
 }
 
-/* --- a plan change after a setting ------------------------------------------------------------- */
+/* --- a plan change after a setting -------------------------------------------------------------
+ */
 
 static void plan_shape(int i, struct shape *sh)
 {
@@ -534,7 +544,51 @@ static void plan_regression_after_a_setting(void **state)
     engine_free(r.e);
 }
 
-/* --- quiet days: a daily-like ramp and short bursts --------------------------------------------- */
+/* --- a plan change seen in the plans a log holds, with no change to explain it ---------------- */
+
+static void slower_shape(int i, struct shape *sh)
+{
+    if (i >= 20)
+        sh->lookup_ms = 30; /* the work per call is not known to move: the log has no blocks */
+}
+
+/* The lookup switched from its index to a sequential scan at interval 20. */
+static json_t *logged_plans(void *ctx, uint64_t fp, int64_t at_us, int64_t window_us)
+{
+    (void)ctx;
+    if (fp != 0x1111 || at_us < AT(20) - window_us || at_us > AT(20) + window_us)
+        return NULL;
+    return json_pack("{s:{s:s}, s:{s:s}}", "before", "outline",
+                     "Limit > Index Scan using orders_customer_id_idx on orders", "after",
+                     "outline", "Limit > Sort > Seq Scan on orders");
+}
+
+static void plans_tell_a_plan_regression(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, 30, slower_shape);
+    const struct cause *g = &only(&r)->causes[0];
+    assert_string_equal(cause_kind_name(g->kind), "query_regression");
+    assert_null(json_object_get(g->evidence, "plans"));
+    engine_free(r.e);
+
+    run_with(&r, 30, slower_shape, logged_plans);
+    g = &only(&r)->causes[0];
+    assert_string_equal(cause_kind_name(g->kind), "plan_regression");
+    assert_int_equal(g->fingerprint, 0x1111);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(g->evidence, "plans"), "after"), "outline")),
+        "Limit > Sort > Seq Scan on orders");
+    assert_non_null(strstr(g->summary, "its plan changed from Limit > Index Scan using "
+                                       "orders_customer_id_idx on orders to Limit > Sort > Seq "
+                                       "Scan on orders"));
+    engine_free(r.e);
+}
+
+/* --- quiet days: a daily-like ramp and short bursts ---------------------------------------------
+ */
 
 static void ramp_shape(int i, struct shape *sh)
 {
@@ -563,7 +617,8 @@ static void a_ramp_and_bursts_raise_nothing(void **state)
     engine_free(r.e);
 }
 
-/* --- two faults, one after the other ------------------------------------------------------------ */
+/* --- two faults, one after the other ------------------------------------------------------------
+ */
 
 static void two_faults_shape(int i, struct shape *sh)
 {
@@ -591,7 +646,8 @@ static void two_faults_are_two_incidents(void **state)
     engine_free(r.e);
 }
 
-/* --- the document the store keeps reads back the same -------------------------------------------- */
+/* --- the document the store keeps reads back the same --------------------------------------------
+ */
 
 static void incident_json_round_trips(void **state)
 {
@@ -624,6 +680,7 @@ int main(void)
         cmocka_unit_test(resource_saturation_names_no_query),
         cmocka_unit_test(lock_contention_names_table_blocker_and_migration),
         cmocka_unit_test(plan_regression_after_a_setting),
+        cmocka_unit_test(plans_tell_a_plan_regression),
         cmocka_unit_test(a_ramp_and_bursts_raise_nothing),
         cmocka_unit_test(two_faults_are_two_incidents),
         cmocka_unit_test(incident_json_round_trips),

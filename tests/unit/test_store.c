@@ -1,11 +1,13 @@
 /*
- * Tests of the SQLite history store: samples and alerts round-trip, query
- * texts are stored once, the schema migrates and refuses a future
- * version, retention deletes and downsampling sums exactly, and a writer
- * killed with SIGKILL leaves every committed interval behind.
+ * Tests of the SQLite history store: samples, changes, alerts and
+ * incidents round-trip, query texts are stored once, the schema migrates
+ * (from empty and from v1) and refuses a future version, retention
+ * deletes and downsampling sums exactly, and a writer killed with SIGKILL
+ * leaves every committed interval behind.
  */
 #include "test_util.h"
 
+#include "core/incident.h"
 #include "store/store.h"
 
 #include <math.h>
@@ -235,6 +237,7 @@ static void got_sample(void *ctx, const struct sample *smp)
     DUP_ARRAY(problems, nproblems);
     DUP_ARRAY(by_client, nby_client);
     DUP_ARRAY(pools, npools);
+    DUP_ARRAY(changes, nchanges);
 #undef DUP_ARRAY
     for (int i = 0; i < d->nqueries; i++) {
         d->queries[i].query = sample_strdup(d, smp->queries[i].query);
@@ -246,11 +249,21 @@ static void got_sample(void *ctx, const struct sample *smp)
         d->indexes[i].def = sample_strdup(d, smp->indexes[i].def);
     for (int i = 0; i < d->nsessions; i++) {
         d->sessions[i].state = sample_strdup(d, smp->sessions[i].state);
+        d->sessions[i].wait_object = sample_strdup(d, smp->sessions[i].wait_object);
         int *b = arena_alloc(&d->arena, sizeof(int) * (size_t)(smp->sessions[i].nblocked_by + 1));
         if (smp->sessions[i].nblocked_by)
             memcpy(b, smp->sessions[i].blocked_by,
                    sizeof(int) * (size_t)smp->sessions[i].nblocked_by);
         d->sessions[i].blocked_by = b;
+    }
+    for (int i = 0; i < d->nchanges; i++) {
+        struct sample_change *c = &d->changes[i];
+        c->object = sample_strdup(d, c->object);
+        c->table = sample_strdup(d, c->table);
+        c->detail = sample_strdup(d, c->detail);
+        c->statement = sample_strdup(d, c->statement);
+        c->app = sample_strdup(d, c->app);
+        c->user = sample_strdup(d, c->user);
     }
     for (int i = 0; i < d->nproblems; i++)
         d->problems[i].hint = sample_strdup(d, smp->problems[i].hint);
@@ -683,6 +696,198 @@ static void alerts_fire_update_resolve(void **state)
     assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM alerts WHERE baseline IS NULL"), 0);
 }
 
+/* Changes and the relation a lock wait is for come back as they were written (schema v2). */
+static void changes_and_wait_object_round_trip(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = open_ok(fx->path);
+    struct sample in;
+    make_sample(&in, 0, 1, 0);
+    in.sessions[1].wait_object = "public.orders";
+    sample_add_change(&in, &(struct sample_change){
+                               .kind = CHANGE_CREATE_INDEX,
+                               .ts_us = T0 + 20 * 1000000LL,
+                               .object = "orders_status_idx",
+                               .table = "orders",
+                               .detail = "CREATE INDEX orders_status_idx ON orders (status)",
+                               .statement = "CREATE INDEX orders_status_idx ON orders (status)",
+                               .app = "psql",
+                               .user = "dba",
+                               .pid = 4242 });
+    sample_add_change(&in, &(struct sample_change){ .kind = CHANGE_SETTING,
+                                                    .ts_us = T0 + 30 * 1000000LL,
+                                                    .object = "work_mem",
+                                                    .detail = "64MB" });
+    write_ok(st, &in);
+    sample_release(&in);
+
+    struct got g = { 0 };
+    struct err err = { 0 };
+    assert_int_equal(store_read_samples(st, INT64_MIN, INT64_MAX, got_sample, &g, &err), 0);
+    assert_int_equal(g.n, 1);
+    struct sample *o = &g.s[0];
+    assert_int_equal(o->nsessions, 2);
+    assert_string_equal(o->sessions[0].wait_object, "");
+    assert_string_equal(o->sessions[1].wait_object, "public.orders");
+    assert_int_equal(o->nchanges, 2);
+    assert_int_equal(o->changes[0].kind, CHANGE_CREATE_INDEX);
+    assert_int_equal(o->changes[0].ts_us, T0 + 20 * 1000000LL);
+    assert_string_equal(o->changes[0].object, "orders_status_idx");
+    assert_string_equal(o->changes[0].table, "orders");
+    assert_string_equal(o->changes[0].app, "psql");
+    assert_string_equal(o->changes[0].user, "dba");
+    assert_int_equal(o->changes[0].pid, 4242);
+    assert_int_equal(o->changes[1].kind, CHANGE_SETTING);
+    assert_string_equal(o->changes[1].object, "work_mem");
+    assert_string_equal(o->changes[1].detail, "64MB");
+    assert_string_equal(o->changes[1].statement, "");
+    got_release(&g);
+    store_close(st);
+    assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM changes"), 2);
+}
+
+struct incidents_got {
+    int n;
+    struct incident inc[4];
+};
+
+static void got_incident(void *ctx, const struct incident *inc)
+{
+    struct incidents_got *g = ctx;
+    assert_true(g->n < 4);
+    incident_copy(&g->inc[g->n++], inc);
+}
+
+static void incidents_got_release(struct incidents_got *g)
+{
+    for (int i = 0; i < g->n; i++)
+        incident_release(&g->inc[i]);
+    g->n = 0;
+}
+
+/* An incident that opens, gains a cause and a fix and resolves is one row with its last document.
+ */
+static void incidents_open_update_resolve(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = open_ok(fx->path);
+    struct incident inc;
+    incident_init(&inc);
+    inc.id = 0x8000000000000abcULL; /* high bit set: a negative INTEGER in SQLite */
+    inc.seq = 1;
+    inc.onset_us = T0 + MIN_US;
+    inc.detected_us = T0 + 2 * MIN_US;
+    inc.updated_us = inc.detected_us;
+    struct err err = { 0 };
+    assert_int_equal(store_write_incident(st, &inc, &err), 0);
+
+    inc.critical = true;
+    inc.ncauses = 1;
+    inc.causes = calloc(1, sizeof(*inc.causes));
+    inc.causes[0] = (struct cause){ .kind = CAUSE_MISSING_INDEX,
+                                    .score = 0.9,
+                                    .fingerprint = 0xfedcba9876543210ULL,
+                                    .query = strdup("SELECT * FROM orders WHERE customer = $1"),
+                                    .table = strdup("orders"),
+                                    .start_us = T0 + MIN_US,
+                                    .detected_us = T0 + 2 * MIN_US,
+                                    .evidence = json_object(),
+                                    .summary = strdup("seq scans of orders"),
+                                    .fix = strdup("CREATE INDEX ON orders (customer)") };
+    inc.has_fix = true;
+    incident_change_set(&inc.fix,
+                        &(struct sample_change){ .kind = CHANGE_CREATE_INDEX,
+                                                 .ts_us = T0 + 8 * MIN_US,
+                                                 .object = "orders_customer_idx",
+                                                 .table = "orders" },
+                        "by time and table");
+    inc.state = INCIDENT_RESOLVED;
+    inc.end_us = T0 + 9 * MIN_US;
+    inc.updated_us = inc.end_us;
+    assert_int_equal(store_write_incident(st, &inc, &err), 0);
+
+    struct incidents_got g = { 0 };
+    assert_int_equal(store_read_incidents(st, T0, T0 + HOUR_US, got_incident, &g, &err), 0);
+    assert_int_equal(g.n, 1);
+    struct incident *o = &g.inc[0];
+    assert_true(o->id == 0x8000000000000abcULL);
+    assert_int_equal(o->state, INCIDENT_RESOLVED);
+    assert_true(o->critical);
+    assert_int_equal(o->onset_us, T0 + MIN_US);
+    assert_int_equal(o->detected_us, T0 + 2 * MIN_US);
+    assert_int_equal(o->end_us, T0 + 9 * MIN_US);
+    assert_int_equal(o->ncauses, 1);
+    assert_int_equal(o->causes[0].kind, CAUSE_MISSING_INDEX);
+    assert_true(o->causes[0].fingerprint == 0xfedcba9876543210ULL);
+    assert_string_equal(o->causes[0].table, "orders");
+    assert_true(o->has_fix);
+    assert_false(o->has_trigger);
+    assert_int_equal(o->fix.kind, CHANGE_CREATE_INDEX);
+    assert_string_equal(o->fix.object, "orders_customer_idx");
+    assert_int_equal(o->fix.ts_us, T0 + 8 * MIN_US);
+    incidents_got_release(&g);
+
+    /* Resolved before the range: not read; an open one reaches to now. */
+    assert_int_equal(
+        store_read_incidents(st, T0 + 10 * MIN_US, T0 + HOUR_US, got_incident, &g, &err), 0);
+    assert_int_equal(g.n, 0);
+    struct incident open;
+    incident_init(&open);
+    open.id = 7;
+    open.seq = 2;
+    open.onset_us = T0 + 20 * MIN_US;
+    open.detected_us = open.updated_us = T0 + 21 * MIN_US;
+    assert_int_equal(store_write_incident(st, &open, &err), 0);
+    assert_int_equal(
+        store_read_incidents(st, T0 + 50 * MIN_US, T0 + HOUR_US, got_incident, &g, &err), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.inc[0].seq, 2);
+    assert_int_equal(g.inc[0].state, INCIDENT_OPEN);
+    incidents_got_release(&g);
+    incident_release(&open);
+    incident_release(&inc);
+    store_close(st);
+    assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM incidents"), 2);
+    assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM incidents WHERE state = 'resolved'"
+                                       " AND cause = 'missing_index' AND severity = 'critical'"),
+                     1);
+}
+
+/* A v1 store (before incidents) migrates to v2 and keeps its intervals. */
+static void migrates_v1_store_to_v2(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = open_ok(fx->path);
+    struct sample in;
+    make_sample(&in, 0, 2, 0);
+    write_ok(st, &in);
+    sample_release(&in);
+    store_close(st);
+    /* Take the file back to what migration 1 alone made. */
+    sql_exec(fx->path, "DROP TABLE incidents; DROP TABLE changes;"
+                       "ALTER TABLE sessions DROP COLUMN wait_object; PRAGMA user_version = 1");
+    assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_schema WHERE name = 'changes'"),
+                     0);
+
+    st = open_ok(fx->path);
+    assert_int_equal(store_schema_version(st), 2);
+    struct got g = { 0 };
+    struct err err = { 0 };
+    assert_int_equal(store_read_samples(st, INT64_MIN, INT64_MAX, got_sample, &g, &err), 0);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.s[0].nqueries, 2);
+    assert_int_equal(g.s[0].nsessions, 2);
+    assert_string_equal(g.s[0].sessions[1].wait_object, "");
+    assert_int_equal(g.s[0].nchanges, 0);
+    got_release(&g);
+    store_close(st);
+    assert_int_equal(sql_int(fx->path, "PRAGMA user_version"), 2);
+    assert_int_equal(
+        sql_int(fx->path,
+                "SELECT count(*) FROM sqlite_schema WHERE name IN ('incidents', 'changes')"),
+        2);
+}
+
 static void sessions_are_bounded_to_the_notable(void **state)
 {
     struct fixture *fx = *state;
@@ -838,6 +1043,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(retention_deletes_old_without_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(downsampling_sums_deltas_exactly, setup, teardown),
         cmocka_unit_test_setup_teardown(alerts_fire_update_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(changes_and_wait_object_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(incidents_open_update_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(migrates_v1_store_to_v2, setup, teardown),
         cmocka_unit_test_setup_teardown(sessions_are_bounded_to_the_notable, setup, teardown),
         cmocka_unit_test_setup_teardown(sigkill_keeps_committed_intervals, setup, teardown),
         cmocka_unit_test_setup_teardown(writes_5000_queries, setup, teardown),
