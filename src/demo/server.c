@@ -261,12 +261,13 @@ static int write_config(struct demo_server *s, const struct demo_server_opts *o,
     buf_addstr(&c, "\nlog_filename = 'postgresql.log'\nlog_rotation_age = 0\n"
                    "log_rotation_size = 0\nlog_line_prefix = '" LOG_PREFIX "'\n");
     /* The shape sleuth recommends: statements with durations, plans of the
-     * slow ones, lock waits past deadlock_timeout, DDL, temp files, vacuum. */
+     * slow ones, lock waits past deadlock_timeout, DDL, temp files, vacuum,
+     * connections (a surge of them is a story the log must tell too). */
     buf_addf(&c, "log_min_duration_statement = %d\n", o->log_min_duration_ms);
     buf_addstr(&c, "log_statement = 'ddl'\nlog_lock_waits = on\ndeadlock_timeout = 200ms\n"
                    "log_temp_files = 0\nlog_checkpoints = on\n"
-                   "log_autovacuum_min_duration = 0\nlog_connections = off\n"
-                   "log_disconnections = off\n"
+                   "log_autovacuum_min_duration = 0\nlog_connections = on\n"
+                   "log_disconnections = on\n"
                    "auto_explain.log_min_duration = 5ms\nauto_explain.log_analyze = off\n");
     char *conf = path_join(s->datadir, "postgresql.conf");
     FILE *f = fopen(conf, "a");

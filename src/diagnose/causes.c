@@ -789,8 +789,16 @@ static void release_story(struct diag_ctx *x)
         if (inc->causes[i].kind == CAUSE_DEPLOY_SURGE &&
             (!surge || inc->causes[i].score > surge->score))
             surge = &inc->causes[i];
-    /* New statements called many times a second, in a release: the per-row loop itself. */
-    if (!surge && busiest && busiest_rate >= 20 && (new_app_near(x) || new_share >= 0.3)) {
+    /*
+     * New statements called many times a second, in a release, while the
+     * server's calls at least doubled: the per-row loop itself. (A release
+     * that only swaps one page's query for another keeps the calls flat.)
+     */
+    double calls0 = diag_rate((double)diag_total_calls(x->before), x->before);
+    double calls1 = diag_rate((double)diag_total_calls(x->after), x->after);
+    bool more_calls = calls0 > 0 ? calls1 >= 2 * calls0 : calls1 > 0;
+    if (!surge && busiest && busiest_rate >= 20 && more_calls &&
+        (new_app_near(x) || new_share >= 0.3)) {
         struct cause *g = diag_new_cause(x, CAUSE_DEPLOY_SURGE, 0.5, NULL);
         set_query(x, g, busiest);
         json_object_set_new(g->evidence, "before", diag_query_numbers(x->before, busiest));
@@ -816,6 +824,17 @@ static void release_story(struct diag_ctx *x)
             top = inc->causes[i].score;
     if (surge->score <= top)
         surge->score = fmin(1.0, top + 0.01);
+}
+
+bool diag_broad_cause(const struct incident *inc)
+{
+    for (size_t i = 0; i < inc->ncauses; i++) {
+        enum cause_kind k = inc->causes[i].kind;
+        if (k == CAUSE_TRAFFIC_SURGE || k == CAUSE_RESOURCE_SATURATION ||
+            k == CAUSE_LOCK_CONTENTION)
+            return true;
+    }
+    return false;
 }
 
 /*

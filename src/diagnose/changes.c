@@ -283,15 +283,24 @@ static void derived(struct diag_ctx *x, const struct cause *g, struct sample_cha
 /*
  * A query that became slower right after a planner setting or its
  * table's statistics changed runs another plan: without the work per call
- * (a log), the change is the evidence.
+ * (a log), the change is the evidence. Not when the whole server slowed
+ * (more traffic, a starved machine, a lock): its queries are symptoms, and
+ * an ANALYZE that autovacuum ran meanwhile is a coincidence.
  */
 static void plan_story(struct incident *inc)
 {
     bool planner = (inc->trigger.kind == CHANGE_SETTING && planner_setting(inc->trigger.object)) ||
                    inc->trigger.kind == CHANGE_ANALYZE;
+    if (diag_broad_cause(inc))
+        return;
     for (size_t i = 0; planner && i < inc->ncauses; i++) {
         struct cause *g = &inc->causes[i];
         if (g->kind != CAUSE_QUERY_REGRESSION)
+            continue;
+        /* Statistics change plans of their own table's queries only. */
+        const char *analyzed = inc->trigger.table[0] ? inc->trigger.table : inc->trigger.object;
+        if (inc->trigger.kind == CHANGE_ANALYZE && analyzed[0] &&
+            !diag_table_match(g->table ? g->table : "", analyzed))
             continue;
         g->kind = CAUSE_PLAN_REGRESSION;
         char *summary =

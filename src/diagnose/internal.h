@@ -181,6 +181,11 @@ bool diag_has_kind(const struct diagnoser *d, enum finding_kind k, int64_t onset
 bool diag_event_in(const struct devent *e, int64_t onset_us, int64_t end_us);
 /* "public.orders" matches "orders" and "public.orders". */
 bool diag_table_match(const char *full, const char *name);
+/*
+ * Whether one of inc's causes slowed the whole server (a traffic surge, a
+ * starved machine, a lock): its slower queries are symptoms, not causes.
+ */
+bool diag_broad_cause(const struct incident *inc);
 char *diag_fmt(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* --- objects.c: the catalog and the statements ---------------------------- */

@@ -24,7 +24,9 @@ void diagnose_plans(struct incident *inc, diag_plans_fn *plans, void *ctx, int64
 {
     if (!plans)
         return;
-    bool dropped = inc->has_trigger && inc->trigger.kind == CHANGE_DROP_INDEX;
+    /* A plan that changed while the whole server slowed is no cause of its own. */
+    bool keep_kind =
+        (inc->has_trigger && inc->trigger.kind == CHANGE_DROP_INDEX) || diag_broad_cause(inc);
     for (size_t i = 0; i < inc->ncauses; i++) {
         struct cause *g = &inc->causes[i];
         if (!g->fingerprint)
@@ -37,7 +39,7 @@ void diagnose_plans(struct incident *inc, diag_plans_fn *plans, void *ctx, int64
                                  outline_of(p, "before"), outline_of(p, "after"));
         free(g->summary);
         g->summary = summary;
-        if (g->kind != CAUSE_QUERY_REGRESSION || dropped)
+        if (g->kind != CAUSE_QUERY_REGRESSION || keep_kind)
             continue;
         g->kind = CAUSE_PLAN_REGRESSION;
         free(g->fix);

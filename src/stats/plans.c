@@ -34,8 +34,7 @@ struct node {
 };
 
 /* Appends the subtree of nodes[*i] ("A > B" for one child, "A (B, C)" for more). */
-static void render(struct buf *out, const char *base, const struct node *nodes, size_t n,
-                   size_t *i)
+static void render(struct buf *out, const char *base, const struct node *nodes, size_t n, size_t *i)
 {
     const struct node *self = &nodes[(*i)++];
     buf_add(out, base + self->off, self->len);
@@ -84,8 +83,8 @@ static size_t text_nodes(struct str plan, struct node **out, size_t *cap)
                 e--;
             if (e > s) {
                 *out = xgrow(*out, cap, n + 1, sizeof(**out));
-                (*out)[n++] = (struct node){ first ? -1 : depth, (size_t)(s - plan.ptr),
-                                             (size_t)(e - s) };
+                (*out)[n++] =
+                    (struct node){ first ? -1 : depth, (size_t)(s - plan.ptr), (size_t)(e - s) };
             }
             first = false;
         }
@@ -267,9 +266,8 @@ void plans_release(struct qstat *q)
     q->nplans = q->capplans = 0;
 }
 
-bool collector_plan_change(const struct collector *c, uint64_t fp, int64_t at_us,
-                           int64_t window_us, const struct plan_shape **before,
-                           const struct plan_shape **after)
+bool collector_plan_change(const struct collector *c, uint64_t fp, int64_t at_us, int64_t window_us,
+                           const struct plan_shape **before, const struct plan_shape **after)
 {
     *before = *after = NULL;
     uint32_t idx;
@@ -280,8 +278,7 @@ bool collector_plan_change(const struct collector *c, uint64_t fp, int64_t at_us
         const struct plan_shape *p = &q->plans[i];
         /* New around at_us and still run after it: the plan of the change. */
         if (p->first_us >= at_us - window_us && p->first_us <= at_us + window_us &&
-            p->last_us >= at_us &&
-            (!*after || p->count > (*after)->count))
+            p->last_us >= at_us && (!*after || p->count > (*after)->count))
             *after = p;
         /* Run before the change: the usual plan. */
         if (p->first_us < at_us - window_us && (!*before || p->count > (*before)->count))

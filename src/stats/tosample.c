@@ -406,8 +406,8 @@ void collector_to_samples(const struct collector *c, int64_t step_us, int warmup
             s.gap = true;
             s.end_us = floor_to(w.fine[k]->bucket, step_us);
             fn(ctx, &s);
+            b = s.end_us - step_us; /* before the release, which clears s */
             sample_release(&s);
-            b = s.end_us - step_us;
             continue;
         }
         fill_step(&w, &s, b, step_us, &k);
