@@ -111,13 +111,14 @@
  *   db_load_ratio = 3                 number: at least this multiple of the baseline
  *   db_load_min_increase = 0.05       number: and at least this many s/s above it (5% of a core)
  *
- * call_rate (server, calls per second of every query but DDL; a warning)
+ * call_rate (server, calls per second of every query but DDL; a warning; judged when
+ * most calls are of queries with a history: an application starting is no surge)
  *   call_rate_ratio = 5               number: at least this multiple of the baseline
  *   call_rate_min_increase = 20       number: and at least this many calls/s above it; a server
  *                                     usually below this rate is not judged (it is starting)
  *
  * connection_rate (server, new connections per second: PG14+ sessions, or the log's
- * connection lines)
+ * connection lines; judged on a server in use, as call_rate is)
  *   conn_rate_ratio = 5               number: at least this multiple of the baseline
  *   conn_rate_min_increase = 5        number: and at least this many connections/s above it
  *

@@ -79,6 +79,7 @@ struct detector {
     struct detect_config cfg;
     long steps;
     bool hold;                   /* detector_hold: learn nothing */
+    double known_calls;          /* this step's calls of queries with a history (rules_query.c) */
     struct pending_obs *pending; /* this step's usual values */
     size_t npending, cappending;
     struct series_table queries, tables;

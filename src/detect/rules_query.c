@@ -106,10 +106,11 @@ static void judge_surge(struct detector *d, struct series *se, const struct samp
 }
 
 /*
- * new_heavy_query: a fingerprint never seen before that takes a big share
- * of the time, or of the calls at the rate of a surge (a release that runs
- * a statement per row). A schema change (CREATE INDEX, ALTER TABLE) is not
- * one: it is a change, which the incident takes as a trigger or a fix.
+ * new_heavy_query: a fingerprint first seen since warm-up (new for relearn
+ * intervals) that takes a big share of the time, or of the calls at the
+ * rate of a surge (a release that runs a statement per row). A schema
+ * change (CREATE INDEX, ALTER TABLE) is not one: it is a change, which the
+ * incident takes as a trigger or a fix.
  */
 static void judge_new(struct detector *d, const struct sample_query *q, double db_ms, int64_t calls,
                       double secs)
@@ -119,8 +120,11 @@ static void judge_new(struct detector *d, const struct sample_query *q, double d
     double call_share = calls > 0 ? (double)q->calls / (double)calls : 0;
     bool by_time =
         share >= c->new_query_share && q->total_ms / 1000 / secs >= c->new_query_min_load;
-    bool by_calls =
-        call_share >= c->new_query_share && (double)q->calls / secs >= c->surge_min_increase;
+    /* By calls only on a server in use: on an idle one every new query has all the calls. */
+    struct baseline server = detect_baseline(d, &d->server.rings[M_CALLS_ALL]);
+    bool by_calls = call_share >= c->new_query_share &&
+                    (double)q->calls / secs >= c->surge_min_increase && server.ok &&
+                    server.median >= c->call_rate_min_increase;
     if ((!by_time && !by_calls) || ddl_candidate(q->query))
         return;
     struct finding *f = detect_add_query_finding(d, FK_NEW_HEAVY_QUERY, FINDING_WARNING, q);
@@ -176,6 +180,7 @@ static void judge_rows(struct detector *d, struct series *se, const struct sampl
 
 void detect_judge_queries(struct detector *d, const struct sample *s)
 {
+    d->known_calls = 0;
     double secs = sample_seconds(s), db_ms = 0;
     int64_t calls = 0;
     for (int i = 0; i < s->nqueries; i++) {
@@ -195,6 +200,8 @@ void detect_judge_queries(struct detector *d, const struct sample *s)
          */
         long young_for = d->cfg.relearn > 0 ? d->cfg.relearn : d->cfg.history;
         bool young = known && se->born > d->cfg.min_history && d->steps - se->born < young_for;
+        if (se->rings[M_CALLS_S].n >= d->cfg.min_history)
+            d->known_calls += (double)q->calls; /* it has a baseline of its own */
         if ((q->is_new || !known || young) && d->steps > d->cfg.min_history)
             judge_new(d, q, db_ms, calls, secs);
         judge_latency(d, se, q);

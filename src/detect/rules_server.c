@@ -136,6 +136,20 @@ static void judge_db_load(struct detector *d, const struct sample *s)
 }
 
 /*
+ * Whether most of the interval's calls are of queries with a history.
+ * Calls mostly of new queries are an application starting (or a release,
+ * which new_heavy_query and call_surge judge): a surge of calls or of
+ * connections is more of the traffic that ran before.
+ */
+static bool known_mix(const struct detector *d, const struct sample *s)
+{
+    int64_t calls = 0;
+    for (int i = 0; i < s->nqueries; i++)
+        calls += s->queries[i].calls;
+    return calls > 0 && d->known_calls >= 0.5 * (double)calls;
+}
+
+/*
  * call_rate: calls per second of every query together, against the
  * server's baseline: more traffic, or a release that calls one statement
  * per row (N+1).
@@ -156,7 +170,7 @@ static void judge_call_rate(struct detector *d, const struct sample *s)
      * application), not surging: judged once the usual rate is itself at
      * least the increase that matters.
      */
-    bool unusual = b.ok && b.median >= c->call_rate_min_increase && rate > thr;
+    bool unusual = b.ok && b.median >= c->call_rate_min_increase && known_mix(d, s) && rate > thr;
     /* A fall as steep stays out of the baseline: the return must not look like a surge. */
     bool fall = b.ok && rate * c->call_rate_ratio < b.median;
     detect_observe(d, se, M_CALLS_ALL, rate, unusual || fall);
@@ -185,11 +199,12 @@ static void judge_conn_rate(struct detector *d, const struct sample *s)
     double thr = b.ok ? detect_threshold(d, b, c->conn_rate_ratio, c->conn_rate_min_increase) : 0;
     /*
      * A server with no usual calls is starting (its applications connect
-     * for the first time), not surging: judged once it was in use.
+     * for the first time), not surging: judged once it was in use, and on
+     * the queries that ran before.
      */
     struct baseline calls = detect_baseline(d, &se->rings[M_CALLS_ALL]);
     bool in_use = calls.ok && calls.median >= c->call_rate_min_increase;
-    bool unusual = b.ok && in_use && rate > thr;
+    bool unusual = b.ok && in_use && known_mix(d, s) && rate > thr;
     detect_observe(d, se, M_CONN_S, rate, unusual);
     if (!unusual)
         return;

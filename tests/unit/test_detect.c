@@ -808,6 +808,47 @@ static void new_query_stays_new_until_relearned(void **state)
     detector_free(d);
 }
 
+/*
+ * call_rate: more calls of the queries that ran before is a surge; the
+ * calls of an application that starts after a schema load are not.
+ */
+static void call_rate_is_more_of_the_same(void **state)
+{
+    (void)state;
+    struct detect_config cfg;
+    detect_config_init(&cfg);
+    for (int starting = 0; starting < 2; starting++) {
+        struct detector *d = detector_new(&cfg);
+        struct finding *f = NULL;
+        size_t nf = 0;
+        int fired = 0;
+        for (int i = 0; i < 20; i++) {
+            struct sample s;
+            flat_sample(&s, i, 0.5, 730); /* 73 calls a second: a load, or the usual pages */
+            if (i >= 12) {
+                if (starting) {
+                    /* The application's own queries, never seen before, at 500 a second. */
+                    s.queries[0].fingerprint = 0x5000;
+                    s.queries[0].query = "SELECT id, name FROM products WHERE id = $1";
+                }
+                s.queries[0].calls = 5000;
+                s.queries[0].total_ms = 2500;
+            }
+            assert_true(detector_step(d, &s, &f, &nf));
+            hold(f, nf);
+            sample_release(&s);
+            const struct finding *r = find_finding(f, nf, FK_CALL_RATE, "server");
+            if (r) {
+                fired++;
+                assert_true(fabs(r->value - 500) < 1e-9);
+                assert_true(fabs(r->baseline - 73) < 1e-9);
+            }
+        }
+        assert_int_equal(fired, starting ? 0 : 8);
+        detector_free(d);
+    }
+}
+
 static void memory_is_bounded_by_max_keys(void **state)
 {
     (void)state;
@@ -970,6 +1011,7 @@ int main(void)
         cmocka_unit_test(small_pool_lock_waits),
         cmocka_unit_test(database_load_and_connection_rate),
         cmocka_unit_test(new_query_stays_new_until_relearned),
+        cmocka_unit_test(call_rate_is_more_of_the_same),
         cmocka_unit_test(memory_is_bounded_by_max_keys),
         cmocka_unit_test(new_queries_need_a_warm_detector),
         cmocka_unit_test(blocking_chain_counts_transitive_victims),
