@@ -139,15 +139,23 @@ bool plan_outline(struct str plan, struct buf *outline, uint64_t *shape)
         n = text_nodes(plan, &nodes, &cap);
     }
     buf_reset(outline);
-    for (size_t k = 0; k < n;)
+    /* Nodes left after the first tree (odd indentation) are trees of their own. */
+    for (size_t k = 0; k < n;) {
+        if (k)
+            buf_addstr(outline, "; ");
         render(outline, base, nodes, n, &k);
+    }
     free(nodes);
     buf_release(&names);
     if (!outline->len)
         return false;
     *shape = XXH3_64bits(outline->ptr, outline->len);
     if (outline->len > OUTLINE_MAX) {
-        buf_setlen(outline, OUTLINE_MAX - 3);
+        /* Cut at a character's start: the outline goes into JSON. */
+        size_t cut = OUTLINE_MAX - 3;
+        while (cut && ((unsigned char)outline->ptr[cut] & 0xC0) == 0x80)
+            cut--;
+        buf_setlen(outline, cut);
         buf_addstr(outline, "...");
     }
     return true;

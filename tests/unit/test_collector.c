@@ -314,6 +314,10 @@ static void plan_outlines_and_shapes(void **state)
         plan_outline(str_cstr("Seq Scan on tickets  (cost=0.00..1.00 rows=1 width=4)"), &out, &b));
     assert_string_equal(out.ptr, "Seq Scan on tickets");
     assert_true(a != b);
+    /* A node less indented than its predecessor's child starts a tree of its own. */
+    assert_true(plan_outline(str_cstr("Append\n        ->  Seq Scan on a\n    ->  Seq Scan on b"),
+                             &out, &b));
+    assert_string_equal(out.ptr, "Append > Seq Scan on a; Seq Scan on b");
     assert_false(plan_outline(str_cstr("{\"Plan\": 3}"), &out, &b));
     assert_false(plan_outline(str_cstr("  \n"), &out, &b));
     buf_release(&out);
