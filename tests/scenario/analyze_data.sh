@@ -1,5 +1,5 @@
 #!/bin/bash
-# sleuth analyze on the real logs in ../shared/data (one pgbench run written
+# sleuth analyze on the real logs in tests/data (one pgbench run written
 # as stderr, csvlog and jsonlog): counts checked against grep, the three
 # formats against each other, threads against one thread, compressed and
 # piped input against plain files, and the filters.

@@ -7,12 +7,11 @@
 # for real, fit a narrow window and screenshot to a PNG. Never skips: with
 # no Chromium every browser check fails (scripts/deps installs it).
 #
-# usage: html_chromium.sh /path/to/sleuth   (SLEUTH_DATA: the shared logs)
+# usage: html_chromium.sh /path/to/sleuth   (SLEUTH_DATA: the real logs, tests/data)
 set -u
 SLEUTH=${1:?usage: html_chromium.sh /path/to/sleuth}
 . "$(dirname "$0")/tap.sh"
-DATA=${SLEUTH_DATA:-/work/shared/data}
-[ -d "$DATA" ] || DATA=$(data_dir)
+DATA=$(data_dir)
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -45,6 +45,6 @@ data_dir() {
     if [ -n "${SLEUTH_DATA:-}" ] && [ -d "$SLEUTH_DATA" ]; then
         echo "$SLEUTH_DATA"
     else
-        echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared/data" && pwd)"
+        echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)"
     fi
 }

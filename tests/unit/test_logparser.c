@@ -10,7 +10,7 @@
 #include "../feed.h"
 #include "test_util.h"
 
-/* The log_line_prefix of the real logs (SLEUTH_DATA/README.md). */
+/* The log_line_prefix of the real logs (tests/data/README.pgbench.md). */
 #define REAL_PREFIX "%t [%p]: user=%u,db=%d,app=%a,client=%h "
 
 /* The first n bytes of a gzip-compressed file (n or fewer). */

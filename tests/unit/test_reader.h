@@ -433,7 +433,7 @@ static int load_gz(const char *name, struct buf *out)
 {
     const char *dir = getenv("SLEUTH_DATA");
     if (!dir || !*dir)
-        dir = "/work/shared/data";
+        dir = "tests/data";
     char cmd[4200];
     snprintf(cmd, sizeof(cmd), "gzip -dc '%s/%s'", dir, name);
     FILE *f = popen(cmd, "r");

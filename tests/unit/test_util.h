@@ -20,12 +20,12 @@
 
 #include "util/buf.h"
 
-/* Path of a file in ../shared/data (SLEUTH_DATA), in a static buffer. */
+/* Path of a file of the real logs (SLEUTH_DATA: tests/data), in a static buffer. */
 static inline const char *test_data_path(const char *name)
 {
     static char path[4096];
     const char *dir = getenv("SLEUTH_DATA");
-    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/work/shared/data", name);
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/data", name);
     return path;
 }
 
@@ -60,7 +60,7 @@ static inline bool test_read_data(const char *name, struct buf *b)
 {
     const char *dir = getenv("SLEUTH_DATA");
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/work/shared/data", name);
+    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/data", name);
     struct archive *a = archive_read_new();
     struct archive_entry *entry;
     archive_read_support_filter_all(a);
