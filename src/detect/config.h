@@ -118,7 +118,8 @@
  *                                     usually below this rate is not judged (it is starting)
  *
  * connection_rate (server, new connections per second: PG14+ sessions, or the log's
- * connection lines; judged on a server in use, as call_rate is)
+ * connection lines; judged on a server in use (calls as for call_rate, or at least one
+ * new connection a second) and, like call_rate, on the queries that ran before)
  *   conn_rate_ratio = 5               number: at least this multiple of the baseline
  *   conn_rate_min_increase = 5        number: and at least this many connections/s above it
  *

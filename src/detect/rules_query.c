@@ -1,8 +1,8 @@
 /*
  * The rules judged per query fingerprint, against its own history:
  * latency_regression (mean time per call), call_surge (calls per second),
- * new_heavy_query (a fingerprint never seen before that takes a big share
- * of the time) and rows_per_call (a SELECT fetching far more rows).
+ * new_heavy_query (a fingerprint first seen since warm-up that takes a big
+ * share of the time or of the calls) and rows_per_call (a SELECT fetching far more rows).
  */
 #include "detect/internal.h"
 

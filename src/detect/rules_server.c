@@ -146,7 +146,7 @@ static bool known_mix(const struct detector *d, const struct sample *s)
     int64_t calls = 0;
     for (int i = 0; i < s->nqueries; i++)
         calls += s->queries[i].calls;
-    return calls > 0 && d->known_calls >= 0.5 * (double)calls;
+    return calls == 0 || d->known_calls >= 0.5 * (double)calls;
 }
 
 /*
@@ -198,12 +198,14 @@ static void judge_conn_rate(struct detector *d, const struct sample *s)
     struct baseline b = detect_baseline(d, &se->rings[M_CONN_S]);
     double thr = b.ok ? detect_threshold(d, b, c->conn_rate_ratio, c->conn_rate_min_increase) : 0;
     /*
-     * A server with no usual calls is starting (its applications connect
-     * for the first time), not surging: judged once it was in use, and on
+     * A server not in use is starting (its applications connect for the
+     * first time), not surging: judged once it was in use, by its calls
+     * or, where no query is counted (no pg_stat_statements, a log of slow
+     * statements only), by at least one new connection a second; and on
      * the queries that ran before.
      */
     struct baseline calls = detect_baseline(d, &se->rings[M_CALLS_ALL]);
-    bool in_use = calls.ok && calls.median >= c->call_rate_min_increase;
+    bool in_use = (calls.ok && calls.median >= c->call_rate_min_increase) || b.median >= 1;
     bool unusual = b.ok && in_use && known_mix(d, s) && rate > thr;
     detect_observe(d, se, M_CONN_S, rate, unusual);
     if (!unusual)

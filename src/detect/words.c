@@ -4,6 +4,8 @@
  */
 #include "detect/internal.h"
 
+#include "util/utf8.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,8 +51,7 @@ void detect_brief(struct buf *b, const char *q)
             head--;
         if (head == 8)
             head = 24;
-        while (head > 0 && (flat.ptr[head] & 0xC0) == 0x80)
-            head--;
+        head = utf8_cut(flat.ptr, head);
         size_t t = tail;
         while (t < tail + 16 && flat.ptr[t] != ' ')
             t++;

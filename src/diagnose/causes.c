@@ -452,13 +452,6 @@ static void cause_lock(struct diag_ctx *x, const struct devent *e)
 
 /* --- the whole mix: traffic_surge and resource_saturation ------------------------------ */
 
-/*
- * A query this much slower per call counts as slowed. A saturated machine
- * slows its queries unevenly (the longer ones lose more time slices), so
- * the bar is below the 2x of one query's latency regression.
- */
-#define SLOW_RATIO 1.5
-
 struct mix {
     int considered;        /* queries busy enough before and after to compare */
     int slow;              /* of them, at least SLOW_RATIO times slower */
@@ -600,10 +593,10 @@ static bool causes_from_mix(struct diag_ctx *x, const struct devent *e)
                          "clients, routes); rate-limit or cache at the edge, and put a pooler "
                          "in front so new connections are not opened per request");
     } else {
-        g->summary = diag_fmt("%d of %d busy queries became at least 1.5x slower (%.0f%% of the "
+        g->summary = diag_fmt("%d of %d busy queries became at least %gx slower (%.0f%% of the "
                               "database time) with %s work per call and no more calls: the "
                               "machine got slower, not the queries",
-                              m.slow, m.considered, 100 * m.slow_share,
+                              m.slow, m.considered, SLOW_RATIO, 100 * m.slow_share,
                               isfinite(m.work_ratio) ? "the same" : "(unknown)");
         g->fix = xstrdup("look at the host: CPU steal and run queue, I/O latency and "
                          "throttling, memory pressure, a noisy neighbour; no query to fix");

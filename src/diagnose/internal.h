@@ -186,6 +186,14 @@ bool diag_table_match(const char *full, const char *name);
  * starved machine, a lock): its slower queries are symptoms, not causes.
  */
 bool diag_broad_cause(const struct incident *inc);
+
+/*
+ * A query this much slower per call counts as slowed in the whole mix. A
+ * saturated machine slows its queries unevenly (the longer ones lose more
+ * time slices), so the bar is below the 2x of one query's latency
+ * regression.
+ */
+#define SLOW_RATIO 1.5
 char *diag_fmt(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 /* --- objects.c: the catalog and the statements ---------------------------- */

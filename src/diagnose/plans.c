@@ -24,9 +24,12 @@ void diagnose_plans(struct incident *inc, diag_plans_fn *plans, void *ctx, int64
 {
     if (!plans)
         return;
-    /* A plan that changed while the whole server slowed is no cause of its own. */
-    bool keep_kind =
-        (inc->has_trigger && inc->trigger.kind == CHANGE_DROP_INDEX) || diag_broad_cause(inc);
+    /*
+     * A dropped index explains the new plan (a missing index). While the
+     * whole server slowed, a changed plan is still one (its rank, below
+     * the broad cause, stays).
+     */
+    bool keep_kind = inc->has_trigger && inc->trigger.kind == CHANGE_DROP_INDEX;
     for (size_t i = 0; i < inc->ncauses; i++) {
         struct cause *g = &inc->causes[i];
         if (!g->fingerprint)

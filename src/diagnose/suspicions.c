@@ -143,8 +143,9 @@ static void resources(struct diag_ctx *x, const struct cause *top)
     if (sat) {
         json_t *mix = json_object_get(sat->evidence, "mix");
         suspect(x->inc, name, VERDICT_CONFIRMED,
-                diag_fmt("%lld queries at least 1.5x slower for %s work per call",
+                diag_fmt("%lld queries at least %gx slower for %s work per call",
                          (long long)json_integer_value(json_object_get(mix, "queries_slower")),
+                         SLOW_RATIO,
                          json_is_number(json_object_get(mix, "work_per_call_ratio")) ? "the same"
                                                                                      : "unknown"),
                 NULL);

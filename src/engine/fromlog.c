@@ -7,7 +7,10 @@
 
 #include "stats/tosample.h"
 #include "util/jsonstr.h"
+#include "util/utf8.h"
+#include "util/xalloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/banned.h"
@@ -30,25 +33,25 @@ static int64_t refine(void *ctx, uint64_t fp, int64_t at_us, int64_t window_us, 
 static json_t *shape_json(const struct plan_shape *p)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "outline", json_string(p->outline));
+    /* Log text may be in any encoding: jsonstr_new keeps it valid JSON. */
+    json_object_set_new(o, "outline", jsonstr_new(p->outline));
     json_object_set_new(o, "calls", json_integer((json_int_t)p->count));
     json_object_set_new(o, "first_seen", jsonstr_time(p->first_us));
     json_object_set_new(o, "last_seen", jsonstr_time(p->last_us));
     json_object_set_new(o, "slowest_ms",
                         p->slowest_us >= 0 ? json_real((double)p->slowest_us / 1000) : json_null());
     /* A long plan is cut at a line end (or a character's start), and says so. */
-    size_t len = strlen(p->plan);
+    size_t full = strlen(p->plan), len = full;
     if (len > PLAN_TEXT_MAX) {
-        size_t nl = PLAN_TEXT_MAX;
-        while (nl && p->plan[nl] != '\n')
-            nl--;
-        len = nl ? nl : PLAN_TEXT_MAX;
-        while (len && ((unsigned char)p->plan[len] & 0xC0) == 0x80)
+        len = PLAN_TEXT_MAX;
+        while (len && p->plan[len] != '\n')
             len--;
+        len = len ? len : utf8_cut(p->plan, PLAN_TEXT_MAX);
     }
-    json_t *text = json_stringn(p->plan, len);
-    json_object_set_new(o, "plan", text ? text : json_null());
-    json_object_set_new(o, "plan_cut", json_boolean(len < strlen(p->plan)));
+    char *text = xmemdup(p->plan, len);
+    json_object_set_new(o, "plan", jsonstr_new(text));
+    free(text);
+    json_object_set_new(o, "plan_cut", json_boolean(len < full));
     return o;
 }
 

@@ -8,6 +8,7 @@
 #include "sink/history.h"
 
 #include "util/compat.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <stdlib.h>
@@ -66,10 +67,7 @@ static void remember_text(struct history *h, uint64_t fp, const char *text)
     }
     size_t n = strlen(text ? text : "");
     if (n > HISTORY_TEXT_BYTES) {
-        n = HISTORY_TEXT_BYTES;
-        /* Never cut a UTF-8 sequence in two. */
-        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
-            n--;
+        n = utf8_cut(text, HISTORY_TEXT_BYTES); /* never a UTF-8 sequence in two */
     }
     slot->fingerprint = fp;
     slot->last_seen = h->seq;

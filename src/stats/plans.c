@@ -16,9 +16,12 @@
 
 #include "util/buf.h"
 #include "util/tstamp.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -27,30 +30,58 @@
 /* Outlines longer than this are cut (the shape hash is taken over all of it). */
 #define OUTLINE_MAX 240
 
-/* A plan node: its depth and its name ("Index Scan using t_pkey on t") at base + off. */
+/*
+ * A plan node: its depth and its name ("Index Scan using t_pkey on t") at
+ * base + off; its parent is the nearest node before it that is less deep,
+ * its children the nodes whose parent it is (rendered in order).
+ */
 struct node {
     int depth;
     size_t off, len;
+    size_t parent, kid, next; /* NONE when there is none */
 };
 
-/* Appends the subtree of nodes[*i] ("A > B" for one child, "A (B, C)" for more). */
-static void render(struct buf *out, const char *base, const struct node *nodes, size_t n, size_t *i)
+#define NONE SIZE_MAX
+
+/* Links each node to its parent, first child and next sibling (nodes are in plan order). */
+static void link_nodes(struct node *nodes, size_t n)
 {
-    const struct node *self = &nodes[(*i)++];
-    buf_add(out, base + self->off, self->len);
-    size_t kids = 0, first = *i;
-    for (size_t j = *i; j < n && nodes[j].depth > self->depth; j++)
-        if (nodes[j].depth == nodes[first].depth)
-            kids++;
-    if (!kids)
-        return;
-    buf_addstr(out, kids == 1 ? " > " : " (");
-    for (size_t k = 0; k < kids; k++) {
-        if (k)
-            buf_addstr(out, ", ");
-        render(out, base, nodes, n, i);
+    size_t *stack = xmalloc((n ? n : 1) * sizeof(*stack)), top = 0;
+    size_t *last_kid = xmalloc((n ? n : 1) * sizeof(*last_kid));
+    for (size_t i = 0; i < n; i++) {
+        while (top && nodes[stack[top - 1]].depth >= nodes[i].depth)
+            top--;
+        nodes[i].parent = top ? stack[top - 1] : NONE;
+        nodes[i].kid = nodes[i].next = last_kid[i] = NONE;
+        size_t p = nodes[i].parent;
+        if (p != NONE) {
+            if (last_kid[p] == NONE)
+                nodes[p].kid = i;
+            else
+                nodes[last_kid[p]].next = i;
+            last_kid[p] = i;
+        }
+        stack[top++] = i;
     }
-    if (kids > 1)
+    free(last_kid);
+    free(stack);
+}
+
+/* Appends the subtree of node i ("A > B" for one child, "A (B, C)" for more). */
+static void render(struct buf *out, const char *base, const struct node *nodes, size_t i)
+{
+    const struct node *self = &nodes[i];
+    buf_add(out, base + self->off, self->len);
+    if (self->kid == NONE)
+        return;
+    bool one = nodes[self->kid].next == NONE;
+    buf_addstr(out, one ? " > " : " (");
+    for (size_t k = self->kid; k != NONE; k = nodes[k].next) {
+        if (k != self->kid)
+            buf_addstr(out, ", ");
+        render(out, base, nodes, k);
+    }
+    if (!one)
         buf_addch(out, ')');
 }
 
@@ -83,14 +114,51 @@ static size_t text_nodes(struct str plan, struct node **out, size_t *cap)
                 e--;
             if (e > s) {
                 *out = xgrow(*out, cap, n + 1, sizeof(**out));
-                (*out)[n++] =
-                    (struct node){ first ? -1 : depth, (size_t)(s - plan.ptr), (size_t)(e - s) };
+                (*out)[n++] = (struct node){ .depth = first ? -1 : depth,
+                                             .off = (size_t)(s - plan.ptr),
+                                             .len = (size_t)(e - s) };
             }
             first = false;
         }
         p = eol + 1;
     }
     return n;
+}
+
+/* A JSON node's name as EXPLAIN's text format writes it, so both formats give one shape. */
+static void json_name(json_t *plan, const char *type, struct buf *names)
+{
+    const char *strategy = json_string_value(json_object_get(plan, "Strategy"));
+    const char *join = json_string_value(json_object_get(plan, "Join Type"));
+    const char *dir = json_string_value(json_object_get(plan, "Scan Direction"));
+    const char *index = json_string_value(json_object_get(plan, "Index Name"));
+    const char *rel = json_string_value(json_object_get(plan, "Relation Name"));
+    const char *alias = json_string_value(json_object_get(plan, "Alias"));
+    size_t tlen = strlen(type);
+    if (json_is_true(json_object_get(plan, "Parallel Aware")))
+        buf_addstr(names, "Parallel ");
+    if (strcmp(type, "Aggregate") == 0 && strategy && strcmp(strategy, "Plain") != 0) {
+        /* Sorted, Hashed, Mixed: GroupAggregate, HashAggregate, MixedAggregate */
+        buf_addstr(names, strcmp(strategy, "Sorted") == 0   ? "GroupAggregate"
+                          : strcmp(strategy, "Hashed") == 0 ? "HashAggregate"
+                                                            : "MixedAggregate");
+    } else if (join && strcmp(join, "Inner") != 0 && tlen > 5 &&
+               strcmp(type + tlen - 5, " Join") == 0) {
+        buf_addf(names, "%.*s %s Join", (int)(tlen - 5), type, join); /* Hash Left Join */
+    } else {
+        buf_addstr(names, type);
+    }
+    if (dir && strcmp(dir, "Backward") == 0)
+        buf_addstr(names, " Backward");
+    if (index && rel)
+        buf_addf(names, " using %s", index);
+    else if (index)
+        buf_addf(names, " on %s", index); /* Bitmap Index Scan on idx */
+    if (rel) {
+        buf_addf(names, " on %s", rel);
+        if (alias && strcmp(alias, rel) != 0)
+            buf_addf(names, " %s", alias);
+    }
 }
 
 /* The nodes of a JSON plan ({"Plan": {"Node Type", "Plans": [...]}} or a list of it). */
@@ -100,20 +168,10 @@ static void json_nodes(json_t *plan, int depth, struct buf *names, struct node *
     const char *type = json_string_value(json_object_get(plan, "Node Type"));
     if (!type)
         return;
-    const char *index = json_string_value(json_object_get(plan, "Index Name"));
-    const char *rel = json_string_value(json_object_get(plan, "Relation Name"));
-    const char *alias = json_string_value(json_object_get(plan, "Alias"));
     size_t at = names->len;
-    buf_addstr(names, type);
-    if (index)
-        buf_addf(names, " using %s", index);
-    if (rel) {
-        buf_addf(names, " on %s", rel);
-        if (alias && strcmp(alias, rel) != 0)
-            buf_addf(names, " %s", alias);
-    }
+    json_name(plan, type, names);
     *out = xgrow(*out, cap, *n + 1, sizeof(**out));
-    (*out)[(*n)++] = (struct node){ depth, at, names->len - at };
+    (*out)[(*n)++] = (struct node){ .depth = depth, .off = at, .len = names->len - at };
     size_t i;
     json_t *kid;
     json_array_foreach(json_object_get(plan, "Plans"), i, kid)
@@ -138,12 +196,15 @@ bool plan_outline(struct str plan, struct buf *outline, uint64_t *shape)
     } else {
         n = text_nodes(plan, &nodes, &cap);
     }
+    link_nodes(nodes, n);
     buf_reset(outline);
-    /* Nodes left after the first tree (odd indentation) are trees of their own. */
-    for (size_t k = 0; k < n;) {
-        if (k)
+    /* A node less indented than the first (not EXPLAIN's output) starts a tree of its own. */
+    for (size_t k = 0; k < n; k++) {
+        if (nodes[k].parent != NONE)
+            continue;
+        if (outline->len)
             buf_addstr(outline, "; ");
-        render(outline, base, nodes, n, &k);
+        render(outline, base, nodes, k);
     }
     free(nodes);
     buf_release(&names);
@@ -152,10 +213,7 @@ bool plan_outline(struct str plan, struct buf *outline, uint64_t *shape)
     *shape = XXH3_64bits(outline->ptr, outline->len);
     if (outline->len > OUTLINE_MAX) {
         /* Cut at a character's start: the outline goes into JSON. */
-        size_t cut = OUTLINE_MAX - 3;
-        while (cut && ((unsigned char)outline->ptr[cut] & 0xC0) == 0x80)
-            cut--;
-        buf_setlen(outline, cut);
+        buf_setlen(outline, utf8_cut(outline->ptr, OUTLINE_MAX - 3));
         buf_addstr(outline, "...");
     }
     return true;
@@ -243,6 +301,11 @@ void plans_note(struct collector *c, struct qstat *q, struct str plan, int64_t t
         }
         return;
     }
+    /* A shape beyond the kept ones is only counted: nothing to copy. */
+    if (q->nplans == PLAN_SHAPES_MAX && shape > q->plans[PLAN_SHAPES_MAX - 1].shape) {
+        q->plans_other++;
+        return;
+    }
     struct plan_shape p = { .shape = shape,
                             .outline = xstrdup(c->plan_outline.ptr),
                             .plan = xmemdup(plan.ptr, plan.len),
@@ -288,9 +351,14 @@ bool collector_plan_change(const struct collector *c, uint64_t fp, int64_t at_us
         if (p->first_us >= at_us - window_us && p->first_us <= at_us + window_us &&
             p->last_us >= at_us && (!*after || p->count > (*after)->count))
             *after = p;
-        /* Run before the change: the usual plan. */
-        if (p->first_us < at_us - window_us && (!*before || p->count > (*before)->count))
-            *before = p;
+        /* Run before the change, still near it if one was: the usual plan. */
+        if (p->first_us < at_us - window_us) {
+            bool recent = p->last_us >= at_us - window_us;
+            bool best_recent = *before && (*before)->last_us >= at_us - window_us;
+            if (!*before || recent > best_recent ||
+                (recent == best_recent && p->count > (*before)->count))
+                *before = p;
+        }
     }
     return *before && *after;
 }

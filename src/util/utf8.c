@@ -31,3 +31,10 @@ size_t utf8_len(const unsigned char *p, size_t n)
             return 0;
     return len;
 }
+
+size_t utf8_cut(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}

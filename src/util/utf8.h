@@ -16,4 +16,10 @@
  */
 size_t utf8_len(const unsigned char *p, size_t n);
 
+/*
+ * The largest length <= n at which s can be cut without splitting a UTF-8
+ * sequence (s[n] must be readable: a byte of s or its terminating NUL).
+ */
+size_t utf8_cut(const char *s, size_t n);
+
 #endif

@@ -314,10 +314,42 @@ static void plan_outlines_and_shapes(void **state)
         plan_outline(str_cstr("Seq Scan on tickets  (cost=0.00..1.00 rows=1 width=4)"), &out, &b));
     assert_string_equal(out.ptr, "Seq Scan on tickets");
     assert_true(a != b);
-    /* A node less indented than its predecessor's child starts a tree of its own. */
-    assert_true(plan_outline(str_cstr("Append\n        ->  Seq Scan on a\n    ->  Seq Scan on b"),
-                             &out, &b));
-    assert_string_equal(out.ptr, "Append > Seq Scan on a; Seq Scan on b");
+    /*
+     * InitPlan and SubPlan children sit deeper than the node's own children:
+     * each node's parent is the nearest less indented node before it.
+     */
+    const char *subplans = "Result  (cost=0.00..1.00 rows=1 width=4)\n"
+                           "  InitPlan 1 (returns $0)\n"
+                           "    ->  Result  (cost=0.00..0.01 rows=1 width=4)\n"
+                           "  ->  Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4)\n"
+                           "        SubPlan 2\n"
+                           "          ->  Result  (cost=0.00..0.01 rows=1 width=4)\n"
+                           "        SubPlan 3\n"
+                           "          ->  Result  (cost=0.00..0.01 rows=1 width=4)";
+    assert_true(plan_outline(str_cstr(subplans), &out, &b));
+    assert_string_equal(out.ptr, "Result (Result, Seq Scan on t (Result, Result))");
+    /* Text and JSON name nodes alike: strategies, join types, bitmap index scans, parallel. */
+    const char *text2 =
+        "HashAggregate  (cost=1.00..2.00 rows=10 width=12)\n"
+        "  ->  Hash Left Join  (cost=1.00..2.00 rows=10 width=12)\n"
+        "        ->  Parallel Seq Scan on orders o  (cost=0.00..1.00 rows=1 width=4)\n"
+        "        ->  Hash  (cost=1.00..1.00 rows=1 width=4)\n"
+        "              ->  Bitmap Heap Scan on items  (cost=4.3..12.5 rows=3 width=4)\n"
+        "                    ->  Bitmap Index Scan on items_order_id_idx  "
+        "(cost=0.00..4.3 rows=3 width=0)";
+    const char *json2 =
+        "[{\"Plan\": {\"Node Type\": \"Aggregate\", \"Strategy\": \"Hashed\", \"Plans\": [{"
+        "\"Node Type\": \"Hash Join\", \"Join Type\": \"Left\", \"Plans\": [{\"Node Type\": "
+        "\"Seq Scan\", \"Parallel Aware\": true, \"Relation Name\": \"orders\", \"Alias\": "
+        "\"o\"}, {\"Node Type\": \"Hash\", \"Plans\": [{\"Node Type\": \"Bitmap Heap Scan\", "
+        "\"Relation Name\": \"items\", \"Alias\": \"items\", \"Plans\": [{\"Node Type\": "
+        "\"Bitmap Index Scan\", \"Index Name\": \"items_order_id_idx\"}]}]}]}]}}]";
+    assert_true(plan_outline(str_cstr(text2), &out, &b));
+    assert_string_equal(out.ptr, "HashAggregate > Hash Left Join (Parallel Seq Scan on orders o, "
+                                 "Hash > Bitmap Heap Scan on items > Bitmap Index Scan on "
+                                 "items_order_id_idx)");
+    assert_true(plan_outline(str_cstr(json2), &out, &c));
+    assert_true(b == c);
     assert_false(plan_outline(str_cstr("{\"Plan\": 3}"), &out, &b));
     assert_false(plan_outline(str_cstr("  \n"), &out, &b));
     buf_release(&out);
