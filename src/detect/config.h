@@ -48,12 +48,14 @@
  *   latency_min_increase = 5ms        duration: and at least this much above it
  *   latency_critical_ratio = 10       number: critical from this multiple on
  *
- * call_surge (per fingerprint, calls per second)
+ * call_surge (per fingerprint, calls per second, on a server in use: at least 1 call/s or
+ * new_query_min_load in its baseline; an idle server that gets calls is starting)
  *   surge_ratio = 5                   number: calls/s at least this multiple of the baseline
  *   surge_min_increase = 20           number: and at least this many calls/s above it
  *   surge_critical_ratio = 50         number: critical from this multiple on
  *
- * new_heavy_query (a fingerprint first seen after warm-up, for its first relearn intervals)
+ * new_heavy_query (a fingerprint first seen after warm-up on a server in use, for its first
+ * relearn intervals)
  *   new_query_share = 20%             fraction: of the interval's database time, at least
  *   new_query_min_load = 0.05         number: and at least this many seconds of execution a
  *                                     second (5% of a core; 0.5 s over a 10 s interval)

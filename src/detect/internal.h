@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Calls per second below which a server is idle: a new query there is its whole load. */
+#define IN_USE_CALLS_S 1.0
+
 /* Rings kept per entry; a query uses the first three, a table the next two, the server the rest. */
 enum metric {
     M_MEAN_MS,    /* query: mean execution time per call */

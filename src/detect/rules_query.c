@@ -66,7 +66,7 @@ static void judge_latency(struct detector *d, struct series *se, const struct sa
 
 /* call_surge: calls per second against the fingerprint's baseline. */
 static void judge_surge(struct detector *d, struct series *se, const struct sample_query *q,
-                        double secs)
+                        double secs, bool in_use)
 {
     const struct detect_config *c = &d->cfg;
     double rate = (double)q->calls / secs;
@@ -74,7 +74,8 @@ static void judge_surge(struct detector *d, struct series *se, const struct samp
     enum metric m = M_CALLS_S;
     struct baseline b = detect_baseline(d, r);
     double thr = b.ok ? detect_threshold(d, b, c->surge_ratio, c->surge_min_increase) : 0;
-    bool unusual = b.ok && rate > thr;
+    /* An idle server that gets calls is starting, not surging. */
+    bool unusual = b.ok && in_use && rate > thr;
     /*
      * A fall as steep is no finding (the query may just not be needed),
      * but it is kept out of the baseline too: the return to the usual
@@ -120,10 +121,10 @@ static void judge_new(struct detector *d, const struct sample_query *q, double d
     double call_share = calls > 0 ? (double)q->calls / (double)calls : 0;
     bool by_time =
         share >= c->new_query_share && q->total_ms / 1000 / secs >= c->new_query_min_load;
-    /* By calls only on a server in use: on an idle one every new query has all the calls. */
+    /* By calls it takes the traffic of a surge. */
     struct baseline server = detect_baseline(d, &d->server.rings[M_CALLS_ALL]);
     bool by_calls = call_share >= c->new_query_share &&
-                    (double)q->calls / secs >= c->surge_min_increase && server.ok &&
+                    (double)q->calls / secs >= c->surge_min_increase &&
                     server.median >= c->call_rate_min_increase;
     if ((!by_time && !by_calls) || ddl_candidate(q->query))
         return;
@@ -178,6 +179,19 @@ static void judge_rows(struct detector *d, struct series *se, const struct sampl
                       "needed columns, paginate with a keyset instead of fetching everything");
 }
 
+/*
+ * Whether the server was in use before, by its calls or (a log of slow
+ * statements only) by its time. On an idle one every new query has all the
+ * time and all the calls: an application starting is not a release.
+ */
+static bool server_in_use(struct detector *d)
+{
+    struct baseline calls = detect_baseline(d, &d->server.rings[M_CALLS_ALL]);
+    struct baseline load = detect_baseline(d, &d->server.rings[M_DB_S]);
+    return (calls.ok && calls.median >= IN_USE_CALLS_S) ||
+           (load.ok && load.median >= d->cfg.new_query_min_load);
+}
+
 void detect_judge_queries(struct detector *d, const struct sample *s)
 {
     d->known_calls = 0;
@@ -187,6 +201,7 @@ void detect_judge_queries(struct detector *d, const struct sample *s)
         db_ms += s->queries[i].total_ms;
         calls += s->queries[i].calls;
     }
+    bool in_use = server_in_use(d);
     for (int i = 0; i < s->nqueries; i++) {
         const struct sample_query *q = &s->queries[i];
         if (q->calls <= 0)
@@ -195,17 +210,20 @@ void detect_judge_queries(struct detector *d, const struct sample *s)
         struct series *se = detect_series_get(d, &d->queries, q->fingerprint, NULL, &known);
         /*
          * Right after start every query is new: only trust "new" once warmed
-         * up. A query first seen since then stays new (and judged so while
+         * up and the server in use; what an idle server starts to run is its
+         * normal. A query first seen since then stays new (and judged so while
          * it is heavy) until it has lasted relearn intervals: the new normal.
          */
+        if (!in_use)
+            se->born = 0;
         long young_for = d->cfg.relearn > 0 ? d->cfg.relearn : d->cfg.history;
         bool young = known && se->born > d->cfg.min_history && d->steps - se->born < young_for;
         if (se->rings[M_CALLS_S].n >= d->cfg.min_history)
             d->known_calls += (double)q->calls; /* it has a baseline of its own */
-        if ((q->is_new || !known || young) && d->steps > d->cfg.min_history)
+        if (in_use && (q->is_new || !known || young) && d->steps > d->cfg.min_history)
             judge_new(d, q, db_ms, calls, secs);
         judge_latency(d, se, q);
-        judge_surge(d, se, q, secs);
+        judge_surge(d, se, q, secs, in_use);
         judge_rows(d, se, q);
     }
 }

@@ -1,8 +1,9 @@
 /*
  * Triggers and fixes: which change started an incident and which one
  * ended it, tied by time and by object. A change is a trigger candidate
- * from five minutes before the onset to the detection (a CREATE INDEX is
- * logged when it ends, after the writes it blocked); it must fit the top
+ * from five minutes before the onset to the detection, a schema change
+ * to the end (a CREATE INDEX is logged when it ends, after the writes it
+ * blocked); it must fit the top
  * cause: the dropped index was on the slow query's table, the new index
  * covers what the UPDATE sets, the ALTER TABLE is on the blocked table, a
  * setting or ANALYZE came before a plan changed, a new application or new
@@ -333,13 +334,16 @@ void diag_trigger_and_fix(struct diag_ctx *x)
     int nextra = 0;
     derived(x, g, extra, &nextra);
     int64_t until = inc->detected_us > x->onset_us ? inc->detected_us : x->onset_us;
+    /* A schema change is logged when it ends, which can be long after the waits it caused. */
+    int64_t ddl_until = x->end_us ? x->end_us : d->last_us;
     double best = 0;
     const struct sample_change *pick = NULL;
     const char *pick_why = "";
     size_t total = d->nchanges + (size_t)nextra;
     for (size_t i = 0; i < total; i++) {
         const struct sample_change *c = i < d->nchanges ? change_at(d, i) : &extra[i - d->nchanges];
-        if (c->ts_us < x->onset_us - LOOKBACK_US || c->ts_us > until)
+        if (c->ts_us < x->onset_us - LOOKBACK_US ||
+            c->ts_us > (schema_change(c->kind) ? ddl_until : until))
             continue;
         const char *why;
         double fit = trigger_fit(x, g, c, &why);

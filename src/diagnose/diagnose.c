@@ -90,6 +90,7 @@ void diagnoser_diagnose(struct diagnoser *d, int64_t onset_us, int64_t end_us, s
     for (size_t i = 0; !last && i < d->npoints; i++)
         last = d->points[(d->head + d->npoints - 1) % DIAG_POINTS].end_us;
     d->as_of_us = last > onset_us ? onset_us + (last - onset_us) / 2 : onset_us;
+    d->last_us = last;
     struct window *before = xmalloc(sizeof(*before)), *after = xmalloc(sizeof(*after));
     diag_windows(d, onset_us, end_us, before, after);
     struct diag_ctx x = { d, onset_us, end_us, before, after, inc };

@@ -141,6 +141,7 @@ struct diagnoser {
     struct dchange changes[DIAG_CHANGES]; /* ring, oldest first from chead */
     size_t chead, nchanges;
     int64_t as_of_us;    /* the catalog is read as it was then (mid-incident) */
+    int64_t last_us;     /* the incident's end, or the newest interval's while open */
     struct dpoint *base; /* the normal stretch kept by diagnoser_begin */
     size_t nbase;
     int64_t base_onset_us;

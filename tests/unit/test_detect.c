@@ -766,6 +766,47 @@ static void database_load_and_connection_rate(void **state)
  * A new query stays new while it is heavy, however short the interval
  * (its load is judged per second), until it has lasted relearn intervals.
  */
+/*
+ * A server idle through warm-up whose application then starts: its queries
+ * are its normal, not a release, however much of the time they take. Once
+ * it is in use, a query never seen before is new.
+ */
+static void application_start_is_not_new(void **state)
+{
+    (void)state;
+    struct detect_config cfg;
+    detect_config_init(&cfg);
+    struct detector *d = detector_new(&cfg);
+    struct finding *f = NULL;
+    size_t nf = 0;
+    int findings_start = 0, fired_later = 0;
+    for (int i = 0; i < 40; i++) {
+        struct sample s;
+        /* idle (one call in 10 s) until 10, then 300 calls a second of 0.5 ms */
+        flat_sample(&s, i, 0.5, i < 10 ? 1 : 3000);
+        if (i >= 30) {
+            struct sample_query *q = arena_alloc(&s.arena, 2 * sizeof(*q));
+            q[0] = s.queries[0];
+            q[1] = (struct sample_query){ .fingerprint = 0x3002,
+                                          .query = "SELECT * FROM books WHERE published > $1",
+                                          .calls = 50,
+                                          .total_ms = 1500,
+                                          .rows = 50000 };
+            s.queries = q;
+            s.nqueries = 2;
+        }
+        assert_true(detector_step(d, &s, &f, &nf));
+        hold(f, nf);
+        sample_release(&s);
+        if (i < 30)
+            findings_start += (int)nf; /* neither new nor a surge of calls */
+        fired_later += find_finding(f, nf, FK_NEW_HEAVY_QUERY, "fp:0000000000003002") != NULL;
+    }
+    assert_int_equal(findings_start, 0);
+    assert_int_equal(fired_later, 10);
+    detector_free(d);
+}
+
 static void new_query_stays_new_until_relearned(void **state)
 {
     (void)state;
@@ -1010,6 +1051,7 @@ int main(void)
         cmocka_unit_test(incident_does_not_become_the_baseline),
         cmocka_unit_test(small_pool_lock_waits),
         cmocka_unit_test(database_load_and_connection_rate),
+        cmocka_unit_test(application_start_is_not_new),
         cmocka_unit_test(new_query_stays_new_until_relearned),
         cmocka_unit_test(call_rate_is_more_of_the_same),
         cmocka_unit_test(memory_is_bounded_by_max_keys),
