@@ -44,4 +44,30 @@ d=$(delta "$dropped_at" "$(jq -r '.incidents[0].end' "$j")")
 ok $((d < -5 || d > 5)) "hot index build: the end within 5 s of the drop ($d s)"
 is "$(jq -r '.incidents[0].state' "$j")" resolved "hot index build: resolved"
 
+# --- the short log of a small app: an index dropped, recreated a minute later -----------------
+gzip -dc "$DATA/missing-index-short.log.gz" > "$tmp/short.log"
+dropped_at=$(grep -m1 'statement: drop index readings_sensor_taken_idx' "$tmp/short.log" | cut -c1-23)
+rebuilt_at=$(grep -m1 'statement: create index concurrently readings_sensor_taken_idx' "$tmp/short.log" | cut -c1-23)
+for iv in default 10s; do
+    args=()
+    [ "$iv" = default ] || args=(--interval "$iv")
+    "$SLEUTH" analyze --format json "${args[@]}" -o "$tmp/short-$iv.json" "$tmp/short.log"
+    ok $? "short log ($iv): analyze exits 0"
+    j=$tmp/short-$iv.json
+    is "$(jq '.incidents | length' "$j")" 1 "short log ($iv): one incident"
+    is "$(jq -r '.incidents[0].causes[0] | [.cause, .table, (.columns | join(",")), .index] | join(" ")' "$j")" \
+        "missing_index readings sensor_id,taken_at readings_sensor_taken_idx" \
+        "short log ($iv): missing_index on the lookup's table and columns, naming the dropped index"
+    like "$(jq -r '.incidents[0].causes[0].query' "$j")" '^select taken_at, value from readings where sensor_id = ' \
+        "short log ($iv): the lookup is the query"
+    is "$(jq -r '.incidents[0].trigger.kind + " " + .incidents[0].trigger.object' "$j")" \
+        "drop_index readings_sensor_taken_idx" "short log ($iv): the trigger is the DROP INDEX"
+    is "$(jq -r '.incidents[0].fix.kind + " " + .incidents[0].fix.object' "$j")" \
+        "create_index readings_sensor_taken_idx" "short log ($iv): the fix is the rebuild"
+    d=$(delta "$dropped_at" "$(jq -r '.incidents[0].onset' "$j")")
+    ok $((d < -5 || d > 5)) "short log ($iv): onset within 5 s of the drop ($d s)"
+    d=$(delta "$rebuilt_at" "$(jq -r '.incidents[0].end' "$j")")
+    ok $((d < -5 || d > 5)) "short log ($iv): the end within 5 s of the rebuild ($d s)"
+done
+
 done_testing
