@@ -23,6 +23,8 @@ struct command {
 static const struct command commands[] = {
     { "analyze", cmd_analyze, cmd_analyze_help, "summarize PostgreSQL log files" },
     { "report", cmd_report, cmd_report_help, "report from the history a watch store kept" },
+    { "postmortem", cmd_postmortem, cmd_postmortem_help,
+      "draft the postmortem of an incident from logs or a store" },
     { "watch", cmd_watch, cmd_watch_help, "watch a live server, keep its history, alert" },
     { "demo", cmd_demo, cmd_demo_help, "stage a database outage and watch sleuth find it" },
     { "advise", cmd_advise, cmd_advise_help, "indexes, settings and rewrites to fix it" },

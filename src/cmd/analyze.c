@@ -14,6 +14,7 @@
 #include "detect/config.h"
 #include "engine/fromlog.h"
 #include "input/source.h"
+#include "report/postmortem.h"
 #include "report/render.h"
 #include "stats/analysis.h"
 #include "stats/fromsample.h"
@@ -36,13 +37,16 @@ static const char *const usage[] = {
     "usage: sleuth analyze [options] FILE|GLOB|- ...",
     "   or: sleuth analyze --store PATH [options]",
     "   or: sleuth report --store PATH [options]",
+    "   or: sleuth postmortem [options] FILE|GLOB|- ... | --store PATH",
     "",
     "Reads PostgreSQL logs (stderr with any log_line_prefix, csvlog, jsonlog,",
     "syslog; plain or gzip/bzip2/xz/zstd compressed; '-' is standard input) and reports",
     "which queries took the database's time, when, and what else went wrong.",
     "With --store, reads the history 'sleuth watch --store' kept instead (durations",
     "from pg_stat_statements: means only) and lists its alerts; 'sleuth report' is",
-    "the same.",
+    "the same. 'sleuth postmortem' writes the draft postmortem of one incident",
+    "(the worst unless --incident N) from the same inputs, as md (default), html",
+    "or json.",
     "",
     "  -f, --format FMT        text (default), json, md, html",
     "  -o, --output FILE       write the report to FILE instead of stdout",
@@ -57,13 +61,14 @@ static const char *const usage[] = {
     "      --min-duration D    keep only statements that took at least D (ms, or 1s, 500ms)",
     "      --interval D        timeline interval (default 1m; 10s, 5m, or seconds)",
     "      --top N             rows per ranking (default 20; JSON: all)",
+    "      --incident N        postmortem: the incident numbered N (default: the worst)",
     "  -j, --jobs N            worker threads (default: all cores)",
     "      --progress          force the progress bar (default: when stderr is a terminal)",
     "      --no-progress       never draw it",
     "  -h, --help              this help",
     "",
     "Exit status: 0 done, 2 usage error, 3 no input could be read or the report",
-    "could not be written.",
+    "could not be written; postmortem: 1 when there is no incident to write.",
 };
 
 void cmd_analyze_help(void)
@@ -73,6 +78,11 @@ void cmd_analyze_help(void)
 }
 
 void cmd_report_help(void)
+{
+    cmd_analyze_help();
+}
+
+void cmd_postmortem_help(void)
 {
     cmd_analyze_help();
 }
@@ -91,6 +101,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_STORE,
+    OPT_INCIDENT,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +122,7 @@ static const struct option long_options[] = {
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "store", required_argument, NULL, OPT_STORE },
+    { "incident", required_argument, NULL, OPT_INCIDENT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -157,10 +169,26 @@ static int parse_format(const char *s, enum report_format *f)
     return 0;
 }
 
+/*
+ * Writes the report, or for `postmortem` the postmortem of the incident
+ * numbered ro->incident (the worst when 0): EXIT_FINDINGS when there is none.
+ */
 static int write_report(const char *name, const struct analysis *a, const struct report_opts *ro,
                         const struct alert *alerts, size_t nalerts, const struct incident *incs,
                         size_t nincs, const char *path)
 {
+    const struct incident *inc = NULL;
+    if (strcmp(name, "postmortem") == 0) {
+        inc = postmortem_pick(incs, nincs, ro->incident);
+        if (!inc) {
+            if (ro->incident)
+                fprintf(stderr, "sleuth postmortem: no incident numbered %d (%zu found)\n",
+                        ro->incident, nincs);
+            else
+                fprintf(stderr, "sleuth postmortem: no incident in these data: nothing to write\n");
+            return EXIT_FINDINGS;
+        }
+    }
     FILE *out = stdout;
     if (path && strcmp(path, "-") != 0) {
         out = fopen(path, "w");
@@ -173,7 +201,7 @@ static int write_report(const char *name, const struct analysis *a, const struct
     report_init(&r, a, ro);
     report_set_alerts(&r, alerts, nalerts);
     report_set_incidents(&r, incs, nincs);
-    int rc = report_write(&r, out);
+    int rc = inc ? postmortem_write(&r, inc, out) : report_write(&r, out);
     report_release(&r);
     /* A report cut short by a full disk must not exit 0. */
     if (fflush(out) != 0 || ferror(out))
@@ -347,7 +375,9 @@ static int run_store(const char *name, const char *path, const struct analysis_o
 static int run(const char *name, int argc, char **argv)
 {
     struct analysis_opts opts;
-    struct report_opts ro = { REPORT_TEXT, 20 };
+    struct report_opts ro = { .format =
+                                  strcmp(name, "postmortem") == 0 ? REPORT_MARKDOWN : REPORT_TEXT,
+                              .top = 20 };
     bool top_given = false;
     int progress = -1;
     const char *output = NULL, *store = NULL, *log_only = NULL;
@@ -391,6 +421,11 @@ static int run(const char *name, int argc, char **argv)
             break;
         case OPT_STORE:
             store = optarg;
+            break;
+        case OPT_INCIDENT:
+            ro.incident = (int)strtol(optarg, &end, 10);
+            if (*end || ro.incident < 1 || strcmp(name, "postmortem") != 0)
+                rc = usage_error(name, "--incident takes a number from 1, for postmortem only");
             break;
         case OPT_SINCE:
             if (!parse_time_arg(optarg, &opts.filter.since_us))
@@ -453,6 +488,8 @@ static int run(const char *name, int argc, char **argv)
                          strcmp(log_only, "--app") == 0            ? "application names"
                          : strcmp(log_only, "--min-duration") == 0 ? "single calls"
                                                                    : "log lines");
+    else if (strcmp(name, "postmortem") == 0 && ro.format == REPORT_TEXT)
+        rc = usage_error(name, "a postmortem is md, html or json");
     else if (!store && strcmp(name, "report") == 0)
         rc = usage_error(name, "no store given (--store PATH; for logs use 'sleuth analyze')");
     else if (!store && optind >= argc)
@@ -523,4 +560,9 @@ int cmd_analyze(int argc, char **argv)
 int cmd_report(int argc, char **argv)
 {
     return run("report", argc, argv);
+}
+
+int cmd_postmortem(int argc, char **argv)
+{
+    return run("postmortem", argc, argv);
 }

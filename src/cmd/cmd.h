@@ -19,6 +19,8 @@ void cmd_analyze_help(void);
 /* `sleuth report --store PATH`: analyze's code, reading a store (see cmd/analyze.c). */
 int cmd_report(int argc, char **argv);
 void cmd_report_help(void);
+int cmd_postmortem(int argc, char **argv);
+void cmd_postmortem_help(void);
 int cmd_watch(int argc, char **argv);
 void cmd_watch_help(void);
 int cmd_demo(int argc, char **argv);

@@ -535,7 +535,8 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         struct buf path = BUF_INIT;
         buf_addf(&path, "%s/%s", dir, outs[i].name);
         FILE *f = fopen(path.ptr, "w");
-        struct report_opts ro = { outs[i].format, outs[i].format == REPORT_JSON ? 0 : 20 };
+        struct report_opts ro = { .format = outs[i].format,
+                                  .top = outs[i].format == REPORT_JSON ? 0 : 20 };
         struct report rep;
         int wrc = -1;
         if (f) {

@@ -138,8 +138,12 @@ static void cause_hot_index(struct diag_ctx *x, const struct devent *e, const ch
                         jsonstr_num(upd0 ? 100.0 * (double)hot0 / (double)upd0 : NAN));
     json_object_set_new(a, "hot_update_pct",
                         jsonstr_num(upd1 ? 100.0 * (double)hot1 / (double)upd1 : NAN));
-    json_object_set_new(b, "updates_per_s", jsonstr_num(diag_rate((double)upd0, x->before)));
-    json_object_set_new(a, "updates_per_s", jsonstr_num(diag_rate((double)upd1, x->after)));
+    /* No update counted at all: no table statistics (a log), not a table never updated. */
+    bool counted = upd0 || upd1;
+    json_object_set_new(b, "updates_per_s",
+                        jsonstr_num(counted ? diag_rate((double)upd0, x->before) : NAN));
+    json_object_set_new(a, "updates_per_s",
+                        jsonstr_num(counted ? diag_rate((double)upd1, x->after) : NAN));
     if (upd_fp) {
         json_object_set_new(b, "update_query", diag_query_numbers(x->before, upd_fp));
         json_object_set_new(a, "update_query", diag_query_numbers(x->after, upd_fp));

@@ -560,8 +560,11 @@ json_t *diag_query_numbers(const struct window *w, uint64_t fp)
     json_t *o = json_object();
     json_object_set_new(o, "calls_per_s", jsonstr_num(diag_rate((double)q.calls, w)));
     json_object_set_new(o, "mean_ms", jsonstr_num(q.calls ? q.ms / (double)q.calls : NAN));
-    json_object_set_new(o, "rows_per_call",
-                        jsonstr_num(q.calls ? (double)q.rows / (double)q.calls : NAN));
+    /* A log counts no rows (auto_explain aside): 0 rows and no blocks there is unknown. */
+    bool rows_known = q.rows > 0 || q.has_blks;
+    json_object_set_new(
+        o, "rows_per_call",
+        jsonstr_num(q.calls && rows_known ? (double)q.rows / (double)q.calls : NAN));
     json_object_set_new(
         o, "blocks_per_call",
         jsonstr_num(q.calls && q.has_blks ? (double)q.blks / (double)q.calls : NAN));

@@ -10,7 +10,7 @@
  * a long timeline is drawn with fewer points than it has intervals).
  *
  * Every string that comes from a log (query text, parameters, plans,
- * messages, names, paths) goes through esc(), the page's one escaping
+ * messages, names, paths) goes through report_html_esc(), the page's one escaping
  * function, in text and in attribute values alike. The charts come from
  * svg.c, which writes no log text; they are drawn in C, so the page needs
  * no script to show them. The small inline script only sorts tables.
@@ -79,7 +79,7 @@ static void esc_n(struct buf *b, const char *s, size_t n)
     buf_add(b, p + n - run, run);
 }
 
-static void esc(struct buf *b, const char *s)
+void report_html_esc(struct buf *b, const char *s)
 {
     if (s)
         esc_n(b, s, strlen(s));
@@ -197,7 +197,7 @@ static void table_head(struct buf *b, const char *id, const char *const *cols, s
         if (i == sorted_col)
             buf_addf(b, " aria-sort=\"%s\"", sorted_desc ? "descending" : "ascending");
         buf_addstr(b, ">");
-        esc(b, num ? cols[i] + 1 : cols[i]);
+        report_html_esc(b, num ? cols[i] + 1 : cols[i]);
         buf_addstr(b, "</th>");
     }
     buf_addstr(b, "</tr></thead>\n<tbody>\n");
@@ -272,23 +272,23 @@ static void slowest_block(const struct report *r, struct buf *b, const struct qs
     buf_addstr(b, "</h4>\n<p class=\"muted\">at ");
     add_time(r, b, e->ts_us);
     buf_addstr(b, ", ");
-    esc(b, e->input < r->a->ninputs ? r->a->inputs[e->input].path : "?");
+    report_html_esc(b, e->input < r->a->ninputs ? r->a->inputs[e->input].path : "?");
     buf_addf(b, ":%" PRIu64, e->line);
     if (e->pid)
         buf_addf(b, ", pid %" PRId32, e->pid);
     buf_addstr(b, "</p>\n<pre class=\"sql\">");
     char *ex = report_example(q);
-    esc(b, ex);
+    report_html_esc(b, ex);
     free(ex);
     buf_addstr(b, "</pre>\n");
     if (e->params) {
         buf_addstr(b, "<h4>Parameters</h4>\n<pre>");
-        esc(b, e->params);
+        report_html_esc(b, e->params);
         buf_addstr(b, "</pre>\n");
     }
     if (e->plan) {
         buf_addstr(b, "<h4>Plan (auto_explain)</h4>\n<pre class=\"plan\">");
-        esc(b, e->plan);
+        report_html_esc(b, e->plan);
         buf_addstr(b, "</pre>\n");
     }
 }
@@ -305,7 +305,7 @@ static void query_cell(const struct report *r, struct buf *b, const struct qstat
     buf_addstr(b, "</code></summary>\n<div class=\"qd\">\n");
     query_stats_line(r, b, q);
     buf_addstr(b, "<h4>Normalized query</h4>\n<pre class=\"sql\">");
-    esc(b, q->query);
+    report_html_esc(b, q->query);
     buf_addstr(b, "</pre>\n");
     slowest_block(r, b, q);
     buf_addstr(b, "<dl class=\"dims\">");
@@ -421,7 +421,7 @@ static void error_classes(const struct report *r, struct buf *b)
     buf_addstr(b, "<ul class=\"chips\">");
     for (size_t k = 0; k < n; k++) {
         buf_addstr(b, "<li>");
-        esc(b, names[k]);
+        report_html_esc(b, names[k]);
         buf_addstr(b, " <b>");
         svg_add_count(b, counts[k]);
         buf_addstr(b, "</b></li>");
@@ -448,19 +448,19 @@ static void errors_table(const struct report *r, struct buf *b)
         buf_addstr(b, "<tr>");
         td_count(b, g->count);
         buf_addf(b, "<td>%s</td><td><code>", severity_name(g->severity));
-        esc(b, g->sqlstate[0] ? g->sqlstate : "-");
+        report_html_esc(b, g->sqlstate[0] ? g->sqlstate : "-");
         buf_addstr(b, "</code></td><td>");
-        esc(b, report_sqlstate_class(g->sqlstate));
+        report_html_esc(b, report_sqlstate_class(g->sqlstate));
         buf_addstr(b, "</td><td class=\"q\" data-v=\"");
         esc_line(b, g->message, 200);
         buf_addstr(b, "\"><details><summary>");
         esc_line(b, g->message, 120);
         buf_addstr(b, "</summary>\n<div class=\"qd\"><pre>");
-        esc(b, g->message);
+        report_html_esc(b, g->message);
         buf_addstr(b, "</pre>");
         if (g->statement) {
             buf_addstr(b, "<h4>Statement</h4><pre class=\"sql\">");
-            esc(b, g->statement);
+            report_html_esc(b, g->statement);
             buf_addstr(b, "</pre>");
         }
         buf_addstr(b, "</div></details></td><td class=\"t\">");
@@ -602,11 +602,11 @@ static void inputs_list(const struct report *r, struct buf *b)
         const struct input_info *in = &r->a->inputs[i];
         const struct input_stat *st = i < c->ninputs ? &c->inputs[i] : NULL;
         buf_addstr(b, "<li><code>");
-        esc(b, in->path);
+        report_html_esc(b, in->path);
         buf_addstr(b, "</code> ");
         if (in->error) {
             buf_addstr(b, "<span class=\"bad\">");
-            esc(b, in->error);
+            report_html_esc(b, in->error);
             buf_addstr(b, "</span></li>\n");
             continue;
         }
@@ -762,6 +762,11 @@ static const char page_js[] =
     "t.setAttribute('data-sortable','ready');});\n"
     "})();\n";
 
+const char *report_html_css(void)
+{
+    return page_css;
+}
+
 static void page_head(const struct report *r, struct buf *b)
 {
     buf_addstr(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -771,11 +776,11 @@ static void page_head(const struct report *r, struct buf *b)
     if (r->a->store) {
         const char *path = r->a->store->path, *slash = strrchr(path, '/');
         buf_addstr(b, ": ");
-        esc(b, slash ? slash + 1 : path);
+        report_html_esc(b, slash ? slash + 1 : path);
     } else if (r->a->ninputs) {
         const char *path = r->a->inputs[0].path, *slash = strrchr(path, '/');
         buf_addstr(b, ": ");
-        esc(b, slash ? slash + 1 : path);
+        report_html_esc(b, slash ? slash + 1 : path);
         if (r->a->ninputs > 1)
             buf_addf(b, " and %zu more", r->a->ninputs - 1);
     }
@@ -784,11 +789,11 @@ static void page_head(const struct report *r, struct buf *b)
         struct buf line = BUF_INIT;
         buf_addstr(b, "<header><h1>PostgreSQL history</h1>\n<ul class=\"inputs\">\n<li>");
         report_store_line(r, &line);
-        esc(b, line.ptr);
+        report_html_esc(b, line.ptr);
         buf_reset(&line);
         report_coverage_line(r, &line);
         buf_addstr(b, "</li>\n<li>");
-        esc(b, line.ptr);
+        report_html_esc(b, line.ptr);
         buf_addstr(b, "</li>\n<li class=\"muted\">Durations from pg_stat_statements: means "
                       "only (no per-call min, max or percentiles).</li>\n</ul>\n");
         buf_release(&line);
@@ -821,7 +826,7 @@ static void alerts_table(const struct report *r, struct buf *b)
         else
             buf_addstr(b, "still firing");
         buf_addstr(b, "</td><td>");
-        esc(b, a->f.summary ? a->f.summary : "");
+        report_html_esc(b, a->f.summary ? a->f.summary : "");
         buf_addstr(b, "</td></tr>\n");
     }
     table_foot(b);
@@ -838,7 +843,7 @@ static void incidents_section(const struct report *r, struct buf *b)
         const struct incident *inc = &r->incidents[i];
         char *h = report_incident_heading(r, inc);
         buf_addstr(b, "<h3>");
-        esc(b, h);
+        report_html_esc(b, h);
         buf_addstr(b, "</h3>\n<dl class=\"incident\">\n");
         free(h);
         size_t n;
@@ -850,7 +855,7 @@ static void incidents_section(const struct report *r, struct buf *b)
                 esc_line(b, rows[k].text, 300);
                 buf_addstr(b, "</code>");
             } else {
-                esc(b, rows[k].text);
+                report_html_esc(b, rows[k].text);
             }
             buf_addstr(b, "</dd>\n");
         }

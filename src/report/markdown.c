@@ -78,7 +78,7 @@ static size_t longest_backticks(const char *s)
  * span, so each becomes \|; a backslash right before a pipe is doubled so
  * that it cannot escape the escape.
  */
-static void md_code_cell(struct buf *b, const char *s, size_t width)
+void report_md_code(struct buf *b, const char *s, size_t width)
 {
     struct buf t = BUF_INIT;
     clean(&t, s, true, width);
@@ -114,7 +114,7 @@ static void md_code_cell(struct buf *b, const char *s, size_t width)
  * <script> or *x* shows as is. Characters that matter only at the start of
  * a line (#, -, +) are left alone: a cell never starts a block.
  */
-static void md_text(struct buf *b, const char *s, size_t width)
+void report_md_text(struct buf *b, const char *s, size_t width)
 {
     struct buf t = BUF_INIT;
     clean(&t, s, true, width);
@@ -127,7 +127,7 @@ static void md_text(struct buf *b, const char *s, size_t width)
 }
 
 /* A fenced code block whose fence no line of the content can close. */
-static void md_fenced(struct buf *b, const char *info, const char *s)
+void report_md_fenced(struct buf *b, const char *info, const char *s)
 {
     struct buf t = BUF_INIT;
     clean(&t, s, false, 0);
@@ -166,11 +166,11 @@ static void summary(const struct report *r, struct buf *b)
         struct buf line = BUF_INIT;
         buf_addf(b, "# PostgreSQL history\n\n_sleuth %s_\n\n## Summary\n\n- From ", SLEUTH_VERSION);
         report_store_line(r, &line);
-        md_text(b, line.ptr, 0);
+        report_md_text(b, line.ptr, 0);
         buf_reset(&line);
         report_coverage_line(r, &line);
         buf_addstr(b, "\n- Stored: ");
-        md_text(b, line.ptr, 0);
+        report_md_text(b, line.ptr, 0);
         buf_addstr(b, "\n- Durations from pg_stat_statements: means only (no per-call min, max or "
                       "percentiles)\n");
         buf_release(&line);
@@ -181,10 +181,10 @@ static void summary(const struct report *r, struct buf *b)
         const struct input_info *in = &r->a->inputs[i];
         const struct input_stat *st = i < c->ninputs ? &c->inputs[i] : NULL;
         buf_addstr(b, "- Input ");
-        md_code_cell(b, in->path, 0);
+        report_md_code(b, in->path, 0);
         if (in->error) {
             buf_addstr(b, ": ");
-            md_text(b, in->error, 0);
+            report_md_text(b, in->error, 0);
             buf_addch(b, '\n');
             continue;
         }
@@ -237,7 +237,7 @@ static void top_queries(const struct report *r, struct buf *b)
         else
             buf_addf(b, "%.3f", report_quantile_ms(q, 0.95));
         buf_addf(b, " | %.1f%% | ", share);
-        md_code_cell(b, q->query, 200);
+        report_md_code(b, q->query, 200);
         buf_addstr(b, " |\n");
     }
     buf_addch(b, '\n');
@@ -261,17 +261,17 @@ static void slowest(const struct report *r, struct buf *b)
         buf_addstr(b, "At ");
         md_time(r, b, q->slowest.ts_us);
         buf_addstr(b, " in ");
-        md_code_cell(b, input_path(r, q->slowest.input), 0);
+        report_md_code(b, input_path(r, q->slowest.input), 0);
         buf_addf(b, " line %" PRIu64, q->slowest.line);
         if (q->slowest.pid)
             buf_addf(b, ", pid %" PRId32, q->slowest.pid);
         buf_addstr(b, q->slowest.params ? " (parameters substituted):\n\n" : ":\n\n");
         char *ex = report_example(q);
-        md_fenced(b, "sql", ex);
+        report_md_fenced(b, "sql", ex);
         free(ex);
         if (q->slowest.plan) {
             buf_addstr(b, "Plan (auto_explain):\n\n");
-            md_fenced(b, "", q->slowest.plan);
+            report_md_fenced(b, "", q->slowest.plan);
         }
     }
 }
@@ -288,11 +288,11 @@ static void errors(const struct report *r, struct buf *b)
         const struct errgroup *g = &c->errs[r->errs[i]];
         buf_addf(b, "| %" PRIu64 " | %s | ", g->count, severity_name(g->severity));
         if (g->sqlstate[0])
-            md_code_cell(b, g->sqlstate, 0);
+            report_md_code(b, g->sqlstate, 0);
         else
             buf_addch(b, '-');
         buf_addf(b, " | %s | ", report_sqlstate_class(g->sqlstate));
-        md_text(b, g->message, 200);
+        report_md_text(b, g->message, 200);
         buf_addstr(b, " | ");
         md_time(r, b, g->first_us);
         buf_addstr(b, " | ");
@@ -380,7 +380,7 @@ static void alerts(const struct report *r, struct buf *b)
         else
             buf_addstr(b, "still firing");
         buf_addstr(b, " | ");
-        md_text(b, a->f.summary, 200);
+        report_md_text(b, a->f.summary, 200);
         buf_addstr(b, " |\n");
     }
     buf_addch(b, '\n');
@@ -396,7 +396,7 @@ static void incidents(const struct report *r, struct buf *b)
         const struct incident *inc = &r->incidents[i];
         char *h = report_incident_heading(r, inc);
         buf_addstr(b, "### ");
-        md_text(b, h, 300);
+        report_md_text(b, h, 300);
         buf_addstr(b, "\n\n");
         free(h);
         size_t n;
@@ -404,9 +404,9 @@ static void incidents(const struct report *r, struct buf *b)
         for (size_t k = 0; k < n; k++) {
             buf_addf(b, "- **%s**: ", rows[k].label);
             if (rows[k].code)
-                md_code_cell(b, rows[k].text, 300);
+                report_md_code(b, rows[k].text, 300);
             else
-                md_text(b, rows[k].text, 400);
+                report_md_text(b, rows[k].text, 400);
             buf_addch(b, '\n');
         }
         report_rows_free(rows, n);

@@ -23,7 +23,8 @@ enum report_format {
 
 struct report_opts {
     enum report_format format;
-    size_t top; /* rows per ranking; 0 = all (JSON's default) */
+    size_t top;   /* rows per ranking; 0 = all (JSON's default) */
+    int incident; /* postmortem: the incident's seq (0: the worst) */
 };
 
 struct report {
@@ -80,6 +81,19 @@ int report_write_text(const struct report *r, FILE *out);
 int report_write_json(const struct report *r, FILE *out);
 int report_write_markdown(const struct report *r, FILE *out);
 int report_write_html(const struct report *r, FILE *out);
+
+/*
+ * Markdown pieces for text from a log (markdown.c): prose on one line with
+ * inline markup escaped, an inline code span safe in a table cell, a fenced
+ * block no line can close. width cuts after that many characters (0: none).
+ */
+void report_md_text(struct buf *b, const char *s, size_t width);
+void report_md_code(struct buf *b, const char *s, size_t width);
+void report_md_fenced(struct buf *b, const char *info, const char *s);
+/* s escaped for HTML text and attribute values (html.c: the one escaping path). */
+void report_html_esc(struct buf *b, const char *s);
+/* The report page's style sheet, for other pages in its style. */
+const char *report_html_css(void);
 
 /*
  * Appends a one-line description of where stored history came from:

@@ -143,6 +143,8 @@ collect() {
     cp "$PG_DIR/log/postgresql" "$DIR/postgresql.log"
     "$SLEUTH" report --store "$DIR/sleuth.db" -f json >"$DIR/store.json" 2>"$DIR/store.err"
     "$SLEUTH" analyze -f json "$DIR/postgresql.log" >"$DIR/log.json" 2>"$DIR/log.err"
+    "$SLEUTH" postmortem --store "$DIR/sleuth.db" -f json >"$DIR/pm-store.json" 2>"$DIR/pm.err"
+    "$SLEUTH" postmortem -f json "$DIR/postgresql.log" >"$DIR/pm-log.json" 2>>"$DIR/pm.err"
 }
 
 # The worst incident of a verdict (incident_list_json's choice: its causes are "diagnosis").

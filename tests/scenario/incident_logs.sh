@@ -70,4 +70,57 @@ for iv in default 10s; do
     ok $((d < -5 || d > 5)) "short log ($iv): the end within 5 s of the rebuild ($d s)"
 done
 
+# --- the postmortem of each, from the log alone ---------------------------------------------
+words() { sed '/^```/,/^```/d' "$1" | wc -w; }
+sections='## Issue summary|## Timeline|## Root cause and resolution|## Corrective and preventive measures|## Playbook for the next time'
+"$SLEUTH" postmortem -o "$tmp/short.md" "$tmp/short.log"
+ok $? "postmortem (short log): exits 0"
+is "$(grep -cE "^($sections)\$" "$tmp/short.md")" 5 "postmortem (short log): the five sections"
+grep -qxF 'CREATE INDEX CONCURRENTLY ON readings (sensor_id, taken_at);' "$tmp/short.md"
+ok $? "postmortem (short log): the exact SQL of the index to keep"
+grep -q '^- \*\*[0-9T:.+-]*\*\* Trigger: drop\\_index readings\\_sensor\\_taken\\_idx' "$tmp/short.md"
+ok $? "postmortem (short log): the trigger on the timeline"
+grep -q 'Escalation: who was paged, who decided: \\_\\_\\_\\_' "$tmp/short.md"
+ok $? "postmortem (short log): a blank for what no log knows"
+grep -q 'Impact on users: cannot tell from these sources' "$tmp/short.md"
+ok $? "postmortem (short log): the users' side is said to be missing, not invented"
+n=$(words "$tmp/short.md")
+ok $((n < 400 || n > 700)) "postmortem (short log): 400-700 words of prose ($n)"
+"$SLEUTH" postmortem -f json -o "$tmp/short-pm.json" "$tmp/short.log"
+ok $? "postmortem json (short log): exits 0"
+j=$tmp/short-pm.json
+is "$(jq -r '.incident.causes[0].cause' "$j")" missing_index "postmortem json: the incident it is about"
+is "$(jq '[.numbers[] | select(.name == "time_to_detect_s")][0].value' "$j")" \
+    "$(jq '.incidents[0].time_to_detect_s' "$tmp/short-default.json")" \
+    "postmortem json: its time to detect is the analysis's"
+is "$(jq -r '[.timeline[].kind] | map(select(. == "trigger" or . == "onset" or . == "detection" or . == "fix" or . == "recovery")) | join(" ")' "$j")" \
+    "onset trigger detection fix recovery" "postmortem json: the timeline in time order"
+is "$(jq '[.numbers[] | select(.source == null or .source == "")] | length' "$j")" 0 \
+    "postmortem json: every number says where it came from"
+"$SLEUTH" postmortem -o "$tmp/hot.md" "$tmp/hot.log"
+grep -qxF 'DROP INDEX CONCURRENTLY jobs_state_touched_idx;' "$tmp/hot.md"
+ok $? "postmortem (hot index): the exact SQL of the index to keep out"
+grep -q 'sleuth demo hot-index' "$tmp/hot.md"
+ok $? "postmortem (hot index): the drill for its kind"
+"$SLEUTH" postmortem --incident 2 "$tmp/short.log" > /dev/null 2> "$tmp/pm.err"
+is $? 1 "postmortem --incident 2 of a log with one: exit 1"
+like "$(cat "$tmp/pm.err")" 'no incident numbered 2 \(1 found\)' "postmortem: says which incidents exist"
+# The steady minute before the drop: nothing to write.
+awk -v until="$dropped_at" 'substr($0, 1, 23) < until' "$tmp/short.log" > "$tmp/steady.log"
+"$SLEUTH" postmortem "$tmp/steady.log" > "$tmp/steady.md" 2> "$tmp/pm.err"
+is $? 1 "postmortem of a steady log: exit 1"
+is "$(wc -c < "$tmp/steady.md")" 0 "postmortem of a steady log: nothing written"
+like "$(cat "$tmp/pm.err")" 'no incident in these data' "postmortem of a steady log: says so"
+# A statement that carries markup: escaped in HTML and Markdown.
+sed 's/select taken_at, value from readings/select taken_at, value AS "<script>alert(1)<\/script>" from readings/' \
+    "$tmp/short.log" > "$tmp/markup.log"
+"$SLEUTH" postmortem -f html -o "$tmp/markup.html" "$tmp/markup.log"
+ok $? "postmortem html: exits 0"
+is "$(grep -c '<script>' "$tmp/markup.html")" 0 "postmortem html: no raw <script> from the log"
+grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$tmp/markup.html"
+ok $? "postmortem html: the statement shown escaped"
+"$SLEUTH" postmortem -o "$tmp/markup.md" "$tmp/markup.log"
+is "$(sed '/^```/,/^```/d' "$tmp/markup.md" | grep -c '[^\\]<script>')" 0 \
+    "postmortem md: markup escaped outside code blocks"
+
 done_testing

@@ -54,6 +54,11 @@ expect() {
         [ -n "$table" ] && like "$(verdict $ch '.causes[0].table')" "$table" \
             "$name: $ch: on table $table"
     done
+    # The postmortem is about the same incident, from the store and from the log.
+    is "$(jq -r '.incident.causes[0].cause' "$DIR/pm-store.json" 2>/dev/null)" "$cause" \
+        "$name: store: the postmortem's root cause is $cause"
+    is "$(jq -r '.incident.causes[0].cause' "$DIR/pm-log.json" 2>/dev/null)" "$cause" \
+        "$name: log: the postmortem's root cause is $cause"
     MATRIX+=("$row")
 }
 
@@ -497,6 +502,7 @@ EOF
         is "$(jq '.diagnosis | length' "$DIR/$ch.json")" 0 "steady_ramp: $ch: no diagnosis"
     done
     is "$(wc -l <"$DIR/incidents.jsonl" 2>/dev/null || echo 0)" 0 "steady_ramp: no alert reached a sink"
+    is "$(cat "$DIR/pm-store.json" "$DIR/pm-log.json" | wc -c)" 0 "steady_ramp: no postmortem to write"
     MATRIX+=("steady_ramp $(for ch in api store log; do printf '%s=%s ' $ch "$(jq '.incidents | length' "$DIR/$ch.json") incidents"; done)")
 }
 

@@ -316,7 +316,7 @@ static void store_renders_means_only_json(void **state)
     store_close(st);
 
     struct report rep;
-    struct report_opts ro = { REPORT_JSON, 0 };
+    struct report_opts ro = { .format = REPORT_JSON, .top = 0 };
     report_init(&rep, &an, &ro);
     report_set_alerts(&rep, &a, 1);
     char *text = NULL;

@@ -100,7 +100,7 @@ static int teardown(void **state)
 /* Writes the report in format with top rows to a malloc'd string. */
 static char *render(enum report_format format, size_t top)
 {
-    struct report_opts ro = { format, top };
+    struct report_opts ro = { .format = format, .top = top };
     struct report r;
     report_init(&r, &an, &ro);
     char *out = NULL;
@@ -290,7 +290,7 @@ static void rows_follow_top(void **state)
         { 2, 3, 2 }, { 3, 3, 3 }, { 5, 3, 3 }, { 1, 0, 0 }, { 0, 0, 0 },
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct report_opts ro = { REPORT_TEXT, cases[i].top };
+        struct report_opts ro = { .format = REPORT_TEXT, .top = cases[i].top };
         struct report r;
         report_init(&r, &an, &ro);
         assert_int_equal(report_rows(&r, cases[i].n), cases[i].rows);
@@ -353,7 +353,7 @@ static char *report_of_query(const char *query, enum report_format format)
     struct err err;
     char *paths[] = { path };
     assert_int_equal(analysis_run(&a, paths, 1, &o, &err), 0);
-    struct report_opts ro = { format, 0 };
+    struct report_opts ro = { .format = format, .top = 0 };
     struct report r;
     report_init(&r, &a, &ro);
     char *out = NULL;
@@ -594,7 +594,7 @@ static void fingerprints_are_16_lowercase_hex_digits(void **state)
 static void dims_by_count_then_name(void **state)
 {
     (void)state;
-    struct report_opts ro = { REPORT_TEXT, 0 };
+    struct report_opts ro = { .format = REPORT_TEXT, .top = 0 };
     struct report r;
     report_init(&r, &an, &ro);
     const struct qstat *a = &an.c.q[r.by_total[0]];
