@@ -180,16 +180,20 @@ static void judge_rows(struct detector *d, struct series *se, const struct sampl
 }
 
 /*
- * Whether the server was in use before, by its calls or (a log of slow
- * statements only) by its time. On an idle one every new query has all the
- * time and all the calls: an application starting is not a release.
+ * Whether the server is in use: it was before (by its calls, or by its time
+ * for a log of slow statements only) and it still runs queries that have a
+ * baseline of their own. On an idle server every new query has all the time
+ * and all the calls, and when only new queries run (a schema load, then the
+ * application starting) nothing is new against anything: neither is a
+ * release.
  */
 static bool server_in_use(struct detector *d)
 {
     struct baseline calls = detect_baseline(d, &d->server.rings[M_CALLS_ALL]);
     struct baseline load = detect_baseline(d, &d->server.rings[M_DB_S]);
-    return (calls.ok && calls.median >= IN_USE_CALLS_S) ||
-           (load.ok && load.median >= d->cfg.new_query_min_load);
+    bool before = (calls.ok && calls.median >= IN_USE_CALLS_S) ||
+                  (load.ok && load.median >= d->cfg.new_query_min_load);
+    return before && d->known_calls > 0;
 }
 
 void detect_judge_queries(struct detector *d, const struct sample *s)
@@ -197,33 +201,43 @@ void detect_judge_queries(struct detector *d, const struct sample *s)
     d->known_calls = 0;
     double secs = sample_seconds(s), db_ms = 0;
     int64_t calls = 0;
+    /* Each query's series first (positions: adding one may move the others). */
+    uint32_t *pos = xmalloc(((size_t)s->nqueries + 1) * sizeof(*pos));
+    bool *known = xmalloc(((size_t)s->nqueries + 1) * sizeof(*known));
     for (int i = 0; i < s->nqueries; i++) {
-        db_ms += s->queries[i].total_ms;
-        calls += s->queries[i].calls;
+        const struct sample_query *q = &s->queries[i];
+        db_ms += q->total_ms;
+        calls += q->calls;
+        if (q->calls <= 0)
+            continue;
+        struct series *se = detect_series_get(d, &d->queries, q->fingerprint, NULL, &known[i]);
+        pos[i] = (uint32_t)(se - d->queries.items);
+        if (se->rings[M_CALLS_S].n >= d->cfg.min_history)
+            d->known_calls += (double)q->calls; /* it has a baseline of its own */
     }
     bool in_use = server_in_use(d);
     for (int i = 0; i < s->nqueries; i++) {
         const struct sample_query *q = &s->queries[i];
         if (q->calls <= 0)
             continue;
-        bool known;
-        struct series *se = detect_series_get(d, &d->queries, q->fingerprint, NULL, &known);
+        struct series *se = &d->queries.items[pos[i]];
         /*
          * Right after start every query is new: only trust "new" once warmed
-         * up and the server in use; what an idle server starts to run is its
-         * normal. A query first seen since then stays new (and judged so while
-         * it is heavy) until it has lasted relearn intervals: the new normal.
+         * up and the server in use; what a server not in use starts to run is
+         * its normal. A query first seen since then stays new (and judged so
+         * while it is heavy) until it has lasted relearn intervals: the new
+         * normal.
          */
         if (!in_use)
             se->born = 0;
         long young_for = d->cfg.relearn > 0 ? d->cfg.relearn : d->cfg.history;
-        bool young = known && se->born > d->cfg.min_history && d->steps - se->born < young_for;
-        if (se->rings[M_CALLS_S].n >= d->cfg.min_history)
-            d->known_calls += (double)q->calls; /* it has a baseline of its own */
-        if (in_use && (q->is_new || !known || young) && d->steps > d->cfg.min_history)
+        bool young = known[i] && se->born > d->cfg.min_history && d->steps - se->born < young_for;
+        if (in_use && (q->is_new || !known[i] || young) && d->steps > d->cfg.min_history)
             judge_new(d, q, db_ms, calls, secs);
         judge_latency(d, se, q);
         judge_surge(d, se, q, secs, in_use);
         judge_rows(d, se, q);
     }
+    free(pos);
+    free(known);
 }

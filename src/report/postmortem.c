@@ -190,7 +190,8 @@ static void summary_sentences(const struct report *r, struct pm_doc *d)
     double during = impact_num(inc, "calls_per_s_during");
     buf_addstr(&b, "The database ");
     if (isfinite(extra) && extra > 0)
-        buf_addf(&b, "spent %.0f s more executing queries than its normal stretch would have", extra);
+        buf_addf(&b, "spent %.0f s more executing queries than its normal stretch would have",
+                 extra);
     else
         buf_addstr(&b, "spent no more time than usual");
     if (isfinite(before) && isfinite(during))
@@ -289,8 +290,8 @@ static void timeline(const struct report *r, struct pm_doc *d)
         event(d, inc->end_us, "recovery", xstrdup("Recovered: the numbers are back to normal."),
               NULL);
     else
-        event(d, inc->updated_us, "recovery",
-              xstrdup("Still going on at the end of the data."), NULL);
+        event(d, inc->updated_us, "recovery", xstrdup("Still going on at the end of the data."),
+              NULL);
     /* In time order (stable); a blank goes after the detection, where escalation happens. */
     for (size_t i = 1; i < d->nevents; i++) {
         struct pm_event e = d->events[i];
@@ -371,17 +372,19 @@ static void root_cause_detail(struct pm_doc *d)
                "causes[0].evidence.after");
     }
     const json_t *plans = json_object_get(g->evidence, "plans");
-    const char *pb = json_string_value(json_object_get(json_object_get(plans, "before"), "outline"));
+    const char *pb =
+        json_string_value(json_object_get(json_object_get(plans, "before"), "outline"));
     const char *pa = json_string_value(json_object_get(json_object_get(plans, "after"), "outline"));
     if (pb && pa)
         detail(d, dupf("Plan before: %s. Plan during: %s.", pb, pa));
     const json_t *blocker = json_object_get(g->evidence, "blocker");
     if (json_is_object(blocker))
-        detail(d, dupf("Blocker: pid %lld ('%s'), transaction open %.0f s, %lld sessions blocked.",
-                       (long long)json_integer_value(json_object_get(blocker, "pid")),
-                       nz(json_string_value(json_object_get(blocker, "application"))),
-                       json_number_value(json_object_get(blocker, "transaction_age_s")),
-                       (long long)json_integer_value(json_object_get(blocker, "blocked_sessions"))));
+        detail(d,
+               dupf("Blocker: pid %lld ('%s'), transaction open %.0f s, %lld sessions blocked.",
+                    (long long)json_integer_value(json_object_get(blocker, "pid")),
+                    nz(json_string_value(json_object_get(blocker, "application"))),
+                    json_number_value(json_object_get(blocker, "transaction_age_s")),
+                    (long long)json_integer_value(json_object_get(blocker, "blocked_sessions"))));
     for (size_t i = 1; i < inc->ncauses && i < 3; i++)
         detail(d, dupf("Also seen: %s: %s", cause_kind_name(inc->causes[i].kind),
                        nz(inc->causes[i].summary)));
@@ -422,9 +425,10 @@ static void alert_measure(struct pm_doc *d)
         if (strcmp(keys[i].kind, kind) == 0)
             setting = keys[i].setting;
     struct buf b = BUF_INIT;
-    buf_addf(&b, "Page on the alert that opened this incident (%s): sleuth watch with a "
-                 "10 s interval fires it within two intervals; these are its thresholds "
-                 "(--config FILE)",
+    buf_addf(&b,
+             "Page on the alert that opened this incident (%s): sleuth watch with a "
+             "10 s interval fires it within two intervals; these are its thresholds "
+             "(--config FILE)",
              kind);
     buf_addstr(&b, setting ? "." : ": it fires at once.");
     step(&d->measures, &d->nmeasures, buf_detach(&b, NULL),
@@ -537,8 +541,7 @@ static void measures_and_playbook(struct pm_doc *d)
              xstrdup("End transactions the application forgets (the holders' role or database):"),
              xstrdup("ALTER ROLE app_role SET idle_in_transaction_session_timeout = '30s';"),
              "sql");
-        step(&d->playbook, &d->nplaybook,
-             xstrdup("Who holds the connections, and for how long?"),
+        step(&d->playbook, &d->nplaybook, xstrdup("Who holds the connections, and for how long?"),
              xstrdup("SELECT application_name, state, count(*),\n"
                      "       max(now() - xact_start) AS oldest_xact\n"
                      "  FROM pg_stat_activity WHERE backend_type = 'client backend'\n"
@@ -599,8 +602,7 @@ static void measures_and_playbook(struct pm_doc *d)
                          : "Keep the table's statistics fresh (ANALYZE after bulk changes) and "
                            "log plans with auto_explain to compare them next time."),
              NULL, NULL);
-        step(&d->playbook, &d->nplaybook,
-             xstrdup("Which settings differ from their defaults?"),
+        step(&d->playbook, &d->nplaybook, xstrdup("Which settings differ from their defaults?"),
              xstrdup("SELECT name, setting, source FROM pg_settings\n"
                      " WHERE source NOT IN ('default', 'override');"),
              "sql");
@@ -795,7 +797,8 @@ static int write_html(const struct report *r, const struct pm_doc *d, FILE *out)
     md_span(r, d, &t);
     report_html_esc(&b, t.ptr);
     buf_reset(&t);
-    buf_addf(&b, "; severity %s.</li>\n<li><b>Impact</b>: ", inc->critical ? "critical" : "warning");
+    buf_addf(&b,
+             "; severity %s.</li>\n<li><b>Impact</b>: ", inc->critical ? "critical" : "warning");
     report_html_esc(&b, d->impact);
     buf_addstr(&b, " ");
     report_html_esc(&b, d->users);
