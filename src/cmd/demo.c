@@ -24,6 +24,7 @@
 #include "live/conninfo.h"
 #include "live/logfollow.h"
 #include "live/poll.h"
+#include "report/postmortem.h"
 #include "report/render.h"
 #include "sink/console.h"
 #include "stats/analysis.h"
@@ -77,7 +78,7 @@ static const char *const usage[] = {
     "  -i, --interval DUR    watch interval (default 2s)",
     "  -c, --clients N       traffic threads (default 4)",
     "      --set NAME=VALUE  set one detector threshold, as in sleuth watch (repeatable)",
-    "  -o, --output DIR      where the log, report.html, demo.json and the watch's store",
+    "  -o, --output DIR      where the log, report.html, postmortem.md, demo.json and the store",
     "                        (sleuth.db) go (default ./sleuth-demo)",
     "      --keep            keep the server's temp dir (the server is stopped)",
     "      --no-color        no colours in the alerts",
@@ -502,12 +503,14 @@ static int copy_file(const char *from, const char *to)
 /*
  * Analyses the server log as `sleuth analyze` would (the report's timeline
  * at the watcher's interval; the diagnosis on the log's own fine timeline)
- * and writes report.html and report.json; *log_diag gets the log's
- * incidents and diagnosis (engine_json).
+ * and writes report.html and report.json, and the postmortem of its worst
+ * incident (postmortem.md, postmortem.html) when it has one; *log_diag gets
+ * the log's incidents and diagnosis (engine_json).
  */
 static int write_reports(const struct demo_run *r, const char *log_path, const char *dir,
-                         json_t **log_diag)
+                         json_t **log_diag, bool *wrote_postmortem)
 {
+    *wrote_postmortem = false;
     struct analysis_opts opts;
     analysis_opts_init(&opts);
     opts.prefix = demo_server_log_prefix();
@@ -530,8 +533,15 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
     static const struct {
         const char *name;
         enum report_format format;
-    } outs[] = { { "report.html", REPORT_HTML }, { "report.json", REPORT_JSON } };
+        bool postmortem; /* of the worst incident, when there is one */
+    } outs[] = { { "report.html", REPORT_HTML, false },
+                 { "report.json", REPORT_JSON, false },
+                 { "postmortem.md", REPORT_MARKDOWN, true },
+                 { "postmortem.html", REPORT_HTML, true } };
+    const struct incident *worst = postmortem_pick(incs, nincs, 0);
     for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+        if (outs[i].postmortem && !worst)
+            continue;
         struct buf path = BUF_INIT;
         buf_addf(&path, "%s/%s", dir, outs[i].name);
         FILE *f = fopen(path.ptr, "w");
@@ -542,7 +552,7 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         if (f) {
             report_init(&rep, &a, &ro);
             report_set_incidents(&rep, incs, nincs);
-            wrc = report_write(&rep, f);
+            wrc = outs[i].postmortem ? postmortem_write(&rep, worst, f) : report_write(&rep, f);
             report_release(&rep);
             if (fclose(f) != 0)
                 wrc = -1;
@@ -553,6 +563,7 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         }
         buf_release(&path);
     }
+    *wrote_postmortem = worst != NULL && rc == EXIT_OK;
     engine_free(e);
     analysis_release(&a);
     return rc;
@@ -665,6 +676,7 @@ static int write_outputs(struct demo_run *r, int64_t end_us)
         return EXIT_INPUT;
     }
     int rc = EXIT_OK;
+    bool postmortem = false;
     struct buf log = BUF_INIT, json_path = BUF_INIT;
     buf_addf(&log, "%s/postgresql.log", dir);
     buf_addf(&json_path, "%s/demo.json", dir);
@@ -673,7 +685,7 @@ static int write_outputs(struct demo_run *r, int64_t end_us)
                 strerror(errno));
         rc = EXIT_INPUT;
     } else {
-        int wrc = write_reports(r, log.ptr, dir, &r->log_diagnosis);
+        int wrc = write_reports(r, log.ptr, dir, &r->log_diagnosis, &postmortem);
         if (wrc != EXIT_OK)
             rc = wrc;
     }
@@ -685,9 +697,9 @@ static int write_outputs(struct demo_run *r, int64_t end_us)
     }
     json_decref(j);
     if (rc == EXIT_OK)
-        printf("\nsleuth demo: the server log, its report (report.html, report.json) and "
+        printf("\nsleuth demo: the server log, its report (report.html, report.json)%s and "
                "demo.json are in %s/\n",
-               dir);
+               postmortem ? ", the postmortem (postmortem.md, postmortem.html)" : "", dir);
     buf_release(&log);
     buf_release(&json_path);
     return rc;

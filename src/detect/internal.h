@@ -83,6 +83,7 @@ struct detector {
     long steps;
     bool hold;                   /* detector_hold: learn nothing */
     double known_calls;          /* this step's calls of queries with a history (rules_query.c) */
+    double known_usual;          /* the calls those queries usually make in a step */
     struct pending_obs *pending; /* this step's usual values */
     size_t npending, cappending;
     struct series_table queries, tables;

@@ -198,7 +198,7 @@ static bool server_in_use(struct detector *d)
 
 void detect_judge_queries(struct detector *d, const struct sample *s)
 {
-    d->known_calls = 0;
+    d->known_calls = d->known_usual = 0;
     double secs = sample_seconds(s), db_ms = 0;
     int64_t calls = 0;
     /* Each query's series first (positions: adding one may move the others). */
@@ -212,8 +212,10 @@ void detect_judge_queries(struct detector *d, const struct sample *s)
             continue;
         struct series *se = detect_series_get(d, &d->queries, q->fingerprint, NULL, &known[i]);
         pos[i] = (uint32_t)(se - d->queries.items);
-        if (se->rings[M_CALLS_S].n >= d->cfg.min_history)
-            d->known_calls += (double)q->calls; /* it has a baseline of its own */
+        if (se->rings[M_CALLS_S].n >= d->cfg.min_history) { /* it has a baseline of its own */
+            d->known_calls += (double)q->calls;
+            d->known_usual += detect_baseline(d, &se->rings[M_CALLS_S]).median * secs;
+        }
     }
     bool in_use = server_in_use(d);
     for (int i = 0; i < s->nqueries; i++) {

@@ -99,6 +99,31 @@ static void judge_errors(struct detector *d, const struct sample *s)
 }
 
 /*
+ * Whether most of the interval's calls are of queries with a history.
+ * Calls mostly of new queries are an application starting (or a release,
+ * which new_heavy_query and call_surge judge): a surge of calls or of
+ * connections is more of the traffic that ran before.
+ */
+static bool known_mix(const struct detector *d, const struct sample *s)
+{
+    int64_t calls = 0;
+    for (int i = 0; i < s->nqueries; i++)
+        calls += s->queries[i].calls;
+    return calls == 0 || d->known_calls >= 0.5 * (double)calls;
+}
+
+/*
+ * Whether the queries with a history make more calls than they usually do:
+ * a surge of the server's calls is theirs, not that of queries which came
+ * with the new level (an application that replaced a schema load has a
+ * history by now, all of it at its own rate).
+ */
+static bool known_rose(const struct detector *d)
+{
+    return d->known_calls >= 1.5 * d->known_usual;
+}
+
+/*
  * database_load: seconds of execution per second, all queries, against the
  * server's baseline. Schema changes are left out (a CREATE INDEX is a
  * change, not load to page about), and the finding is a warning whatever
@@ -116,8 +141,12 @@ static void judge_db_load(struct detector *d, const struct sample *s)
     struct series *se = &d->server;
     struct baseline b = detect_baseline(d, &se->rings[M_DB_S]);
     double thr = b.ok ? detect_threshold(d, b, c->db_load_ratio, c->db_load_min_increase) : 0;
-    /* An idle server that gets work is starting, not surging: judged from 1 ms a second. */
-    bool unusual = b.ok && b.median >= 0.001 && load > thr;
+    /*
+     * An idle server that gets work is starting, not surging: judged from 1 ms
+     * a second, and while most calls are of queries with a history (a schema
+     * load followed by the application's start is all new work).
+     */
+    bool unusual = b.ok && b.median >= 0.001 && known_mix(d, s) && load > thr;
     detect_observe(d, se, M_DB_S, load, unusual);
     if (!unusual)
         return;
@@ -133,20 +162,6 @@ static void judge_db_load(struct detector *d, const struct sample *s)
                    load, b.median, detect_ratio(rt, sizeof(rt), load, b.median), s->nqueries);
     f->next = xstrdup("see which queries took the time: one slower query, more calls of one "
                       "(a release), or every query slower (more traffic, or the machine)");
-}
-
-/*
- * Whether most of the interval's calls are of queries with a history.
- * Calls mostly of new queries are an application starting (or a release,
- * which new_heavy_query and call_surge judge): a surge of calls or of
- * connections is more of the traffic that ran before.
- */
-static bool known_mix(const struct detector *d, const struct sample *s)
-{
-    int64_t calls = 0;
-    for (int i = 0; i < s->nqueries; i++)
-        calls += s->queries[i].calls;
-    return calls == 0 || d->known_calls >= 0.5 * (double)calls;
 }
 
 /*
@@ -170,7 +185,8 @@ static void judge_call_rate(struct detector *d, const struct sample *s)
      * application), not surging: judged once the usual rate is itself at
      * least the increase that matters.
      */
-    bool unusual = b.ok && b.median >= c->call_rate_min_increase && known_mix(d, s) && rate > thr;
+    bool unusual = b.ok && b.median >= c->call_rate_min_increase && known_mix(d, s) &&
+                   known_rose(d) && rate > thr;
     /* A fall as steep stays out of the baseline: the return must not look like a surge. */
     bool fall = b.ok && rate * c->call_rate_ratio < b.median;
     detect_observe(d, se, M_CALLS_ALL, rate, unusual || fall);

@@ -140,9 +140,15 @@ static int64_t refine(struct engine *e, uint64_t fp, int64_t at_us, bool rising)
 {
     if (!e->hooks.refine || !e->step_us)
         return at_us;
-    int64_t t = e->hooks.refine(e->hooks.ctx, fp, at_us, 2 * e->step_us, rising);
-    /* A finer change point moves the time within the intervals around it, no further. */
-    return t >= at_us - 2 * e->step_us && t <= at_us + e->step_us ? t : at_us;
+    /*
+     * A finer change point moves the time within the intervals around it, no
+     * further: an onset within the interval before the first abnormal one
+     * (which was judged normal, so the change cannot be older), an end
+     * within the last two.
+     */
+    int64_t back = rising ? e->step_us : 2 * e->step_us;
+    int64_t t = e->hooks.refine(e->hooks.ctx, fp, at_us, back, rising);
+    return t >= at_us - back && t <= at_us + e->step_us ? t : at_us;
 }
 
 static uint64_t top_fp(const struct incident *inc)

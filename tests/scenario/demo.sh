@@ -82,6 +82,7 @@ for s in $SCENARIOS; do
         is "$(jq '.log_diagnosis | length' "$j")" 0 "steady: the log's analysis finds nothing either"
         is "$(jq -r '[.advice[] | select(.kind == "drop_index" or .kind == "replace_index" or .kind == "create_index")] | length' "$j")" \
             0 "steady: no index created or dropped"
+        ok $([ ! -e "$out/postmortem.md" ]; echo $?) "steady: no postmortem to write"
         continue
     fi
     is "$(jq '[.alerts[] | select(.after_fault | not)] | length' "$j")" 0 \
@@ -108,6 +109,9 @@ for s in $SCENARIOS; do
     cause=$(echo "$s" | tr - _)
     is "$(jq -r "$d0.cause" "$j")" "$cause" "$s: the diagnosis names the cause"
     is "$(jq -r "$l0.cause" "$j")" "$cause" "$s: the server log alone reaches the same cause"
+    grep -q "^- Cause: ${cause//_/\\\\_} " "$out/postmortem.md" 2>/dev/null
+    ok $? "$s: postmortem.md gives the same root cause"
+    ok $([ -s "$out/postmortem.html" ]; echo $?) "$s: postmortem.html is written"
     "$SLEUTH" report --store "$out/sleuth.db" -f json >"$tmp/$s.store.json"
     is "$(jq -r '.diagnosis[0].cause' "$tmp/$s.store.json")" "$cause" \
         "$s: the store keeps the same verdict"
