@@ -49,11 +49,12 @@ void metrics_state_add(struct metrics_state *st, const struct sample *s);
 
 /*
  * Appends the exposition to out: sleuth_up (1 when latest is not a gap),
- * the last successful poll's time, server gauges from latest (NULL: none
- * yet), the running counters, sleuth_alerts_firing{kind,severity} for
- * every kind and severity (0 when none) over the alerts that have not
- * resolved, sleuth_incident_open{cause,severity} for the open incident and
- * sleuth_incidents_total (the incidents opened).
+ * sleuth_source_up{source} (0 for a source with a problem in latest, all
+ * 0 when the server was unreachable), sleuth_privileges_ok (0 when rows
+ * were hidden from the role), the last successful poll's time, server gauges from latest (NULL:
+ * none yet), the running counters, sleuth_alerts_firing{kind,severity} for every kind and severity
+ * (0 when none) over the alerts that have not resolved, sleuth_incident_open{cause,severity} for
+ * the open incident and sleuth_incidents_total (the incidents opened).
  */
 void metrics_render(const struct metrics_state *st, const struct sample *latest,
                     const struct alert *alerts, size_t nalerts, const struct incident *incs,

@@ -140,14 +140,16 @@ is "$(jq '[.state.queries[] | select(.calls < 0 or .total_ms < 0)] | length' "$t
 is "$(jq '.state.queries[] | select(.query == "select id from t where v = $1") | .calls' "$tmp/reset.json")" 7 \
     "a query that ran more after the reset than before it counts all 7 calls (stats_reset moved)"
 
-# 1c. A role without pg_monitor: say what is missing and how to grant it; keep going.
+# 1c. A role without pg_monitor: other roles' rows are hidden, so the interval is a gap (not
+# zeros) that says what is missing and how to grant it.
 psql_ -d postgres -c "CREATE ROLE nomon LOGIN" >/dev/null
 "$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=postgres user=nomon" \
     >"$tmp/nomon.json" 2>"$tmp/nomon.err"
 is "$?" 0 "--once as a role without pg_monitor exits 0"
 like "$(jq -r '.state.problems[] | select(.check == "privileges") | .hint' "$tmp/nomon.json")" \
     "GRANT pg_monitor" "the problem says to grant pg_monitor"
-is "$(jq '.state.settings.max_connections' "$tmp/nomon.json")" 100 "and the other checks still ran"
+is "$(jq '.state.gap' "$tmp/nomon.json")" true "and the interval is a gap"
+is "$(jq '.state.connections.total' "$tmp/nomon.json")" 0 "with no partial values in it"
 
 # 2. No pg_stat_statements in that database: say how to fix it, keep the rest.
 "$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=nopgss user=monitor" \
