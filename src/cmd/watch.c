@@ -212,6 +212,11 @@ static void publish(struct watch *w)
 {
     if (!w->httpd || !w->have_latest)
         return;
+    if (w->wh) {
+        uint64_t sent, failed, dropped, queued;
+        webhook_stats(w->wh, &sent, &failed, &dropped, &queued);
+        metrics_state_set_webhook(w->metrics, sent, failed, dropped, queued);
+    }
     size_t nalerts, nincs;
     const struct alert *alerts = alert_book_firing(engine_alert_book(w->engine), &nalerts);
     const struct incident *incs = engine_incidents(w->engine, &nincs);
@@ -528,16 +533,23 @@ static void watch_close(struct watch *w)
     if (w->httpd)
         httpd_stop(w->httpd);
     if (w->wh) {
-        uint64_t sent, failed, dropped;
+        /* Stop first: what the deadline leaves queued is dropped, and must be in the count. */
+        uint64_t sent, failed, dropped, queued, dropped_before;
         struct err err;
-        webhook_stats(w->wh, &sent, &failed, &dropped);
+        webhook_stats(w->wh, NULL, NULL, &dropped_before, &queued);
+        webhook_stop(w->wh, clock_mono_us() + 5 * 1000000LL);
+        webhook_stats(w->wh, &sent, &failed, &dropped, NULL);
+        if (dropped > dropped_before)
+            log_warn("sleuth watch: webhook: %llu of %llu alert changes still queued at exit "
+                     "were dropped unsent",
+                     (unsigned long long)(dropped - dropped_before), (unsigned long long)queued);
         if (failed || dropped)
-            log_warn("sleuth watch: webhook: %llu sent, %llu failed, %llu dropped",
+            log_warn("sleuth watch: webhook: %llu alert changes sent, %llu failed, %llu dropped",
                      (unsigned long long)sent, (unsigned long long)failed,
                      (unsigned long long)dropped);
         if (webhook_last_error(w->wh, &err))
             log_warn("sleuth watch: webhook: last error: %s", err.msg);
-        webhook_free(w->wh, clock_mono_us() + 5 * 1000000LL);
+        webhook_free(w->wh, 0);
     }
     if (w->jsonl && w->jsonl != stdout)
         fclose(w->jsonl);

@@ -109,6 +109,8 @@ struct metrics_state {
     int64_t polls, gaps;
     int64_t last_ok_us; /* end of the last interval that was polled, 0 if none */
     bool seen_log, seen_pgbouncer;
+    bool has_webhook;
+    uint64_t webhook[4]; /* sent, failed, dropped, queued */
     struct series_set queries; /* calls, exec seconds, rows */
     struct series_set tables;  /* seq_scan, seq_tup_read, idx_scan, n_tup_upd, n_tup_hot_upd */
 };
@@ -290,6 +292,16 @@ static void add_tables(struct metrics_state *st, const struct sample *s)
     }
     series_apply(set, d, n, st->top_n);
     free(d);
+}
+
+void metrics_state_set_webhook(struct metrics_state *st, uint64_t sent, uint64_t failed,
+                               uint64_t dropped, uint64_t queued)
+{
+    st->has_webhook = true;
+    st->webhook[0] = sent;
+    st->webhook[1] = failed;
+    st->webhook[2] = dropped;
+    st->webhook[3] = queued;
 }
 
 void metrics_state_add(struct metrics_state *st, const struct sample *s)
@@ -597,4 +609,18 @@ void metrics_render(const struct metrics_state *st, const struct sample *latest,
     render_set(out, &st->tables, table_families, false);
     render_alerts(out, alerts, nalerts);
     render_incidents(out, incs, nincs);
+    if (st->has_webhook) {
+        static const char *const names[3][2] = {
+            { "sleuth_webhook_sent_total", "Alert changes the webhook delivered." },
+            { "sleuth_webhook_failed_total", "Alert changes the webhook gave up on after retries." },
+            { "sleuth_webhook_dropped_total",
+              "Alert changes dropped unsent: the queue was full (a dead or slow receiver)." },
+        };
+        for (int i = 0; i < 3; i++) {
+            family(out, names[i][0], "counter", names[i][1]);
+            sample_line(out, names[i][0], (double)st->webhook[i]);
+        }
+        gauge(out, "sleuth_webhook_queued", "Alert changes waiting to be sent.",
+              (double)st->webhook[3]);
+    }
 }

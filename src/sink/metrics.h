@@ -46,6 +46,13 @@ struct metrics_state *metrics_state_new(int top_n);
 void metrics_state_free(struct metrics_state *st);
 /* Adds one sample: its deltas to the totals, its time as the last poll (unless a gap). */
 void metrics_state_add(struct metrics_state *st, const struct sample *s);
+/*
+ * Sets the webhook's delivery counters (webhook_stats): rendered as
+ * sleuth_webhook_{sent,failed,dropped}_total and sleuth_webhook_queued
+ * from then on; without a call there is no webhook family at all.
+ */
+void metrics_state_set_webhook(struct metrics_state *st, uint64_t sent, uint64_t failed,
+                               uint64_t dropped, uint64_t queued);
 
 /*
  * Appends the exposition to out: sleuth_up (1 when latest is not a gap),

@@ -168,8 +168,11 @@ is "$?" 4 "--once against a server that is not there exits 4"
 like "$(cat "$tmp/down.err")" "cannot connect to '.*port=1" "the message names the target"
 is "$(grep -c -- "$secret" "$tmp/down.err")" 0 "and not its password"
 
-# 4. A running watcher while the server restarts; a long query fires an alert.
+# 4. A running watcher while the server restarts; a long query fires an alert. Its webhook
+# points at a loopback port nobody listens on: every change must be counted at exit.
+dead_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$SLEUTH" -v watch --interval 500ms --store "$tmp/s.db" --alerts-jsonl "$tmp/alerts.jsonl" \
+    --webhook "http://127.0.0.1:$dead_port/hook" \
     --no-color --set long_running=1s "$conn" >"$tmp/loop.out" 2>"$tmp/loop.err" &
 WATCH_PID=$!
 wait_for "$tmp/loop.err" "poll 2:" 30
@@ -194,6 +197,20 @@ wait "$WATCH_PID"
 is "$?" 0 "SIGTERM stops the watcher with status 0"
 WATCH_PID=
 like "$(cat "$tmp/loop.err")" "stopping \(SIGTERM\)" "and it says so"
+changes=$(wc -l <"$tmp/alerts.jsonl")
+summary=$(grep -o 'webhook: [0-9]* alert changes sent, [0-9]* failed, [0-9]* dropped' "$tmp/loop.err")
+like "$summary" '^webhook: 0 alert changes sent' "the dead webhook delivered nothing, and the exit log says so"
+failed=$(printf '%s' "$summary" | sed 's/.* sent, \([0-9]*\) failed, \([0-9]*\) dropped/\1/')
+dropped=$(printf '%s' "$summary" | sed 's/.* sent, \([0-9]*\) failed, \([0-9]*\) dropped/\2/')
+is "$((failed + dropped))" "$changes" \
+    "every incident change ($changes) is counted as failed or dropped, none lost silently"
+if [ "$dropped" -gt 0 ]; then
+    like "$(cat "$tmp/loop.err")" "webhook: $dropped of [0-9]+ alert changes still queued at exit were dropped unsent" \
+        "the changes still queued at exit are logged as dropped"
+else
+    like "$(cat "$tmp/loop.err")" "webhook: last error: POST to 'http://127.0.0.1:$dead_port/hook'" \
+        "nothing was left queued; the last error names the webhook"
+fi
 long=$(grep '"kind":"long_running_query"' "$tmp/alerts.jsonl")
 is "$(printf '%s\n' "$long" | grep -c '"change":"opened"')" 1 "the incident opened once (no flapping)"
 is "$(printf '%s\n' "$long" | grep -c '"change":"resolved"')" 1 "and resolved once"

@@ -199,6 +199,28 @@ static void a_gap_is_down_and_keeps_the_last_poll_time(void **state)
     metrics_state_free(st);
 }
 
+static void webhook_counters_only_with_a_webhook(void **state)
+{
+    (void)state;
+    struct metrics_state *st = metrics_state_new(0);
+    struct sample s;
+    sample_at(&s, 1);
+    metrics_state_add(st, &s);
+    char *m = render(st, &s, NULL, 0);
+    assert_null(strstr(m, "sleuth_webhook"));
+    free(m);
+    metrics_state_set_webhook(st, 1, 2, 29, 3);
+    m = render(st, &s, NULL, 0);
+    assert_line(m, "# TYPE sleuth_webhook_dropped_total counter");
+    assert_line(m, "sleuth_webhook_sent_total 1");
+    assert_line(m, "sleuth_webhook_failed_total 2");
+    assert_line(m, "sleuth_webhook_dropped_total 29");
+    assert_line(m, "sleuth_webhook_queued 3");
+    free(m);
+    sample_done(&s);
+    metrics_state_free(st);
+}
+
 static void sources_are_down_when_unreachable_or_hidden(void **state)
 {
     (void)state;
@@ -540,6 +562,7 @@ int main(void)
         cmocka_unit_test(counters_are_running_totals_and_skip_the_baseline),
         cmocka_unit_test(a_gap_is_down_and_keeps_the_last_poll_time),
         cmocka_unit_test(sources_are_down_when_unreachable_or_hidden),
+        cmocka_unit_test(webhook_counters_only_with_a_webhook),
         cmocka_unit_test(log_counters_appear_once_a_log_is_followed),
         cmocka_unit_test(label_values_are_escaped),
         cmocka_unit_test(only_the_top_n_fingerprints_get_series),
