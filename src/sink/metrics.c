@@ -110,7 +110,7 @@ struct metrics_state {
     int64_t last_ok_us; /* end of the last interval that was polled, 0 if none */
     bool seen_log, seen_pgbouncer;
     bool has_webhook;
-    uint64_t webhook[4]; /* sent, failed, dropped, queued */
+    uint64_t webhook[4];       /* sent, failed, dropped, queued */
     struct series_set queries; /* calls, exec seconds, rows */
     struct series_set tables;  /* seq_scan, seq_tup_read, idx_scan, n_tup_upd, n_tup_hot_upd */
 };
@@ -612,7 +612,8 @@ void metrics_render(const struct metrics_state *st, const struct sample *latest,
     if (st->has_webhook) {
         static const char *const names[3][2] = {
             { "sleuth_webhook_sent_total", "Alert changes the webhook delivered." },
-            { "sleuth_webhook_failed_total", "Alert changes the webhook gave up on after retries." },
+            { "sleuth_webhook_failed_total",
+              "Alert changes the webhook gave up on after retries." },
             { "sleuth_webhook_dropped_total",
               "Alert changes dropped unsent: the queue was full (a dead or slow receiver)." },
         };

@@ -848,8 +848,7 @@ int main(void)
                                         receiver_stop),
         cmocka_unit_test_setup_teardown(free_without_time_abandons_the_queue, receiver_start,
                                         receiver_stop),
-        cmocka_unit_test_setup_teardown(stop_counts_what_it_drops, receiver_start,
-                                        receiver_stop),
+        cmocka_unit_test_setup_teardown(stop_counts_what_it_drops, receiver_start, receiver_stop),
         cmocka_unit_test(options_and_urls_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
