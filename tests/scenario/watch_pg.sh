@@ -221,6 +221,30 @@ is "$(grep -c -- "$secret" "$tmp/loop.err" "$tmp/loop.out" "$tmp/alerts.jsonl" |
     0 "no password in any output"
 is "$(grep -c -a -- "$secret" "$tmp/s.db")" 0 "nor in the store"
 
+# 4b. A webhook that accepts connections and never answers: at exit the change still queued
+# behind the one in flight is dropped, and the log counts it.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(120)' >"$tmp/hang.port" &
+HOLD_PIDS="$HOLD_PIDS $!"
+wait_for "$tmp/hang.port" '^[0-9]+$' 10
+"$SLEUTH" -v watch --interval 500ms --no-store --alerts-jsonl "$tmp/hang.jsonl" \
+    --webhook "http://127.0.0.1:$(cat "$tmp/hang.port")/hook" --set long_running=1s "$conn" \
+    >/dev/null 2>"$tmp/hang.err" &
+WATCH_PID=$!
+wait_for "$tmp/hang.err" "poll 2: ok" 30
+psql_ -d postgres -c "SELECT pg_sleep(2)" >/dev/null
+wait_for "$tmp/hang.jsonl" '"change":"resolved"' 20
+ok $? "an incident opened and resolved while the webhook hangs"
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID"
+WATCH_PID=
+changes=$(wc -l <"$tmp/hang.jsonl")
+like "$(cat "$tmp/hang.err")" "webhook: $((changes - 1)) of $((changes - 1)) alert changes still queued at exit were dropped unsent" \
+    "the $((changes - 1)) change(s) still queued at exit are logged as dropped"
+like "$(cat "$tmp/hang.err")" "webhook: 0 alert changes sent, 1 failed, $((changes - 1)) dropped" \
+    "and the totals count the one in flight as failed"
+
 # 5. pg_stat_statements fails for a few polls (dropped, then created again): the counters
 # that come back are diffed against the last ones read, not counted again since the reset.
 for i in $(seq 1 20); do echo "SELECT v FROM t WHERE id = $i;"; done | psql_ -d postgres >/dev/null

@@ -108,8 +108,8 @@ static void server_gauges_from_the_latest_sample(void **state)
     metrics_state_add(st, &s);
     char *m = render(st, &s, NULL, 0);
     const char *want[] = {
-        "# HELP sleuth_up 1 if the last poll gave an interval (0: a gap, the server unreachable "
-        "or rows hidden from the role).",
+        ("# HELP sleuth_up 1 if the last poll gave an interval (0: a gap, the server unreachable "
+         "or rows hidden from the role)."),
         "# TYPE sleuth_up gauge",
         "sleuth_up 1",
         "# TYPE sleuth_last_poll_timestamp_seconds gauge",
