@@ -288,7 +288,7 @@ static void fold_sample(void *ctx, const struct sample *s)
 static int read_store(struct adv_ctx *c, struct err *err)
 {
     struct store *st;
-    if (store_open(&st, c->opts->store_path, err) < 0)
+    if (store_open(&st, c->opts->store_path, c->opts->store_force, err) < 0)
         return -1;
     struct store_fold f = { .c = c };
     int rc = store_read_samples(st, INT64_MIN, INT64_MAX, fold_sample, &f, err);

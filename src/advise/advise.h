@@ -31,6 +31,7 @@ struct advise_opts {
     bool analyze;            /* allow EXPLAIN ANALYZE of SELECTs (off by default) */
     int64_t min_stats_age_s; /* unused indexes: statistics at least this old (default 7 days) */
     const char *store_path;  /* a watch store to read peaks and statements from, or NULL */
+    bool store_force;        /* read it even if damaged (store_open's force) */
     /*
      * Fingerprints a diagnosis named (fingerprint_sql): their statements
      * are considered whatever min_mean_ms and min_calls say, since a

@@ -40,6 +40,7 @@ static const char *const usage[] = {
     "      --min-stats-age DUR   judge unused indexes only on statistics this old (default 7d)",
     "      --analyze             allow EXPLAIN ANALYZE of SELECT statements (runs them)",
     "      --store PATH          also read peaks and statements from a watch store",
+    "      --store-force         read the store even if PRAGMA quick_check finds it damaged",
     "  -h, --help                this help",
     "",
     "Exit status: 0 done (with or without advice), 2 usage error, 3 the output or the",
@@ -52,7 +53,14 @@ void cmd_advise_help(void)
         printf("%s\n", usage[i]);
 }
 
-enum { OPT_MIN_MEAN = 256, OPT_MIN_CALLS, OPT_MIN_STATS_AGE, OPT_ANALYZE, OPT_STORE };
+enum {
+    OPT_MIN_MEAN = 256,
+    OPT_MIN_CALLS,
+    OPT_MIN_STATS_AGE,
+    OPT_ANALYZE,
+    OPT_STORE,
+    OPT_STORE_FORCE
+};
 
 static const struct option long_options[] = {
     { "dbname", required_argument, NULL, 'd' },
@@ -64,6 +72,7 @@ static const struct option long_options[] = {
     { "min-stats-age", required_argument, NULL, OPT_MIN_STATS_AGE },
     { "analyze", no_argument, NULL, OPT_ANALYZE },
     { "store", required_argument, NULL, OPT_STORE },
+    { "store-force", no_argument, NULL, OPT_STORE_FORCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -125,6 +134,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             break;
         case OPT_STORE:
             cli->o.store_path = optarg;
+            break;
+        case OPT_STORE_FORCE:
+            cli->o.store_force = true;
             break;
         default:
             fprintf(stderr, "try 'sleuth advise --help'\n");

@@ -53,6 +53,7 @@ static const char *const usage[] = {
     "      --log-format FMT    auto (default), stderr, csvlog, jsonlog, syslog",
     "      --prefix PREFIX     the server's log_line_prefix (default: detect)",
     "      --store PATH        report from a watch store instead of logs",
+    "      --store-force       read the store even if PRAGMA quick_check finds it damaged",
     "      --since TIME        keep records at or after TIME (ISO 8601; UTC if no zone)",
     "      --until TIME        keep records before TIME",
     "      --db NAME[,NAME]    keep only these databases (repeatable)",
@@ -102,6 +103,7 @@ enum {
     OPT_NO_PROGRESS,
     OPT_STORE,
     OPT_INCIDENT,
+    OPT_STORE_FORCE,
 };
 
 static const struct option long_options[] = {
@@ -123,6 +125,7 @@ static const struct option long_options[] = {
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "store", required_argument, NULL, OPT_STORE },
     { "incident", required_argument, NULL, OPT_INCIDENT },
+    { "store-force", no_argument, NULL, OPT_STORE_FORCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -321,8 +324,9 @@ static int read_store(struct store *st, struct analysis *a, struct alert_list *a
 }
 
 /* `--store PATH`: the report from stored history instead of logs. */
-static int run_store(const char *name, const char *path, const struct analysis_opts *opts,
-                     const struct report_opts *ro, const char *output)
+static int run_store(const char *name, const char *path, bool force,
+                     const struct analysis_opts *opts, const struct report_opts *ro,
+                     const char *output)
 {
     /* store_open creates a missing file: a typo must not report an empty store. */
     struct stat sb;
@@ -333,7 +337,7 @@ static int run_store(const char *name, const char *path, const struct analysis_o
     struct err err;
     err_clear(&err);
     struct store *st;
-    if (store_open(&st, path, &err) < 0) {
+    if (store_open(&st, path, force, &err) < 0) {
         fprintf(stderr, "sleuth %s: %s\n", name, err.msg);
         return EXIT_INPUT;
     }
@@ -381,6 +385,7 @@ static int run(const char *name, int argc, char **argv)
     bool top_given = false;
     int progress = -1;
     const char *output = NULL, *store = NULL, *log_only = NULL;
+    bool store_force = false;
     struct lists l = { 0 };
     analysis_opts_init(&opts);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -426,6 +431,9 @@ static int run(const char *name, int argc, char **argv)
             ro.incident = (int)strtol(optarg, &end, 10);
             if (*end || ro.incident < 1 || strcmp(name, "postmortem") != 0)
                 rc = usage_error(name, "--incident takes a number from 1, for postmortem only");
+            break;
+        case OPT_STORE_FORCE:
+            store_force = true;
             break;
         case OPT_SINCE:
             if (!parse_time_arg(optarg, &opts.filter.since_us))
@@ -506,7 +514,7 @@ static int run(const char *name, int argc, char **argv)
     opts.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
 
     if (store) {
-        rc = run_store(name, store, &opts, &ro, output);
+        rc = run_store(name, store, store_force, &opts, &ro, output);
         lists_free(&l);
         return rc;
     }

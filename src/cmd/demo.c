@@ -815,7 +815,7 @@ static int open_store(struct demo_run *r)
     }
     buf_reset(&path);
     buf_addf(&path, "%s/sleuth.db", r->o.output);
-    if (rc == 0 && (store_open(&r->store, path.ptr, &err) < 0 ||
+    if (rc == 0 && (store_open(&r->store, path.ptr, false, &err) < 0 ||
                     store_set_meta(r->store, "target", "sleuth demo", &err) < 0 ||
                     store_set_meta(r->store, "incidents", "1", &err) < 0)) {
         fprintf(stderr, "sleuth demo: %s\n", err.msg);

@@ -57,6 +57,8 @@ static const char *const usage[] = {
     "      --duration DUR        stop after DUR",
     "  -s, --store PATH          keep the history in this SQLite file (default ./sleuth.db)",
     "      --no-store            keep no history",
+    "      --store-force         write into the store even if PRAGMA quick_check finds it",
+    "                            damaged (without it, sleuth refuses a damaged store)",
     "      --retention DUR       drop history older than DUR (default 14d); older than a",
     "                            day is kept per hour",
     "      --listen ADDR:PORT    serve /metrics, /api/... and a live page (127.0.0.1 unless",
@@ -89,6 +91,7 @@ enum {
     OPT_COUNT,
     OPT_DURATION,
     OPT_NO_STORE,
+    OPT_STORE_FORCE,
     OPT_RETENTION,
     OPT_LISTEN,
     OPT_ALERTS_JSONL,
@@ -110,6 +113,7 @@ static const struct option long_options[] = {
     { "duration", required_argument, NULL, OPT_DURATION },
     { "store", required_argument, NULL, 's' },
     { "no-store", no_argument, NULL, OPT_NO_STORE },
+    { "store-force", no_argument, NULL, OPT_STORE_FORCE },
     { "retention", required_argument, NULL, OPT_RETENTION },
     { "listen", required_argument, NULL, OPT_LISTEN },
     { "alerts-jsonl", required_argument, NULL, OPT_ALERTS_JSONL },
@@ -133,6 +137,7 @@ struct watch_opts {
     long count;          /* 0 = no limit */
     int64_t duration_us; /* 0 = no limit */
     const char *store;   /* NULL = none */
+    bool store_force;    /* write into it even if quick_check finds damage */
     int64_t retention_us;
     const char *listen;
     const char *alerts_jsonl;
@@ -207,6 +212,11 @@ static void publish(struct watch *w)
 {
     if (!w->httpd || !w->have_latest)
         return;
+    if (w->wh) {
+        uint64_t sent, failed, dropped, queued;
+        webhook_stats(w->wh, &sent, &failed, &dropped, &queued);
+        metrics_state_set_webhook(w->metrics, sent, failed, dropped, queued);
+    }
     size_t nalerts, nincs;
     const struct alert *alerts = alert_book_firing(engine_alert_book(w->engine), &nalerts);
     const struct incident *incs = engine_incidents(w->engine, &nincs);
@@ -242,9 +252,15 @@ static bool poll_sources(struct watch *w, struct sample *s)
         log_debug("sleuth watch: pgbouncer: %s", err.msg);
     w->polls++;
     log_problems(s, w->polls);
-    log_info("sleuth watch: poll %llu: %s, %d connections, %d queries%s",
-             (unsigned long long)w->polls, up ? "ok" : "gap", s->connections, s->nqueries,
-             s->baseline_only ? " (baseline)" : "");
+    if (!up)
+        log_info("sleuth watch: poll %llu: gap", (unsigned long long)w->polls);
+    else if (s->gap) /* the server answered but hid rows: say so at the default level */
+        log_warn("sleuth watch: poll %llu: gap, rows hidden from this role: no data kept",
+                 (unsigned long long)w->polls);
+    else
+        log_info("sleuth watch: poll %llu: ok, %d connections, %d queries%s",
+                 (unsigned long long)w->polls, s->connections, s->nqueries,
+                 s->baseline_only ? " (baseline)" : "");
     return up;
 }
 
@@ -396,6 +412,9 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
         case OPT_NO_STORE:
             o->store = NULL;
             break;
+        case OPT_STORE_FORCE:
+            o->store_force = true;
+            break;
         case OPT_RETENTION:
             if (!parse_duration_us(optarg, 86400 * 1000000LL, &o->retention_us) ||
                 o->retention_us < 3600 * 1000000LL)
@@ -462,7 +481,7 @@ static int open_outputs(struct watch *w)
 {
     struct err err;
     err_clear(&err);
-    if (w->o.store && store_open(&w->store, w->o.store, &err) < 0) {
+    if (w->o.store && store_open(&w->store, w->o.store, w->o.store_force, &err) < 0) {
         fprintf(stderr, "sleuth watch: %s\n", err.msg);
         return EXIT_INPUT;
     }
@@ -514,16 +533,23 @@ static void watch_close(struct watch *w)
     if (w->httpd)
         httpd_stop(w->httpd);
     if (w->wh) {
-        uint64_t sent, failed, dropped;
+        /* Stop first: what the deadline leaves queued is dropped, and must be in the count. */
+        uint64_t sent, failed, dropped, queued, dropped_before;
         struct err err;
-        webhook_stats(w->wh, &sent, &failed, &dropped);
+        webhook_stats(w->wh, NULL, NULL, &dropped_before, &queued);
+        webhook_stop(w->wh, clock_mono_us() + 5 * 1000000LL);
+        webhook_stats(w->wh, &sent, &failed, &dropped, NULL);
+        if (dropped > dropped_before)
+            log_warn("sleuth watch: webhook: %llu of %llu alert changes still queued at exit "
+                     "were dropped unsent",
+                     (unsigned long long)(dropped - dropped_before), (unsigned long long)queued);
         if (failed || dropped)
-            log_warn("sleuth watch: webhook: %llu sent, %llu failed, %llu dropped",
+            log_warn("sleuth watch: webhook: %llu alert changes sent, %llu failed, %llu dropped",
                      (unsigned long long)sent, (unsigned long long)failed,
                      (unsigned long long)dropped);
         if (webhook_last_error(w->wh, &err))
             log_warn("sleuth watch: webhook: last error: %s", err.msg);
-        webhook_free(w->wh, clock_mono_us() + 5 * 1000000LL);
+        webhook_free(w->wh, 0);
     }
     if (w->jsonl && w->jsonl != stdout)
         fclose(w->jsonl);

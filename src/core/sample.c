@@ -40,6 +40,14 @@ void sample_add_problem(struct sample *s, const char *check, const char *message
     s->nproblems++;
 }
 
+bool sample_has_problem(const struct sample *s, const char *check)
+{
+    for (int i = 0; i < s->nproblems; i++)
+        if (strcmp(s->problems[i].check, check) == 0)
+            return true;
+    return false;
+}
+
 void sample_add_change(struct sample *s, const struct sample_change *c)
 {
     struct sample_change *nc = arena_alloc(&s->arena, sizeof(*nc) * (size_t)(s->nchanges + 1));

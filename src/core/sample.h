@@ -192,6 +192,8 @@ void sample_release(struct sample *s);
 const char *sample_strdup(struct sample *s, const char *str);
 /* Records something that could not be collected (copied into the arena). */
 void sample_add_problem(struct sample *s, const char *check, const char *message, const char *hint);
+/* Whether s has a problem of that check ("connection", "privileges", ...). */
+bool sample_has_problem(const struct sample *s, const char *check);
 /* Appends a copy of c (its strings copied into the arena; NULL strings become ""). */
 void sample_add_change(struct sample *s, const struct sample_change *c);
 const char *sample_change_kind_name(enum sample_change_kind k);

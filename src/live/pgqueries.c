@@ -18,9 +18,7 @@ const char pgq_find_pgss[] =
             "JOIN pg_namespace n ON n.oid = e.extnamespace "
             "WHERE e.extname = 'pg_stat_statements'";
 
-const char pgq_server[] = PGQ_TAG "SELECT current_setting('server_version_num')::int, "
-                                  "pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR "
-                                  "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)";
+const char pgq_server[] = PGQ_TAG "SELECT current_setting('server_version_num')::int";
 
 const char pgq_settings_changed[] =
     PGQ_TAG "SELECT name, setting, 'server' FROM pg_settings "
@@ -31,7 +29,12 @@ const char pgq_settings_changed[] =
             "FROM pg_db_role_setting s LEFT JOIN pg_database d ON d.oid = s.setdatabase "
             "LEFT JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) c";
 
-/* pg_stat_activity: client backends but this session; the blockers only for lock waiters. */
+/*
+ * pg_stat_activity: client backends but this session; the blockers only for
+ * lock waiters. A role without pg_read_all_stats sees other roles' sessions
+ * with a NULL backend_type and no state: they come back marked hidden, so
+ * that the poller can tell "nobody connected" from "nothing visible".
+ */
 static const char activity_sql[] = PGQ_TAG
     "SELECT pid, coalesce(usename, ''), coalesce(datname, ''), coalesce(application_name, ''), "
     "coalesce(host(client_addr), CASE WHEN client_port = -1 THEN 'local' ELSE '' END), "
@@ -43,9 +46,10 @@ static const char activity_sql[] = PGQ_TAG
     "CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid)::text END, "
     /* The relation a lock waiter waits for: pg_locks is a view of the lock table, no lock. */
     "CASE WHEN wait_event_type = 'Lock' THEN (SELECT l.relation::regclass::text FROM pg_locks l "
-    "WHERE l.pid = a.pid AND NOT l.granted AND l.relation IS NOT NULL LIMIT 1) END "
+    "WHERE l.pid = a.pid AND NOT l.granted AND l.relation IS NOT NULL LIMIT 1) END, "
+    "backend_type IS NULL "
     "FROM pg_stat_activity a "
-    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+    "WHERE (backend_type = 'client backend' OR backend_type IS NULL) AND pid <> pg_backend_pid()";
 
 static const char tables_sql[] =
     PGQ_TAG "SELECT s.relid, s.schemaname, s.relname, coalesce(s.seq_scan, 0), "
@@ -83,7 +87,7 @@ static void statements_sql(char *dst, size_t cap, const char *schema, int pgss_v
                            bool with_text)
 {
     /* 1.9 (PG14) keys rows by toplevel too; nested statements would count twice. */
-    const char *toplevel = pgss_version >= 10900 ? "AND s.toplevel " : "";
+    const char *toplevel = pgss_version >= 10900 ? "WHERE s.toplevel" : "";
     snprintf(dst, cap,
              PGQ_TAG "SELECT s.queryid, s.userid, s.dbid, s.calls, s.total_exec_time, s.rows, "
                      "s.shared_blks_hit, s.shared_blks_read, s.shared_blks_dirtied, "
@@ -91,8 +95,7 @@ static void statements_sql(char *dst, size_t cap, const char *schema, int pgss_v
                      "coalesce(d.datname, ''), coalesce(r.rolname, ''), %s "
                      "FROM %s.pg_stat_statements(%s) s "
                      "LEFT JOIN pg_database d ON d.oid = s.dbid "
-                     "LEFT JOIN pg_roles r ON r.oid = s.userid "
-                     "WHERE s.queryid IS NOT NULL %s",
+                     "LEFT JOIN pg_roles r ON r.oid = s.userid %s",
              with_text ? "s.query" : "NULL", schema, with_text ? "true" : "false", toplevel);
 }
 

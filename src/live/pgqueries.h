@@ -41,6 +41,11 @@ enum pgq_stmt_col {
     PGQ_STMT_USER,
     PGQ_STMT_QUERY, /* NULL in the text-less form */
 };
+/*
+ * A role without pg_read_all_stats still gets the rows of other roles'
+ * statements, with their counters but a NULL queryid and the text
+ * "<insufficient privilege>": the poller counts them as hidden.
+ */
 
 enum pgq_activity_col {
     PGQ_ACT_PID,
@@ -57,6 +62,7 @@ enum pgq_activity_col {
     PGQ_ACT_STATE_AGE_S,
     PGQ_ACT_BLOCKED_BY,  /* "{12,13}" or NULL when not waiting on a lock */
     PGQ_ACT_WAIT_OBJECT, /* the relation a lock waiter waits for, or NULL */
+    PGQ_ACT_HIDDEN,      /* "t": a session this role may not read (backend_type is NULL) */
 };
 
 enum pgq_settings_col {
@@ -120,7 +126,7 @@ enum pgq_index_col {
 extern const char pgq_find_pgss[];
 /* indexrelid and pg_get_indexdef of every user index, read when one is new. */
 extern const char pgq_indexdefs[];
-/* The version and whether this role can read other roles' statistics. */
+/* The server version. */
 extern const char pgq_server[];
 /*
  * The settings that differ from their defaults, server-wide (name,

@@ -86,7 +86,6 @@ struct poller {
     struct poller_opts opts;
     PGconn *conn;
     struct pgq q;
-    bool can_read_all; /* pg_read_all_stats */
     char target[200];
     int64_t next_attempt_us, backoff_us;
     bool after_gap;
@@ -237,7 +236,7 @@ static void disconnect(struct poller *p)
     p->conn = NULL;
 }
 
-/* Finds the server version, the privileges and pg_stat_statements; sets up the queries. */
+/* Finds the server version and pg_stat_statements; sets up the queries. */
 static int discover(struct poller *p, struct err *err)
 {
     PGresult *r = PQexec(p->conn, pgq_server);
@@ -248,7 +247,6 @@ static int discover(struct poller *p, struct err *err)
         return -1;
     }
     int version = (int)cell_i64(r, 0, 0);
-    p->can_read_all = cell_bool(r, 0, 1);
     PQclear(r);
 
     char schema[130] = "";
@@ -420,12 +418,22 @@ static int cmp_session_age(const void *a, const void *b)
     return x->pid - y->pid;
 }
 
-static void read_activity(struct poller *p, struct sample *s)
+/* Reads pg_stat_activity; returns how many sessions were hidden from this role. */
+static int read_activity(struct poller *p, struct sample *s)
 {
     PGresult *r = run(p, s, "pg_stat_activity", p->q.activity, "");
     if (!r)
-        return;
-    int n = PQntuples(r);
+        return 0;
+    int n = PQntuples(r), hidden = 0;
+    for (int i = 0; i < n; i++)
+        hidden += cell_bool(r, i, PGQ_ACT_HIDDEN);
+    if (hidden) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%d of %d sessions are hidden from this role", hidden, n);
+        sample_add_problem(s, "pg_stat_activity", msg, "");
+        PQclear(r);
+        return hidden;
+    }
     s->connections = n;
     int *blockers;
     int nblockers = blocker_pids(s, r, &blockers);
@@ -471,6 +479,7 @@ static void read_activity(struct poller *p, struct sample *s)
     count_by(s, r, PGQ_ACT_USER, &s->by_user, &s->nby_user);
     s->distinct_clients = count_by(s, r, PGQ_ACT_CLIENT, &s->by_client, &s->nby_client);
     PQclear(r);
+    return 0;
 }
 
 static bool read_database(struct poller *p, struct sample *s, struct snapshot *snap)
@@ -723,8 +732,11 @@ static void read_stmt_row(struct snapshot *snap, const PGresult *r, int i, struc
     row->user = arena_strdup(&snap->arena, str_cstr(user));
 }
 
-/* Reads pg_stat_statements into snap; the texts of unknown queryids into the cache. */
-static bool read_statements(struct poller *p, struct sample *s, struct snapshot *snap)
+/*
+ * Reads pg_stat_statements into snap; the texts of unknown queryids into the
+ * cache. Sets *hidden to the entries of other roles this role may not read.
+ */
+static bool read_statements(struct poller *p, struct sample *s, struct snapshot *snap, int *hidden)
 {
     static const char hint[] =
         "add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart the "
@@ -744,9 +756,14 @@ static bool read_statements(struct poller *p, struct sample *s, struct snapshot 
     if (!r)
         return false;
     bool unknown = false;
+    int nhidden = 0;
     for (size_t i = 0; i < p->ntexts; i++)
         p->texts[i].seen = false;
     for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetisnull(r, i, PGQ_STMT_QUERYID)) {
+            nhidden++;
+            continue;
+        }
         snap->stmts = xgrow(snap->stmts, &snap->capstmts, snap->nstmts + 1, sizeof(*snap->stmts));
         struct stmt_row *row = &snap->stmts[snap->nstmts];
         read_stmt_row(snap, r, i, row);
@@ -760,6 +777,12 @@ static bool read_statements(struct poller *p, struct sample *s, struct snapshot 
             unknown = true;
     }
     PQclear(r);
+    if (nhidden) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%d entries of other roles are hidden from this role", nhidden);
+        sample_add_problem(s, "pg_stat_statements", msg, "");
+    }
+    *hidden = nhidden;
     if (!unknown)
         return true;
     r = run(p, s, "pg_stat_statements", p->q.statements_text, hint);
@@ -767,7 +790,7 @@ static bool read_statements(struct poller *p, struct sample *s, struct snapshot 
         return true; /* the counters are read; the new texts come at the next poll */
     for (int i = 0; i < PQntuples(r); i++) {
         int64_t queryid = cell_i64(r, i, PGQ_STMT_QUERYID);
-        if (!text_find(p, queryid))
+        if (!PQgetisnull(r, i, PGQ_STMT_QUERYID) && !text_find(p, queryid))
             text_add(p, queryid, PQgetvalue(r, i, PGQ_STMT_QUERY));
     }
     PQclear(r);
@@ -923,6 +946,31 @@ static void mark_gap(struct poller *p, struct sample *s, const struct err *err)
                        "takes it too); sleuth keeps retrying with backoff");
 }
 
+/*
+ * Rows were hidden from the role (it lost pg_monitor): what was read is less
+ * than the interval held, so the whole interval becomes a gap that keeps
+ * only the problems. Zeros would look like a quiet server, and detectors
+ * would learn them as normal.
+ */
+static void mark_hidden(struct poller *p, struct sample *s)
+{
+    struct sample g;
+    sample_init(&g);
+    g.start_us = s->start_us;
+    g.end_us = s->end_us;
+    g.server_version_num = s->server_version_num;
+    g.gap = true;
+    for (int i = 0; i < s->nproblems; i++)
+        sample_add_problem(&g, s->problems[i].check, s->problems[i].message, s->problems[i].hint);
+    sample_add_problem(&g, "privileges",
+                       "this role cannot see other roles' sessions and statements: the interval "
+                       "is a gap",
+                       "GRANT pg_monitor TO the role sleuth connects as");
+    sample_release(s);
+    *s = g;
+    p->after_gap = true;
+}
+
 int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *err)
 {
     struct snapshot *prev = &p->snaps[p->cur ^ 1], *snap = &p->snaps[p->cur];
@@ -935,17 +983,14 @@ int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *
     snapshot_reset(snap);
     snap->ts_us = now_us;
     s->server_version_num = p->q.server_version_num;
-    if (!p->can_read_all)
-        sample_add_problem(s, "privileges",
-                           "this role cannot see other roles' queries and statistics",
-                           "GRANT pg_monitor TO the role sleuth connects as");
     bool settings_ok = read_settings(p, s, snap);
-    read_activity(p, s);
+    int hidden = read_activity(p, s), hidden_stmts = 0;
     bool db_ok = read_database(p, s, snap);
     bool tables_ok = read_tables(p, s, snap, prev);
     bool indexes_ok = read_indexes(p, s, snap, prev);
     size_t nknown = p->ntexts;
-    bool have_stmts = read_statements(p, s, snap);
+    bool have_stmts = read_statements(p, s, snap, &hidden_stmts);
+    hidden += hidden_stmts;
     /*
      * A source that failed (a timeout in the middle of an outage) keeps the
      * previous counters, so the next poll diffs against them instead of
@@ -957,6 +1002,13 @@ int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *
         err_set(err, ERR_CONN, "lost the connection to '%s' during the poll", p->target);
         mark_gap(p, s, err);
         return -1;
+    }
+    if (hidden) {
+        /* The next interval starts here, and is a baseline: hidden rows have no counters. */
+        mark_hidden(p, s);
+        snap->valid = true;
+        p->cur ^= 1;
+        return 0;
     }
     bool restarted = prev->valid && prev->started_s != snap->started_s;
     if (restarted)

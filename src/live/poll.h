@@ -5,6 +5,10 @@
  * reconnects with backoff; a failed poll is a gap, never a crash, and
  * every check that cannot run (no pg_stat_statements, no privilege) is a
  * problem in the sample with the way to fix it, while the others go on.
+ * Rows hidden from the role (no pg_read_all_stats: other roles' sessions
+ * and pg_stat_statements entries come back without their data) make the
+ * interval a gap with a "privileges" problem: less than the server holds
+ * is never passed off as a quiet interval.
  *
  * Nothing here writes to the server or calls pg_stat_statements_reset():
  * resets, evictions and restarts are told from the counters themselves.
@@ -35,8 +39,9 @@ void poller_free(struct poller *p);
 /*
  * Polls at now_us (UTC µs) and fills s (sample_init'ed by the caller)
  * with the interval since the previous call. Returns 0 when the server
- * answered (s may still carry problems), -1 when it did not: s is then a
- * gap and err says why. A sample right after a gap or a restart, and the
+ * answered (s may still carry problems, and is a gap when rows were
+ * hidden from the role), -1 when it did not: s is then a gap and err says
+ * why. A sample right after a gap or a restart, and the
  * very first one, has baseline_only set: gauges only.
  */
 int poller_poll(struct poller *p, int64_t now_us, struct sample *s, struct err *err);

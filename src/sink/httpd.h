@@ -12,6 +12,13 @@
  * Only GET and HEAD are served (405 with Allow otherwise); an unknown or
  * not yet published path is 404. The query string is ignored.
  *
+ * Slow clients cannot starve a scrape: a connection has 5 s to send a
+ * request head (after connecting or after its previous answer) and 30 s
+ * to take its answer, or it is closed; one address holds at most 16
+ * connections and all of them at most 64, and a newcomer beyond either
+ * limit pushes out the connection that has waited longest for a request
+ * head rather than being refused.
+ *
  * Pointer arguments are borrowed; httpd_publish copies what it is given.
  * All functions but httpd_start/httpd_stop may be called from any thread.
  */

@@ -109,6 +109,8 @@ struct metrics_state {
     int64_t polls, gaps;
     int64_t last_ok_us; /* end of the last interval that was polled, 0 if none */
     bool seen_log, seen_pgbouncer;
+    bool has_webhook;
+    uint64_t webhook[4];       /* sent, failed, dropped, queued */
     struct series_set queries; /* calls, exec seconds, rows */
     struct series_set tables;  /* seq_scan, seq_tup_read, idx_scan, n_tup_upd, n_tup_hot_upd */
 };
@@ -290,6 +292,16 @@ static void add_tables(struct metrics_state *st, const struct sample *s)
     }
     series_apply(set, d, n, st->top_n);
     free(d);
+}
+
+void metrics_state_set_webhook(struct metrics_state *st, uint64_t sent, uint64_t failed,
+                               uint64_t dropped, uint64_t queued)
+{
+    st->has_webhook = true;
+    st->webhook[0] = sent;
+    st->webhook[1] = failed;
+    st->webhook[2] = dropped;
+    st->webhook[3] = queued;
 }
 
 void metrics_state_add(struct metrics_state *st, const struct sample *s)
@@ -529,19 +541,61 @@ static void render_incidents(struct buf *out, const struct incident *incs, size_
     sample_line(out, "sleuth_incidents_total", opened);
 }
 
+/*
+ * What the last poll could read, source by source: a source is down when the
+ * server was unreachable or the source had a problem (an error, rows hidden
+ * from the role). Problems name their source in their check.
+ */
+static void render_sources(struct buf *out, const struct metrics_state *st,
+                           const struct sample *latest)
+{
+    static const char *const sources[] = {
+        "connection",
+        "settings",
+        "pg_stat_activity",
+        "pg_stat_statements",
+        "pg_stat_database",
+        "pg_stat_user_tables",
+        "pg_stat_user_indexes",
+        "log",
+        "pgbouncer",
+    };
+    bool reached = latest && !sample_has_problem(latest, "connection");
+    family(out, "sleuth_source_up", "gauge",
+           "1 if the last poll read this source in full: no error and no row hidden from the "
+           "role.");
+    const char *const keys[3] = { "source", NULL, NULL };
+    for (size_t i = 0; i < ARRAY_SIZE(sources); i++) {
+        if ((strcmp(sources[i], "log") == 0 && !st->seen_log) ||
+            (strcmp(sources[i], "pgbouncer") == 0 && !st->seen_pgbouncer))
+            continue;
+        const char *const vals[3] = { sources[i], NULL, NULL };
+        labelled(out, "sleuth_source_up", keys, vals,
+                 reached && !sample_has_problem(latest, sources[i]));
+    }
+    gauge(out, "sleuth_privileges_ok",
+          "1 if the last poll's role could see every session and statement (pg_monitor).",
+          reached && !sample_has_problem(latest, "privileges"));
+}
+
 void metrics_render(const struct metrics_state *st, const struct sample *latest,
                     const struct alert *alerts, size_t nalerts, const struct incident *incs,
                     size_t nincs, struct buf *out)
 {
     bool up = latest && !latest->gap;
-    gauge(out, "sleuth_up", "1 if the last poll of the server succeeded.", up);
+    gauge(out, "sleuth_up",
+          "1 if the last poll gave an interval (0: a gap, the server unreachable or rows hidden "
+          "from the role).",
+          up);
     if (st->last_ok_us)
         gauge(out, "sleuth_last_poll_timestamp_seconds",
               "Unix time of the end of the last successful poll.", (double)st->last_ok_us / 1e6);
     family(out, "sleuth_polls_total", "counter", "Polls of the server since the watcher started.");
     sample_line(out, "sleuth_polls_total", (double)st->polls);
-    family(out, "sleuth_poll_failures_total", "counter", "Polls that could not reach the server.");
+    family(out, "sleuth_poll_failures_total", "counter",
+           "Polls that gave a gap: the server unreachable or rows hidden from the role.");
     sample_line(out, "sleuth_poll_failures_total", (double)st->gaps);
+    render_sources(out, st, latest);
     if (up)
         render_server_gauges(out, latest);
     for (size_t i = 0; i < ARRAY_SIZE(counters); i++) {
@@ -555,4 +609,19 @@ void metrics_render(const struct metrics_state *st, const struct sample *latest,
     render_set(out, &st->tables, table_families, false);
     render_alerts(out, alerts, nalerts);
     render_incidents(out, incs, nincs);
+    if (st->has_webhook) {
+        static const char *const names[3][2] = {
+            { "sleuth_webhook_sent_total", "Alert changes the webhook delivered." },
+            { "sleuth_webhook_failed_total",
+              "Alert changes the webhook gave up on after retries." },
+            { "sleuth_webhook_dropped_total",
+              "Alert changes dropped unsent: the queue was full (a dead or slow receiver)." },
+        };
+        for (int i = 0; i < 3; i++) {
+            family(out, names[i][0], "counter", names[i][1]);
+            sample_line(out, names[i][0], (double)st->webhook[i]);
+        }
+        gauge(out, "sleuth_webhook_queued", "Alert changes waiting to be sent.",
+              (double)st->webhook[3]);
+    }
 }

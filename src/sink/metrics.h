@@ -46,14 +46,22 @@ struct metrics_state *metrics_state_new(int top_n);
 void metrics_state_free(struct metrics_state *st);
 /* Adds one sample: its deltas to the totals, its time as the last poll (unless a gap). */
 void metrics_state_add(struct metrics_state *st, const struct sample *s);
+/*
+ * Sets the webhook's delivery counters (webhook_stats): rendered as
+ * sleuth_webhook_{sent,failed,dropped}_total and sleuth_webhook_queued
+ * from then on; without a call there is no webhook family at all.
+ */
+void metrics_state_set_webhook(struct metrics_state *st, uint64_t sent, uint64_t failed,
+                               uint64_t dropped, uint64_t queued);
 
 /*
  * Appends the exposition to out: sleuth_up (1 when latest is not a gap),
- * the last successful poll's time, server gauges from latest (NULL: none
- * yet), the running counters, sleuth_alerts_firing{kind,severity} for
- * every kind and severity (0 when none) over the alerts that have not
- * resolved, sleuth_incident_open{cause,severity} for the open incident and
- * sleuth_incidents_total (the incidents opened).
+ * sleuth_source_up{source} (0 for a source with a problem in latest, all
+ * 0 when the server was unreachable), sleuth_privileges_ok (0 when rows
+ * were hidden from the role), the last successful poll's time, server gauges from latest (NULL:
+ * none yet), the running counters, sleuth_alerts_firing{kind,severity} for every kind and severity
+ * (0 when none) over the alerts that have not resolved, sleuth_incident_open{cause,severity} for
+ * the open incident and sleuth_incidents_total (the incidents opened).
  */
 void metrics_render(const struct metrics_state *st, const struct sample *latest,
                     const struct alert *alerts, size_t nalerts, const struct incident *incs,

@@ -63,6 +63,7 @@ struct webhook {
     char **ring;         /* bodies, oldest at head */
     size_t cap, head, count;
     bool stopping;
+    bool stopped;             /* the sender thread is joined: nothing more is sent */
     int64_t deadline_mono_us; /* valid once stopping */
     uint64_t sent, failed, dropped;
     bool has_error;
@@ -429,6 +430,9 @@ static void enqueue(struct webhook *w, char *body)
     if (!body) {
         /* json_dumps fails only on bad input; count it rather than abort the watch. */
         w->failed++;
+    } else if (w->stopped) {
+        free(body);
+        w->dropped++;
     } else {
         if (w->count == w->cap) {
             free(w->ring[w->head]);
@@ -454,9 +458,12 @@ void webhook_refresh(struct webhook *w, const struct incident *inc)
         enqueue(w, render(w, INCIDENT_CHANGE_UPDATED, inc));
 }
 
-void webhook_stats(struct webhook *w, uint64_t *sent, uint64_t *failed, uint64_t *dropped)
+void webhook_stats(struct webhook *w, uint64_t *sent, uint64_t *failed, uint64_t *dropped,
+                   uint64_t *queued)
 {
     pthread_mutex_lock(&w->mu);
+    if (queued)
+        *queued = w->count;
     if (sent)
         *sent = w->sent;
     if (failed)
@@ -739,15 +746,26 @@ int webhook_new(struct webhook **out, const struct webhook_opts *opts, struct er
     return 0;
 }
 
-void webhook_free(struct webhook *w, int64_t flush_deadline_mono_us)
+void webhook_stop(struct webhook *w, int64_t flush_deadline_mono_us)
 {
-    if (!w)
-        return;
     pthread_mutex_lock(&w->mu);
+    bool stopped = w->stopped;
     w->stopping = true;
     w->deadline_mono_us = flush_deadline_mono_us;
     pthread_cond_broadcast(&w->wake);
     pthread_mutex_unlock(&w->mu);
+    if (stopped)
+        return;
     pthread_join(w->thread, NULL);
+    pthread_mutex_lock(&w->mu);
+    w->stopped = true;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void webhook_free(struct webhook *w, int64_t flush_deadline_mono_us)
+{
+    if (!w)
+        return;
+    webhook_stop(w, flush_deadline_mono_us);
     destroy(w);
 }

@@ -107,9 +107,12 @@ void webhook_refresh(struct webhook *w, const struct incident *inc);
 /*
  * Counters since webhook_new: bodies delivered (2xx), bodies given up on
  * after their retries, and bodies dropped (queue overflow, or still queued
- * when webhook_free's deadline passed). Any pointer may be NULL.
+ * when webhook_stop's deadline passed); and the bodies queued now, not yet
+ * tried. Any pointer may be NULL. After webhook_stop they are final:
+ * queued is 0 and every body is sent, failed or dropped.
  */
-void webhook_stats(struct webhook *w, uint64_t *sent, uint64_t *failed, uint64_t *dropped);
+void webhook_stats(struct webhook *w, uint64_t *sent, uint64_t *failed, uint64_t *dropped,
+                   uint64_t *queued);
 
 /*
  * Copies the most recent delivery failure into err ("POST to
@@ -120,11 +123,15 @@ bool webhook_last_error(struct webhook *w, struct err *err);
 
 /*
  * Delivers what is queued until flush_deadline_mono_us, then stops the
- * thread and frees everything. Attempts and backoff waits are cut to the
- * deadline; a request already in flight when webhook_free is called is
- * aborted within about a second of it (libcurl's progress callback). Pass
- * 0 (or a past time) to stop at once. NULL is a no-op.
+ * sender thread; what is still queued then is dropped and counted.
+ * Attempts and backoff waits are cut to the deadline; a request already in
+ * flight is aborted within about a second of it (libcurl's progress
+ * callback). Pass 0 (or a past time) to stop at once. webhook_send after
+ * it only counts the change as dropped; a second call does nothing.
  */
+void webhook_stop(struct webhook *w, int64_t flush_deadline_mono_us);
+
+/* webhook_stop (if not done yet), then frees everything. NULL is a no-op. */
 void webhook_free(struct webhook *w, int64_t flush_deadline_mono_us);
 
 #endif

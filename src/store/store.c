@@ -326,7 +326,51 @@ fail:
     return -1;
 }
 
-int store_open(struct store **out, const char *path, struct err *err)
+/*
+ * PRAGMA quick_check: damaged pages are found before the watcher writes
+ * months of history next to them, not when a report reads them back.
+ * At most QUICK_CHECK_MAX findings are listed; the first names the damage.
+ */
+#define QUICK_CHECK_MAX 100
+
+static int store_check(struct store *s, struct err *err)
+{
+    char sql[40];
+    snprintf(sql, sizeof(sql), "PRAGMA quick_check(%d)", QUICK_CHECK_MAX);
+    sqlite3_stmt *st = NULL;
+    char first[96] = "";
+    int findings = 0;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *row = store_col_str(st, 0);
+            if (strcmp(row, "ok") == 0)
+                continue;
+            /* The first finding starts with a "*** in database main ***" line. */
+            const char *nl = strrchr(row, '\n');
+            if (!findings++)
+                snprintf(first, sizeof(first), "%s", nl ? nl + 1 : row);
+        }
+    }
+    /* Damage bad enough (the schema's own pages) stops quick_check itself: one more finding. */
+    if ((rc & 0xff) == SQLITE_CORRUPT) {
+        if (!findings++)
+            snprintf(first, sizeof(first), "%s", sqlite3_errmsg(s->db));
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return store_fail(s, err, "cannot open store");
+    }
+    sqlite3_finalize(st);
+    if (!findings)
+        return 0;
+    return err_set(err, ERR_IO,
+                   "store '%s' is damaged (quick_check: %s; %s%d finding%s): move it away, or "
+                   "pass --store-force",
+                   s->path, first, findings >= QUICK_CHECK_MAX ? "at least " : "", findings,
+                   findings == 1 ? "" : "s");
+}
+
+int store_open(struct store **out, const char *path, bool force, struct err *err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
     s->path = xstrdup(path);
@@ -343,6 +387,8 @@ int store_open(struct store **out, const char *path, struct err *err)
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if (!force && store_check(s, err) < 0)
+        goto fail;
     /*
      * WAL with synchronous=NORMAL: a commit is durable against a crash of
      * the process (the WAL is written before COMMIT returns), and only a

@@ -52,8 +52,14 @@ struct store;
  * STORE_SCHEMA_VERSION. Fails with ERR_IO when the file cannot be opened,
  * is not a sleuth store, or was written by a newer sleuth (its version is
  * newer than STORE_SCHEMA_VERSION). *out is NULL on failure.
+ *
+ * The file is checked with PRAGMA quick_check first (a full read of it:
+ * about a second per GB). A damaged store fails with ERR_IO naming the
+ * path, the first damage found and the number of findings, unless force is
+ * set: then it opens anyway, and reads and writes may fail or miss rows
+ * on the damaged pages.
  */
-MUST_CHECK int store_open(struct store **out, const char *path, struct err *err);
+MUST_CHECK int store_open(struct store **out, const char *path, bool force, struct err *err);
 /* Finalizes every statement and closes the file; NULL is a no-op. */
 void store_close(struct store *s);
 

@@ -140,14 +140,16 @@ is "$(jq '[.state.queries[] | select(.calls < 0 or .total_ms < 0)] | length' "$t
 is "$(jq '.state.queries[] | select(.query == "select id from t where v = $1") | .calls' "$tmp/reset.json")" 7 \
     "a query that ran more after the reset than before it counts all 7 calls (stats_reset moved)"
 
-# 1c. A role without pg_monitor: say what is missing and how to grant it; keep going.
+# 1c. A role without pg_monitor: other roles' rows are hidden, so the interval is a gap (not
+# zeros) that says what is missing and how to grant it.
 psql_ -d postgres -c "CREATE ROLE nomon LOGIN" >/dev/null
 "$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=postgres user=nomon" \
     >"$tmp/nomon.json" 2>"$tmp/nomon.err"
 is "$?" 0 "--once as a role without pg_monitor exits 0"
 like "$(jq -r '.state.problems[] | select(.check == "privileges") | .hint' "$tmp/nomon.json")" \
     "GRANT pg_monitor" "the problem says to grant pg_monitor"
-is "$(jq '.state.settings.max_connections' "$tmp/nomon.json")" 100 "and the other checks still ran"
+is "$(jq '.state.gap' "$tmp/nomon.json")" true "and the interval is a gap"
+is "$(jq '.state.connections.total' "$tmp/nomon.json")" 0 "with no partial values in it"
 
 # 2. No pg_stat_statements in that database: say how to fix it, keep the rest.
 "$SLEUTH" watch --once --interval 200ms "host=$PGHOST port=$PGPORT dbname=nopgss user=monitor" \
@@ -166,8 +168,11 @@ is "$?" 4 "--once against a server that is not there exits 4"
 like "$(cat "$tmp/down.err")" "cannot connect to '.*port=1" "the message names the target"
 is "$(grep -c -- "$secret" "$tmp/down.err")" 0 "and not its password"
 
-# 4. A running watcher while the server restarts; a long query fires an alert.
+# 4. A running watcher while the server restarts; a long query fires an alert. Its webhook
+# points at a loopback port nobody listens on: every change must be counted at exit.
+dead_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$SLEUTH" -v watch --interval 500ms --store "$tmp/s.db" --alerts-jsonl "$tmp/alerts.jsonl" \
+    --webhook "http://127.0.0.1:$dead_port/hook" \
     --no-color --set long_running=1s "$conn" >"$tmp/loop.out" 2>"$tmp/loop.err" &
 WATCH_PID=$!
 wait_for "$tmp/loop.err" "poll 2:" 30
@@ -192,6 +197,20 @@ wait "$WATCH_PID"
 is "$?" 0 "SIGTERM stops the watcher with status 0"
 WATCH_PID=
 like "$(cat "$tmp/loop.err")" "stopping \(SIGTERM\)" "and it says so"
+changes=$(wc -l <"$tmp/alerts.jsonl")
+summary=$(grep -o 'webhook: [0-9]* alert changes sent, [0-9]* failed, [0-9]* dropped' "$tmp/loop.err")
+like "$summary" '^webhook: 0 alert changes sent' "the dead webhook delivered nothing, and the exit log says so"
+failed=$(printf '%s' "$summary" | sed 's/.* sent, \([0-9]*\) failed, \([0-9]*\) dropped/\1/')
+dropped=$(printf '%s' "$summary" | sed 's/.* sent, \([0-9]*\) failed, \([0-9]*\) dropped/\2/')
+is "$((failed + dropped))" "$changes" \
+    "every incident change ($changes) is counted as failed or dropped, none lost silently"
+if [ "$dropped" -gt 0 ]; then
+    like "$(cat "$tmp/loop.err")" "webhook: $dropped of [0-9]+ alert changes still queued at exit were dropped unsent" \
+        "the changes still queued at exit are logged as dropped"
+else
+    like "$(cat "$tmp/loop.err")" "webhook: last error: POST to 'http://127.0.0.1:$dead_port/hook'" \
+        "nothing was left queued; the last error names the webhook"
+fi
 long=$(grep '"kind":"long_running_query"' "$tmp/alerts.jsonl")
 is "$(printf '%s\n' "$long" | grep -c '"change":"opened"')" 1 "the incident opened once (no flapping)"
 is "$(printf '%s\n' "$long" | grep -c '"change":"resolved"')" 1 "and resolved once"
@@ -201,6 +220,30 @@ like "$(cat "$tmp/loop.out")" "alerts +long_running_query" "with the alert that 
 is "$(grep -c -- "$secret" "$tmp/loop.err" "$tmp/loop.out" "$tmp/alerts.jsonl" | grep -vc ':0$')" \
     0 "no password in any output"
 is "$(grep -c -a -- "$secret" "$tmp/s.db")" 0 "nor in the store"
+
+# 4b. A webhook that accepts connections and never answers: at exit the change still queued
+# behind the one in flight is dropped, and the log counts it.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(120)' >"$tmp/hang.port" &
+HOLD_PIDS="$HOLD_PIDS $!"
+wait_for "$tmp/hang.port" '^[0-9]+$' 10
+"$SLEUTH" -v watch --interval 500ms --no-store --alerts-jsonl "$tmp/hang.jsonl" \
+    --webhook "http://127.0.0.1:$(cat "$tmp/hang.port")/hook" --set long_running=1s "$conn" \
+    >/dev/null 2>"$tmp/hang.err" &
+WATCH_PID=$!
+wait_for "$tmp/hang.err" "poll 2: ok" 30
+psql_ -d postgres -c "SELECT pg_sleep(2)" >/dev/null
+wait_for "$tmp/hang.jsonl" '"change":"resolved"' 20
+ok $? "an incident opened and resolved while the webhook hangs"
+kill -TERM "$WATCH_PID"
+wait "$WATCH_PID"
+WATCH_PID=
+changes=$(wc -l <"$tmp/hang.jsonl")
+like "$(cat "$tmp/hang.err")" "webhook: $((changes - 1)) of $((changes - 1)) alert changes still queued at exit were dropped unsent" \
+    "the $((changes - 1)) change(s) still queued at exit are logged as dropped"
+like "$(cat "$tmp/hang.err")" "webhook: 0 alert changes sent, 1 failed, $((changes - 1)) dropped" \
+    "and the totals count the one in flight as failed"
 
 # 5. pg_stat_statements fails for a few polls (dropped, then created again): the counters
 # that come back are diffed against the last ones read, not counted again since the reset.

@@ -284,7 +284,7 @@ static void store_renders_means_only_json(void **state)
     snprintf(path, sizeof(path), "%s/s.db", dir);
     struct store *st;
     struct err err = { 0 };
-    assert_int_equal(store_open(&st, path, &err), 0);
+    assert_int_equal(store_open(&st, path, false, &err), 0);
     assert_int_equal(store_set_meta(st, "target", "monitor@db1:5432/postgres", &err), 0);
     const struct qrow r[] = { { 0x1111, "select pg_sleep($1)", "postgres", "app", 1, 3000.25 } };
     struct sample s;

@@ -108,7 +108,8 @@ static void server_gauges_from_the_latest_sample(void **state)
     metrics_state_add(st, &s);
     char *m = render(st, &s, NULL, 0);
     const char *want[] = {
-        "# HELP sleuth_up 1 if the last poll of the server succeeded.",
+        ("# HELP sleuth_up 1 if the last poll gave an interval (0: a gap, the server unreachable "
+         "or rows hidden from the role)."),
         "# TYPE sleuth_up gauge",
         "sleuth_up 1",
         "# TYPE sleuth_last_poll_timestamp_seconds gauge",
@@ -195,6 +196,76 @@ static void a_gap_is_down_and_keeps_the_last_poll_time(void **state)
     free(none);
     sample_done(&s);
     sample_done(&gap);
+    metrics_state_free(st);
+}
+
+static void webhook_counters_only_with_a_webhook(void **state)
+{
+    (void)state;
+    struct metrics_state *st = metrics_state_new(0);
+    struct sample s;
+    sample_at(&s, 1);
+    metrics_state_add(st, &s);
+    char *m = render(st, &s, NULL, 0);
+    assert_null(strstr(m, "sleuth_webhook"));
+    free(m);
+    metrics_state_set_webhook(st, 1, 2, 29, 3);
+    m = render(st, &s, NULL, 0);
+    assert_line(m, "# TYPE sleuth_webhook_dropped_total counter");
+    assert_line(m, "sleuth_webhook_sent_total 1");
+    assert_line(m, "sleuth_webhook_failed_total 2");
+    assert_line(m, "sleuth_webhook_dropped_total 29");
+    assert_line(m, "sleuth_webhook_queued 3");
+    free(m);
+    sample_done(&s);
+    metrics_state_free(st);
+}
+
+static void sources_are_down_when_unreachable_or_hidden(void **state)
+{
+    (void)state;
+    struct metrics_state *st = metrics_state_new(0);
+    struct sample ok, hidden, down;
+    sample_at(&ok, 1);
+    metrics_state_add(st, &ok);
+    char *m = render(st, &ok, NULL, 0);
+    assert_line(m, "# TYPE sleuth_source_up gauge");
+    assert_line(m, "sleuth_source_up{source=\"pg_stat_activity\"} 1");
+    assert_line(m, "sleuth_source_up{source=\"pg_stat_statements\"} 1");
+    assert_line(m, "sleuth_privileges_ok 1");
+    /* Not followed: no log source at all. */
+    assert_null(strstr(m, "source=\"log\""));
+    free(m);
+
+    /* What the poller makes of a role that lost pg_monitor. */
+    sample_at(&hidden, 2);
+    hidden.gap = true;
+    sample_add_problem(&hidden, "pg_stat_activity", "5 of 6 sessions are hidden from this role",
+                       "");
+    sample_add_problem(&hidden, "privileges", "this role cannot see", "GRANT pg_monitor");
+    metrics_state_add(st, &hidden);
+    m = render(st, &hidden, NULL, 0);
+    assert_line(m, "sleuth_up 0");
+    assert_line(m, "sleuth_poll_failures_total 1");
+    assert_line(m, "sleuth_source_up{source=\"connection\"} 1");
+    assert_line(m, "sleuth_source_up{source=\"pg_stat_activity\"} 0");
+    assert_line(m, "sleuth_source_up{source=\"pg_stat_database\"} 1");
+    assert_line(m, "sleuth_privileges_ok 0");
+    assert_null(strstr(m, "sleuth_connections "));
+    free(m);
+
+    sample_at(&down, 3);
+    down.gap = true;
+    sample_add_problem(&down, "connection", "cannot connect", "");
+    metrics_state_add(st, &down);
+    m = render(st, &down, NULL, 0);
+    assert_line(m, "sleuth_source_up{source=\"connection\"} 0");
+    assert_line(m, "sleuth_source_up{source=\"pg_stat_database\"} 0");
+    assert_line(m, "sleuth_privileges_ok 0");
+    free(m);
+    sample_done(&ok);
+    sample_done(&hidden);
+    sample_done(&down);
     metrics_state_free(st);
 }
 
@@ -490,6 +561,8 @@ int main(void)
         cmocka_unit_test(server_gauges_from_the_latest_sample),
         cmocka_unit_test(counters_are_running_totals_and_skip_the_baseline),
         cmocka_unit_test(a_gap_is_down_and_keeps_the_last_poll_time),
+        cmocka_unit_test(sources_are_down_when_unreachable_or_hidden),
+        cmocka_unit_test(webhook_counters_only_with_a_webhook),
         cmocka_unit_test(log_counters_appear_once_a_log_is_followed),
         cmocka_unit_test(label_values_are_escaped),
         cmocka_unit_test(only_the_top_n_fingerprints_get_series),

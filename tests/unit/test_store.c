@@ -53,7 +53,7 @@ static struct store *open_ok(const char *path)
 {
     struct store *s;
     struct err err = { 0 };
-    if (store_open(&s, path, &err) < 0)
+    if (store_open(&s, path, false, &err) < 0)
         fail_msg("store_open: %s", err.msg);
     return s;
 }
@@ -465,7 +465,7 @@ static void refuses_future_version(void **state)
     sql_exec(fx->path, "PRAGMA user_version = 99");
     struct err err = { 0 };
     st = (struct store *)1;
-    assert_int_equal(store_open(&st, fx->path, &err), -1);
+    assert_int_equal(store_open(&st, fx->path, false, &err), -1);
     assert_null(st);
     assert_int_equal(err.code, ERR_IO);
     char want[256];
@@ -484,16 +484,85 @@ static void refuses_foreign_database_and_bad_path(void **state)
     sql_exec(fx->path, "CREATE TABLE customers (id int)");
     struct store *st;
     struct err err = { 0 };
-    assert_int_equal(store_open(&st, fx->path, &err), -1);
+    assert_int_equal(store_open(&st, fx->path, false, &err), -1);
     assert_non_null(strstr(err.msg, "not a sleuth store"));
     assert_int_equal(sql_int(fx->path, "SELECT count(*) FROM sqlite_schema"), 1);
 
     char bad[160];
     snprintf(bad, sizeof(bad), "%s/missing/sleuth.db", fx->dir);
-    assert_int_equal(store_open(&st, bad, &err), -1);
+    assert_int_equal(store_open(&st, bad, false, &err), -1);
     char want[256];
     snprintf(want, sizeof(want), "cannot open store '%s': unable to open database file", bad);
     assert_string_equal(err.msg, want);
+}
+
+/* The whole file at path, malloc'd; *len its size. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    char *b = malloc(*len ? *len : 1);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+static void spit(const char *path, const char *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    fclose(f);
+}
+
+static void refuses_damaged_store_unless_forced(void **state)
+{
+    struct fixture *fx = *state;
+    struct store *st = open_ok(fx->path);
+    for (int i = 0; i < 20; i++) {
+        struct sample s;
+        make_sample(&s, i, 20, i);
+        write_ok(st, &s);
+        sample_release(&s);
+    }
+    store_close(st); /* the last close checkpoints the WAL into the file */
+    int64_t page = sql_int(fx->path, "PRAGMA page_size");
+    int64_t pages = sql_int(fx->path, "PRAGMA page_count");
+    assert_true(pages >= 8);
+
+    /* A copy with two pages in its middle overwritten, as a bad disk block would. */
+    char damaged[200];
+    snprintf(damaged, sizeof(damaged), "%s/damaged.db", fx->dir);
+    size_t len;
+    char *bytes = slurp(fx->path, &len);
+    memset(bytes + (pages / 2) * page, 0xa5, (size_t)(2 * page));
+    spit(damaged, bytes, len);
+
+    struct err err = { 0 };
+    st = (struct store *)1;
+    assert_int_equal(store_open(&st, damaged, false, &err), -1);
+    assert_null(st);
+    assert_int_equal(err.code, ERR_IO);
+    char want[300];
+    snprintf(want, sizeof(want), "store '%s' is damaged (quick_check: ", damaged);
+    assert_memory_equal(err.msg, want, strlen(want));
+    assert_non_null(strstr(err.msg, "): move it away, or pass --store-force"));
+    /* The refusal wrote nothing into the file. */
+    size_t after_len;
+    char *after = slurp(damaged, &after_len);
+    assert_int_equal(after_len, len);
+    assert_memory_equal(after, bytes, len);
+    free(after);
+    free(bytes);
+
+    /* Told to, sleuth opens it; the original copy was never damaged. */
+    assert_int_equal(store_open(&st, damaged, true, &err), 0);
+    store_close(st);
+    st = open_ok(fx->path);
+    store_close(st);
 }
 
 static void retention_deletes_old_without_orphans(void **state)
@@ -935,7 +1004,7 @@ static void sigkill_keeps_committed_intervals(void **state)
         close(fds[0]);
         struct store *st;
         struct err err;
-        if (store_open(&st, fx->path, &err) < 0)
+        if (store_open(&st, fx->path, false, &err) < 0)
             _exit(1);
         for (int n = 0;; n++) {
             struct sample s;
@@ -1039,6 +1108,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(text_stored_once_per_fingerprint, setup, teardown),
         cmocka_unit_test_setup_teardown(migrates_empty_file_and_reopens, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_future_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(refuses_damaged_store_unless_forced, setup, teardown),
         cmocka_unit_test_setup_teardown(refuses_foreign_database_and_bad_path, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_deletes_old_without_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(downsampling_sums_deltas_exactly, setup, teardown),

@@ -167,7 +167,7 @@ static void wait_done(struct webhook *w, uint64_t n)
 {
     uint64_t sent = 0, failed = 0;
     for (int i = 0; i < 60000; i++) { /* a hang guard of about 2 minutes */
-        webhook_stats(w, &sent, &failed, NULL);
+        webhook_stats(w, &sent, &failed, NULL, NULL);
         if (sent + failed >= n)
             break;
         nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
@@ -248,7 +248,7 @@ static void generic_body_wraps_incident_json(void **state)
     incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed, dropped;
-    webhook_stats(w, &sent, &failed, &dropped);
+    webhook_stats(w, &sent, &failed, &dropped, NULL);
     assert_int_equal(sent, 1);
     assert_int_equal(failed, 0);
     assert_int_equal(dropped, 0);
@@ -495,7 +495,7 @@ static void refresh_is_a_no_op_for_other_formats(void **state)
     incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed, dropped;
-    webhook_stats(w, &sent, &failed, &dropped);
+    webhook_stats(w, &sent, &failed, &dropped, NULL);
     webhook_free(w, 0);
     assert_int_equal(sent + failed + dropped, 1);
     assert_int_equal(arrived(), 1);
@@ -515,7 +515,7 @@ static void server_errors_are_retried_then_delivered_once(void **state)
     incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed, dropped;
-    webhook_stats(w, &sent, &failed, &dropped);
+    webhook_stats(w, &sent, &failed, &dropped, NULL);
     webhook_free(w, 0);
     assert_int_equal(sent, 1);
     assert_int_equal(failed, 0);
@@ -548,7 +548,7 @@ static void retries_run_out_and_errors_hide_secrets(void **state)
     incident_release(&inc);
     wait_done(w, 1);
     uint64_t sent, failed;
-    webhook_stats(w, &sent, &failed, NULL);
+    webhook_stats(w, &sent, &failed, NULL, NULL);
     assert_int_equal(sent, 0);
     assert_int_equal(failed, 1);
     assert_true(webhook_last_error(w, &err));
@@ -574,7 +574,7 @@ static void client_errors_are_not_retried(void **state)
     incident_release(&inc);
     wait_done(w, 2);
     uint64_t sent, failed;
-    webhook_stats(w, &sent, &failed, NULL);
+    webhook_stats(w, &sent, &failed, NULL, NULL);
     webhook_free(w, 0);
     assert_int_equal(sent, 1);
     assert_int_equal(failed, 1);
@@ -610,7 +610,7 @@ static void a_silent_receiver_never_blocks_send(void **state)
 
     wait_done(w, 2);
     uint64_t sent, failed, dropped;
-    webhook_stats(w, &sent, &failed, &dropped);
+    webhook_stats(w, &sent, &failed, &dropped, NULL);
     assert_int_equal(sent, 0);
     assert_int_equal(failed, 2);
     assert_int_equal(dropped, 0);
@@ -649,13 +649,13 @@ static void a_full_queue_drops_the_oldest(void **state)
     }
     incident_release(&inc);
     uint64_t sent, failed, dropped;
-    webhook_stats(w, &sent, &failed, &dropped);
+    webhook_stats(w, &sent, &failed, &dropped, NULL);
     assert_int_equal(dropped, 1); /* #2, pushed out by #4 */
     assert_int_equal(sent, 0);
 
     gate(false);
     wait_done(w, 3);
-    webhook_stats(w, &sent, &failed, &dropped);
+    webhook_stats(w, &sent, &failed, &dropped, NULL);
     webhook_free(w, 0);
     assert_int_equal(sent, 3);
     assert_int_equal(failed, 0);
@@ -708,6 +708,47 @@ static void free_without_time_abandons_the_queue(void **state)
     incident_release(&inc);
     webhook_free(w, 0);
     assert_int_equal(arrived(), 1); /* the queued two were never tried */
+    gate(false);
+}
+
+static void stop_counts_what_it_drops(void **state)
+{
+    (void)state;
+    gate(true);
+    struct webhook_opts o;
+    webhook_opts_init(&o);
+    char u[128];
+    url(u, sizeof(u), "/hook");
+    o.url = u;
+    o.timeout_us = 600 * INT64_C(1000000); /* only the abort can end the request in flight */
+    struct webhook *w = NULL;
+    struct err err;
+    assert_int_equal(webhook_new(&w, &o, &err), 0);
+    struct incident inc;
+    fixture(&inc);
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    wait_arrived(1);
+    webhook_send(w, INCIDENT_CHANGE_UPDATED, &inc);
+    webhook_send(w, INCIDENT_CHANGE_RESOLVED, &inc);
+    uint64_t sent, failed, dropped, queued;
+    webhook_stats(w, &sent, &failed, &dropped, &queued);
+    assert_int_equal(queued, 2);
+    assert_int_equal(dropped, 0);
+
+    webhook_stop(w, 0);
+    webhook_stats(w, &sent, &failed, &dropped, &queued);
+    assert_int_equal(sent, 0);
+    assert_int_equal(failed, 1);  /* the one in flight, aborted */
+    assert_int_equal(dropped, 2); /* the two never tried */
+    assert_int_equal(queued, 0);
+    /* After the stop a change is counted, not queued for a thread that is gone. */
+    webhook_send(w, INCIDENT_CHANGE_OPENED, &inc);
+    webhook_stop(w, 0);
+    webhook_stats(w, &sent, &failed, &dropped, &queued);
+    assert_int_equal(dropped, 3);
+    assert_int_equal(queued, 0);
+    incident_release(&inc);
+    webhook_free(w, 0);
     gate(false);
 }
 
@@ -807,6 +848,7 @@ int main(void)
                                         receiver_stop),
         cmocka_unit_test_setup_teardown(free_without_time_abandons_the_queue, receiver_start,
                                         receiver_stop),
+        cmocka_unit_test_setup_teardown(stop_counts_what_it_drops, receiver_start, receiver_stop),
         cmocka_unit_test(options_and_urls_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
