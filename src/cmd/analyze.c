@@ -56,6 +56,8 @@ static const char *const usage[] = {
     "      --app NAME[,NAME]   keep only these application names (repeatable)",
     "      --min-duration D    keep only statements that took at least D (ms, or 1s, 500ms)",
     "      --interval D        timeline interval (default 1m; 10s, 5m, or seconds)",
+    "      --no-examples       show no literal: examples and error statements normalised,",
+    "                          messages masked, plans as outlines",
     "      --top N             rows per ranking (default 20; JSON: all)",
     "  -j, --jobs N            worker threads (default: all cores)",
     "      --progress          force the progress bar (default: when stderr is a terminal)",
@@ -91,6 +93,7 @@ enum {
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
     OPT_STORE,
+    OPT_NO_EXAMPLES,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +114,7 @@ static const struct option long_options[] = {
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "store", required_argument, NULL, OPT_STORE },
+    { "no-examples", no_argument, NULL, OPT_NO_EXAMPLES },
     { NULL, 0, NULL, 0 },
 };
 
@@ -435,6 +439,9 @@ static int run(const char *name, int argc, char **argv)
             break;
         case OPT_NO_PROGRESS:
             progress = 0;
+            break;
+        case OPT_NO_EXAMPLES:
+            opts.filter.no_examples = true;
             break;
         default:
             rc = usage_error(name, "unknown option");
