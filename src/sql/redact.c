@@ -8,6 +8,7 @@
 #include "sql/redact.h"
 
 #include "sql/normalize.h"
+#include "util/compat.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -15,11 +16,17 @@
 
 #include "util/banned.h"
 
-/* Words that mark a statement that may carry a secret, wherever they stand. */
+/* Functions whose arguments may be secrets (pgcrypto keys, dblink connection strings, settings),
+ * in any statement: their literals are gone once normalised, but not from an example. */
+static const char *const secret_functions[] = {
+    "set_config", "crypt", "hmac", "pgp_", "dblink", "pg_read_file",
+};
+
+/* Words that mark a utility statement (which keeps its literals) that may carry a secret. A
+ * query reading a table named like them keeps its example. */
 static const char *const secret_words[] = {
-    "password", "alter system", "pg_read_file", "user mapping", "program", "options",
-    "secret",   "token",        "passphrase",   "conninfo",     "dblink",  "set_config",
-    "crypt",    "hmac",         "pgp_",         "do $",         "do '",
+    "password", "alter system", "user mapping", "program", "options", "secret",
+    "token",    "passphrase",   "conninfo",     "do $",    "do '",
 };
 
 static bool contains_nocase(struct str hay, const char *needle)
@@ -38,8 +45,16 @@ static bool starts_with(struct str s, const char *prefix)
     return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
 }
 
+static bool contains_any(struct str hay, const char *const *needles, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (contains_nocase(hay, needles[i]))
+            return true;
+    return false;
+}
+
 /* Whether normalised text may carry a secret. */
-static bool may_hold_secret(struct str norm)
+static bool may_hold_secret(struct str norm, unsigned flags)
 {
     if (starts_with(norm, "set ") || starts_with(norm, "execute "))
         return true;
@@ -48,10 +63,9 @@ static bool may_hold_secret(struct str norm)
          starts_with(norm, "alter database ")) &&
         contains_nocase(norm, " set "))
         return true;
-    for (size_t i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++)
-        if (contains_nocase(norm, secret_words[i]))
-            return true;
-    return false;
+    if ((flags & NORM_UTILITY) && contains_any(norm, secret_words, ARRAY_SIZE(secret_words)))
+        return true;
+    return contains_any(norm, secret_functions, ARRAY_SIZE(secret_functions));
 }
 
 /*
@@ -121,7 +135,7 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
      * only matters for what may keep a value. */
     if (!secret && !(flags & NORM_UTILITY) && !settable)
         return flags;
-    bool hit = may_hold_secret(norm);
+    bool hit = may_hold_secret(norm, flags);
     if (secret)
         *secret = hit;
     if (!hit)

@@ -79,6 +79,10 @@ static const struct redact_case cases[] = {
       "UPDATE t SET a = 'v' WHERE id = 1", false },
     { "alter_table_set_is_not_a_setting", "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
       "ALTER TABLE t ALTER COLUMN a SET NOT NULL", false },
+    { "secret_after_an_ordinary_statement_is_cut", "SELECT 1; ALTER ROLE x PASSWORD 'hunter2'",
+      "select" HIDDEN, true },
+    { "table_named_like_a_secret_keeps_its_example", "SELECT * FROM user_tokens WHERE id = 5",
+      "SELECT * FROM user_tokens WHERE id = 5", false },
     { "create_role_without_password_keeps_its_text", "CREATE ROLE reader", "CREATE ROLE reader",
       false },
 };
