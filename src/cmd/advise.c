@@ -79,7 +79,8 @@ static const struct option long_options[] = {
 enum advise_format { FMT_TEXT, FMT_JSON, FMT_MD };
 
 struct cli {
-    const char *conninfo, *output;
+    char *conninfo; /* owned (secret_arg_take) */
+    const char *output;
     enum advise_format format;
     struct advise_opts o;
 };
@@ -148,6 +149,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
             return usage_error("advise", "one server to advise on: give CONNINFO once");
         cli->conninfo = argv[optind];
     }
+    cli->conninfo = secret_arg_take(cli->conninfo, conninfo_scrub);
     return -1;
 }
 
@@ -187,10 +189,13 @@ int cmd_advise(int argc, char **argv)
     if (cli.o.store_path && stat(cli.o.store_path, &st) != 0) {
         fprintf(stderr, "sleuth advise: cannot open store '%s': %s\n", cli.o.store_path,
                 strerror(errno));
+        free(cli.conninfo);
         return EXIT_INPUT;
     }
     PGconn *conn;
-    if (conninfo_connect(&conn, cli.conninfo, ADVISE_TIMEOUT_MS, &err) < 0) {
+    rc = conninfo_connect(&conn, cli.conninfo, ADVISE_TIMEOUT_MS, &err);
+    free(cli.conninfo);
+    if (rc < 0) {
         fprintf(stderr, "sleuth advise: %s\n", err.msg);
         return EXIT_DB;
     }

@@ -61,6 +61,8 @@ static const char *const usage[] = {
     "      --app NAME[,NAME]   keep only these application names (repeatable)",
     "      --min-duration D    keep only statements that took at least D (ms, or 1s, 500ms)",
     "      --interval D        timeline interval (default 1m; 10s, 5m, or seconds)",
+    "      --no-examples       show no literal: examples and error statements normalised,",
+    "                          messages masked, plans as outlines",
     "      --top N             rows per ranking (default 20; JSON: all)",
     "      --incident N        postmortem: the incident numbered N (default: the worst)",
     "  -j, --jobs N            worker threads (default: all cores)",
@@ -104,6 +106,7 @@ enum {
     OPT_STORE,
     OPT_INCIDENT,
     OPT_STORE_FORCE,
+    OPT_NO_EXAMPLES,
 };
 
 static const struct option long_options[] = {
@@ -126,6 +129,7 @@ static const struct option long_options[] = {
     { "store", required_argument, NULL, OPT_STORE },
     { "incident", required_argument, NULL, OPT_INCIDENT },
     { "store-force", no_argument, NULL, OPT_STORE_FORCE },
+    { "no-examples", no_argument, NULL, OPT_NO_EXAMPLES },
     { NULL, 0, NULL, 0 },
 };
 
@@ -478,6 +482,9 @@ static int run(const char *name, int argc, char **argv)
             break;
         case OPT_NO_PROGRESS:
             progress = 0;
+            break;
+        case OPT_NO_EXAMPLES:
+            opts.filter.no_examples = true;
             break;
         default:
             rc = usage_error(name, "unknown option");

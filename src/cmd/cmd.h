@@ -50,6 +50,20 @@ int stop_signals_setup(void);
 int stop_signal_received(void);        /* 0, or the signal */
 const char *stop_signal_name(int sig); /* "SIGINT", "SIGTERM", "SIGHUP" */
 bool stop_sleep_until(int64_t deadline_mono_us);
+/*
+ * Takes a command-line argument that may hold a password or a token (NULL
+ * gives NULL): returns an owned copy to use, then lets scrub (conninfo_scrub,
+ * webhook_url_scrub) overwrite the secret in the argument itself, which is
+ * argv's memory: ps and /proc/PID/cmdline show the overwritten text from
+ * then on, as with PostgreSQL's tools and most daemons.
+ */
+char *secret_arg_take(char *arg, bool (*scrub)(char *arg));
+/*
+ * The first line of FILE ('-': standard input) without its newline, owned
+ * by the caller: a token kept off the command line. NULL, with a message in
+ * msg, when the file cannot be read or its first line is empty.
+ */
+char *secret_read_file(const char *path, char *msg, size_t msg_size);
 /* Prints "sleuth CMD: MSG" and "try 'sleuth CMD --help'" to stderr; returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -5,6 +5,7 @@
 
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,4 +79,35 @@ int parse_log_format(const char *s, enum log_format *f)
     else
         return -1;
     return 0;
+}
+
+char *secret_arg_take(char *arg, bool (*scrub)(char *arg))
+{
+    if (!arg)
+        return NULL;
+    char *copy = xstrdup(arg);
+    scrub(arg);
+    return copy;
+}
+
+char *secret_read_file(const char *path, char *msg, size_t msg_size)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        snprintf(msg, msg_size, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    if (f != stdin)
+        fclose(f);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (n <= 0) {
+        snprintf(msg, msg_size, "'%s' has an empty first line", path);
+        free(line);
+        return NULL;
+    }
+    return line;
 }

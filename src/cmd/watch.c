@@ -11,6 +11,7 @@
 
 #include "detect/config.h"
 #include "engine/engine.h"
+#include "live/conninfo.h"
 #include "live/logfollow.h"
 #include "live/pgbouncer.h"
 #include "live/poll.h"
@@ -47,7 +48,8 @@ static const char *const usage[] = {
     "history in SQLite, detects regressions, surges, saturation and lock contention as they",
     "start, alerts, and serves Prometheus metrics and a live page. The connection takes a",
     "conninfo string or URI and the PG* environment variables, like psql; the pg_monitor",
-    "role is enough.",
+    "role is enough. A password on the command line is overwritten in the process's",
+    "argv at start (ps shows x's); PGPASSWORD, PGPASSFILE and ~/.pgpass keep it off.",
     "",
     "  -d, --dbname CONNINFO     the server to watch (or give it as the argument)",
     "  -i, --interval DUR        poll every DUR (default 10s; 500ms, 10s, 1m or seconds)",
@@ -64,7 +66,10 @@ static const char *const usage[] = {
     "      --listen ADDR:PORT    serve /metrics, /api/... and a live page (127.0.0.1 unless",
     "                            an address is given; port 0 picks a free one)",
     "      --alerts-jsonl FILE   append alert changes as JSON lines to FILE ('-' = stdout)",
-    "      --webhook URL         POST alert changes to URL",
+    "      --webhook URL         POST alert changes to URL (its token is scrubbed from",
+    "                            the command line; better: --webhook-file or the",
+    "                            SLEUTH_WEBHOOK_URL environment variable)",
+    "      --webhook-file FILE   read the webhook URL from FILE's first line ('-' = stdin)",
     "      --webhook-format F    generic (default), slack, alertmanager",
     "  -c, --config FILE         detector thresholds (name = value lines; see sleuth(1))",
     "      --set NAME=VALUE      set one threshold (repeatable; after --config)",
@@ -97,6 +102,7 @@ enum {
     OPT_ALERTS_JSONL,
     OPT_WEBHOOK,
     OPT_WEBHOOK_FORMAT,
+    OPT_WEBHOOK_FILE,
     OPT_SET,
     OPT_LOG,
     OPT_LOG_FORMAT,
@@ -119,6 +125,7 @@ static const struct option long_options[] = {
     { "alerts-jsonl", required_argument, NULL, OPT_ALERTS_JSONL },
     { "webhook", required_argument, NULL, OPT_WEBHOOK },
     { "webhook-format", required_argument, NULL, OPT_WEBHOOK_FORMAT },
+    { "webhook-file", required_argument, NULL, OPT_WEBHOOK_FILE },
     { "config", required_argument, NULL, 'c' },
     { "set", required_argument, NULL, OPT_SET },
     { "log", required_argument, NULL, OPT_LOG },
@@ -131,7 +138,7 @@ static const struct option long_options[] = {
 };
 
 struct watch_opts {
-    const char *conninfo;
+    char *conninfo; /* owned, like webhook and pgbouncer (secret_arg_take) */
     int64_t interval_us;
     bool once;
     long count;          /* 0 = no limit */
@@ -141,12 +148,12 @@ struct watch_opts {
     int64_t retention_us;
     const char *listen;
     const char *alerts_jsonl;
-    const char *webhook;
+    char *webhook;
     enum webhook_format webhook_format;
     const char *log_path;
     enum log_format log_format;
     const char *prefix;
-    const char *pgbouncer;
+    char *pgbouncer;
     bool color;
     struct detect_config detect;
 };
@@ -382,6 +389,7 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
     struct err err;
     err_clear(&err);
     int ch;
+    const char *webhook_file = NULL;
     optind = 0;
     while ((ch = getopt_long(argc, argv, "d:i:s:c:h", long_options, NULL)) != -1) {
         switch (ch) {
@@ -429,6 +437,9 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
         case OPT_WEBHOOK:
             o->webhook = optarg;
             break;
+        case OPT_WEBHOOK_FILE:
+            webhook_file = optarg;
+            break;
         case OPT_WEBHOOK_FORMAT:
             if (webhook_format_parse(optarg, &o->webhook_format, &err) < 0)
                 return usage_error("watch", "%s", err.msg);
@@ -474,6 +485,19 @@ static int parse_args(int argc, char **argv, struct watch_opts *o)
     }
     if (o->once)
         o->store = NULL; /* a one-shot look keeps no history */
+    const char *env_url = getenv("SLEUTH_WEBHOOK_URL");
+    if (o->webhook) {
+        o->webhook = secret_arg_take(o->webhook, webhook_url_scrub);
+    } else if (webhook_file) {
+        char msg[300];
+        o->webhook = secret_read_file(webhook_file, msg, sizeof(msg));
+        if (!o->webhook)
+            return usage_error("watch", "--webhook-file: %s", msg);
+    } else if (env_url && *env_url) {
+        o->webhook = xstrdup(env_url);
+    }
+    o->conninfo = secret_arg_take(o->conninfo, conninfo_scrub);
+    o->pgbouncer = secret_arg_take(o->pgbouncer, conninfo_scrub);
     return 0;
 }
 
@@ -562,6 +586,9 @@ static void watch_close(struct watch *w)
     metrics_state_free(w->metrics);
     if (w->have_latest)
         sample_release(&w->latest);
+    free(w->o.conninfo);
+    free(w->o.pgbouncer);
+    free(w->o.webhook);
 }
 
 int cmd_watch(int argc, char **argv)

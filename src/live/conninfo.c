@@ -5,6 +5,7 @@
  */
 #include "live/conninfo.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,80 @@ void conninfo_redact(struct buf *out, const char *conninfo)
     if (first)
         buf_addstr(out, "(defaults)");
     PQconninfoFree(opts);
+}
+
+static bool overwrite(char *from, char *to)
+{
+    bool any = from < to;
+    for (; from < to; from++)
+        *from = 'x';
+    return any;
+}
+
+/* A URI's password: user:PASSWORD@ before the host, password=... in the query. */
+static bool scrub_uri(char *s)
+{
+    char *auth = strstr(s, "://") + 3;
+    char *auth_end = auth + strcspn(auth, "/?#");
+    char *at = NULL;
+    for (char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    bool any = false;
+    if (at) {
+        char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon)
+            any = overwrite(colon + 1, at);
+    }
+    for (char *q = strchr(auth_end, '?'); q; q = strchr(q, '&')) {
+        q++;
+        if (strncmp(q, "password=", 9) == 0)
+            any |= overwrite(q + 9, q + 9 + strcspn(q + 9, "&#"));
+    }
+    return any;
+}
+
+bool conninfo_scrub(char *conninfo)
+{
+    if (!conninfo)
+        return false;
+    if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0)
+        return scrub_uri(conninfo);
+    /* key = value pairs; a value is a word or '...' with \' and \\ escapes. */
+    bool any = false;
+    char *p = conninfo;
+    while (*p) {
+        while (isspace((unsigned char)*p))
+            p++;
+        char *key = p;
+        while (*p && *p != '=' && !isspace((unsigned char)*p))
+            p++;
+        bool is_password = p - key == 8 && strncmp(key, "password", 8) == 0;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p != '=')
+            break;
+        p++;
+        while (isspace((unsigned char)*p))
+            p++;
+        char *val = p;
+        if (*p == '\'') {
+            val = ++p;
+            while (*p && *p != '\'') {
+                if (*p == '\\' && p[1])
+                    p++;
+                p++;
+            }
+        } else {
+            while (*p && !isspace((unsigned char)*p))
+                p++;
+        }
+        if (is_password)
+            any |= overwrite(val, p);
+        if (*p == '\'')
+            p++;
+    }
+    return any;
 }
 
 void conninfo_describe(struct buf *out, const PGconn *conn)

@@ -20,6 +20,14 @@
  */
 void conninfo_redact(struct buf *out, const char *conninfo);
 
+/*
+ * Overwrites with 'x' the password of a conninfo string (password=...) or
+ * URI (postgresql://user:PASSWORD@host/db, ?password=...) in place, keeping
+ * its length: for the argv copy that ps and /proc/PID/cmdline show, once
+ * the caller has kept its own copy. Returns whether there was one.
+ */
+bool conninfo_scrub(char *conninfo);
+
 /* Appends "user@host:port/dbname" of a live connection (never the password). */
 void conninfo_describe(struct buf *out, const PGconn *conn);
 

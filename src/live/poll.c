@@ -17,7 +17,6 @@
 #include "live/conninfo.h"
 #include "live/pgqueries.h"
 #include "sql/fingerprint.h"
-#include "sql/normalize.h"
 #include "sql/redact.h"
 #include "util/hmap.h"
 #include "util/xalloc.h"
@@ -404,8 +403,7 @@ static const char *session_query(struct poller *p, struct sample *s, const char 
 {
     /* Literals can be personal data or secrets: sessions show the normalised text. */
     buf_reset(&p->scratch);
-    if (normalize_sql(str_cstr(raw), &p->scratch) & NORM_UTILITY)
-        redact_secrets(&p->scratch);
+    redact_normalize(str_cstr(raw), &p->scratch, NULL);
     return sample_strdup(s, p->scratch.ptr);
 }
 
@@ -679,8 +677,7 @@ static struct qtext *text_find(struct poller *p, int64_t queryid)
 static void text_add(struct poller *p, int64_t queryid, const char *raw)
 {
     buf_reset(&p->scratch);
-    if (normalize_sql(str_cstr(raw), &p->scratch) & NORM_UTILITY)
-        redact_secrets(&p->scratch);
+    redact_normalize(str_cstr(raw), &p->scratch, NULL);
     p->texts = xgrow(p->texts, &p->captexts, p->ntexts + 1, sizeof(*p->texts));
     struct qtext *t = &p->texts[p->ntexts];
     t->queryid = queryid;

@@ -124,6 +124,33 @@ static void curl_init_once(void)
  * segment. The rest of the path, the query and the user info are where
  * services put their secrets (Slack: /services/T…/B…/<token>).
  */
+bool webhook_url_scrub(char *url)
+{
+    char *auth = strstr(url, "://");
+    if (!auth)
+        return false;
+    auth += 3;
+    char *end = auth + strcspn(auth, "/?#");
+    bool any = false;
+    for (char *p = auth; p < end; p++) {
+        if (*p == '@') {
+            /* user:password@host: the whole userinfo goes. */
+            for (char *q = auth; q < p; q++)
+                *q = 'x';
+            any = auth < p;
+        }
+    }
+    /* Past the first path segment, keeping the '/', '?' or '#' that ends it. */
+    char *from = *end == '/' ? end + 1 + strcspn(end + 1, "/?#") : end;
+    if (*from)
+        from++;
+    for (char *p = from; *p; p++) {
+        *p = 'x';
+        any = true;
+    }
+    return any;
+}
+
 static int url_check(const char *url, char *shown, size_t shown_size, struct err *err)
 {
     CURLU *u = curl_url();

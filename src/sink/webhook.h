@@ -79,6 +79,15 @@ MUST_CHECK int webhook_format_parse(const char *name, enum webhook_format *out, 
 const char *webhook_format_name(enum webhook_format format);
 
 /*
+ * Overwrites with 'x', in place and keeping its length, what a webhook URL
+ * may hide a token in: user:password@, the path after its first segment
+ * and the query (as webhook errors show it: scheme://host[:port]/first/…).
+ * For the argv copy that ps shows, once the caller has its own copy.
+ * Returns whether anything was overwritten.
+ */
+bool webhook_url_scrub(char *url);
+
+/*
  * Checks the options, initialises libcurl once per process (thread-safe)
  * and starts the sender thread. Returns 0 and sets *out, or -1 with
  * ERR_USAGE (bad URL, scheme or option value) or ERR_IO (libcurl or thread

@@ -6,6 +6,8 @@
  */
 #include "sql/ddl.h"
 
+#include "sql/redact.h"
+
 #include <jansson.h>
 #include <pg_query.h>
 #include <stdio.h>
@@ -130,7 +132,7 @@ static void setting(const json_t *set, const char *scope, struct ddl *d)
     snprintf(d->object, sizeof(d->object), "%s", name);
     const json_t *arg = json_object_get(json_array_get(json_object_get(set, "args"), 0), "A_Const");
     char value[128] = "";
-    if (strchr(name, '.'))
+    if (redact_setting(name))
         snprintf(value, sizeof(value), "(value not kept)");
     else if (json_object_get(arg, "sval"))
         snprintf(value, sizeof(value), "%s", jstr(json_object_get(arg, "sval"), "sval"));

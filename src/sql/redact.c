@@ -1,8 +1,14 @@
 /*
- * Hiding statements that may carry a secret (see redact.h). A word list,
- * checked without case: cheap, and only utility statements reach it.
+ * The redaction policy (see redact.h). The test runs on the normalised text
+ * (lower case, comments dropped, one space between tokens), so a comment or
+ * odd spacing cannot hide a keyword, and is a word list: cheap, lexical,
+ * and deliberately broad, since a false alarm costs only an example's
+ * literals. It sits between the normaliser and everything that shows text.
  */
 #include "sql/redact.h"
+
+#include "sql/normalize.h"
+#include "util/compat.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -10,35 +16,187 @@
 
 #include "util/banned.h"
 
-static bool contains_nocase(const char *hay, const char *needle)
+/* Functions whose arguments may be secrets (pgcrypto keys, dblink connection strings, settings),
+ * in any statement: their literals are gone once normalised, but not from an example. */
+static const char *const secret_functions[] = {
+    "set_config", "crypt", "hmac", "pgp_", "dblink", "pg_read_file",
+};
+
+/* Words that mark a utility statement (which keeps its literals) that may carry a secret. A
+ * query reading a table named like them keeps its example. */
+static const char *const secret_words[] = {
+    "password", "alter system", "user mapping", "program", "options", "secret",
+    "token",    "passphrase",   "conninfo",     "do $",    "do '",
+};
+
+static bool contains_nocase(struct str hay, const char *needle)
 {
     size_t n = strlen(needle);
-    int first = tolower((unsigned char)needle[0]);
-    for (; *hay; hay++)
-        if (tolower((unsigned char)*hay) == first && strncasecmp(hay, needle, n) == 0)
+    int first = (unsigned char)needle[0];
+    for (size_t i = 0; i + n <= hay.len; i++)
+        if (tolower((unsigned char)hay.ptr[i]) == first && strncasecmp(hay.ptr + i, needle, n) == 0)
             return true;
     return false;
 }
 
-bool redact_secrets(struct buf *text)
+static bool starts_with(struct str s, const char *prefix)
 {
-    static const char *const words[] = { "password", "alter system", "pg_read_file", "user mapping",
-                                         "program",  "secret",       "token",        "do $",
-                                         "do '",     "dblink",       "conninfo" };
-    bool hit = false;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) && !hit; i++)
-        hit = contains_nocase(text->ptr, words[i]);
-    if (!hit)
-        return false;
-    size_t n = 0, nwords = 0;
-    while (n < text->len && nwords < 2) {
-        while (n < text->len && isspace((unsigned char)text->ptr[n]))
-            n++;
-        while (n < text->len && !isspace((unsigned char)text->ptr[n]))
-            n++;
-        nwords++;
+    size_t n = strlen(prefix);
+    return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
+}
+
+static bool contains_any(struct str hay, const char *const *needles, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (contains_nocase(hay, needles[i]))
+            return true;
+    return false;
+}
+
+/* Whether normalised text may carry a secret. */
+static bool may_hold_secret(struct str norm, unsigned flags)
+{
+    if (starts_with(norm, "set ") || starts_with(norm, "execute "))
+        return true;
+    /* Per-role and per-database settings: ALTER ROLE r [IN DATABASE d] SET name = value. */
+    if ((starts_with(norm, "alter role ") || starts_with(norm, "alter user ") ||
+         starts_with(norm, "alter database ")) &&
+        contains_nocase(norm, " set "))
+        return true;
+    if ((flags & NORM_UTILITY) && contains_any(norm, secret_words, ARRAY_SIZE(secret_words)))
+        return true;
+    return contains_any(norm, secret_functions, ARRAY_SIZE(secret_functions));
+}
+
+/*
+ * Whether everything after the first of the markers in norm is a $n
+ * parameter or punctuation: SET's value after '=' or TO, EXECUTE's
+ * arguments. SET takes a bare word as a value (SET app.key = abc), which the
+ * normaliser keeps as it keeps identifiers.
+ */
+static bool values_are_params(struct str norm, const char *const *markers, size_t nmarkers)
+{
+    long at = -1;
+    size_t mlen = 0;
+    for (size_t i = 0; i < nmarkers; i++) {
+        long m = str_find(norm, markers[i]);
+        if (m >= 0 && (at < 0 || m < at)) {
+            at = m;
+            mlen = strlen(markers[i]);
+        }
     }
-    buf_setlen(text, n);
-    buf_addstr(text, REDACT_NOTE);
+    if (at < 0)
+        return false;
+    for (size_t i = (size_t)at + mlen; i < norm.len; i++) {
+        char ch = norm.ptr[i];
+        if (ch == '$') {
+            while (i + 1 < norm.len && isdigit((unsigned char)norm.ptr[i + 1]))
+                i++;
+        } else if (ch != ' ' && ch != ',' && ch != '(' && ch != ')') {
+            return false;
+        }
+    }
     return true;
+}
+
+static bool is_word_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_' || ch == '.';
+}
+
+/*
+ * Keeps the first two words of what out holds from base on, then the note.
+ * A word ends at anything but a letter, digit, '_' or '.', so no value
+ * written against a word survives: execute p('k') keeps "execute p".
+ */
+static void cut(struct buf *out, size_t base)
+{
+    size_t n = base, end = base;
+    for (int nwords = 0; nwords < 2; nwords++) {
+        while (n < out->len && out->ptr[n] == ' ')
+            n++;
+        if (n >= out->len || !is_word_char(out->ptr[n]))
+            break;
+        while (n < out->len && is_word_char(out->ptr[n]))
+            n++;
+        end = n;
+    }
+    buf_setlen(out, end);
+    buf_addstr(out, REDACT_NOTE);
+}
+
+unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
+{
+    size_t base = out->len;
+    unsigned flags = normalize_sql(sql, out);
+    struct str norm = str_make(out->ptr + base, out->len - base);
+    bool settable = starts_with(norm, "set ") || starts_with(norm, "execute ");
+    /* DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
+     * only matters for what may keep a value. */
+    if (!secret && !(flags & NORM_UTILITY) && !settable)
+        return flags;
+    bool hit = may_hold_secret(norm, flags);
+    if (secret)
+        *secret = hit;
+    if (!hit)
+        return flags;
+    static const char *const set_markers[] = { " = ", " to " };
+    static const char *const execute_markers[] = { "(" };
+    bool keeps_value = true;
+    if (!(flags & NORM_UTILITY)) {
+        if (starts_with(norm, "set "))
+            keeps_value = !values_are_params(norm, set_markers, 2);
+        else if (starts_with(norm, "execute "))
+            keeps_value = str_find(norm, "(") >= 0 && !values_are_params(norm, execute_markers, 1);
+        else
+            keeps_value = false; /* DML: its literals are $n already */
+    }
+    if (keeps_value)
+        cut(out, base);
+    return flags;
+}
+
+bool redact_statement(struct str sql, bool keep_literals, struct buf *out)
+{
+    size_t base = out->len;
+    bool secret;
+    redact_normalize(sql, out, &secret);
+    if (keep_literals && !secret) {
+        buf_setlen(out, base);
+        buf_addslice(out, sql);
+        return false;
+    }
+    return true;
+}
+
+void redact_message(struct str m, struct buf *out)
+{
+    size_t base = out->len;
+    for (size_t i = 0; i < m.len && out->len - base < 200; i++) {
+        char ch = m.ptr[i];
+        if (ch >= '0' && ch <= '9') {
+            while (i + 1 < m.len && m.ptr[i + 1] >= '0' && m.ptr[i + 1] <= '9')
+                i++;
+            buf_addch(out, 'N');
+        } else if (ch == '"') {
+            size_t j = i + 1;
+            while (j < m.len && m.ptr[j] != '"')
+                j++;
+            buf_add(out, "\"…\"", strlen("\"…\""));
+            i = j;
+        } else if (ch == '\n') {
+            break;
+        } else {
+            buf_addch(out, ch);
+        }
+    }
+}
+
+bool redact_setting(const char *name)
+{
+    static const char *const words[] = { ".", "conninfo", "pass", "command", "secret", "token" };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (contains_nocase(str_cstr(name), words[i]))
+            return true;
+    return false;
 }

@@ -11,6 +11,7 @@
 
 #include "core/sample.h"
 #include "sql/ddl.h"
+#include "sql/redact.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
@@ -129,7 +130,15 @@ void changes_note_call(struct collector *c, const struct qstat *q, struct str ra
     x->user = user;
     x->object = xstrdup(d.object);
     x->table = xstrdup(d.table);
-    x->detail = xstrdup(d.detail);
+    const char *scope = strrchr(d.detail, '(');
+    if (c->opts->no_examples && d.kind == DDL_SETTING && scope) {
+        /* No literal at all: the setting's name and scope, not its value. */
+        struct buf v = BUF_INIT;
+        buf_addf(&v, "(value not kept) %s", scope);
+        x->detail = buf_detach(&v, NULL);
+    } else {
+        x->detail = xstrdup(d.detail);
+    }
     x->statement = xstrdup(q->query);
 }
 
@@ -179,10 +188,11 @@ void changes_note_message(struct collector *c, const struct event *ev)
             x->line = ev->line;
             x->object = xstrdup(name.ptr);
             x->table = xstrdup("");
-            /* An application's own (dotted) setting may hold a key: no value. */
+            /* A setting that may hold a key (redact_setting): no value. */
             struct buf d = BUF_INIT;
             buf_addf(&d, "%s (configuration file)",
-                     strchr(name.ptr, '.') ? "(value not kept)" : value.ptr);
+                     redact_setting(name.ptr) || c->opts->no_examples ? "(value not kept)"
+                                                                      : value.ptr);
             x->detail = buf_detach(&d, NULL);
             x->statement = xstrdup("");
         }

@@ -14,7 +14,6 @@
 
 #include "internal.h"
 #include "sql/fingerprint.h"
-#include "sql/normalize.h"
 #include "sql/redact.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
@@ -366,8 +365,7 @@ static uint32_t text_for(struct collector *c, struct str raw)
             return re->text - 1;
     }
     buf_reset(&c->norm);
-    if (normalize_sql(raw, &c->norm) & NORM_UTILITY)
-        redact_secrets(&c->norm);
+    redact_normalize(raw, &c->norm, NULL);
     struct str n = str_make(c->norm.ptr, c->norm.len);
     uint64_t h = fingerprint_hash(n);
     struct text_key key = { c, n };
@@ -565,18 +563,16 @@ static struct qstat *record_call(struct collector *c, const struct call *k)
     if (beats(dur, k->input, k->line, &q->slowest)) {
         example_release(&q->slowest);
         struct buf text = BUF_INIT;
-        buf_addslice(&text, k->text);
-        /* The normalised text was cut: the example, with its literals, must be too. */
-        if (strstr(q->query, REDACT_NOTE))
-            redact_secrets(&text);
+        bool redacted = redact_statement(k->text, !c->opts->no_examples, &text);
         q->slowest = (struct example){ dur,
                                        k->ts_us,
                                        k->line,
                                        k->input,
                                        k->pid,
                                        buf_detach(&text, NULL),
-                                       dup_or_null(k->params),
-                                       dup_or_null(k->plan) };
+                                       redacted ? NULL : dup_or_null(k->params),
+                                       redacted ? NULL : dup_or_null(k->plan),
+                                       redacted };
     }
     for (int d = 0; d < DIM__COUNT; d++)
         dim_add(&q->dims[d], k->dims[d], 1, k->input, k->line, c->keep_all_names);
@@ -652,7 +648,8 @@ static void settle(struct collector *c, struct pending *p, int32_t pid)
 
 static void attach_plan(struct qstat *q, const struct pending *plan, uint32_t input, uint64_t line)
 {
-    if (q && q->slowest.input == input && q->slowest.line == line && !q->slowest.plan)
+    if (q && q->slowest.input == input && q->slowest.line == line && !q->slowest.plan &&
+        !q->slowest.redacted)
         q->slowest.plan = xmemdup(plan->plan.ptr, plan->plan.len);
 }
 
@@ -754,9 +751,15 @@ static void on_plan(struct collector *c, const struct event *ev, struct call *k)
     struct pid_state *s = pid_at(c, ev->pid);
     c->plans++;
     settle(c, &s->plan, ev->pid);
-    if (k->text.len)
-        plans_note(c, qstat_for(c, k->text, k->line, k->input), ev->plan, k->ts_us, k->duration_us,
-                   k->input, k->line);
+    if (k->text.len) {
+        struct qstat *q = qstat_for(c, k->text, k->line, k->input);
+        bool secret = c->opts->no_examples;
+        if (!secret) {
+            buf_reset(&c->norm);
+            redact_normalize(k->text, &c->norm, &secret);
+        }
+        plans_note(c, q, ev->plan, !secret, k->ts_us, k->duration_us, k->input, k->line);
+    }
     if (s->head_plan.active && s->head_plan_fate == FATE_OPEN)
         s->head_plan_fate = FATE_SETTLE;
     k->plan = ev->plan;
@@ -786,29 +789,6 @@ static void on_plan(struct collector *c, const struct event *ev, struct call *k)
         return;
     }
     pending_set(&s->plan, k);
-}
-
-/* Error messages grouped with their numbers and quoted values masked. */
-static void mask_message(struct str m, struct buf *out)
-{
-    for (size_t i = 0; i < m.len && out->len < 200; i++) {
-        char ch = m.ptr[i];
-        if (ch >= '0' && ch <= '9') {
-            while (i + 1 < m.len && m.ptr[i + 1] >= '0' && m.ptr[i + 1] <= '9')
-                i++;
-            buf_addch(out, 'N');
-        } else if (ch == '"') {
-            size_t j = i + 1;
-            while (j < m.len && m.ptr[j] != '"')
-                j++;
-            buf_add(out, "\"…\"", strlen("\"…\""));
-            i = j;
-        } else if (ch == '\n') {
-            break;
-        } else {
-            buf_addch(out, ch);
-        }
-    }
 }
 
 struct err_key {
@@ -846,6 +826,14 @@ static struct errgroup *errgroup_for(struct collector *c, struct str sqlstate, s
     return g;
 }
 
+/* Whether an error at (input, line) is the one g shows: the first in the input. */
+static bool errgroup_takes(const struct errgroup *g, uint32_t input, uint64_t line)
+{
+    return input < g->first_input || (input == g->first_input && line < g->first_line) ||
+           !g->message;
+}
+
+/* Notes an error of g; message and statement are already as they may be shown. */
 static void errgroup_note(struct errgroup *g, enum severity sev, int64_t ts, uint32_t input,
                           uint64_t line, struct str message, struct str statement)
 {
@@ -853,8 +841,7 @@ static void errgroup_note(struct errgroup *g, enum severity sev, int64_t ts, uin
         g->first_us = ts;
     if (ts != TS_NONE && ts > g->last_us)
         g->last_us = ts;
-    if (input < g->first_input || (input == g->first_input && line < g->first_line) ||
-        !g->message) {
+    if (errgroup_takes(g, input, line)) {
         free(g->message);
         free(g->statement);
         g->message = xmemdup(message.ptr, message.len);
@@ -899,11 +886,25 @@ static void on_error(struct collector *c, const struct event *ev)
     struct buf key = BUF_INIT;
     buf_add(&key, ev->sqlstate.ptr, ev->sqlstate.len);
     buf_addch(&key, ' ');
-    mask_message(ev->message, &key);
+    redact_message(ev->message, &key);
     bool created;
     struct errgroup *g = errgroup_for(c, ev->sqlstate, str_make(key.ptr, key.len), &created);
     g->count++;
-    errgroup_note(g, ev->severity, ev->ts_us, ev->input, ev->line, ev->message, ev->statement);
+    struct str message = ev->message, statement = ev->statement;
+    struct buf shown = BUF_INIT, stmt = BUF_INIT;
+    if (errgroup_takes(g, ev->input, ev->line)) {
+        /* PostgreSQL quotes the token it choked on: a secret statement's message is masked. */
+        bool redacted = statement.len && redact_statement(statement, !c->opts->no_examples, &stmt);
+        if (redacted)
+            statement = str_make(stmt.ptr, stmt.len);
+        if (redacted || c->opts->no_examples) {
+            redact_message(message, &shown);
+            message = str_make(shown.ptr, shown.len);
+        }
+    }
+    errgroup_note(g, ev->severity, ev->ts_us, ev->input, ev->line, message, statement);
+    buf_release(&shown);
+    buf_release(&stmt);
     buf_release(&key);
 }
 

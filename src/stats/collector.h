@@ -42,6 +42,7 @@ struct collector_opts {
     const char *const *apps;
     int64_t min_duration_us; /* -1 = keep all */
     int64_t interval_us;     /* timeline bucket width */
+    bool no_examples;        /* keep no literal: examples, errors and plans normalised */
 };
 
 enum dim {
@@ -83,9 +84,10 @@ struct example {
     uint64_t line;
     uint32_t input;
     int32_t pid;
-    char *text;   /* the statement as logged, malloc'd */
-    char *params; /* bind parameters, malloc'd or NULL */
-    char *plan;   /* auto_explain plan, malloc'd or NULL */
+    char *text;    /* the statement as logged, or normalised (redact.h), malloc'd */
+    char *params;  /* bind parameters, malloc'd or NULL */
+    char *plan;    /* auto_explain plan, malloc'd or NULL */
+    bool redacted; /* text is normalised: no parameters or plan go with it */
 };
 
 /* Distinct plan shapes kept per query (stats/plans.c); more are counted in plans_other. */

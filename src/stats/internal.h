@@ -59,9 +59,10 @@ void finetl_merge_series(struct collector *dst, struct qstat *d, const struct qs
 void finetl_merge_buckets(struct collector *dst, const struct collector *src);
 
 /* Plan shapes (plans.c). */
-/* A plan of q logged at ts_us for a call of duration_us, at (input, line). */
-void plans_note(struct collector *c, struct qstat *q, struct str plan, int64_t ts_us,
-                int64_t duration_us, uint32_t input, uint64_t line);
+/* A plan of q logged at ts_us for a call of duration_us, at (input, line); without keep_text
+ * (redact.h's policy) only its outline is kept as its text. */
+void plans_note(struct collector *c, struct qstat *q, struct str plan, bool keep_text,
+                int64_t ts_us, int64_t duration_us, uint32_t input, uint64_t line);
 /* Moves s's shapes into d's (lines shifted by line_base). */
 void plans_merge(struct qstat *d, struct qstat *s, uint64_t line_base);
 void plans_release(struct qstat *q);

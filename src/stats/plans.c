@@ -276,12 +276,15 @@ static void shape_put(struct qstat *q, struct plan_shape *src)
     q->nplans++;
 }
 
-void plans_note(struct collector *c, struct qstat *q, struct str plan, int64_t ts_us,
-                int64_t duration_us, uint32_t input, uint64_t line)
+void plans_note(struct collector *c, struct qstat *q, struct str plan, bool keep_text,
+                int64_t ts_us, int64_t duration_us, uint32_t input, uint64_t line)
 {
     uint64_t shape;
     if (ts_us == TS_NONE || !plan_outline(plan, &c->plan_outline, &shape))
         return;
+    /* A plan shows the query's constants (Filter: (key = 'k')); its outline shows none. */
+    if (!keep_text)
+        plan = str_make(c->plan_outline.ptr, c->plan_outline.len);
     /* Most plans repeat a known shape: look before copying anything. */
     for (size_t i = 0; i < q->nplans; i++) {
         struct plan_shape *d = &q->plans[i];

@@ -17,7 +17,6 @@
 #include "stats/internal.h"
 
 #include "sql/fingerprint.h"
-#include "sql/normalize.h"
 #include "sql/redact.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
@@ -264,8 +263,7 @@ void xacts_note_lock_wait(struct collector *c, const struct event *ev)
     w->mode[mode] = '\0';
     if (ev->statement.len) {
         struct buf n = BUF_INIT;
-        if (normalize_sql(ev->statement, &n) & NORM_UTILITY)
-            redact_secrets(&n);
+        redact_normalize(ev->statement, &n, NULL);
         bool parsed;
         w->fp = fingerprint_sql(n.ptr, n.len, &parsed);
         w->statement = buf_detach(&n, NULL);

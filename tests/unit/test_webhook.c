@@ -816,6 +816,28 @@ static void options_and_urls_are_checked(void **state)
     webhook_free(NULL, 0);
 }
 
+static void url_tokens_are_scrubbed_from_argv(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *want;
+        bool scrubbed;
+    } cases[] = {
+        { "https://hooks.slack.com/services/T0/B0/tok3n",
+          "https://hooks.slack.com/services/xxxxxxxxxxx", true },
+        { "https://u:pw@h:8443/hook?key=tok3n", "https://xxxx@h:8443/hook?xxxxxxxxx", true },
+        { "http://h/alerts/", "http://h/alerts/", false },
+        { "http://h", "http://h", false },
+        { "not a url", "not a url", false },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *url = strdup(cases[i].url);
+        assert_int_equal(webhook_url_scrub(url), cases[i].scrubbed);
+        assert_string_equal(url, cases[i].want);
+        free(url);
+    }
+}
+
 int main(void)
 {
     /* The receiver is on loopback: a proxy from the environment must not see the requests. */
@@ -850,6 +872,7 @@ int main(void)
                                         receiver_stop),
         cmocka_unit_test_setup_teardown(stop_counts_what_it_drops, receiver_start, receiver_stop),
         cmocka_unit_test(options_and_urls_are_checked),
+        cmocka_unit_test(url_tokens_are_scrubbed_from_argv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

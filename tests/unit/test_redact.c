@@ -1,0 +1,168 @@
+/*
+ * Unit tests for src/sql/redact.c: tables of {statement as logged, what may
+ * be shown of it} for every kind of statement that can carry a secret,
+ * parsed or not, beside statements whose literals stay; server messages
+ * masked; setting names that hide their value.
+ */
+#include "sql/redact.h"
+
+#include "test_util.h"
+
+#include "util/banned.h"
+
+struct redact_case {
+    const char *name; /* the behaviour, as the test name */
+    const char *sql;  /* as logged */
+    const char *want; /* redact_statement(sql, keep_literals = true) */
+    bool redacted;
+};
+
+#define HIDDEN REDACT_NOTE
+
+static const struct redact_case cases[] = {
+    /* Role passwords, successful, failed or not even parsed. */
+    { "role_password_is_cut", "ALTER ROLE victim PASSWORD 'hunter2'", "alter role" HIDDEN, true },
+    { "unquoted_password_that_does_not_parse_is_cut", "ALTER ROLE victim PASSWORD hunter2",
+      "alter role" HIDDEN, true },
+    { "create_user_with_encrypted_password_is_cut",
+      "CREATE USER app WITH LOGIN ENCRYPTED PASSWORD 'hunter2'", "create user" HIDDEN, true },
+    { "comment_before_the_keyword_does_not_hide_it",
+      "/* deploy */ alter   USER app\n PASSWORD 'hunter2'", "alter user" HIDDEN, true },
+    /* Settings. */
+    { "set_with_a_quoted_value_keeps_its_name", "SET app.api_key = 'hunter2'",
+      "set app.api_key = $1", true },
+    { "set_with_a_bare_word_value_is_cut", "SET app.api_key = hunter2", "set app.api_key" HIDDEN,
+      true },
+    { "execute_with_a_bare_word_is_cut", "EXECUTE setkey(hunter2)", "execute setkey" HIDDEN, true },
+    { "set_to_with_a_bare_word_is_cut", "set session app.api_key to hunter2", "set session" HIDDEN,
+      true },
+    { "alter_system_set_is_cut", "ALTER SYSTEM SET primary_conninfo = 'password=hunter2'",
+      "alter system" HIDDEN, true },
+    { "alter_role_set_is_cut", "ALTER ROLE app IN DATABASE shop SET app.key = 'hunter2'",
+      "alter role" HIDDEN, true },
+    { "alter_database_set_is_cut", "ALTER DATABASE shop SET app.key TO 'hunter2'",
+      "alter database" HIDDEN, true },
+    { "set_config_keeps_no_literal", "SELECT set_config('app.key', 'hunter2', false)",
+      "select set_config($1, $2, false)", true },
+    /* Prepared statements' parameters. */
+    { "execute_parameters_become_placeholders", "EXECUTE setkey('hunter2', 42)",
+      "execute setkey($1, $2)", true },
+    { "execute_with_an_expression_is_cut", "EXECUTE setkey(upper('hunter2') || x)",
+      "execute setkey" HIDDEN, true },
+    /* Other statements with a secret in them. */
+    { "copy_program_is_cut", "COPY t TO PROGRAM 'curl -u admin:hunter2 https://x'", "copy t" HIDDEN,
+      true },
+    { "user_mapping_options_are_cut",
+      "CREATE USER MAPPING FOR app SERVER remote OPTIONS (user 'u', password 'hunter2')",
+      "create user" HIDDEN, true },
+    { "server_options_are_cut",
+      "CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'h', "
+      "sslkey 'hunter2')",
+      "create server" HIDDEN, true },
+    { "alter_server_options_are_cut", "ALTER SERVER remote OPTIONS (SET sslkey 'hunter2')",
+      "alter server" HIDDEN, true },
+    { "pgcrypto_key_becomes_a_placeholder", "SELECT pgp_sym_encrypt('card 4111', 'hunter2') FROM t",
+      "select pgp_sym_encrypt($1, $2) from t", true },
+    { "pgcrypto_decrypt_keeps_no_key", "select decrypt(data, 'hunter2', 'aes') from t",
+      "select decrypt(data, $1, $2) from t", true },
+    { "dblink_connection_string_becomes_a_placeholder",
+      "SELECT dblink_connect('c', 'host=h password=hunter2')", "select dblink_connect($1, $2)",
+      true },
+    { "do_block_is_cut", "DO $$BEGIN EXECUTE 'ALTER ROLE x PASSWORD ''hunter2'''; END$$",
+      "do" HIDDEN, true },
+    /* Statements without a secret keep their literals, as logged. */
+    { "plain_select_keeps_its_literals", "SELECT * FROM orders WHERE id = 42",
+      "SELECT * FROM orders WHERE id = 42", false },
+    { "create_index_keeps_its_literals", "CREATE INDEX ON t (a) WHERE b = 'x'",
+      "CREATE INDEX ON t (a) WHERE b = 'x'", false },
+    { "update_set_is_not_a_setting", "UPDATE t SET a = 'v' WHERE id = 1",
+      "UPDATE t SET a = 'v' WHERE id = 1", false },
+    { "alter_table_set_is_not_a_setting", "ALTER TABLE t ALTER COLUMN a SET NOT NULL",
+      "ALTER TABLE t ALTER COLUMN a SET NOT NULL", false },
+    { "secret_after_an_ordinary_statement_is_cut", "SELECT 1; ALTER ROLE x PASSWORD 'hunter2'",
+      "select" HIDDEN, true },
+    { "table_named_like_a_secret_keeps_its_example", "SELECT * FROM user_tokens WHERE id = 5",
+      "SELECT * FROM user_tokens WHERE id = 5", false },
+    { "create_role_without_password_keeps_its_text", "CREATE ROLE reader", "CREATE ROLE reader",
+      false },
+};
+
+static void run_case(void **state)
+{
+    const struct redact_case *c = *state;
+    struct buf out = BUF_INIT;
+    buf_addstr(&out, "> ");
+    bool redacted = redact_statement(str_cstr(c->sql), true, &out);
+    assert_string_equal(out.ptr + 2, c->want);
+    assert_int_equal(redacted, c->redacted);
+    assert_null(strstr(out.ptr, "hunter2"));
+    buf_release(&out);
+}
+
+/* --no-examples: every statement is shown normalised, none as logged. */
+static void without_literals_every_statement_is_normalised(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_true(redact_statement(str_cstr("SELECT * FROM orders WHERE id = 42"), false, &out));
+    assert_string_equal(out.ptr, "select * from orders where id = $1");
+    buf_reset(&out);
+    assert_true(redact_statement(str_cstr("ALTER ROLE x PASSWORD 'hunter2'"), false, &out));
+    assert_string_equal(out.ptr, "alter role" HIDDEN);
+    buf_release(&out);
+}
+
+static void normalise_reports_the_secret(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    bool secret = true;
+    redact_normalize(str_cstr("SELECT 1"), &out, &secret);
+    assert_string_equal(out.ptr, "select $1");
+    assert_false(secret);
+    buf_reset(&out);
+    redact_normalize(str_cstr("SET statement_timeout = 0"), &out, &secret);
+    assert_string_equal(out.ptr, "set statement_timeout = $1");
+    assert_true(secret);
+    buf_release(&out);
+}
+
+static void messages_mask_quoted_values_and_numbers(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    redact_message(str_cstr("syntax error at or near \"hunter2\" at character 27"), &out);
+    assert_string_equal(out.ptr, "syntax error at or near \"…\" at character N");
+    buf_reset(&out);
+    redact_message(str_cstr("program \"curl hunter2\" failed\nDETAIL: child exited"), &out);
+    assert_string_equal(out.ptr, "program \"…\" failed");
+    buf_release(&out);
+}
+
+static void settings_that_may_hold_a_secret(void **state)
+{
+    (void)state;
+    assert_true(redact_setting("app.api_key"));
+    assert_true(redact_setting("primary_conninfo"));
+    assert_true(redact_setting("ssl_passphrase_command"));
+    assert_true(redact_setting("archive_command"));
+    assert_false(redact_setting("work_mem"));
+    assert_false(redact_setting("random_page_cost"));
+}
+
+int main(void)
+{
+    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 4];
+    size_t n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        tests[n++] = (struct CMUnitTest){ .name = cases[i].name,
+                                          .test_func = run_case,
+                                          .initial_state = (void *)&cases[i] };
+    }
+    tests[n++] =
+        (struct CMUnitTest)cmocka_unit_test(without_literals_every_statement_is_normalised);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(normalise_reports_the_secret);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(messages_mask_quoted_values_and_numbers);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(settings_that_may_hold_a_secret);
+    return _cmocka_run_group_tests("redact", tests, n, NULL, NULL);
+}
