@@ -202,7 +202,9 @@ EOF
     local fault undo
     fault=$(now)
     leak 20 "$FAULT"
-    sleep "$FAULT"
+    # The leaked transactions commit FAULT s after they began: that is the undo, however long
+    # starting twenty of them took.
+    sleep_until "$(awk -v f="$fault" -v d="$FAULT" 'BEGIN { printf "%.3f", f + d }')"
     undo=$(now)
     sleep "$AFTER"
     stop_traffic web
@@ -427,7 +429,7 @@ EOF
     local fault undo
     fault=$(now)
     hog "$FAULT"
-    sleep "$FAULT"
+    sleep_until "$(awk -v f="$fault" -v d="$FAULT" 'BEGIN { printf "%.3f", f + d }')"
     undo=$(now)
     sleep "$AFTER"
     stop_traffic web
