@@ -1,7 +1,8 @@
 #!/bin/bash
 # sleuth analyze on logs written with other settings (tests/data, see
 # README.formats.md): each log_line_prefix detected with its users and
-# databases, log_error_verbosity = verbose, the syslog flavours; counts
+# databases, log_error_verbosity = verbose, the syslog flavours, csvlog of
+# older servers; counts
 # checked against grep, threads against one thread, every output format.
 set -u
 SLEUTH=$1
@@ -62,6 +63,24 @@ done
 for fl in bsd-us rfc5424 iso; do
     is "$(same "$tmp/syslog-$fl.log.json")" "$(same "$tmp/prefix-user-db.log.json")" "syslog-$fl: the same report as the stderr log it was made from"
 done
+
+# csvlog with the columns of PostgreSQL 8.4 (22) and 9.0-12 (23), cut from a PostgreSQL 15 one.
+for v in pg15 pg90 pg84; do
+    f=$DATA/csvlog-$v.csv r=$tmp/csvlog-$v.json
+    "$SLEUTH" analyze --format json -j 1 -o "$r" "$f"; ok $? "csvlog-$v: analyze exits 0"
+    is "$(jq -r '.inputs[0].format' "$r")" csvlog "csvlog-$v: detected as csvlog"
+    is "$(jq '.inputs[0].unparsed_lines' "$r")" 0 "csvlog-$v: every line recognised"
+    is "$(jq '.summary.queries' "$r")" "$(grep -c -E 'duration: [0-9.]+ ms  (statement|execute)' "$f")" "csvlog-$v: queries as many as the lines say"
+    is "$(jq '.summary.errors' "$r")" "$(grep -c ',ERROR,' "$f")" "csvlog-$v: errors"
+    is "$(jq -c '[.queries[].users[].name] | unique' "$r")" '["app","postgres"]' "csvlog-$v: users read"
+    "$SLEUTH" analyze --format json -j 4 -o "$tmp/j4.json" "$f"
+    cmp -s "$r" "$tmp/j4.json"; ok $? "csvlog-$v: -j 4 gives the same JSON as -j 1"
+done
+is "$(jq -c '[.queries[].apps[].name] | unique' "$tmp/csvlog-pg84.json")" '[""]' "8.4 has no application column"
+is "$(jq -c '[.queries[].apps[].name] | unique' "$tmp/csvlog-pg90.json")" '["pgbench","psql"]' "9.0 has one"
+same_csv() { jq -c '[.queries[] | {fingerprint, calls, total_ms, users, databases}], .summary, .events.errors' "$1"; }
+is "$(same_csv "$tmp/csvlog-pg84.json")" "$(same_csv "$tmp/csvlog-pg15.json")" "csvlog-pg84: the same report as the PostgreSQL 15 csvlog"
+is "$(same_csv "$tmp/csvlog-pg90.json")" "$(same_csv "$tmp/csvlog-pg15.json")" "csvlog-pg90: the same report as the PostgreSQL 15 csvlog"
 
 # --prefix as postgresql.conf has it, but without the trailing blank.
 "$SLEUTH" analyze --format json --prefix '%t [%p]: [%l-1] user=%u,db=%d' -o "$tmp/given.json" "$DATA/prefix-pgbadger.log"
