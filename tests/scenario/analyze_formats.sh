@@ -82,6 +82,19 @@ same_csv() { jq -c '[.queries[] | {fingerprint, calls, total_ms, users, database
 is "$(same_csv "$tmp/csvlog-pg84.json")" "$(same_csv "$tmp/csvlog-pg15.json")" "csvlog-pg84: the same report as the PostgreSQL 15 csvlog"
 is "$(same_csv "$tmp/csvlog-pg90.json")" "$(same_csv "$tmp/csvlog-pg15.json")" "csvlog-pg90: the same report as the PostgreSQL 15 csvlog"
 
+# Binds that no execute follows (the executes were under log_min_duration_statement): calls of their own.
+f=$DATA/lone-bind.log r=$tmp/lone-bind.json
+"$SLEUTH" analyze --format json -j 1 -o "$r" "$f"; ok $? "lone-bind: analyze exits 0"
+n_stmt=$(grep -c -E 'duration: [0-9.]+ ms  statement: ' "$f")
+n_bind=$(grep -c -E 'duration: [0-9.]+ ms  bind ' "$f")
+is "$(grep -c -E 'duration: [0-9.]+ ms  execute ' "$f")" 0 "lone-bind: the log has no execute line"
+is "$(jq '.summary.queries' "$r")" $((n_stmt + n_bind)) "lone-bind: $n_stmt statements and $n_bind binds are the calls"
+is "$(jq -c '.queries[] | select(.query | startswith("select $1 from t t1")) | [.calls, .bind_calls, .parse_calls, .total_ms, .bind_ms]' "$r")" \
+    "[3,3,1,$(grep -o -E 'duration: [0-9.]+ ms  bind' "$f" | awk '{s += $2} END {printf "%.3f,%.3f", s, s}')]" \
+    "lone-bind: the join is 3 calls timed by their binds, shown as binds too"
+"$SLEUTH" analyze --format json -j 4 -o "$tmp/j4.json" "$f"
+cmp -s "$r" "$tmp/j4.json"; ok $? "lone-bind: -j 4 gives the same JSON as -j 1"
+
 # --prefix as postgresql.conf has it, but without the trailing blank.
 "$SLEUTH" analyze --format json --prefix '%t [%p]: [%l-1] user=%u,db=%d' -o "$tmp/given.json" "$DATA/prefix-pgbadger.log"
 ok $? "--prefix without its trailing blank exits 0"
