@@ -43,9 +43,11 @@ static size_t parse_bsd_time(struct str s, int year, int64_t *ts_us, int *offset
     if (!mon)
         return 0;
     size_t n = 15;
-    if (n < s.len && s.ptr[n] == '.')
-        for (n++; n < s.len && n < 22 && s.ptr[n] >= '0' && s.ptr[n] <= '9';)
+    if (n < s.len && s.ptr[n] == '.') {
+        n++;
+        while (n < s.len && n < 22 && s.ptr[n] >= '0' && s.ptr[n] <= '9')
             n++;
+    }
     char iso[40];
     int day = (s.ptr[4] == ' ' ? 0 : (s.ptr[4] - '0') * 10) + (s.ptr[5] - '0');
     int len =
@@ -396,11 +398,16 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
             l--;
         rewrite(r, str_make(p, l));
         p = nl ? nl + 1 : end;
+        /*
+         * A process writes a message's parts in one go: one quiet for a
+         * while has its message whole. Checked by line count, not per
+         * feed, so that how the input is cut does not change the output.
+         */
+        if (r->nread % 64 == 0 && r->nread > PGSYSLOG_OPEN_WINDOW)
+            close_quiet(r, r->nread - PGSYSLOG_OPEN_WINDOW);
     }
-    /* A process's parts come within a few lines of each other; a quiet one's message is whole. */
-    close_quiet(r, eof                               ? UINT64_MAX
-                   : r->nread > PGSYSLOG_OPEN_WINDOW ? r->nread - PGSYSLOG_OPEN_WINDOW
-                                                     : 0);
+    if (eof)
+        close_quiet(r, UINT64_MAX);
     if (!r->prefix) {
         /* Decide the server's prefix on the first rewritten lines. */
         if (!eof && r->out.len < 64 * 1024)

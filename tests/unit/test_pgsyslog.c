@@ -131,6 +131,54 @@ static void joins_parts_by_pid_and_number(void **state)
     pgprefix_free(inner);
 }
 
+/*
+ * A message whose process falls silent is let out after PGSYSLOG_OPEN_WINDOW
+ * lines, not at the end; when is counted in lines, so the events are the
+ * same however the input is cut.
+ */
+static void quiet_message_is_let_out_by_lines(void **state)
+{
+    (void)state;
+    struct buf log = BUF_INIT;
+    buf_addstr(&log, "Nov 22 02:32:38 db1 postgres[99]: [1-1] user=a,db=shop LOG:  duration: 9.000 "
+                     "ms  statement: SELECT 99\n");
+    for (int i = 1; i <= 200; i++) {
+        int pid = 10 + i % 3;
+        buf_addf(&log,
+                 "Nov 22 02:32:39 db1 postgres[%d]: [%d-1] user=b,db=shop LOG:  duration: 1.000 "
+                 "ms  statement: SELECT %d\n",
+                 pid, i, i);
+        if (i > 1)
+            buf_addf(&log, "Nov 22 02:32:39 db1 postgres[%d]: [%d-2] #011FROM t\n",
+                     10 + (i - 1) % 3, i - 1);
+    }
+    struct buf whole = BUF_INIT;
+    struct err err;
+    struct pgprefix *inner = pgprefix_compile("user=%u,db=%d ", &err);
+    for (size_t step = 0; step < 3; step++) {
+        static const size_t chunks[] = { 1u << 20, 4096, 333 };
+        struct pgsyslog_reader r;
+        pgsyslog_init(&r, inner, 2026, 0);
+        struct sink s = { BUF_INIT, 0 };
+        feed_chunked(syslog_feed, &r, log.ptr, log.len, chunks[step], collect, &s);
+        assert_int_equal(s.events, 201);
+        /* The silent process's message comes out before the last of the others. */
+        const char *silent = strstr(s.trace.ptr, "SELECT 99]"),
+                   *last = strstr(s.trace.ptr, "SELECT 200]");
+        assert_true(silent && last && silent < last);
+        assert_non_null(strstr(s.trace.ptr, "query 1 99 "));
+        if (step == 0)
+            buf_addslice(&whole, str_make(s.trace.ptr, s.trace.len));
+        else
+            assert_string_equal(s.trace.ptr, whole.ptr);
+        buf_release(&s.trace);
+        pgsyslog_release(&r);
+    }
+    pgprefix_free(inner);
+    buf_release(&whole);
+    buf_release(&log);
+}
+
 /* The other time stamps and RFC 5424, one message each; the year-first ones carry their year. */
 static void reads_other_flavours(void **state)
 {
@@ -180,8 +228,11 @@ static void reads_other_flavours(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rewrites_and_groups),      cmocka_unit_test(detects_syslog_and_syncs),
-        cmocka_unit_test(detects_the_inner_prefix), cmocka_unit_test(joins_parts_by_pid_and_number),
+        cmocka_unit_test(rewrites_and_groups),
+        cmocka_unit_test(detects_syslog_and_syncs),
+        cmocka_unit_test(detects_the_inner_prefix),
+        cmocka_unit_test(joins_parts_by_pid_and_number),
+        cmocka_unit_test(quiet_message_is_let_out_by_lines),
         cmocka_unit_test(reads_other_flavours),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
