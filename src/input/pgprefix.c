@@ -220,6 +220,25 @@ static size_t field_end(const struct pgprefix *p, size_t item, struct str rest)
     return i;
 }
 
+/*
+ * Where "%r" ends: host(port), and an IPv6 host has colons, which the next
+ * literal of "%t:%r:%u@%d:[%p]:" (AWS RDS) would cut it at. The field goes
+ * to the ')' of its "(port)" when one follows before any blank.
+ */
+static size_t hostport_end(const struct pgprefix *p, size_t item, struct str rest)
+{
+    size_t n = field_end(p, item, rest);
+    size_t i = 0;
+    while (i < rest.len && i < 64 && rest.ptr[i] != ' ' && rest.ptr[i] != '(')
+        i++;
+    if (i >= rest.len || rest.ptr[i] != '(' || i < n)
+        return n;
+    size_t close = i + 1;
+    while (close < rest.len && is_digit(rest.ptr[close]))
+        close++;
+    return close < rest.len && rest.ptr[close] == ')' && close > i + 1 ? close + 1 : n;
+}
+
 /* The pid in "%c"'s hex half; 0 if it is not all hex digits. */
 static int32_t parse_hex_pid(struct str s)
 {
@@ -374,7 +393,7 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
                 memo_store(pc, memo_item, line, memo_pos, ev, *len);
             return true;
         default: {
-            n = field_end(p, k, rest);
+            n = it->kind == IT_HOSTPORT ? hostport_end(p, k, rest) : field_end(p, k, rest);
             if (n > rest.len)
                 return false;
             struct str f = str_make(rest.ptr, n);
