@@ -247,6 +247,15 @@ static void warn_inputs(const struct analysis *a)
     }
 }
 
+/* Whether some input yielded a record: a run that read none failed, whatever the files were. */
+static bool any_record(const struct analysis *a)
+{
+    for (size_t i = 0; i < a->c.ninputs; i++)
+        if (a->c.inputs[i].records)
+            return true;
+    return false;
+}
+
 /* Alerts read back from a store, deep-copied (the store frees its own after each call). */
 struct alert_list {
     struct alert *v;
@@ -548,6 +557,11 @@ static int run(const char *name, int argc, char **argv)
         analysis_release(&a);
     } else {
         warn_inputs(&a);
+        if (!any_record(&a)) {
+            fprintf(stderr, "sleuth %s: no PostgreSQL log record in %zu input%s\n", name, a.ninputs,
+                    a.ninputs == 1 ? "" : "s");
+            rc = EXIT_INPUT;
+        }
         /* The same engine as a watcher's, run on the log's timeline. */
         struct detect_config cfg;
         detect_config_init(&cfg);

@@ -31,10 +31,11 @@
 #include "util/banned.h"
 
 /*
- * The column set grew over time: 23 columns up to PostgreSQL 12,
- * backend_type in 13 (24), leader_pid and query_id in 14 (26, still so in
- * 15 and later). Columns keep their positions, so we key by count only to
- * accept a record and read the first 23 by index.
+ * The column set grew over time: 22 columns in PostgreSQL 8.3 and 8.4,
+ * application_name in 9.0 (23, up to 12), backend_type in 13 (24),
+ * leader_pid and query_id in 14 (26, still so in 15 and later). Columns
+ * keep their positions, so we key by count only to accept a record and
+ * read the first 22 by index, and the application where there is one.
  */
 enum csv_col {
     COL_LOG_TIME = 0,
@@ -269,7 +270,7 @@ static bool parse_time(struct pgcsv_reader *r, struct str s, struct event *ev)
 /* Checks a scanned record and fills ev from it; false if it is not csvlog. */
 static bool record_event(struct pgcsv_reader *r, const char *rec, struct event *ev)
 {
-    if (r->nfields != 23 && r->nfields != 24 && r->nfields != 26)
+    if (r->nfields != 22 && r->nfields != 23 && r->nfields != 24 && r->nfields != 26)
         return false;
     /* PostgreSQL writes C strings: a NUL byte means a damaged file. */
     if (memchr(rec, '\0', r->pos) != NULL)
@@ -290,7 +291,8 @@ static bool record_event(struct pgcsv_reader *r, const char *rec, struct event *
     ev->hint = field(r, rec, COL_HINT);
     ev->context = field(r, rec, COL_CONTEXT);
     ev->statement = field(r, rec, COL_QUERY);
-    ev->app = field(r, rec, COL_APP);
+    if (r->nfields > COL_APP)
+        ev->app = field(r, rec, COL_APP);
     ev->input = r->input;
     return true;
 }

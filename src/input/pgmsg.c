@@ -329,8 +329,29 @@ static void classify_error(struct event *ev, struct str m)
         ev->flags |= EVF_CANCELED;
 }
 
+/*
+ * log_error_verbosity = verbose writes the SQLSTATE before the text
+ * ("ERROR:  42P01: relation …", "LOG:  00000: duration: …"): take it off.
+ * A class starts with a digit or with F, H, P or X (F0, HV, P0, XX).
+ */
+static void take_verbose_sqlstate(struct event *ev)
+{
+    struct str m = ev->message;
+    if (m.len < 7 || m.ptr[5] != ':' || m.ptr[6] != ' ')
+        return;
+    if (!(m.ptr[0] >= '0' && m.ptr[0] <= '9') && !strchr("FHPX", m.ptr[0]))
+        return;
+    for (size_t i = 1; i < 5; i++)
+        if (!(m.ptr[i] >= '0' && m.ptr[i] <= '9') && !(m.ptr[i] >= 'A' && m.ptr[i] <= 'Z'))
+            return;
+    if (!ev->sqlstate.len)
+        ev->sqlstate = str_make(m.ptr, 5);
+    ev->message = str_skip(m, 7);
+}
+
 void pgmsg_classify(struct event *ev)
 {
+    take_verbose_sqlstate(ev);
     struct str m = ev->message;
     if (ev->detail.len && str_starts(ev->detail, "parameters: ")) {
         ev->params = str_skip(ev->detail, 12);

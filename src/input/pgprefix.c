@@ -30,7 +30,8 @@ enum item_kind {
     IT_HOST,       /* %h */
     IT_HOSTPORT,   /* %r: host(port) or [local] */
     IT_SQLSTATE,   /* %e */
-    IT_WORD,       /* %c, %v, %i, %b, %s-less free text: skipped */
+    IT_SESSION,    /* %c: "starttime.pid" in hex; gives the pid when %p is absent */
+    IT_WORD,       /* %v, %i, %b: free text, skipped */
     IT_SESS_START, /* %s: a timestamp that is not the event's time */
     IT_QSTOP,      /* %q: non-session processes stop here */
 };
@@ -114,6 +115,8 @@ struct pgprefix *pgprefix_compile(const char *spec, struct err *err)
             k = IT_SQLSTATE;
             break;
         case 'c':
+            k = IT_SESSION;
+            break;
         case 'v':
         case 'i':
         case 'b':
@@ -217,6 +220,41 @@ static size_t field_end(const struct pgprefix *p, size_t item, struct str rest)
     return i;
 }
 
+/*
+ * Where "%r" ends: host(port), and an IPv6 host has colons, which the next
+ * literal of "%t:%r:%u@%d:[%p]:" (AWS RDS) would cut it at. The field goes
+ * to the ')' of its "(port)" when one follows before any blank.
+ */
+static size_t hostport_end(const struct pgprefix *p, size_t item, struct str rest)
+{
+    size_t n = field_end(p, item, rest);
+    size_t i = 0;
+    while (i < rest.len && i < 64 && rest.ptr[i] != ' ' && rest.ptr[i] != '(')
+        i++;
+    if (i >= rest.len || rest.ptr[i] != '(' || i < n)
+        return n;
+    size_t close = i + 1;
+    while (close < rest.len && is_digit(rest.ptr[close]))
+        close++;
+    return close < rest.len && rest.ptr[close] == ')' && close > i + 1 ? close + 1 : n;
+}
+
+/* The pid in "%c"'s hex half; 0 if it is not all hex digits. */
+static int32_t parse_hex_pid(struct str s)
+{
+    uint32_t v = 0;
+    if (!s.len || s.len > 8)
+        return 0;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        int d = is_digit(c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v * 16 + (uint32_t)d;
+    }
+    return (int32_t)v;
+}
+
 /* The five slices a memo can hold, in its order. */
 static struct str *memo_field(struct event *ev, int i)
 {
@@ -315,6 +353,9 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
             unsigned long long v;
             while (n < rest.len && rest.ptr[n] == ' ')
                 n++;
+            /* %Q is a signed 64-bit hash: half of the query ids are negative. */
+            if (it->kind == IT_NUMBER && n < rest.len && rest.ptr[n] == '-')
+                n++;
             size_t d = str_parse_u64(str_skip(rest, n), &v);
             if (!d)
                 return false;
@@ -334,6 +375,16 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
             ev->sqlstate = str_make(rest.ptr, 5);
             n = 5;
             break;
+        case IT_SESSION: {
+            n = field_end(p, k, rest);
+            if (n > rest.len)
+                return false;
+            /* pgreplay's prefix has no %p: the session id's second half is the pid. */
+            long dot = str_find(str_make(rest.ptr, n), ".");
+            if (dot >= 0 && !ev->pid)
+                ev->pid = parse_hex_pid(str_make(rest.ptr + dot + 1, n - (size_t)dot - 1));
+            break;
+        }
         case IT_QSTOP:
             /* Non-session processes print nothing after %q. */
             if (!match_items(p, k + 1, line, pos, ev, pc, len))
@@ -342,7 +393,7 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
                 memo_store(pc, memo_item, line, memo_pos, ev, *len);
             return true;
         default: {
-            n = field_end(p, k, rest);
+            n = it->kind == IT_HOSTPORT ? hostport_end(p, k, rest) : field_end(p, k, rest);
             if (n > rest.len)
                 return false;
             struct str f = str_make(rest.ptr, n);
@@ -407,7 +458,12 @@ bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
 {
     if (p->loose)
         return match_loose(line, ev, &pc->tc, len);
-    return match_items(p, 0, line, 0, ev, pc, len);
+    if (!match_items(p, 0, line, 0, ev, pc, len))
+        return false;
+    /* A --prefix copied from postgresql.conf may lack its trailing blank. */
+    while (*len < line.len && line.ptr[*len] == ' ')
+        (*len)++;
+    return true;
 }
 
 /* Settings seen in the wild, most specific first (ties go to the earlier one). */
@@ -417,11 +473,22 @@ static const char *const known_prefixes[] = {
     "%m [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ",
     "%m [%p]: user=%u,db=%d,app=%a,client=%h ",
     "%t [%p]: [%l-1] db=%d,user=%u,app=%a,client=%h ",
+    "%m [%p] %e: db=%d,user=%u,app=%a,client=%h ",
+    "%t [%p]: [%l-1] user=%u,db=%d ",
+    "%m [%p]: [%l-1] user=%u,db=%d ",
+    "%t [%p]: [%l-1] db=%d,user=%u ",
+    "%m [%p] user=%u,db=%d,app=%a,client=%h ",
+    "%m [%p] user=%u,db=%d ",
+    "%t [%p] user=%u,db=%d ",
+    "%m [%p] [queryid=%Q] %q%u@%d ",
     "%m [%p] %q%u@%d ",
     "%t [%p] %q%u@%d ",
+    "%t [%p-%l] %q%u@%d ",
+    "%m [%p-%l] %q%u@%d ",
     "%m [%p] %q[user=%u,db=%d,app=%a] ",
     "%t:%r:%u@%d:[%p]:",
     "%m:%r:%u@%d:[%p]:",
+    "%m|%u|%d|%c|",
     "%t [%p]: [%l-1] ",
     "%m [%p]: [%l-1] ",
     "%t [%p]: ",
@@ -440,6 +507,13 @@ static bool line_is_record(const struct pgprefix *p, struct str line, struct pgp
     size_t n;
     event_clear(&ev);
     if (!pgprefix_match(p, line, &ev, pc, &n))
+        return false;
+    /*
+     * A role or database name with a blank is legal but rare; a candidate
+     * that reads one is more likely swallowing a field it does not know
+     * ("[queryid=-42] app" read by "%q%u@%d").
+     */
+    if (str_find(ev.user, " ") >= 0 || str_find(ev.db, " ") >= 0)
         return false;
     enum severity sev;
     char aux;

@@ -20,8 +20,9 @@ struct syslog_line {
     int64_t ts_us; /* TS_NONE if the time could not be read */
     int offset_s;
     unsigned long long pid;
-    bool first_part; /* "[N-1]": a new message */
-    struct str text; /* what PostgreSQL wrote after "[N-M] " */
+    unsigned long long seq; /* N in "[N-M]": the process's message number */
+    bool first_part;        /* "[N-1]": a new message */
+    struct str text;        /* what PostgreSQL wrote after "[N-M] " */
 };
 
 static int month_of(const char *p)
@@ -33,49 +34,133 @@ static int month_of(const char *p)
     return 0;
 }
 
-/* "Nov 22 02:32:37" (BSD) or an ISO 8601 time (RFC 5424, rsyslog's high-precision format). */
-static size_t parse_time(struct str s, int year, int64_t *ts_us, int *offset_s)
+/* "Nov 22 02:32:37[.123456]": BSD syslog, with rsyslog's fraction when it has one. */
+static size_t parse_bsd_time(struct str s, int year, int64_t *ts_us, int *offset_s)
 {
-    size_t n = tstamp_parse(s, ts_us, offset_s, NULL);
-    if (n)
-        return n;
     if (s.len < 15 || s.ptr[3] != ' ' || s.ptr[6] != ' ' || s.ptr[9] != ':' || s.ptr[12] != ':')
         return 0;
     int mon = month_of(s.ptr);
     if (!mon)
         return 0;
-    char iso[32];
+    size_t n = 15;
+    if (n < s.len && s.ptr[n] == '.') {
+        n++;
+        while (n < s.len && n < 22 && s.ptr[n] >= '0' && s.ptr[n] <= '9')
+            n++;
+    }
+    char iso[40];
     int day = (s.ptr[4] == ' ' ? 0 : (s.ptr[4] - '0') * 10) + (s.ptr[5] - '0');
-    snprintf(iso, sizeof(iso), "%04d-%02d-%02d %.8s", year, mon, day, s.ptr + 7);
-    if (!tstamp_parse(str_make(iso, 19), ts_us, offset_s, NULL))
+    int len =
+        snprintf(iso, sizeof(iso), "%04d-%02d-%02d %.*s", year, mon, day, (int)(n - 7), s.ptr + 7);
+    if (tstamp_parse(str_make(iso, (size_t)len), ts_us, offset_s, NULL) != (size_t)len)
         return 0;
-    return 15;
+    return n;
 }
 
-/* Parses "TIME HOST IDENT[PID]: [N-M] TEXT"; false if the line is not of that shape. */
-static bool parse_line(struct str l, int year, struct syslog_line *out)
+/*
+ * A year-first time ("2026-11-22T02:32:37.123+00:00", "2026-11-22 02:32:37"):
+ * rsyslog's high-precision format, syslog-ng's ISO one, RFC 5424. Only the
+ * time is offered to the parser, which would take the host for a zone name.
+ */
+static size_t parse_iso_time(struct str s, int64_t *ts_us, int *offset_s)
 {
-    size_t n = parse_time(l, year, &out->ts_us, &out->offset_s);
+    size_t n = 0, blanks = s.len > 10 && s.ptr[10] == ' ' ? 2 : 1;
+    while (n < s.len && (s.ptr[n] != ' ' || --blanks))
+        n++;
+    return tstamp_parse(str_make(s.ptr, n), ts_us, offset_s, NULL);
+}
+
+/* Skips one blank-free word and the blank after it; false if there is none. */
+static bool skip_word(struct str *s)
+{
+    long sp = str_find(*s, " ");
+    if (sp <= 0)
+        return false;
+    *s = str_skip(*s, (size_t)sp + 1);
+    return true;
+}
+
+/* RFC 5424 after "<PRI>1 ": "TIME HOST APP PROCID MSGID SD MSG". */
+static bool parse_rfc5424(struct str rest, struct syslog_line *out, struct str *msg)
+{
+    size_t n = parse_iso_time(rest, &out->ts_us, &out->offset_s);
+    if (!n || n >= rest.len || rest.ptr[n] != ' ')
+        return false;
+    rest = str_skip(rest, n + 1);
+    if (!skip_word(&rest) || !skip_word(&rest)) /* HOST APP */
+        return false;
+    size_t d = str_parse_u64(rest, &out->pid);
+    if (!d || d >= rest.len || rest.ptr[d] != ' ')
+        return false;
+    rest = str_skip(rest, d + 1);
+    if (!skip_word(&rest)) /* MSGID */
+        return false;
+    if (str_starts(rest, "- ")) {
+        rest = str_skip(rest, 2);
+    } else {
+        /* Structured data: "[id k=\"v\"]…" up to the blank after its last ']'. */
+        long end;
+        while (rest.len && rest.ptr[0] == '[' && (end = str_find(rest, "]")) >= 0)
+            rest = str_skip(rest, (size_t)end + 1);
+        if (!rest.len || rest.ptr[0] != ' ')
+            return false;
+        rest = str_skip(rest, 1);
+    }
+    if (str_starts(rest, "\xEF\xBB\xBF")) /* the BOM RFC 5424 allows before a UTF-8 MSG */
+        rest = str_skip(rest, 3);
+    *msg = rest;
+    return true;
+}
+
+/* BSD and year-first: "TIME HOST IDENT[PID]: MSG". */
+static bool parse_classic(struct str l, int year, struct syslog_line *out, struct str *msg)
+{
+    size_t n = parse_bsd_time(l, year, &out->ts_us, &out->offset_s);
+    if (!n)
+        n = parse_iso_time(l, &out->ts_us, &out->offset_s);
     if (!n)
         return false;
     struct str rest = str_skip(l, n);
-    /* HOST IDENT[PID]: */
-    long sp = str_find(str_skip(rest, 1), " ");
-    if (!rest.len || rest.ptr[0] != ' ' || sp < 0)
+    if (!rest.len || rest.ptr[0] != ' ')
         return false;
-    rest = str_skip(rest, (size_t)sp + 2);
+    rest = str_skip(rest, 1);
+    if (!skip_word(&rest)) /* HOST */
+        return false;
+    /* IDENT is not empty: "2026-11-22 02:32:37 UTC [123]: [1-1]" is PostgreSQL's own stderr. */
     long br = str_find(rest, "[");
     long colon = str_find(rest, "]: ");
-    if (br < 0 || colon < br)
+    if (br <= 0 || colon < br)
         return false;
     if (str_parse_u64(str_skip(rest, (size_t)br + 1), &out->pid) != (size_t)(colon - br - 1))
         return false;
-    rest = str_skip(rest, (size_t)colon + 3);
+    *msg = str_skip(rest, (size_t)colon + 3);
+    return true;
+}
+
+/* Parses one syslog line down to "[N-M] TEXT"; false if it is not a PostgreSQL syslog line. */
+static bool parse_line(struct str l, int year, struct syslog_line *out)
+{
+    struct str rest;
+    bool rfc5424 = false;
+    if (l.len && l.ptr[0] == '<') {
+        /* "<PRI>", then "1 " for RFC 5424; a BSD line forwarded raw has the PRI too. */
+        size_t d = 1;
+        while (d < l.len && l.ptr[d] >= '0' && l.ptr[d] <= '9')
+            d++;
+        if (d == 1 || d >= l.len || l.ptr[d] != '>')
+            return false;
+        l = str_skip(l, d + 1);
+        rfc5424 = str_starts(l, "1 ");
+        if (rfc5424)
+            l = str_skip(l, 2);
+    }
+    if (!(rfc5424 ? parse_rfc5424(l, out, &rest) : parse_classic(l, year, out, &rest)))
+        return false;
     /* [N-M] */
-    unsigned long long seq, part;
+    unsigned long long part;
     if (!rest.len || rest.ptr[0] != '[')
         return false;
-    size_t d = str_parse_u64(str_skip(rest, 1), &seq);
+    size_t d = str_parse_u64(str_skip(rest, 1), &out->seq);
     if (!d || rest.len < d + 3 || rest.ptr[1 + d] != '-')
         return false;
     rest = str_skip(rest, d + 2);
@@ -117,6 +202,8 @@ void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefi
 {
     memset(r, 0, sizeof(*r));
     buf_init(&r->out, 0);
+    for (size_t i = 0; i < PGSYSLOG_OPEN_SLOTS; i++)
+        buf_init(&r->open[i].text, 0);
     r->year = year;
     r->line = 1;
     pgstderr_init(&r->inner_r, NULL, input);
@@ -127,6 +214,9 @@ void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefi
 void pgsyslog_release(struct pgsyslog_reader *r)
 {
     buf_release(&r->out);
+    for (size_t i = 0; i < PGSYSLOG_OPEN_SLOTS; i++)
+        buf_release(&r->open[i].text);
+    free(r->lmap);
     pgprefix_free(r->prefix);
     pgprefix_free(r->inner);
 }
@@ -147,46 +237,158 @@ static bool is_field_line(struct str text)
     return false;
 }
 
-/* Appends the stderr form of one input line (without its newline) to out. */
-static void rewrite(struct pgsyslog_reader *r, struct str l)
+/* Appends the stderr form of a parsed syslog line to b. */
+static void add_stderr_form(struct buf *b, const struct syslog_line *sl)
 {
-    struct syslog_line sl;
-    if (!parse_line(l, r->year, &sl)) {
-        buf_addslice(&r->out, l); /* left for the stderr reader to count as unparsed */
-        buf_addch(&r->out, '\n');
-        return;
-    }
     /*
      * A continuation starts with the tab PostgreSQL put after the message's
      * newline (rsyslog shows it as #011); the rest of a line longer than
      * syslog allows has none, and becomes a continuation too.
      */
-    bool tab = str_starts(sl.text, "#011") || str_starts(sl.text, "\t");
-    if (sl.first_part || (!tab && is_field_line(sl.text))) {
-        tstamp_format(&r->out, sl.ts_us, sl.offset_s);
-        /* "2026-11-22T02:32:37.000+00:00" → the "%m" form: a space, not a 'T'. */
-        r->out.ptr[r->out.len - 19] = ' ';
-        buf_addf(&r->out, " [%llu]: ", sl.pid);
+    bool tab = str_starts(sl->text, "#011") || str_starts(sl->text, "\t");
+    if (sl->first_part || (!tab && is_field_line(sl->text))) {
+        size_t at = b->len;
+        tstamp_format(b, sl->ts_us, sl->offset_s);
+        /* "2026-11-22T02:32:37.000+00:00" → the "%m" form: a space, not a 'T'… */
+        b->ptr[at + 10] = ' ';
+        /* …and the microseconds of rsyslog's high-precision times after the milliseconds. */
+        char zone[6];
+        memcpy(zone, b->ptr + b->len - 6, 6);
+        buf_setlen(b, b->len - 6);
+        buf_addf(b, "%03d", (int)((sl->ts_us % 1000 + 1000) % 1000));
+        buf_add(b, zone, 6);
+        buf_addf(b, " [%llu]: ", sl->pid);
     } else if (!tab) {
-        buf_addch(&r->out, '\t');
+        buf_addch(b, '\t');
     }
     /* rsyslog escapes control characters as #ooo: a tab is #011. */
-    for (size_t i = 0; i < sl.text.len; i++) {
-        if (sl.text.ptr[i] == '#' && i + 4 <= sl.text.len &&
-            memcmp(sl.text.ptr + i, "#011", 4) == 0) {
-            buf_addch(&r->out, '\t');
+    for (size_t i = 0; i < sl->text.len; i++) {
+        if (sl->text.ptr[i] == '#' && i + 4 <= sl->text.len &&
+            memcmp(sl->text.ptr + i, "#011", 4) == 0) {
+            buf_addch(b, '\t');
             i += 3;
         } else {
-            buf_addch(&r->out, sl.text.ptr[i]);
+            buf_addch(b, sl->text.ptr[i]);
         }
     }
-    buf_addch(&r->out, '\n');
+    buf_addch(b, '\n');
+}
+
+/* Notes the input line number of the next n lines added to out. */
+static void map_lines(struct pgsyslog_reader *r, uint64_t line, size_t n)
+{
+    r->lmap = xgrow(r->lmap, &r->lmap_cap, r->nlmap + n, sizeof(*r->lmap));
+    while (n--)
+        r->lmap[r->nlmap++] = line;
+}
+
+/* Moves an open message to the output, in one piece. */
+static void close_message(struct pgsyslog_reader *r, struct pgsyslog_open *m)
+{
+    /* Only its first line can start a record: all its lines map to that one's number. */
+    size_t n = 0;
+    for (const char *p = m->text.ptr, *end = p + m->text.len;
+         (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        n++;
+    map_lines(r, r->base + m->first - 1, n);
+    buf_addslice(&r->out, str_make(m->text.ptr, m->text.len));
+    buf_reset(&m->text);
+    m->used = false;
+}
+
+/* Closes the open messages whose process wrote nothing since line `before` (all: UINT64_MAX),
+ * oldest first. */
+static void close_quiet(struct pgsyslog_reader *r, uint64_t before)
+{
+    for (;;) {
+        struct pgsyslog_open *oldest = NULL;
+        for (size_t i = 0; i < PGSYSLOG_OPEN_SLOTS; i++) {
+            struct pgsyslog_open *m = &r->open[i];
+            if (m->used && m->last < before && (!oldest || m->first < oldest->first))
+                oldest = m;
+        }
+        if (!oldest)
+            return;
+        close_message(r, oldest);
+    }
+}
+
+/* The slot for a new message of pid: a free one, else the least recently written (closed first). */
+static struct pgsyslog_open *open_slot(struct pgsyslog_reader *r)
+{
+    struct pgsyslog_open *pick = &r->open[0];
+    for (size_t i = 0; i < PGSYSLOG_OPEN_SLOTS; i++) {
+        if (!r->open[i].used)
+            return &r->open[i];
+        if (r->open[i].last < pick->last)
+            pick = &r->open[i];
+    }
+    close_message(r, pick);
+    return pick;
+}
+
+/*
+ * Rewrites one input line (without its newline). Concurrent backends
+ * interleave their parts, so a message is gathered in a slot of its own
+ * and joins the output once whole: a part "[N-M]" goes to the open message
+ * of the same pid and the same N, not to the line read before it.
+ */
+static void rewrite(struct pgsyslog_reader *r, struct str l)
+{
+    struct syslog_line sl;
+    r->nread++;
+    if (!parse_line(l, r->year, &sl)) {
+        map_lines(r, r->base + r->nread - 1, 1);
+        buf_addslice(&r->out, l); /* left for the stderr reader to count as unparsed */
+        buf_addch(&r->out, '\n');
+        return;
+    }
+    struct pgsyslog_open *m = NULL;
+    for (size_t i = 0; i < PGSYSLOG_OPEN_SLOTS && !m; i++)
+        if (r->open[i].used && r->open[i].pid == sl.pid)
+            m = &r->open[i];
+    if (sl.first_part) {
+        if (m)
+            close_message(r, m); /* a process's next message ends its previous one */
+        else
+            m = open_slot(r);
+        m->used = true;
+        m->pid = sl.pid;
+        m->seq = sl.seq;
+        m->first = r->nread;
+    } else if (!m || m->seq != sl.seq) {
+        map_lines(r, r->base + r->nread - 1, 1);
+        add_stderr_form(&r->out, &sl); /* a part whose first we did not see */
+        return;
+    }
+    m->last = r->nread;
+    add_stderr_form(&m->text, &sl);
+}
+
+/* Passes an event on with the input line number of its first line. */
+struct relay {
+    const struct pgsyslog_reader *r;
+    uint64_t out_line; /* the inner reader's number for the first line of out */
+    event_fn *emit;
+    void *ctx;
+};
+
+static void relay_event(void *ctx, const struct event *ev)
+{
+    const struct relay *rl = ctx;
+    struct event e = *ev;
+    uint64_t k = ev->line - rl->out_line;
+    if (ev->line >= rl->out_line && k < rl->r->nlmap)
+        e.line = rl->r->lmap[k];
+    rl->emit(rl->ctx, &e);
 }
 
 size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, bool eof,
                      event_fn *emit, void *ctx)
 {
     const char *p = buf, *end = buf + len;
+    if (!r->nread)
+        r->base = r->line;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl && !eof)
@@ -196,7 +398,16 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
             l--;
         rewrite(r, str_make(p, l));
         p = nl ? nl + 1 : end;
+        /*
+         * A process writes a message's parts in one go: one quiet for a
+         * while has its message whole. Checked by line count, not per
+         * feed, so that how the input is cut does not change the output.
+         */
+        if (r->nread % 64 == 0 && r->nread > PGSYSLOG_OPEN_WINDOW)
+            close_quiet(r, r->nread - PGSYSLOG_OPEN_WINDOW);
     }
+    if (eof)
+        close_quiet(r, UINT64_MAX);
     if (!r->prefix) {
         /* Decide the server's prefix on the first rewritten lines. */
         if (!eof && r->out.len < 64 * 1024)
@@ -205,8 +416,15 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
         set_inner(r, inner ? inner : pgprefix_loose());
     }
     r->inner_r.line = r->line;
-    size_t used = pgstderr_feed(&r->inner_r, r->out.ptr, r->out.len, eof, emit, ctx);
+    struct relay rl = { r, r->line, emit, ctx };
+    size_t used = pgstderr_feed(&r->inner_r, r->out.ptr, r->out.len, eof, relay_event, &rl);
     /* Lines the inner reader used are gone; keep the rest for the next feed. */
+    size_t gone = (size_t)(r->inner_r.line - r->line);
+    ASSERT(gone <= r->nlmap);
+    if (gone) {
+        memmove(r->lmap, r->lmap + gone, (r->nlmap - gone) * sizeof(*r->lmap));
+        r->nlmap -= gone;
+    }
     r->line = r->inner_r.line;
     memmove(r->out.ptr, r->out.ptr + used, r->out.len - used);
     buf_setlen(&r->out, r->out.len - used);
@@ -223,6 +441,7 @@ struct pgprefix *pgsyslog_detect_prefix(const char *buf, size_t len)
         rewrite(&r, str_make(p, (size_t)((nl ? nl : end) - p)));
         p = nl ? nl + 1 : end;
     }
+    close_quiet(&r, UINT64_MAX);
     struct pgprefix *inner = pgprefix_detect_syslog(r.out.ptr, r.out.len);
     pgsyslog_release(&r);
     return inner;

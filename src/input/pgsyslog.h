@@ -7,10 +7,14 @@
  *
  * "[3-2]" is the second part of the session's third message: a line of a
  * multi-line message, or the rest of a line longer than syslog allows.
- * rsyslog writes a tab as "#011". The reader rewrites each syslog line into
+ * rsyslog writes a tab as "#011". Also read: a fraction after the BSD time
+ * ("Nov 22 02:32:37.123456"), year-first times ("2026-11-22T02:32:37.123+00:00
+ * db1 postgres[1668]: …") and RFC 5424 ("<134>1 2026-11-22T02:32:37.123+00:00
+ * db1 postgres 1668 - - [3-1] …"). The reader rewrites each syslog line into
  * the stderr form ("2026-11-22 02:32:37 UTC [1668]: …", and a tab-indented
- * continuation for the later parts), one output line per input line, and
- * hands that to the stderr reader. The prefix it detects or is given is
+ * continuation for the later parts), one output line per input line, the
+ * parts of a message gathered by pid and message number, and hands that to
+ * the stderr reader. The prefix it detects or is given is
  * what PostgreSQL put after "[3-1] " (the server's log_line_prefix).
  */
 #ifndef SLEUTH_INPUT_PGSYSLOG_H
@@ -23,6 +27,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Messages being gathered at once (one per busy backend), and how many lines
+ * a process may stay silent before its open message counts as whole. */
+#define PGSYSLOG_OPEN_SLOTS  64
+#define PGSYSLOG_OPEN_WINDOW 256
+
+/* A message whose later parts may still come: the process's last "[N-1]". */
+struct pgsyslog_open {
+    bool used;
+    unsigned long long pid, seq; /* the process and N */
+    uint64_t first, last;        /* input lines (counted from 1) of its first and latest part */
+    struct buf text;             /* its stderr form so far */
+};
+
 struct pgsyslog_reader {
     struct pgstderr_reader inner_r;
     struct pgprefix *inner;  /* the server's prefix (after "[N-M] "), owned; NULL until known */
@@ -31,6 +48,11 @@ struct pgsyslog_reader {
     size_t out_lines;        /* complete lines in out */
     int year;                /* for BSD syslog times, which have none */
     uint64_t line;           /* line number of the next feed's first byte */
+    uint64_t base;           /* input line number of the first line rewritten */
+    uint64_t nread;          /* input lines rewritten so far */
+    uint64_t *lmap;          /* input line number of each line of out, in order */
+    size_t nlmap, lmap_cap;
+    struct pgsyslog_open open[PGSYSLOG_OPEN_SLOTS];
 };
 
 /*

@@ -5,7 +5,9 @@
  * "statement: …" (log_statement) and later "duration: … ms" alone, or an
  * auto_explain "plan:" and then "duration: … ms  statement: …". Each
  * process has a small state: the statement waiting for its duration and
- * the plan waiting for its statement. A range of input may start in the
+ * the plan waiting for its statement, and the bind waiting to see whether
+ * an execute follows it (a bind without one is a call of its own, timed by
+ * the bind). A range of input may start in the
  * middle of such a pair, so a process's first record in a range is kept
  * aside (the "head") and settled by collector_merge against what the range
  * before left pending: the result is the one a single pass would give.
@@ -79,6 +81,15 @@ struct pid_state {
     uint64_t cons_fp, cons_line; /* CONS_CALL */
     uint32_t cons_input;
     bool last_touched; /* an event of the range set or cleared last_ok */
+    /*
+     * The last bind with its duration, until the process's next query
+     * record: an execute is its call (the bind is counted beside it);
+     * anything else, a disconnection or the end leaves it a call of its
+     * own. bind_res is the range's first such record, for the merge: it
+     * decides a bind the previous range left pending.
+     */
+    struct pending bind;
+    enum { BRES_NONE, BRES_EXECUTE, BRES_OTHER } bind_res;
     /*
      * The last execute recorded with its duration. With the extended
      * protocol auto_explain logs the plan after the execute line (the
@@ -237,6 +248,7 @@ void collector_release(struct collector *c)
         pending_release(&c->pids[i].stmt);
         pending_release(&c->pids[i].plan);
         pending_release(&c->pids[i].head_plan);
+        pending_release(&c->pids[i].bind);
     }
     free(c->pids);
     hmap_release(&c->by_text);
@@ -631,6 +643,7 @@ static struct pid_state *pid_at(struct collector *c, int32_t pid)
     pending_init(&s->stmt);
     pending_init(&s->plan);
     pending_init(&s->head_plan);
+    pending_init(&s->bind);
     hmap_put(&c->pid_index, h, (uint32_t)c->npids);
     c->npids++;
     return s;
@@ -666,8 +679,16 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
 {
     struct pid_state *s = pid_at(c, ev->pid);
     bool first = s->head == HEAD_NONE;
+    if (s->bind_res == BRES_NONE)
+        s->bind_res = ev->phase == PH_EXECUTE ? BRES_EXECUTE : BRES_OTHER;
+    if (ev->phase == PH_EXECUTE)
+        s->bind.active = false;
+    else
+        settle(c, &s->bind, ev->pid);
     if (ev->phase == PH_PARSE || ev->phase == PH_BIND) {
         record_prep(c, k, ev->phase);
+        if (ev->phase == PH_BIND && k->duration_us >= 0)
+            pending_set(&s->bind, k);
         return;
     }
     if (ev->phase == PH_NONE) {
@@ -948,6 +969,9 @@ static void on_disconnect(struct collector *c, const struct event *ev)
         s->head = HEAD_OTHER;
     settle(c, &s->stmt, ev->pid);
     settle(c, &s->plan, ev->pid);
+    if (s->bind_res == BRES_NONE)
+        s->bind_res = BRES_OTHER;
+    settle(c, &s->bind, ev->pid);
     if (s->head_plan.active && s->head_plan_fate == FATE_OPEN)
         s->head_plan_fate = FATE_SETTLE;
     if (s->cons == CONS_NONE)
@@ -1150,6 +1174,20 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
         struct pid_state *s = &src->pids[i];
         struct pid_state *d = pid_at(dst, s->pid);
         resolve_head_plan(dst, d); /* dst starts the input */
+        if (s->bind_res == BRES_EXECUTE)
+            d->bind.active = false;
+        else if (s->bind_res == BRES_OTHER)
+            settle(dst, &d->bind, s->pid);
+        if (d->bind_res == BRES_NONE)
+            d->bind_res = s->bind_res;
+        if (s->bind.active) {
+            s->bind.line += line_base;
+            remap_pending(dst, src, &s->bind);
+            struct pending tmp = d->bind;
+            d->bind = s->bind;
+            s->bind = tmp;
+            s->bind.active = false;
+        }
         if (s->head == HEAD_DURATION) {
             if (d->stmt.active) {
                 d->stmt.duration_us = s->head_duration_us;
@@ -1353,6 +1391,7 @@ void collector_finish(struct collector *c)
         resolve_head_plan(c, &c->pids[i]);
         settle(c, &c->pids[i].stmt, c->pids[i].pid);
         settle(c, &c->pids[i].plan, c->pids[i].pid);
+        settle(c, &c->pids[i].bind, c->pids[i].pid);
     }
     xacts_finish(c);
 }

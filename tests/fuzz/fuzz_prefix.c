@@ -17,7 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *nl = memchr(data, '\n', size);
     size_t speclen = nl ? (size_t)(nl - (const char *)data) : size;
     char *spec = xmemdup(data, speclen);
-    struct str line = nl ? str_make(nl + 1, size - speclen - 1) : STR_NULL;
+    /* Readers hand lines that point into their buffer, empty ones too: never a NULL slice. */
+    struct str line =
+        nl ? str_make(nl + 1, size - speclen - 1) : str_make((const char *)data + size, 0);
     struct err err;
     struct pgprefix *p = pgprefix_compile(spec, &err);
     if (p) {

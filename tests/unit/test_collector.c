@@ -113,18 +113,27 @@ static const struct step script[] = {
     { 'Q', 10, 100, "SELECT id FROM q" },              /* the next call is not the plan's */
     { 'E', 7, 0, "division by zero at 12" },
     { 'E', 8, 0, "division by zero at 345" },
-    { 'S', 9, -1, "SELECT 2" }, /* still pending at the end */
+    { 'b', 11, 30, "SELECT v FROM w WHERE id = $1" }, /* a bind no execute follows: a call */
+    { 'b', 11, 20, "SELECT v FROM w WHERE id = $1" }, /* a bind and its execute: one call */
+    { 'Q', 11, 50, "SELECT v FROM w WHERE id = $1" },
+    { 'b', 12, 60, "SELECT v FROM w WHERE id = $1" }, /* a bind at the end: a call */
+    { 'S', 9, -1, "SELECT 2" },                       /* still pending at the end */
 };
 #define NSCRIPT (sizeof(script) / sizeof(script[0]))
 
 static void check_script_result(const struct collector *c)
 {
-    assert_int_equal(c->queries, 9);
-    assert_int_equal(c->timed_queries, 7);
-    assert_int_equal(c->total_us, 1500 + 300 + 200 + 5000 + 700 + 8000 + 100);
+    assert_int_equal(c->queries, 12);
+    assert_int_equal(c->timed_queries, 10);
+    assert_int_equal(c->total_us, 1500 + 300 + 200 + 5000 + 700 + 8000 + 100 + 30 + 50 + 60);
     assert_int_equal(c->orphan_durations, 1);
     assert_int_equal(c->orphan_us, 999);
-    assert_int_equal(c->nq, 7);
+    assert_int_equal(c->nq, 8);
+    const struct qstat *w = find(c, "select v from w where id = $1");
+    assert_int_equal(w->calls, 3);
+    assert_int_equal(w->total_us, 140);
+    assert_int_equal(w->bind_calls, 3);
+    assert_int_equal(w->bind_us, 110);
     const struct qstat *star = find(c, "select * from p where c = $1");
     assert_int_equal(star->calls, 1);
     assert_non_null(star->slowest.plan);
@@ -208,10 +217,11 @@ static void signature(const struct collector *c, struct buf *b)
         for (size_t i = 0; i < c->nq; i++)
             if ((strstr(c->q[i].query, " a ") != NULL) == (pass == 0)) {
                 const struct qstat *q = &c->q[i];
-                buf_addf(b, " [%s c=%llu tm=%llu us=%lld sl=%llu plan=%d]", q->query,
-                         (unsigned long long)q->calls, (unsigned long long)q->timed,
+                buf_addf(b, " [%s c=%llu tm=%llu us=%lld sl=%llu plan=%d p=%llu b=%llu/%lld]",
+                         q->query, (unsigned long long)q->calls, (unsigned long long)q->timed,
                          (long long)q->total_us, (unsigned long long)q->slowest.line,
-                         q->slowest.plan != NULL);
+                         q->slowest.plan != NULL, (unsigned long long)q->parse_calls,
+                         (unsigned long long)q->bind_calls, (long long)q->bind_us);
                 for (size_t k = 0; k < q->nplans; k++)
                     buf_addf(b, " <%s n=%llu %lld..%lld sl=%llu>", q->plans[k].outline,
                              (unsigned long long)q->plans[k].count, (long long)q->plans[k].first_us,
@@ -231,7 +241,7 @@ static void random_scripts_merge_exactly(void **state)
     static const char *const texts[] = { "SELECT * FROM a WHERE x = $1",
                                          "SELECT * FROM b WHERE y = $1" };
     static const int64_t durations[] = { 5000, 5010, 9000, 100 };
-    static const char kinds[] = "SQqDPX";
+    static const char kinds[] = "SQqDPXbp";
     struct collector_opts o = default_opts();
     uint64_t rng = 0x9e3779b97f4a7c15ULL;
     struct buf ref = BUF_INIT, got = BUF_INIT;
@@ -241,7 +251,7 @@ static void random_scripts_merge_exactly(void **state)
         size_t n = 3 + rng % 9;
         for (size_t i = 0; i < n; i++) {
             rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-            st[i] = (struct step){ kinds[rng % 6], 1 + (int)(rng >> 8) % 2,
+            st[i] = (struct step){ kinds[rng % 8], 1 + (int)(rng >> 8) % 2,
                                    durations[(rng >> 16) % 4], texts[(rng >> 24) % 2] };
         }
         struct collector one;
@@ -420,7 +430,7 @@ static void filters_drop_records(void **state)
     play(&c, script, 0, NSCRIPT);
     collector_finish(&c);
     assert_int_equal(c.filtered, 8);
-    assert_int_equal(c.queries, 6);
+    assert_int_equal(c.queries, 9);
     collector_release(&c);
 }
 
@@ -432,10 +442,10 @@ static void timeline_buckets_per_interval(void **state)
     collector_init(&c, &o);
     play(&c, script, 0, NSCRIPT);
     collector_finish(&c);
-    /* All steps fall within 18 s starting at 02:32:37: one minute bucket. */
+    /* All steps fall within 22 s starting at 02:32:37: one minute bucket. */
     assert_int_equal(c.ntl, 1);
     assert_int_equal(c.tl[0].bucket, 1795314720000000LL);
-    assert_int_equal(c.tl[0].queries, 9);
+    assert_int_equal(c.tl[0].queries, 12);
     assert_int_equal(c.tl[0].errors, 2);
     collector_release(&c);
 }

@@ -176,6 +176,31 @@ static void record_fills_every_field(void **state)
     check_record_fills_every_field(in);
 }
 
+/* PostgreSQL 8.4 wrote 22 columns (no application_name), 9.0 to 12 wrote 23. */
+static void old_column_sets_are_read(void **state)
+{
+    (void)state;
+    const char *v84 = "2026-11-22 02:32:47.816 UTC,\"bench\",\"benchdb\",2450,\"[local]\","
+                      "6b02544f.992,7,\"SELECT\",2026-11-22 02:32:47 UTC,3/4293,0,LOG,00000,"
+                      "\"duration: 1.500 ms  statement: SELECT 1\",,,,,,,,\n";
+    struct sink s;
+    sink_init(&s, true);
+    read_whole(v84, strlen(v84), &s);
+    assert_string_equal(s.text.ptr, "L1 query LOG pid=2450 ts=1795314767816000 tz=0 dur=1500 val=0 "
+                                    "ph=1 fl=0 in=3 user=\"bench\" db=\"benchdb\" "
+                                    "client=\"[local]\" state=\"00000\" msg=\"duration: 1.500 ms  "
+                                    "statement: SELECT 1\" stmt=\"SELECT 1\"\n");
+    sink_release(&s);
+    const char *v90 = "2026-11-22 02:32:47.816 UTC,\"bench\",\"benchdb\",2450,\"[local]\","
+                      "6b02544f.992,7,\"SELECT\",2026-11-22 02:32:47 UTC,3/4293,0,LOG,00000,"
+                      "\"duration: 1.500 ms  statement: SELECT 1\",,,,,,,,,\"psql\"\n";
+    sink_init(&s, true);
+    read_whole(v90, strlen(v90), &s);
+    assert_non_null(strstr(s.text.ptr, "L1 query LOG pid=2450"));
+    assert_non_null(strstr(s.text.ptr, "app=\"psql\""));
+    sink_release(&s);
+}
+
 struct client_case {
     const char *from; /* connection_from column text */
     const char *client;
@@ -517,6 +542,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(feed_cases_give_expected_events),
         cmocka_unit_test(record_fills_every_field),
+        cmocka_unit_test(old_column_sets_are_read),
         cmocka_unit_test(client_is_the_host_without_port),
         cmocka_unit_test(severity_words_map_to_enum),
         cmocka_unit_test(timestamps_parse_with_zone_and_fraction),

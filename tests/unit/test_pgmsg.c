@@ -78,6 +78,14 @@ static const struct msg_case cases[] = {
       NULL, "", 0 },
     { SEV_LOG, "duration: abc ms  statement: x", NULL, EV_OTHER, PH_NONE, -1, 0, NULL, "", 0 },
     { SEV_WARNING, "duration: 1 ms  statement: x", NULL, EV_OTHER, PH_NONE, -1, 0, NULL, "", 0 },
+    /* log_error_verbosity = verbose: the SQLSTATE before the text, taken off it. */
+    { SEV_LOG, "00000: duration: 2.000 ms  statement: SELECT 1", NULL, EV_QUERY, PH_SIMPLE, 2000, 0,
+      "SELECT 1", "", 0 },
+    { SEV_ERROR, "42P01: relation \"t\" does not exist", NULL, EV_ERROR, PH_NONE, -1, 0, NULL,
+      "42P01", 0 },
+    { SEV_ERROR, "40P01: deadlock detected", "40P01", EV_ERROR, PH_NONE, -1, 0, NULL, "40P01",
+      EVF_DEADLOCK },
+    { SEV_LOG, "ABCDE: not a SQLSTATE class", NULL, EV_OTHER, PH_NONE, -1, 0, NULL, "", 0 },
 };
 
 static void classifies_table(void **state)

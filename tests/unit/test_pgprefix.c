@@ -29,9 +29,26 @@ static const struct match_case cases[] = {
       42, "", "", "", "" },
     { "%t:%r:%u@%d:[%p]:", "2026-11-22 02:32:37 UTC:10.0.0.7(51234):app@shop:[77]:LOG:  x", true,
       54, 77, "app", "shop", "", "10.0.0.7" },
+    { "%t:%r:%u@%d:[%p]:", "2026-11-22 02:32:37 UTC:2001:db8::7(51234):app@shop:[77]:LOG:  x", true,
+      57, 77, "app", "shop", "", "2001:db8::7" },
+    { "%t:%r:%u@%d:[%p]:", "2026-11-22 02:32:37 UTC::@:[77]:LOG:  x", true, 32, 77, "", "", "",
+      "" },
     { "%m [%p-%l] ", "2026-11-22 02:32:37.001 UTC [9-3] ERROR:  boom", true, 34, 9, "", "", "",
       "" },
     { "%n [%p] ", "1795314757.125 [5] LOG:  x", true, 19, 5, "", "", "", "" },
+    /* A negative %Q (half of all query ids) and pgreplay's %c, the pid in its hex half. */
+    { "%m [%p] [queryid=%Q] %q%u@%d ",
+      "2026-11-22 02:32:37.361 UTC [42] [queryid=-4795490530420245891] app@shop LOG:  x", true, 73,
+      42, "app", "shop", "", "" },
+    { "%m|%u|%d|%c|", "2026-11-22 02:32:37.361 UTC|app|shop|6b15de31.aa0|LOG:  x", true, 50, 2720,
+      "app", "shop", "", "" },
+    { "%m [%p] %e: db=%d,user=%u,app=%a,client=%h ",
+      "2026-11-22 02:32:37.361 UTC [42] 42P01: db=shop,user=app,app=psql,client=[local] ERROR:  x",
+      true, 81, 42, "app", "shop", "psql", "[local]" },
+    /* A --prefix without the blank the setting ends with: the blank is taken anyway. */
+    { "%t [%p]: [%l-1] user=%u,db=%d",
+      "2026-11-22 02:32:37 UTC [7]: [3-1] user=app,db=shop LOG:  x", true, 52, 7, "app", "shop", "",
+      "" },
     { "%t [%p]: ", "not a log line", false, 0, 0, "", "", "", "" },
     { "%t [%p]: ", "2026-11-22 02:32:37 UTC [abc]: LOG:  x", false, 0, 0, "", "", "", "" },
 };
@@ -107,6 +124,63 @@ static void detects_debian_default(void **state)
     pgprefix_free(p);
 }
 
+/* The settings of issue 10, two lines each (a session's and the postmaster's). */
+static void detects_common_settings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *log, *spec;
+    } settings[] = {
+        { "2026-11-22 10:00:00 UTC [100]: [1-1] user=,db= LOG:  database system is ready\n"
+          "2026-11-22 10:00:01 UTC [101]: [2-1] user=app,db=shop LOG:  duration: 1.0 ms  "
+          "statement: select 1\n",
+          "%t [%p]: [%l-1] user=%u,db=%d " },
+        { "2026-11-22 10:00:00.001 UTC [100] user=,db= LOG:  database system is ready\n"
+          "2026-11-22 10:00:01.002 UTC [101] user=app,db=shop LOG:  duration: 1.0 ms  "
+          "statement: select 1\n",
+          "%m [%p] user=%u,db=%d " },
+        { "2026-11-22 10:00:00.001 UTC [100] 00000: db=,user=,app=,client= LOG:  ready\n"
+          "2026-11-22 10:00:01.002 UTC [101] 00000: db=shop,user=app,app=psql,client=[local] LOG:  "
+          "duration: 1.0 ms  statement: select 1\n",
+          "%m [%p] %e: db=%d,user=%u,app=%a,client=%h " },
+        { "2026-11-22 10:00:00 UTC [100-1] LOG:  database system is ready\n"
+          "2026-11-22 10:00:01 UTC [101-3] app@shop LOG:  duration: 1.0 ms  statement: select 1\n",
+          "%t [%p-%l] %q%u@%d " },
+        { "2026-11-22 10:00:00.001 UTC|||6b15de31.a98|LOG:  database system is ready\n"
+          "2026-11-22 10:00:01.002 UTC|app|shop|6b15de31.aa0|LOG:  duration: 1.0 ms  statement: "
+          "select 1\n",
+          "%m|%u|%d|%c|" },
+        { "2026-11-22 10:00:00.001 UTC [100] [queryid=0] LOG:  database system is ready\n"
+          "2026-11-22 10:00:01.002 UTC [101] [queryid=-8621424338230197602] app@shop LOG:  "
+          "duration: 1.0 ms  statement: select 1\n",
+          "%m [%p] [queryid=%Q] %q%u@%d " },
+        { "2026-11-22 10:00:00 UTC::@:[100]:LOG:  database system is ready\n"
+          "2026-11-22 10:00:01 UTC:10.0.0.7(51234):app@shop:[101]:LOG:  duration: 1.0 ms  "
+          "statement: select 1\n",
+          "%t:%r:%u@%d:[%p]:" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(settings); i++) {
+        struct pgprefix *p = pgprefix_detect(settings[i].log, strlen(settings[i].log));
+        assert_non_null(p);
+        if (strcmp(pgprefix_spec(p), settings[i].spec) != 0)
+            fail_msg("case %zu: detected '%s', want '%s'", i, pgprefix_spec(p), settings[i].spec);
+        pgprefix_free(p);
+    }
+}
+
+/* A prefix sleuth does not know must not pass a field of it off as the user. */
+static void unknown_field_is_not_a_user(void **state)
+{
+    (void)state;
+    const char *log = "2026-11-22 10:00:00.001 UTC [100] {qid=5} LOG:  database system is ready\n"
+                      "2026-11-22 10:00:01.002 UTC [101] {qid=-7} app@shop LOG:  duration: 1.0 "
+                      "ms  statement: select 1\n";
+    struct pgprefix *p = pgprefix_detect(log, strlen(log));
+    assert_non_null(p);
+    assert_string_equal(pgprefix_spec(p), "(loose)");
+    pgprefix_free(p);
+}
+
 static void unknown_prefix_falls_back_to_loose(void **state)
 {
     (void)state;
@@ -161,6 +235,8 @@ int main(void)
         cmocka_unit_test(bad_specs_are_usage_errors),
         cmocka_unit_test(detects_real_log_prefix),
         cmocka_unit_test(detects_debian_default),
+        cmocka_unit_test(detects_common_settings),
+        cmocka_unit_test(unknown_field_is_not_a_user),
         cmocka_unit_test(unknown_prefix_falls_back_to_loose),
         cmocka_unit_test(memo_follows_changes_of_one_process),
     };

@@ -1,0 +1,103 @@
+#!/bin/bash
+# sleuth analyze on logs written with other settings (tests/data, see
+# README.formats.md): each log_line_prefix detected with its users and
+# databases, log_error_verbosity = verbose, the syslog flavours, csvlog of
+# older servers; counts
+# checked against grep, threads against one thread, every output format.
+set -u
+SLEUTH=$1
+. "$(dirname "$0")/tap.sh"
+DATA=$(data_dir)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The parts of a report that do not depend on the format the events came in.
+same() { jq -c '{summary: (.summary | del(.first, .last)), queries: [.queries[] | {fingerprint, calls, total_ms, users, databases}],
+                 errors: [.events.errors[] | {sqlstate, severity, message, count, statement}]}' "$1"; }
+
+check() { # FILE PREFIX-OR-FORMAT
+    local f=$DATA/$1 name=$1 r=$tmp/$1.json
+    local n_q n_bind n_err
+    n_q=$(grep -c -E 'duration: [0-9.]+ ms  (statement|execute)' "$f")
+    n_bind=$(grep -c -E 'duration: [0-9.]+ ms  bind' "$f")
+    n_err=$(grep -c -E '(ERROR|FATAL|PANIC):  ' "$f")
+    "$SLEUTH" analyze --format json -j 1 -o "$r" "$f"; ok $? "$name: analyze exits 0"
+    is "$(jq -r '.inputs[0] | if .format == "stderr" then .prefix else .format + " " + .prefix end' "$r")" "$2" "$name: detected as '$2'"
+    is "$(jq '.inputs[0].unparsed_lines' "$r")" 0 "$name: every line recognised"
+    is "$(jq '.summary.queries' "$r")" "$n_q" "$name: $n_q queries, as many as statement and execute lines"
+    is "$(jq '[.queries[].bind_calls] | add' "$r")" "$n_bind" "$name: $n_bind binds"
+    is "$(jq '.summary.errors' "$r")" "$n_err" "$name: $n_err errors"
+    is "$(jq -c '[.queries[].users[].name] | unique' "$r")" '["app","postgres"]' "$name: users read"
+    is "$(jq -c '[.queries[].databases[].name] | unique' "$r")" '["postgres","shop"]' "$name: databases read"
+    is "$(jq -c '[.events.errors[].sqlstate] | sort' "$r")" '["23505","42P01"]' "$name: SQLSTATEs"
+    "$SLEUTH" analyze --format json -j 4 -o "$tmp/j4.json" "$f"
+    cmp -s "$r" "$tmp/j4.json"; ok $? "$name: -j 4 gives the same JSON as -j 1"
+    "$SLEUTH" analyze --format json --user app -o "$tmp/app.json" "$f"
+    is "$(jq '.summary.queries' "$tmp/app.json")" "$(grep -E 'duration: [0-9.]+ ms  (statement|execute)' "$f" | grep -c -E '(user=app|app@|\|app\|)')" "$name: --user app keeps app's queries"
+    for fmt in text md html; do
+        "$SLEUTH" analyze --format $fmt -o "$tmp/out.$fmt" "$f"; ok $? "$name: --format $fmt exits 0"
+    done
+}
+
+check prefix-pgbadger.log '%t [%p]: [%l-1] user=%u,db=%d '
+check prefix-user-db.log '%m [%p] user=%u,db=%d '
+check prefix-sqlstate.log '%m [%p] %e: db=%d,user=%u,app=%a,client=%h '
+check prefix-debian9.log '%t [%p-%l] %q%u@%d '
+check prefix-pgreplay.log '%m|%u|%d|%c|'
+check prefix-queryid.log '%m [%p] [queryid=%Q] %q%u@%d '
+check prefix-rds.log '%t:%r:%u@%d:[%p]:'
+check verbose.log '%m [%p] %q%u@%d '
+for fl in bsd-us rfc5424 iso; do
+    check syslog-$fl.log 'syslog user=%u,db=%d '
+done
+
+[ "$(grep -c 'queryid=-' "$DATA/prefix-queryid.log")" -gt 0 ]; ok $? "the query id log has negative query ids"
+is "$(jq -c '[.queries[].apps[].name] | unique' "$tmp/prefix-sqlstate.log.json")" '["pgbench","psql"]' "applications read"
+is "$(jq -c '[.events.errors[].message] | sort' "$tmp/verbose.log.json")" \
+    '["duplicate key value violates unique constraint \"orders_pkey\"","relation \"missing_table\" does not exist at character 15"]' \
+    "verbose: the SQLSTATE is not left in the message"
+for f in prefix-debian9.log prefix-pgreplay.log prefix-queryid.log prefix-rds.log verbose.log syslog-bsd-us.log syslog-rfc5424.log syslog-iso.log; do
+    is "$(same "$tmp/$f.json" | jq -c '.queries | map(del(.total_ms))')" "$(same "$tmp/prefix-user-db.log.json" | jq -c '.queries | map(del(.total_ms))')" \
+        "$f: the same queries, users and databases as the plain stderr log"
+done
+for fl in bsd-us rfc5424 iso; do
+    is "$(same "$tmp/syslog-$fl.log.json")" "$(same "$tmp/prefix-user-db.log.json")" "syslog-$fl: the same report as the stderr log it was made from"
+done
+
+# csvlog with the columns of PostgreSQL 8.4 (22) and 9.0-12 (23), cut from a PostgreSQL 15 one.
+for v in pg15 pg90 pg84; do
+    f=$DATA/csvlog-$v.csv r=$tmp/csvlog-$v.json
+    "$SLEUTH" analyze --format json -j 1 -o "$r" "$f"; ok $? "csvlog-$v: analyze exits 0"
+    is "$(jq -r '.inputs[0].format' "$r")" csvlog "csvlog-$v: detected as csvlog"
+    is "$(jq '.inputs[0].unparsed_lines' "$r")" 0 "csvlog-$v: every line recognised"
+    is "$(jq '.summary.queries' "$r")" "$(grep -c -E 'duration: [0-9.]+ ms  (statement|execute)' "$f")" "csvlog-$v: queries as many as the lines say"
+    is "$(jq '.summary.errors' "$r")" "$(grep -c ',ERROR,' "$f")" "csvlog-$v: errors"
+    is "$(jq -c '[.queries[].users[].name] | unique' "$r")" '["app","postgres"]' "csvlog-$v: users read"
+    "$SLEUTH" analyze --format json -j 4 -o "$tmp/j4.json" "$f"
+    cmp -s "$r" "$tmp/j4.json"; ok $? "csvlog-$v: -j 4 gives the same JSON as -j 1"
+done
+is "$(jq -c '[.queries[].apps[].name] | unique' "$tmp/csvlog-pg84.json")" '[""]' "8.4 has no application column"
+is "$(jq -c '[.queries[].apps[].name] | unique' "$tmp/csvlog-pg90.json")" '["pgbench","psql"]' "9.0 has one"
+same_csv() { jq -c '[.queries[] | {fingerprint, calls, total_ms, users, databases}], .summary, .events.errors' "$1"; }
+is "$(same_csv "$tmp/csvlog-pg84.json")" "$(same_csv "$tmp/csvlog-pg15.json")" "csvlog-pg84: the same report as the PostgreSQL 15 csvlog"
+is "$(same_csv "$tmp/csvlog-pg90.json")" "$(same_csv "$tmp/csvlog-pg15.json")" "csvlog-pg90: the same report as the PostgreSQL 15 csvlog"
+
+# Binds that no execute follows (the executes were under log_min_duration_statement): calls of their own.
+f=$DATA/lone-bind.log r=$tmp/lone-bind.json
+"$SLEUTH" analyze --format json -j 1 -o "$r" "$f"; ok $? "lone-bind: analyze exits 0"
+n_stmt=$(grep -c -E 'duration: [0-9.]+ ms  statement: ' "$f")
+n_bind=$(grep -c -E 'duration: [0-9.]+ ms  bind ' "$f")
+is "$(grep -c -E 'duration: [0-9.]+ ms  execute ' "$f")" 0 "lone-bind: the log has no execute line"
+is "$(jq '.summary.queries' "$r")" $((n_stmt + n_bind)) "lone-bind: $n_stmt statements and $n_bind binds are the calls"
+is "$(jq -c '.queries[] | select(.query | startswith("select $1 from t t1")) | [.calls, .bind_calls, .parse_calls, .total_ms, .bind_ms]' "$r")" \
+    "[3,3,1,$(grep -o -E 'duration: [0-9.]+ ms  bind' "$f" | awk '{s += $2} END {printf "%.3f,%.3f", s, s}')]" \
+    "lone-bind: the join is 3 calls timed by their binds, shown as binds too"
+"$SLEUTH" analyze --format json -j 4 -o "$tmp/j4.json" "$f"
+cmp -s "$r" "$tmp/j4.json"; ok $? "lone-bind: -j 4 gives the same JSON as -j 1"
+
+# --prefix as postgresql.conf has it, but without the trailing blank.
+"$SLEUTH" analyze --format json --prefix '%t [%p]: [%l-1] user=%u,db=%d' -o "$tmp/given.json" "$DATA/prefix-pgbadger.log"
+ok $? "--prefix without its trailing blank exits 0"
+is "$(jq 'del(.inputs)' "$tmp/given.json" | md5sum)" "$(jq 'del(.inputs)' "$tmp/prefix-pgbadger.log.json" | md5sum)" "and reads the log as detection does"
+
+done_testing
