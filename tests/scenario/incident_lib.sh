@@ -24,7 +24,7 @@ now() { date +%s.%N; }
 # sleep_until T: sleeps until the time T (seconds since the epoch, as now prints it).
 sleep_until() {
     local left
-    left=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", d > 0 ? d : 0 }')
+    left=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')
     sleep "$left"
 }
 
