@@ -235,16 +235,22 @@ static void note_blockers(struct diagnoser *d, const struct sample *s)
             free(b->query);
             b->query = xstrdup(root->query);
         }
-        if (root) {
+        /*
+         * A log knows a holder's session only while its transaction is open:
+         * at the step it ends, the holder the waiters name is a bare pid,
+         * which must not wipe what was known of it.
+         */
+        bool known = root && ((root->app && *root->app) || (root->user && *root->user));
+        if (known || (root && !b->state)) {
             free(b->app);
             free(b->user);
             free(b->state);
             b->app = xstrdup(root->app ? root->app : "");
             b->user = xstrdup(root->user ? root->user : "");
             b->state = xstrdup(root->state ? root->state : "");
-            if (root->xact_age_s > b->xact_age_s)
-                b->xact_age_s = root->xact_age_s;
         }
+        if (root && root->xact_age_s > b->xact_age_s)
+            b->xact_age_s = root->xact_age_s;
         if (w->wait_object && *w->wait_object && !b->object)
             b->object = xstrdup(w->wait_object);
         else if (!b->object && w->query && *w->query) {
