@@ -8,6 +8,7 @@
 #include "report/postmortem.h"
 
 #include "advise/advice.h"
+#include "detect/config.h"
 #include "util/jsonstr.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
@@ -395,6 +396,31 @@ static void root_cause_detail(struct pm_doc *d)
                           "normal on their own (the load fell, or a fix the data does not show)."));
 }
 
+/*
+ * Appends the lines of the detectors' defaults (detect_config_dump) whose
+ * key is one of names (space-separated): the thresholds as a file sets them.
+ */
+static void default_settings(const char *names, struct buf *out)
+{
+    struct detect_config cfg;
+    detect_config_init(&cfg);
+    struct buf all = BUF_INIT;
+    detect_config_dump(&cfg, &all);
+    for (const char *line = all.ptr; line && *line;) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+        size_t key = strcspn(line, " =");
+        for (const char *n = names; *n;) {
+            size_t k = strcspn(n, " ");
+            if (k == key && strncmp(n, line, k) == 0)
+                buf_add(out, line, len);
+            n += k + (n[k] == ' ');
+        }
+        line += len;
+    }
+    buf_release(&all);
+}
+
 /* The finding that opened the incident, as a watch setting and a Prometheus rule. */
 static void alert_measure(struct pm_doc *d)
 {
@@ -402,37 +428,41 @@ static void alert_measure(struct pm_doc *d)
     if (!inc->nalerts)
         return;
     static const struct {
-        const char *kind, *setting;
-    } keys[] = {
-        { "latency_regression", "latency_ratio = 2\nlatency_min_increase = 5ms" },
-        { "call_surge", "surge_ratio = 5\nsurge_min_increase = 20" },
-        { "new_heavy_query", "new_query_share = 20%\nnew_query_min_load = 0.05" },
-        { "connection_saturation", "connections_warning = 80%" },
-        { "idle_in_transaction", "idle_in_transaction = 30s" },
-        { "long_running_query", "long_running = 60s" },
-        { "blocking_chain", "blocking_min_wait = 5s" },
-        { "lock_waits", "lock_waits_sessions = 5" },
-        { "seq_scan_growth", "seq_scan_ratio = 5" },
-        { "hot_ratio_drop", "hot_baseline = 80%\nhot_drop = 50%" },
-        { "rows_per_call", "rows_per_call = 1000" },
-        { "database_load", "db_load_ratio = 3" },
-        { "call_rate", "call_rate_ratio = 5" },
-        { "connection_rate", "conn_rate_ratio = 5" },
+        const char *kind, *keys;
+    } thresholds[] = {
+        { "latency_regression", "latency_ratio latency_min_increase" },
+        { "call_surge", "surge_ratio surge_min_increase" },
+        { "new_heavy_query", "new_query_share new_query_min_load" },
+        { "connection_saturation", "connections_warning" },
+        { "idle_in_transaction", "idle_in_transaction" },
+        { "long_running_query", "long_running" },
+        { "blocking_chain", "blocking_min_wait" },
+        { "lock_waits", "lock_waits_sessions lock_waits_logged" },
+        { "seq_scan_growth", "seq_scan_ratio seq_scan_min_increase" },
+        { "hot_ratio_drop", "hot_baseline hot_drop" },
+        { "rows_per_call", "rows_per_call rows_ratio" },
+        { "database_load", "db_load_ratio db_load_min_increase" },
+        { "call_rate", "call_rate_ratio call_rate_min_increase" },
+        { "connection_rate", "conn_rate_ratio conn_rate_min_increase" },
     };
     const char *kind = inc->alerts[0].kind;
-    const char *setting = NULL;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strcmp(keys[i].kind, kind) == 0)
-            setting = keys[i].setting;
+    struct buf setting = BUF_INIT;
+    for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]); i++)
+        if (strcmp(thresholds[i].kind, kind) == 0) {
+            buf_addstr(&setting, "# sleuth.conf\n");
+            default_settings(thresholds[i].keys, &setting);
+        }
+    bool has = setting.len > 0;
     struct buf b = BUF_INIT;
     buf_addf(&b,
              "Page on the alert that opened this incident (%s): sleuth watch with a "
              "10 s interval fires it within two intervals; these are its thresholds "
              "(--config FILE)",
              kind);
-    buf_addstr(&b, setting ? "." : ": it fires at once.");
-    step(&d->measures, &d->nmeasures, buf_detach(&b, NULL),
-         setting ? dupf("# sleuth.conf\n%s", setting) : NULL, "sh");
+    buf_addstr(&b, has ? "." : ": it fires at once.");
+    step(&d->measures, &d->nmeasures, buf_detach(&b, NULL), has ? buf_detach(&setting, NULL) : NULL,
+         "sh");
+    buf_release(&setting);
     step(&d->measures, &d->nmeasures,
          xstrdup("Or from Prometheus scraping sleuth watch --listen: a rule on the same alert."),
          dupf("- alert: Sleuth_%s\n  expr: sleuth_alerts_firing{kind=\"%s\"} > 0\n  for: 1m\n"

@@ -80,6 +80,9 @@ grep -qxF 'CREATE INDEX CONCURRENTLY ON readings (sensor_id, taken_at);' "$tmp/s
 ok $? "postmortem (short log): the exact SQL of the index to keep"
 grep -q '^- \*\*[0-9T:.+-]*\*\* Trigger: drop\\_index readings\\_sensor\\_taken\\_idx' "$tmp/short.md"
 ok $? "postmortem (short log): the trigger on the timeline"
+is "$(sed -n '/^# sleuth.conf$/,/^```$/p' "$tmp/short.md" | sed '1d;$d' | tr '\n' ' ')" \
+    "latency_ratio = 2 latency_min_increase = 5ms " \
+    "postmortem (short log): the opening alert's thresholds as a watch setting"
 grep -q 'Escalation: who was paged, who decided: \\_\\_\\_\\_' "$tmp/short.md"
 ok $? "postmortem (short log): a blank for what no log knows"
 grep -q 'Impact on users: cannot tell from these sources' "$tmp/short.md"
