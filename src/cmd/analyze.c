@@ -18,6 +18,7 @@
 #include "report/render.h"
 #include "stats/analysis.h"
 #include "stats/fromsample.h"
+#include "stats/web.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/tstamp.h"
@@ -38,6 +39,7 @@ static const char *const usage[] = {
     "   or: sleuth analyze --store PATH [options]",
     "   or: sleuth report --store PATH [options]",
     "   or: sleuth postmortem [options] FILE|GLOB|- ... | --store PATH",
+    "   or: sleuth analyze|postmortem --access LOG [options] [FILE ...]",
     "",
     "Reads PostgreSQL logs (stderr with any log_line_prefix, csvlog, jsonlog,",
     "syslog; plain or gzip/bzip2/xz/zstd compressed; '-' is standard input) and reports",
@@ -52,6 +54,11 @@ static const char *const usage[] = {
     "  -o, --output FILE       write the report to FILE instead of stdout",
     "      --log-format FMT    auto (default), stderr, csvlog, jsonlog, syslog",
     "      --prefix PREFIX     the server's log_line_prefix (default: detect)",
+    "      --access FILE       a web server access log (repeatable; GLOB, - and compressed",
+    "                          files too): the users' side, impact and false leads",
+    "      --access-format F   combined, common, combined+rt, json, json:KEY=MEMBER,...,",
+    "                          an nginx log_format or an Apache LogFormat (default: detect)",
+    "      --slow D            a request slower than D was slow (default 1s)",
     "      --store PATH        report from a watch store instead of logs",
     "      --store-force       read the store even if PRAGMA quick_check finds it damaged",
     "      --since TIME        keep records at or after TIME (ISO 8601; UTC if no zone)",
@@ -107,6 +114,9 @@ enum {
     OPT_INCIDENT,
     OPT_STORE_FORCE,
     OPT_NO_EXAMPLES,
+    OPT_ACCESS,
+    OPT_ACCESS_FORMAT,
+    OPT_SLOW,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +140,9 @@ static const struct option long_options[] = {
     { "incident", required_argument, NULL, OPT_INCIDENT },
     { "store-force", no_argument, NULL, OPT_STORE_FORCE },
     { "no-examples", no_argument, NULL, OPT_NO_EXAMPLES },
+    { "access", required_argument, NULL, OPT_ACCESS },
+    { "access-format", required_argument, NULL, OPT_ACCESS_FORMAT },
+    { "slow", required_argument, NULL, OPT_SLOW },
     { NULL, 0, NULL, 0 },
 };
 
@@ -180,19 +193,31 @@ static int parse_format(const char *s, enum report_format *f)
  * Writes the report, or for `postmortem` the postmortem of the incident
  * numbered ro->incident (the worst when 0): EXIT_FINDINGS when there is none.
  */
-static int write_report(const char *name, const struct analysis *a, const struct report_opts *ro,
-                        const struct alert *alerts, size_t nalerts, const struct incident *incs,
-                        size_t nincs, const char *path)
+static int write_report(const char *name, const struct analysis *a, const struct web *web,
+                        const struct report_opts *ro, const struct alert *alerts, size_t nalerts,
+                        const struct incident *incs, size_t nincs, const char *path)
 {
     const struct incident *inc = NULL;
+    struct incident web_inc;
+    bool web_only = false;
+    struct report r;
+    report_init(&r, a, ro);
+    report_set_alerts(&r, alerts, nalerts);
+    report_set_incidents(&r, incs, nincs);
+    report_set_web(&r, web);
     if (strcmp(name, "postmortem") == 0) {
         inc = postmortem_pick(incs, nincs, ro->incident);
+        if (!inc && !ro->incident && postmortem_web_incident(&r, &web_inc)) {
+            inc = &web_inc;
+            web_only = true;
+        }
         if (!inc) {
             if (ro->incident)
                 fprintf(stderr, "sleuth postmortem: no incident numbered %d (%zu found)\n",
                         ro->incident, nincs);
             else
                 fprintf(stderr, "sleuth postmortem: no incident in these data: nothing to write\n");
+            report_release(&r);
             return EXIT_FINDINGS;
         }
     }
@@ -201,14 +226,17 @@ static int write_report(const char *name, const struct analysis *a, const struct
         out = fopen(path, "w");
         if (!out) {
             fprintf(stderr, "sleuth %s: cannot write '%s': %s\n", name, path, strerror(errno));
+            if (web_only)
+                incident_release(&web_inc);
+            report_release(&r);
             return EXIT_INPUT;
         }
     }
-    struct report r;
-    report_init(&r, a, ro);
-    report_set_alerts(&r, alerts, nalerts);
-    report_set_incidents(&r, incs, nincs);
-    int rc = inc ? postmortem_write(&r, inc, out) : report_write(&r, out);
+    int rc = web_only ? postmortem_write_web(&r, inc, out)
+             : inc    ? postmortem_write(&r, inc, out)
+                      : report_write(&r, out);
+    if (web_only)
+        incident_release(&web_inc);
     report_release(&r);
     /* A report cut short by a full disk must not exit 0. */
     if (fflush(out) != 0 || ferror(out))
@@ -244,6 +272,20 @@ static void warn_inputs(const struct analysis *a)
             fprintf(stderr, "sleuth analyze: '%s': %llu lines not recognised, first at line %llu\n",
                     in->path, (unsigned long long)unparsed,
                     (unsigned long long)st->first_unparsed[0]);
+    }
+}
+
+/* What went wrong reading the access logs, one line an input. */
+static void warn_access(const char *name, const struct web *w)
+{
+    for (size_t i = 0; i < w->ninputs; i++) {
+        const struct web_input *in = &w->inputs[i];
+        if (in->error)
+            fprintf(stderr, "sleuth %s: %s\n", name, in->error);
+        else if (in->bad_lines)
+            fprintf(stderr, "sleuth %s: '%s': %llu lines not read as %s, first at line %llu\n",
+                    name, in->path, (unsigned long long)in->bad_lines, in->format,
+                    (unsigned long long)in->first_bad_line);
     }
 }
 
@@ -338,8 +380,8 @@ static int read_store(struct store *st, struct analysis *a, struct alert_list *a
 
 /* `--store PATH`: the report from stored history instead of logs. */
 static int run_store(const char *name, const char *path, bool force,
-                     const struct analysis_opts *opts, const struct report_opts *ro,
-                     const char *output)
+                     const struct analysis_opts *opts, const struct web *web,
+                     const struct report_opts *ro, const char *output)
 {
     /* store_open creates a missing file: a typo must not report an empty store. */
     struct stat sb;
@@ -374,7 +416,7 @@ static int run_store(const char *name, const char *path, bool force,
     if (rc == EXIT_OK) {
         if (!a.c.samples.intervals && !a.c.samples.gaps)
             fprintf(stderr, "sleuth %s: '%s' holds no interval in this range\n", name, path);
-        rc = write_report(name, &a, ro, alerts.v, alerts.n, incs.v, incs.n, output);
+        rc = write_report(name, &a, web, ro, alerts.v, alerts.n, incs.v, incs.n, output);
     }
     for (size_t i = 0; i < incs.n; i++)
         incident_release(&incs.v[i]);
@@ -400,6 +442,10 @@ static int run(const char *name, int argc, char **argv)
     const char *output = NULL, *store = NULL, *log_only = NULL;
     bool store_force = false;
     struct lists l = { 0 };
+    char **access = NULL;
+    size_t naccess = 0, access_cap = 0;
+    struct web_opts wo = { .slow_us = 1000000 };
+    struct web web_data, *web = NULL;
     analysis_opts_init(&opts);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     opts.jobs = ncpu > 0 ? (int)ncpu : 1;
@@ -495,14 +541,26 @@ static int run(const char *name, int argc, char **argv)
         case OPT_NO_EXAMPLES:
             opts.filter.no_examples = true;
             break;
+        case OPT_ACCESS: {
+            struct err e;
+            if (source_expand(optarg, &access, &naccess, &access_cap, &e) < 0)
+                rc = usage_error(name, "%s", e.msg);
+            break;
+        }
+        case OPT_ACCESS_FORMAT:
+            wo.format = optarg;
+            break;
+        case OPT_SLOW:
+            if (!parse_duration_us(optarg, 1000, &wo.slow_us) || wo.slow_us < 1)
+                rc =
+                    usage_error(name, "--slow takes a duration like 500ms or 2s, not '%s'", optarg);
+            break;
         default:
             rc = usage_error(name, "unknown option");
             break;
         }
-        if (rc != EXIT_OK) {
-            lists_free(&l);
-            return rc;
-        }
+        if (rc != EXIT_OK)
+            goto done;
     }
     if (store && optind < argc)
         rc = usage_error(name, "give log files or --store, not both");
@@ -516,12 +574,10 @@ static int run(const char *name, int argc, char **argv)
         rc = usage_error(name, "a postmortem is md, html or json");
     else if (!store && strcmp(name, "report") == 0)
         rc = usage_error(name, "no store given (--store PATH; for logs use 'sleuth analyze')");
-    else if (!store && optind >= argc)
+    else if (!store && optind >= argc && !naccess)
         rc = usage_error(name, "no log file given (use - for standard input)");
-    if (rc != EXIT_OK) {
-        lists_free(&l);
-        return rc;
-    }
+    if (rc != EXIT_OK)
+        goto done;
     if (ro.format == REPORT_JSON && !top_given)
         ro.top = 0;
     opts.filter.dbs = l.dbs;
@@ -529,10 +585,24 @@ static int run(const char *name, int argc, char **argv)
     opts.filter.apps = l.apps;
     opts.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
 
+    if (naccess) {
+        struct err e;
+        wo.interval_us = opts.filter.interval_us;
+        wo.since_us = opts.filter.since_us;
+        wo.until_us = opts.filter.until_us;
+        web_init(&web_data, &wo);
+        web = &web_data;
+        if (web_read(web, access, naccess, &e) < 0) {
+            rc = e.code == ERR_USAGE ? usage_error(name, "%s", e.msg) : EXIT_INPUT;
+            if (e.code != ERR_USAGE)
+                warn_access(name, web);
+            goto done;
+        }
+        warn_access(name, web);
+    }
     if (store) {
-        rc = run_store(name, store, store_force, &opts, &ro, output);
-        lists_free(&l);
-        return rc;
+        rc = run_store(name, store, store_force, &opts, web, &ro, output);
+        goto done;
     }
     char **paths = NULL;
     size_t npaths = 0, cap = 0;
@@ -545,7 +615,7 @@ static int run(const char *name, int argc, char **argv)
         }
     }
     struct analysis a;
-    if (npaths == 0) {
+    if (npaths == 0 && !web) {
         rc = EXIT_INPUT;
     } else if (analysis_run(&a, paths, npaths, &opts, &err) < 0) {
         if (err.code == ERR_USAGE) {
@@ -557,7 +627,7 @@ static int run(const char *name, int argc, char **argv)
         analysis_release(&a);
     } else {
         warn_inputs(&a);
-        if (!any_record(&a)) {
+        if (npaths && !any_record(&a)) {
             fprintf(stderr, "sleuth %s: no PostgreSQL log record in %zu input%s\n", name, a.ninputs,
                     a.ninputs == 1 ? "" : "s");
             rc = EXIT_INPUT;
@@ -568,7 +638,7 @@ static int run(const char *name, int argc, char **argv)
         struct engine *e = engine_run_log(&a.c, &cfg, NULL);
         size_t nincs;
         const struct incident *incs = engine_incidents(e, &nincs);
-        int wrc = write_report(name, &a, &ro, NULL, 0, incs, nincs, output);
+        int wrc = write_report(name, &a, web, &ro, NULL, 0, incs, nincs, output);
         if (wrc != EXIT_OK)
             rc = wrc;
         engine_free(e);
@@ -577,6 +647,12 @@ static int run(const char *name, int argc, char **argv)
     for (size_t i = 0; i < npaths; i++)
         free(paths[i]);
     free(paths);
+done:
+    if (web)
+        web_release(web);
+    for (size_t i = 0; i < naccess; i++)
+        free(access[i]);
+    free(access);
     lists_free(&l);
     return rc;
 }

@@ -16,6 +16,7 @@
  * no script to show them. The small inline script only sorts tables.
  */
 #include "render.h"
+#include "web.h"
 
 #include "svg.h"
 #include "util/utf8.h"
@@ -865,12 +866,30 @@ static void incidents_section(const struct report *r, struct buf *b)
     buf_addstr(b, "</section>\n");
 }
 
+/* The users' side, from the access logs. */
+static void web_section(const struct report *r, struct buf *b)
+{
+    size_t n;
+    struct report_row *rows = report_web_rows(r, &n);
+    if (!rows)
+        return;
+    buf_addstr(b, "<section id=\"web\"><h2>Web tier (access logs)</h2>\n<dl class=\"incident\">\n");
+    for (size_t k = 0; k < n; k++) {
+        buf_addf(b, "<dt>%s</dt><dd>", rows[k].label);
+        report_html_esc(b, rows[k].text);
+        buf_addstr(b, "</dd>\n");
+    }
+    buf_addstr(b, "</dl>\n</section>\n");
+    report_rows_free(rows, n);
+}
+
 int report_write_html(const struct report *r, FILE *out)
 {
     struct buf b = BUF_INIT;
     page_head(r, &b);
     summary_cards(r, &b);
     incidents_section(r, &b);
+    web_section(r, &b);
     buf_addstr(&b, "<section id=\"timeline\"><h2>Timeline</h2>\n");
     if (r->ntl)
         svg_timeline(r, &b);

@@ -5,6 +5,7 @@
  * the queries are written one at a time so memory does not grow with them.
  */
 #include "render.h"
+#include "web.h"
 
 #include "util/jsonstr.h"
 #include "util/tstamp.h"
@@ -359,6 +360,7 @@ int report_write_json(const struct report *r, FILE *out)
     rc |= put_member(out, "events", events_json(r), false);
     rc |= put_member(out, "store", store_json(r), false);
     rc |= put_member(out, "alerts", alerts_json(r), false);
+    rc |= put_member(out, "web", report_web_json(r), false);
     json_t *dj = incident_list_json(r->incidents, r->nincidents);
     rc |= put_member(out, "incidents", json_incref(json_object_get(dj, "incidents")), false);
     rc |= put_member(out, "diagnosis", json_incref(json_object_get(dj, "diagnosis")), false);

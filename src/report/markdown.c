@@ -10,6 +10,7 @@
  * their content, and bytes that are not UTF-8 become U+FFFD.
  */
 #include "render.h"
+#include "web.h"
 
 #include "util/utf8.h"
 #include "util/xalloc.h"
@@ -414,11 +415,29 @@ static void incidents(const struct report *r, struct buf *b)
     }
 }
 
+/* The users' side, from the access logs. */
+static void web_tier(const struct report *r, struct buf *b)
+{
+    size_t n;
+    struct report_row *rows = report_web_rows(r, &n);
+    if (!rows)
+        return;
+    buf_addstr(b, "## Web tier (access logs)\n\n");
+    for (size_t k = 0; k < n; k++) {
+        buf_addf(b, "- **%s**: ", rows[k].label);
+        report_md_text(b, rows[k].text, 0);
+        buf_addch(b, '\n');
+    }
+    buf_addch(b, '\n');
+    report_rows_free(rows, n);
+}
+
 int report_write_markdown(const struct report *r, FILE *out)
 {
     struct buf b = BUF_INIT;
     summary(r, &b);
     incidents(r, &b);
+    web_tier(r, &b);
     top_queries(r, &b);
     slowest(r, &b);
     alerts(r, &b);

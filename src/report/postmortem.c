@@ -9,6 +9,7 @@
 
 #include "advise/advice.h"
 #include "detect/config.h"
+#include "report/web.h"
 #include "util/jsonstr.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
@@ -59,6 +60,9 @@ struct pm_doc {
     struct pm_number *numbers;
     size_t nnumbers;
     char *sources; /* what the document was written from */
+    bool has_web;  /* access logs were given: impact holds the users' side */
+    bool web_only; /* the incident is the web tier's own (postmortem_web_incident) */
+    struct web_impact web;
 };
 
 /* --- building ---------------------------------------------------------------------- */
@@ -167,7 +171,11 @@ static void summary_sentences(const struct report *r, struct pm_doc *d)
     const struct cause *g = d->top;
     char *onset = fmt_time(r, inc->onset_us);
     struct buf b = BUF_INIT;
-    buf_addf(&b, "%s %s", cause_kind_name(g->kind), g->table ? "on " : "");
+    if (d->web_only)
+        buf_addf(&b, "pages failed or slowed at the web tier%s",
+                 inc->suspicions[0].verdict == VERDICT_RULED_OUT ? ", the database ruled out" : "");
+    else
+        buf_addf(&b, "%s %s", cause_kind_name(g->kind), g->table ? "on " : "");
     if (g->table)
         buf_addstr(&b, g->table);
     buf_addf(&b, ", %s", onset);
@@ -204,9 +212,16 @@ static void summary_sentences(const struct report *r, struct pm_doc *d)
     buf_addf(&b, "; peak %.2f s of database time a second", inc->peak_db_s);
     buf_addch(&b, '.');
     d->impact = buf_detach(&b, NULL);
-    d->users = xstrdup("Impact on users: cannot tell from these sources. The web server's access "
-                       "log would tell how many requests failed or were slow and how many "
-                       "clients saw it.");
+    if (d->web_only) {
+        free(d->impact);
+        d->impact = dupf("The database: %s.", nz(inc->suspicions[0].evidence));
+    }
+    if (d->has_web)
+        d->users = report_web_impact_text(r, &d->web);
+    else
+        d->users = xstrdup("Impact on users: cannot tell from these sources. The web server's "
+                           "access log (--access) would tell how many requests failed or were "
+                           "slow and how many clients saw it.");
     number(d, "database_time_above_normal_s", extra, "s", "incident.impact");
     number(d, "calls", calls, "calls", "incident.impact");
     number(d, "calls_per_s_before", before, "calls/s", "incident.impact");
@@ -214,6 +229,17 @@ static void summary_sentences(const struct report *r, struct pm_doc *d)
     number(d, "errors_logged", errors, "errors", "incident.impact");
     number(d, "connections_refused", refused, "connections", "incident.impact");
     number(d, "peak_db_time_s_per_s", inc->peak_db_s, "s/s", "incident.peak");
+    if (d->has_web) {
+        const struct web_impact *w = &d->web;
+        number(d, "requests", (double)w->requests, "requests", "access log");
+        number(d, "requests_failed", (double)w->failed, "requests", "access log: status 5xx");
+        number(d, "requests_slow", (double)w->slow, "requests", "access log: request time");
+        number(d, "clients", (double)w->clients, "clients", "access log");
+        number(d, "clients_hurt", (double)w->clients_hurt, "clients",
+               "access log: clients with a failed or slow request");
+        number(d, "web_impact_duration_s", (double)(w->window.to_us - w->window.from_us) / 1e6, "s",
+               w->from_web ? "access log: failed or slow share" : "incident window");
+    }
     free(onset);
 }
 
@@ -244,9 +270,14 @@ static void timeline(const struct report *r, struct pm_doc *d)
               inc->trigger.statement);
         free(w);
     }
-    event(d, inc->onset_us, "onset",
-          dupf("Onset: the first interval off the normal stretch (%s).", cause_kind_name(g->kind)),
-          NULL);
+    if (d->web_only)
+        event(d, inc->onset_us, "onset",
+              xstrdup("Onset: failed or slow pages stood out at the web tier."), NULL);
+    else
+        event(d, inc->onset_us, "onset",
+              dupf("Onset: the first interval off the normal stretch (%s).",
+                   cause_kind_name(g->kind)),
+              NULL);
     for (size_t i = 0; i < inc->nalerts && i < 5; i++) {
         const struct incident_alert *a = &inc->alerts[i];
         /* An alert's interval can start before the onset the fine timeline placed. */
@@ -258,7 +289,12 @@ static void timeline(const struct report *r, struct pm_doc *d)
     if (inc->nalerts > 5)
         event(d, inc->alerts[5].since_us, "alert",
               dupf("%zu more alerts joined the incident.", inc->nalerts - 5), NULL);
-    {
+    if (d->web_only) {
+        event(d, inc->detected_us, "detection",
+              xstrdup("Detected: no database alert fired; this stretch was found in the access "
+                      "log afterwards."),
+              NULL);
+    } else {
         struct buf b = BUF_INIT;
         buf_addstr(&b, "Detected: the incident opened, ");
         add_seconds(&b, (double)(inc->detected_us - inc->onset_us) / 1e6);
@@ -275,6 +311,30 @@ static void timeline(const struct report *r, struct pm_doc *d)
                   dupf("Not ruled out: %s (%s).%s%s%s", s->name, nz(s->evidence),
                        s->needs ? " What would tell: " : "", nz(s->needs), s->needs ? "." : ""),
                   NULL);
+    }
+    if (d->has_web) {
+        struct report_web_lead leads[REPORT_WEB_LEADS];
+        report_web_leads(&d->web, leads);
+        for (size_t i = 0; i < REPORT_WEB_LEADS; i++) {
+            const struct report_web_lead *l = &leads[i];
+            event(d, inc->detected_us, "false_lead",
+                  dupf("%s: %s (%s).",
+                       l->verdict == VERDICT_RULED_OUT   ? "Ruled out"
+                       : l->verdict == VERDICT_CONFIRMED ? "Confirmed"
+                                                         : "Not ruled out",
+                       l->name, l->evidence),
+                  NULL);
+            free(l->evidence);
+        }
+        if (d->web.from_web && !d->web_only) {
+            event(d, d->web.window.from_us, "users",
+                  dupf("Users: failed or slow pages stood out at the web tier (%+.0f s from the "
+                       "database's onset).",
+                       (double)(d->web.window.from_us - inc->onset_us) / 1e6),
+                  NULL);
+            event(d, d->web.window.to_us, "users_recovered",
+                  xstrdup("Users: pages back to their usual failure and latency."), NULL);
+        }
     }
     event(d, 0, "escalation", xstrdup("Escalation: who was paged, who decided: ____"), NULL);
     if (inc->peak_us)
@@ -303,12 +363,14 @@ static void timeline(const struct report *r, struct pm_doc *d)
         d->events[j] = e;
     }
     double ttd = (double)(inc->detected_us - inc->onset_us) / 1e6;
-    number(d, "time_to_detect_s", ttd, "s", "incident.onset, incident.detected_at");
+    if (!d->web_only)
+        number(d, "time_to_detect_s", ttd, "s", "incident.onset, incident.detected_at");
     if (inc->end_us) {
         number(d, "duration_s", (double)(inc->end_us - inc->onset_us) / 1e6, "s",
                "incident.onset, incident.end");
-        number(d, "time_to_recover_s", (double)(inc->end_us - inc->detected_us) / 1e6, "s",
-               "incident.detected_at, incident.end");
+        if (!d->web_only)
+            number(d, "time_to_recover_s", (double)(inc->end_us - inc->detected_us) / 1e6, "s",
+                   "incident.detected_at, incident.end");
     }
 }
 
@@ -338,8 +400,11 @@ static void root_cause_detail(struct pm_doc *d)
 {
     const struct cause *g = d->top;
     const struct incident *inc = d->inc;
-    detail(d, dupf("Cause: %s (%s), score %.2f.", cause_kind_name(g->kind),
-                   cause_kind_what(g->kind), g->score));
+    if (d->web_only)
+        detail(d, dupf("Cause: outside the database: %s.", nz(g->summary)));
+    else
+        detail(d, dupf("Cause: %s (%s), score %.2f.", cause_kind_name(g->kind),
+                       cause_kind_what(g->kind), g->score));
     if (g->query)
         detail(d, dupf("Query: %s", g->query));
     if (g->table) {
@@ -638,6 +703,21 @@ static void measures_and_playbook(struct pm_doc *d)
              "sql");
         break;
     default:
+        if (d->web_only) {
+            step(&d->measures, &d->nmeasures,
+                 xstrdup("Look where the time went outside the database: the web and "
+                         "application hosts' CPU and memory, the upstream services the pages "
+                         "call, the network between them, for the window above."),
+                 NULL, NULL);
+            step(&d->measures, &d->nmeasures,
+                 xstrdup("Alert on the users' side too: a rule on the web tier's 5xx share and "
+                         "p95 latency, so a fault outside the database pages someone."),
+                 NULL, NULL);
+            step(&d->playbook, &d->nplaybook,
+                 xstrdup("Is the database to blame? Read its log beside the access log: sleuth "
+                         "rules it out when its time and errors stay flat."),
+                 xstrdup("sleuth analyze --access ACCESS.log postgresql.log"), "sh");
+        }
         break;
     }
     buf_release(&sql);
@@ -659,25 +739,34 @@ static void measures_and_playbook(struct pm_doc *d)
 static void sources_line(const struct report *r, struct pm_doc *d)
 {
     struct buf b = BUF_INIT;
+    buf_addstr(&b, "Written from ");
     if (r->a->store) {
-        buf_addstr(&b, "Written from ");
         report_store_line(r, &b);
-        buf_addstr(&b, ".");
-    } else {
-        buf_addstr(&b, "Written from ");
+    } else if (r->a->ninputs) {
         for (size_t i = 0; i < r->a->ninputs; i++)
             buf_addf(&b, "%s'%s'", i ? ", " : "", r->a->inputs[i].path);
-        buf_addstr(&b, " (the server log).");
+        buf_addstr(&b, " (the server log)");
+    } else {
+        buf_addstr(&b, "no database log or store");
     }
-    buf_addstr(&b, " Times are in the log's time zone.");
+    for (size_t i = 0; r->web && i < r->web->ninputs; i++)
+        buf_addf(&b, "%s'%s'%s", i ? ", " : " and ", r->web->inputs[i].path,
+                 i + 1 == r->web->ninputs ? " (the web server's access log)" : "");
+    buf_addstr(&b, ". Times are in the log's time zone.");
     d->sources = buf_detach(&b, NULL);
 }
 
-static void pm_build(const struct report *r, const struct incident *inc, struct pm_doc *d)
+static void pm_build(const struct report *r, const struct incident *inc, bool web_only,
+                     struct pm_doc *d)
 {
     memset(d, 0, sizeof(*d));
     d->inc = inc;
     d->top = &inc->causes[0];
+    d->web_only = web_only;
+    if (r->web) {
+        d->has_web = true;
+        web_impact(r->web, inc->onset_us, inc->end_us ? inc->end_us : inc->updated_us, &d->web);
+    }
     summary_sentences(r, d);
     timeline(r, d);
     root_cause_detail(d);
@@ -730,6 +819,24 @@ static void md_span(const struct report *r, const struct pm_doc *d, struct buf *
     }
 }
 
+/* "**Time to detect**: 1 s; **time to recover** ...: 65 s." (Markdown). */
+static void detect_words(const struct pm_doc *d, struct buf *b)
+{
+    const struct incident *inc = d->inc;
+    if (d->web_only) {
+        buf_addstr(b, "**Time to detect**: no database alert fired; found in the access log "
+                      "afterwards.");
+        return;
+    }
+    buf_addstr(b, "**Time to detect**: ");
+    add_seconds(b, (double)(inc->detected_us - inc->onset_us) / 1e6);
+    if (inc->end_us) {
+        buf_addstr(b, "; **time to recover** (detection to normal): ");
+        add_seconds(b, (double)(inc->end_us - inc->detected_us) / 1e6);
+    }
+    buf_addch(b, '.');
+}
+
 static void md_steps(struct buf *b, const struct pm_step *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -755,13 +862,9 @@ static int write_markdown(const struct report *r, const struct pm_doc *d, FILE *
     report_md_text(&b, d->users, 0);
     buf_addstr(&b, "\n- **Root cause**: ");
     report_md_text(&b, d->root_cause, 0);
-    buf_addstr(&b, "\n- **Time to detect**: ");
-    add_seconds(&b, (double)(inc->detected_us - inc->onset_us) / 1e6);
-    if (inc->end_us) {
-        buf_addstr(&b, "; **time to recover** (detection to normal): ");
-        add_seconds(&b, (double)(inc->end_us - inc->detected_us) / 1e6);
-    }
-    buf_addstr(&b, ".\n\n## Timeline\n\n");
+    buf_addstr(&b, "\n- ");
+    detect_words(d, &b);
+    buf_addstr(&b, "\n\n## Timeline\n\n");
     for (size_t i = 0; i < d->nevents; i++) {
         const struct pm_event *e = &d->events[i];
         buf_addstr(&b, "- ");
@@ -834,6 +937,23 @@ static int write_html(const struct report *r, const struct pm_doc *d, FILE *out)
     report_html_esc(&b, d->users);
     buf_addstr(&b, "</li>\n<li><b>Root cause</b>: ");
     report_html_esc(&b, d->root_cause);
+    buf_addstr(&b, "</li>\n<li>");
+    detect_words(d, &t);
+    /* Only the words' own ** marks become bold: the text is sleuth's, no log string. */
+    for (const char *p = t.ptr; *p;) {
+        const char *m = strstr(p, "**");
+        const char *e = m ? strstr(m + 2, "**") : NULL;
+        if (!m || !e) {
+            report_html_esc(&b, p);
+            break;
+        }
+        buf_add(&b, p, (size_t)(m - p));
+        buf_addstr(&b, "<b>");
+        buf_add(&b, m + 2, (size_t)(e - m - 2));
+        buf_addstr(&b, "</b>");
+        p = e + 2;
+    }
+    buf_reset(&t);
     buf_addstr(&b, "</li>\n</ul>\n<h2>Timeline</h2>\n<ul>\n");
     for (size_t i = 0; i < d->nevents; i++) {
         const struct pm_event *e = &d->events[i];
@@ -945,10 +1065,10 @@ const struct incident *postmortem_pick(const struct incident *incs, size_t n, in
     return NULL;
 }
 
-int postmortem_write(const struct report *r, const struct incident *inc, FILE *out)
+static int write_doc(const struct report *r, const struct incident *inc, bool web_only, FILE *out)
 {
     struct pm_doc d;
-    pm_build(r, inc, &d);
+    pm_build(r, inc, web_only, &d);
     int rc;
     switch (r->opts.format) {
     case REPORT_JSON:
@@ -963,4 +1083,71 @@ int postmortem_write(const struct report *r, const struct incident *inc, FILE *o
     }
     pm_release(&d);
     return rc;
+}
+
+int postmortem_write(const struct report *r, const struct incident *inc, FILE *out)
+{
+    return write_doc(r, inc, false, out);
+}
+
+/*
+ * The web tier's worst incident (the most failed or slow requests) as an
+ * incident of its own: no database cause, the database's verdict as its
+ * one suspicion.
+ */
+bool postmortem_web_incident(const struct report *r, struct incident *out)
+{
+    if (!r->web)
+        return false;
+    struct web_window *wins;
+    size_t n = web_incidents(r->web, &wins);
+    struct web_impact best = { 0 }, imp;
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        web_impact(r->web, wins[i].from_us, wins[i].to_us, &imp);
+        if (!found || imp.failed + imp.slow > best.failed + best.slow) {
+            best = imp;
+            found = true;
+        }
+    }
+    free(wins);
+    if (!found)
+        return false;
+    struct report_web_db db;
+    report_web_db(r, &best.window, &db);
+    incident_init(out);
+    out->seq = 1;
+    out->state = INCIDENT_RESOLVED;
+    out->critical = best.failed > 0;
+    out->onset_us = out->detected_us = best.window.from_us;
+    out->end_us = out->updated_us = best.window.to_us;
+    out->causes = xcalloc(1, sizeof(*out->causes));
+    out->ncauses = 1;
+    out->causes[0].kind = CAUSE_UNKNOWN;
+    out->causes[0].score = 1;
+    bool no_db = !r->a->store && !r->c->queries && !r->c->errors;
+    out->causes[0].summary = xstrdup(
+        db.verdict == VERDICT_RULED_OUT
+            ? "pages failed or slowed at the web tier while the database's time and errors "
+              "stayed flat: the cause is outside the database"
+        : no_db ? "pages failed or slowed at the web tier; without the database's log these "
+                  "data cannot tell whether it is to blame"
+                : "pages failed or slowed at the web tier; the database's numbers moved but "
+                  "opened no incident");
+    out->causes[0].fix = xstrdup("look outside the database first: the web and application "
+                                 "hosts (CPU, memory), the upstream services the pages call, "
+                                 "the network between them");
+    out->suspicions = xcalloc(1, sizeof(*out->suspicions));
+    out->nsuspicions = 1;
+    out->suspicions[0].name = xstrdup("the database");
+    out->suspicions[0].verdict = db.verdict;
+    out->suspicions[0].evidence = db.evidence;
+    if (db.verdict == VERDICT_CANNOT_TELL)
+        out->suspicions[0].needs = xstrdup("the server log or a watch store for the same hours");
+    return true;
+}
+
+int postmortem_write_web(const struct report *r, const struct incident *inc, FILE *out)
+{
+    return write_doc(r, inc, true, out);
 }

@@ -17,6 +17,7 @@
 
 #include "report/render.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 /*
@@ -27,5 +28,15 @@ const struct incident *postmortem_pick(const struct incident *incs, size_t n, in
 
 /* Writes the postmortem of inc in r's format (text is written as Markdown); 0, or -1. */
 int postmortem_write(const struct report *r, const struct incident *inc, FILE *out);
+
+/*
+ * With access logs and no database incident: the web tier's worst stretch
+ * of failed or slow pages as an incident (release with incident_release),
+ * whose postmortem says whether the database is to blame. False when the
+ * web tier had none.
+ */
+bool postmortem_web_incident(const struct report *r, struct incident *out);
+/* Writes the postmortem of such an incident. */
+int postmortem_write_web(const struct report *r, const struct incident *inc, FILE *out);
 
 #endif

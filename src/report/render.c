@@ -2,6 +2,7 @@
  * Shared pieces of the renderers; see render.h.
  */
 #include "render.h"
+#include "web.h"
 
 #include "sql/params.h"
 #include "util/tstamp.h"
@@ -140,6 +141,11 @@ void report_set_incidents(struct report *r, const struct incident *incs, size_t 
     r->nincidents = n;
 }
 
+void report_set_web(struct report *r, const struct web *w)
+{
+    r->web = w;
+}
+
 static void add_seconds(struct buf *b, int64_t us)
 {
     double s = (double)us / 1e6;
@@ -175,7 +181,7 @@ char *report_incident_heading(const struct report *r, const struct incident *inc
     return buf_detach(&b, NULL);
 }
 
-static void row(struct report_row **rows, size_t *n, const char *label, char *text, bool code)
+void report_row_add(struct report_row **rows, size_t *n, const char *label, char *text, bool code)
 {
     *rows = xrealloc(*rows, (*n + 1) * sizeof(**rows));
     (*rows)[(*n)++] = (struct report_row){ label, text, code };
@@ -218,14 +224,14 @@ struct report_row *report_incident_rows(const struct report *r, const struct inc
         if (g->index)
             buf_addf(&b, ", index %s", g->index);
         buf_addf(&b, ": %s", g->summary ? g->summary : "");
-        row(&rows, n, i ? "also" : "cause", buf_detach(&b, NULL), false);
+        report_row_add(&rows, n, i ? "also" : "cause", buf_detach(&b, NULL), false);
         if (g->query)
-            row(&rows, n, "query", xstrdup(g->query), true);
+            report_row_add(&rows, n, "query", xstrdup(g->query), true);
         if (g->fix && i == 0)
-            row(&rows, n, "to do", xstrdup(g->fix), false);
+            report_row_add(&rows, n, "to do", xstrdup(g->fix), false);
     }
     if (inc->has_trigger)
-        row(&rows, n, "trigger", change_text(r, &inc->trigger), false);
+        report_row_add(&rows, n, "trigger", change_text(r, &inc->trigger), false);
     if (inc->has_fix) {
         char *t = change_text(r, &inc->fix);
         struct buf b = BUF_INIT;
@@ -235,7 +241,7 @@ struct report_row *report_incident_rows(const struct report *r, const struct inc
             buf_addstr(&b, "; back to normal at ");
             report_time(r, &b, inc->end_us);
         }
-        row(&rows, n, "fix", buf_detach(&b, NULL), false);
+        report_row_add(&rows, n, "fix", buf_detach(&b, NULL), false);
     }
     for (size_t i = 0; i < inc->nsuspicions; i++) {
         const struct suspicion *s = &inc->suspicions[i];
@@ -243,12 +249,13 @@ struct report_row *report_incident_rows(const struct report *r, const struct inc
         buf_addf(&b, "%s: %s", s->name, s->evidence ? s->evidence : "");
         if (s->needs)
             buf_addf(&b, " (would tell: %s)", s->needs);
-        row(&rows, n,
-            s->verdict == VERDICT_RULED_OUT   ? "ruled out"
-            : s->verdict == VERDICT_CONFIRMED ? "confirmed"
-                                              : "cannot tell",
-            buf_detach(&b, NULL), false);
+        report_row_add(&rows, n,
+                       s->verdict == VERDICT_RULED_OUT   ? "ruled out"
+                       : s->verdict == VERDICT_CONFIRMED ? "confirmed"
+                                                         : "cannot tell",
+                       buf_detach(&b, NULL), false);
     }
+    report_web_incident_rows(r, inc, &rows, n);
     return rows;
 }
 

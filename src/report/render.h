@@ -10,6 +10,7 @@
 #include "core/incident.h"
 #include "detect/finding.h"
 #include "stats/analysis.h"
+#include "stats/web.h"
 #include "util/buf.h"
 
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct report {
     size_t nalerts;
     const struct incident *incidents; /* report_set_incidents; borrowed, or NULL */
     size_t nincidents;
+    const struct web *web; /* the access logs' side (report_set_web); borrowed, or NULL */
 };
 
 /* One labelled line of an incident, as every renderer shows it (report_incident_rows). */
@@ -63,6 +65,8 @@ void report_set_alerts(struct report *r, const struct alert *alerts, size_t n);
 
 /* Adds the incidents (borrowed until report_release) to the report. */
 void report_set_incidents(struct report *r, const struct incident *incs, size_t n);
+/* Adds the web tier from access logs (borrowed until report_release). */
+void report_set_web(struct report *r, const struct web *w);
 /*
  * The heading of an incident ("#1 resolved, critical: ... (65 s), detected
  * ... (+4 s)") and its rows: each cause with its query and fix, the
@@ -73,6 +77,8 @@ char *report_incident_heading(const struct report *r, const struct incident *inc
 struct report_row *report_incident_rows(const struct report *r, const struct incident *inc,
                                         size_t *n);
 void report_rows_free(struct report_row *rows, size_t n);
+/* Appends a row (text is taken over). */
+void report_row_add(struct report_row **rows, size_t *n, const char *label, char *text, bool code);
 
 /* Writes the report in its format; returns 0, or -1 if writing failed. */
 int report_write(const struct report *r, FILE *out);

@@ -4,6 +4,7 @@
  * the other events and a compact timeline.
  */
 #include "render.h"
+#include "web.h"
 
 #include "util/xalloc.h"
 
@@ -227,6 +228,22 @@ static void incidents(const struct report *r, struct buf *b)
     }
 }
 
+/* The users' side, from the access logs. */
+static void web_tier(const struct report *r, struct buf *b)
+{
+    size_t n;
+    struct report_row *rows = report_web_rows(r, &n);
+    if (!rows)
+        return;
+    heading(b, "Web tier (access logs)");
+    for (size_t k = 0; k < n; k++) {
+        buf_addf(b, "  %-11s ", rows[k].label);
+        one_line(b, rows[k].text, 400);
+        buf_addch(b, '\n');
+    }
+    report_rows_free(rows, n);
+}
+
 static void header(const struct report *r, struct buf *b)
 {
     const struct collector *c = r->c;
@@ -279,6 +296,7 @@ int report_write_text(const struct report *r, FILE *out)
     struct buf b = BUF_INIT;
     header(r, &b);
     incidents(r, &b);
+    web_tier(r, &b);
     query_table(r, &b, "Queries by total time", r->by_total);
     query_table(r, &b, "Queries by calls", r->by_calls);
     query_table(r, &b, "Queries by mean time", r->by_mean);

@@ -1,0 +1,52 @@
+/*
+ * The web tier in words and JSON, for every renderer and the postmortem:
+ * the impact of an incident on users, the web tier's verdict on the usual
+ * false leads (a traffic surge or DDoS, the network or a CDN), and, for a
+ * stretch where pages failed or slowed with no database incident, whether
+ * the database is to blame at all. Built from struct web (stats/web.h) and
+ * the database's timeline; nothing here is computed twice.
+ */
+#ifndef SLEUTH_REPORT_WEB_H
+#define SLEUTH_REPORT_WEB_H
+
+#include "report/render.h"
+#include "stats/webimpact.h"
+
+#include <jansson.h>
+
+/* A false lead as the web tier sees it. */
+struct report_web_lead {
+    const char *name; /* "traffic surge or DDoS", "network or CDN" */
+    enum verdict verdict;
+    char *evidence; /* the numbers (malloc'd) */
+};
+
+#define REPORT_WEB_LEADS 2
+
+/* "412 of 5210 requests failed (7.9 %), 35 were slow (over 1 s); 48 of 120 clients ..." */
+char *report_web_impact_text(const struct report *r, const struct web_impact *imp);
+/* Fills out[REPORT_WEB_LEADS]; free each evidence. */
+void report_web_leads(const struct web_impact *imp, struct report_web_lead *out);
+
+/* The database over a web incident's window. */
+struct report_web_db {
+    enum verdict verdict; /* RULED_OUT: flat; CONFIRMED: a database incident overlaps */
+    int incident;         /* that incident's seq, or 0 */
+    double db_s_per_s_before, db_s_per_s_during;
+    uint64_t errors_before, errors_during;
+    char *evidence; /* malloc'd */
+};
+
+void report_web_db(const struct report *r, const struct web_window *win, struct report_web_db *out);
+
+/* The web tier's section: one labelled line per fact (release with report_rows_free). */
+struct report_row *report_web_rows(const struct report *r, size_t *n);
+/* Rows added to an incident: its users' side and the web tier's leads. */
+void report_web_incident_rows(const struct report *r, const struct incident *inc,
+                              struct report_row **rows, size_t *n);
+/* The "web" member of the JSON report (docs/json-output.md); NULL without access logs. */
+json_t *report_web_json(const struct report *r);
+/* The impact as JSON numbers (shared by the report and the postmortem). */
+json_t *report_web_impact_json(const struct report *r, const struct web_impact *imp);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * struct web: the users' side of a run, from web server access logs. Per
+ * interval (the analysis's own width, so it sits beside the database's
+ * timeline): requests, status classes, latency sketch, slow requests,
+ * upstream time, and every client and route seen with its requests,
+ * failures and slow pages; per second the counts that place the web tier's
+ * onset and end; per route (ids folded, access_route) its totals.
+ *
+ * A request *failed* when its status is 5xx; it was *slow* when the server
+ * took longer than opts.slow_us. A client is the user or session the log
+ * names, else its address.
+ *
+ * Memory grows with the distinct clients and routes of each interval, not
+ * with the number of lines.
+ */
+#ifndef SLEUTH_STATS_WEB_H
+#define SLEUTH_STATS_WEB_H
+
+#include "input/access.h"
+#include "stats/sketch.h"
+#include "util/compat.h"
+#include "util/err.h"
+#include "util/hmap.h"
+#include "util/names.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct web_opts {
+    int64_t interval_us;        /* bucket width */
+    int64_t slow_us;            /* a request slower than this was slow (default 1 s) */
+    int64_t since_us, until_us; /* TS_NONE when open */
+    const char *format;         /* --access-format, or NULL to detect per input */
+    bool progress;
+};
+
+/* Requests, failures and slow pages of one client or route, or of one second. */
+struct web_count {
+    uint32_t requests, failed, slow;
+};
+
+/* An id (client or route) with its counts, kept in a bucket's small map. */
+struct web_tally {
+    struct hmap index; /* mixed id -> slot */
+    uint32_t *ids;
+    struct web_count *counts;
+    size_t n, cap;
+};
+
+#define WEB_STATUS_CLASSES 6 /* 1xx .. 5xx, and no status */
+
+struct web_bucket {
+    int64_t start_us;
+    uint64_t requests, failed, slow;
+    uint64_t status[WEB_STATUS_CLASSES];
+    struct sketch latency; /* requests with a request time */
+    int64_t upstream_us;   /* summed over the requests that logged both times */
+    int64_t timed_us;      /* their request times, summed */
+    uint64_t cache_logged, cache_hits;
+    struct web_tally clients, routes;
+};
+
+struct web_route {
+    uint64_t requests, failed, slow;
+    struct sketch latency;
+};
+
+struct web_input {
+    char *path;
+    char *format; /* the layout read, or NULL when none fits */
+    const char *compression;
+    uint64_t bytes, lines, requests;
+    uint64_t bad_lines, first_bad_line;
+    uint64_t oversize; /* lines longer than WEB_MAX_LINE, skipped */
+    char *error;
+};
+
+struct web {
+    struct web_opts opts;
+    struct names clients, routes;
+    struct web_route *route_totals; /* by route id */
+    size_t nroute_totals;
+    struct web_bucket *buckets; /* dense, in time order from buckets[0].start_us */
+    size_t nbuckets;
+    struct web_count *seconds; /* per second from first_second */
+    size_t nseconds;
+    int64_t first_second; /* seconds since the epoch */
+    int offset_s;         /* the logs' zone */
+    uint64_t requests, failed, slow, untimed;
+    uint64_t status[WEB_STATUS_CLASSES];
+    struct sketch latency;
+    struct web_input *inputs;
+    size_t ninputs;
+    double seconds_taken;
+};
+
+#define WEB_MAX_LINE (1u << 20) /* no request line is longer; longer ones are counted, skipped */
+
+void web_init(struct web *w, const struct web_opts *opts);
+void web_release(struct web *w);
+/* Takes one request. */
+void web_add(struct web *w, const struct access_record *rec);
+
+/*
+ * Reads every access log (files, globs expanded by the caller, "-", any
+ * compression source.c reads). An input that cannot be read is recorded
+ * with its error; returns -1 (err set) only when none could be read, or
+ * when opts.format does not compile.
+ */
+MUST_CHECK int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err);
+
+/* The bucket that holds ts_us, or NULL. */
+const struct web_bucket *web_bucket_at(const struct web *w, int64_t ts_us);
+
+#endif
