@@ -460,6 +460,9 @@ static bool parse_duration(struct str s, enum af_field f, int64_t *out)
         return true;
     }
     int64_t scale = f == AF_LAT_S || f == AF_UP_S ? 1000000 : f == AF_LAT_MS ? 1000 : 1;
+    /* Apache's %D is whole microseconds: "0.010" is another layout's field. */
+    if (scale == 1 && memchr(s.ptr, '.', s.len))
+        return false;
     int64_t sum = 0;
     bool any = false;
     while (s.len) {

@@ -21,7 +21,11 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The usual share of failed-or-slow requests: the median over the busy intervals. */
+/*
+ * The usual share of failed-or-slow requests: the lower quartile over the
+ * intervals with requests, so that a fault filling up to three quarters of
+ * the range does not become its own baseline.
+ */
 static double usual_share(const struct web *w)
 {
     double *v = xmalloc((w->nbuckets ? w->nbuckets : 1) * sizeof(*v));
@@ -32,7 +36,7 @@ static double usual_share(const struct web *w)
             v[n++] = (double)(b->failed + b->slow) / (double)b->requests;
     }
     qsort(v, n, sizeof(*v), cmp_double);
-    double m = n ? v[n / 2] : 0;
+    double m = n ? v[n / 4] : 0;
     free(v);
     return m;
 }

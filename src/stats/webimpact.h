@@ -20,7 +20,7 @@ struct web_window {
 
 /*
  * The web tier's incidents: runs of intervals whose share of failed or slow
- * requests stood out from the usual share (the median interval's), at
+ * requests stood out from the usual share (the intervals' lower quartile), at
  * least 2 % and three times the usual, with 3 or more such requests; their
  * edges placed to the second. Returns how many; *out is malloc'd.
  */
