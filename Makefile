@@ -36,6 +36,7 @@ check: deps build-check/build.ninja
 
 bench: deps build
 	bench/run
+	bench/access
 	bench/watch
 
 bench-watch: deps build

@@ -26,8 +26,10 @@
 #include "live/poll.h"
 #include "report/postmortem.h"
 #include "report/render.h"
+#include "report/web.h"
 #include "sink/console.h"
 #include "stats/analysis.h"
+#include "stats/web.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/clock.h"
@@ -133,6 +135,14 @@ struct demo_opts {
     struct detect_config detect;
 };
 
+/*
+ * The shop's pages take a few milliseconds: one over 100 ms is slow for its
+ * users (the --slow a team would set for such a shop; sleuth's default of
+ * 1 s suits pages that do more). The clients count with it and the access
+ * log is read with it.
+ */
+#define DEMO_SLOW_US 100000
+
 struct demo_run {
     struct demo_opts o;
     struct demo_fault_signals sig;
@@ -159,6 +169,8 @@ struct demo_run {
     json_t *diagnosis;     /* engine_json of the live engine, after the run */
     json_t *advice;        /* advice_list_json, after the run */
     json_t *log_diagnosis; /* engine_json of the server log's analysis */
+    char *access_path;     /* the web clients' access log, in the output dir */
+    FILE *access;          /* open on it while the traffic runs */
 };
 
 /* --- the story -------------------------------------------------------------- */
@@ -525,6 +537,17 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         analysis_release(&a);
         return EXIT_INPUT;
     }
+    /* The users' side: the web clients' access log, at the same interval. */
+    struct web web;
+    struct web_opts wo = { .interval_us = r->o.interval_us,
+                           .slow_us = DEMO_SLOW_US,
+                           .since_us = TS_NONE,
+                           .until_us = TS_NONE,
+                           .format = "combined+rt" };
+    web_init(&web, &wo);
+    char *access[] = { r->access_path };
+    if (web_read(&web, access, 1, &err) < 0)
+        fprintf(stderr, "sleuth demo: cannot read the access log: %s\n", err.msg);
     struct engine *e = engine_run_log(&a.c, &r->o.detect, NULL);
     *log_diag = engine_json(e);
     size_t nincs;
@@ -537,7 +560,8 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
     } outs[] = { { "report.html", REPORT_HTML, false },
                  { "report.json", REPORT_JSON, false },
                  { "postmortem.md", REPORT_MARKDOWN, true },
-                 { "postmortem.html", REPORT_HTML, true } };
+                 { "postmortem.html", REPORT_HTML, true },
+                 { "postmortem.json", REPORT_JSON, true } };
     const struct incident *worst = postmortem_pick(incs, nincs, 0);
     for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
         if (outs[i].postmortem && !worst)
@@ -552,7 +576,17 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
         if (f) {
             report_init(&rep, &a, &ro);
             report_set_incidents(&rep, incs, nincs);
+            report_set_web(&rep, web.requests ? &web : NULL);
             wrc = outs[i].postmortem ? postmortem_write(&rep, worst, f) : report_write(&rep, f);
+            if (outs[i].format == REPORT_MARKDOWN && rep.web) {
+                /* The story ends with what the users saw, as the postmortem says it. */
+                struct web_impact imp;
+                web_impact(&web, worst->onset_us, worst->end_us ? worst->end_us : worst->updated_us,
+                           &imp);
+                char *u = report_web_impact_text(&rep, &imp);
+                printf("\n  users (from the clients' access log): %s\n", u);
+                free(u);
+            }
             report_release(&rep);
             if (fclose(f) != 0)
                 wrc = -1;
@@ -565,6 +599,7 @@ static int write_reports(const struct demo_run *r, const char *log_path, const c
     }
     *wrote_postmortem = worst != NULL && rc == EXIT_OK;
     engine_free(e);
+    web_release(&web);
     analysis_release(&a);
     return rc;
 }
@@ -646,6 +681,12 @@ static json_t *run_json(const struct demo_run *r, int64_t end_us)
     json_t *t = json_object();
     json_object_set_new(t, "before_fault", traffic_json(&before));
     json_object_set_new(t, "after_fault", traffic_json(&after));
+    struct demo_traffic_totals tot;
+    demo_traffic_totals(r->traffic, &tot);
+    json_object_set_new(t, "whole_run",
+                        json_pack("{s:I, s:I, s:I, s:i, s:i}", "requests", (json_int_t)tot.requests,
+                                  "failed", (json_int_t)tot.failed, "slow", (json_int_t)tot.slow,
+                                  "clients", tot.clients, "clients_hurt", tot.clients_hurt));
     json_object_set_new(j, "traffic", t);
     return j;
 }
@@ -697,8 +738,8 @@ static int write_outputs(struct demo_run *r, int64_t end_us)
     }
     json_decref(j);
     if (rc == EXIT_OK)
-        printf("\nsleuth demo: the server log, its report (report.html, report.json)%s and "
-               "demo.json are in %s/\n",
+        printf("\nsleuth demo: the server log, the access log, its report (report.html, "
+               "report.json)%s and demo.json are in %s/\n",
                postmortem ? ", the postmortem (postmortem.md, postmortem.html)" : "", dir);
     buf_release(&log);
     buf_release(&json_path);
@@ -861,6 +902,20 @@ static int start_all(struct demo_run *r)
     to.conninfo = demo_server_app_conninfo(r->srv);
     to.sizes = r->sizes;
     to.clients = r->o.clients;
+    if (make_dirs(r->o.output) < 0) {
+        fprintf(stderr, "sleuth demo: cannot create '%s': %s\n", r->o.output, strerror(errno));
+        return EXIT_INPUT;
+    }
+    struct buf ap = BUF_INIT;
+    buf_addf(&ap, "%s/access.log", r->o.output);
+    r->access_path = buf_detach(&ap, NULL);
+    r->access = fopen(r->access_path, "w");
+    if (!r->access) {
+        fprintf(stderr, "sleuth demo: cannot create '%s': %s\n", r->access_path, strerror(errno));
+        return EXIT_INPUT;
+    }
+    to.access_log = r->access;
+    to.slow_us = DEMO_SLOW_US;
     if (demo_traffic_start(&r->traffic, &to, &err) < 0) {
         fprintf(stderr, "sleuth demo: %s\n", err.msg);
         return EXIT_BUG;
@@ -888,6 +943,9 @@ static int stop_all(struct demo_run *r, bool outputs)
     int rc = EXIT_OK;
     int64_t end = clock_realtime_us();
     demo_traffic_stop(r->traffic);
+    if (r->access && fclose(r->access) != 0)
+        fprintf(stderr, "sleuth demo: cannot write '%s': %s\n", r->access_path, strerror(errno));
+    r->access = NULL;
     logfollow_free(r->log);
     r->log = NULL;
     poller_free(r->poller);
@@ -905,6 +963,8 @@ static int stop_all(struct demo_run *r, bool outputs)
             demo_server_remove(r->srv);
     }
     demo_traffic_free(r->traffic);
+    free(r->access_path);
+    r->access_path = NULL;
     demo_server_free(r->srv);
     demo_fault_state_free(r->fault_state);
     r->fault_state = NULL;

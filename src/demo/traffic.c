@@ -54,8 +54,9 @@ struct client {
     struct demo_traffic *t;
     pthread_t thread;
     bool started;
-    bool fresh;       /* a surge visitor: every page on a connection of its own */
-    atomic_bool quit; /* set to stop this client alone (the surge ends) */
+    bool fresh;        /* a surge visitor: every page on a connection of its own */
+    int first_visitor; /* a surge thread's visitors: 16 from here */
+    atomic_bool quit;  /* set to stop this client alone (the surge ends) */
     uint64_t rng;
     PGconn *conn[PATH__COUNT];
     int64_t retry_at_us[PATH__COUNT]; /* no connection attempt before (monotonic µs) */
@@ -64,10 +65,16 @@ struct client {
     int nleaks;
 };
 
+/* Visitors a run can have: the regular ones and 16 for each surge thread. */
+#define MAX_VISITORS (DEMO_VISITORS + 16 * 64)
+
 struct demo_traffic {
     struct demo_traffic_opts o;
     pthread_mutex_t mu;
     struct counts window, phase[2];
+    FILE *access;                   /* the access log (borrowed), or NULL */
+    int64_t requests, failed, slow; /* the whole run */
+    uint8_t visitor[MAX_VISITORS];  /* bit 1: seen, bit 2: saw a failed or slow page */
     int64_t start_us, window_start_us, fault_us, stop_us; /* monotonic µs; 0 = not yet */
     atomic_int fault;
     atomic_bool stopping;
@@ -112,6 +119,7 @@ void demo_traffic_opts_init(struct demo_traffic_opts *o)
     o->hot_set = 40;
     o->hold_s = 120;
     o->seed = 42;
+    o->slow_us = 1000000;
 }
 
 /* --- counting -------------------------------------------------------------- */
@@ -129,9 +137,33 @@ static double bucket_ms(int b)
     return 0.05 * pow(2.0, b / 4.0);
 }
 
-static void record(struct demo_traffic *t, bool ok, int64_t latency_us)
+/* What one page was, for the access log. */
+struct page {
+    const char *method;
+    char path[64];
+    int visitor;
+};
+
+/* The access log's line of a page, as nginx writes combined + request and upstream times. */
+static void log_access(FILE *f, const struct page *pg, bool ok, int64_t latency_us)
+{
+    char when[40];
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    int v = pg->visitor;
+    fprintf(f, "%s%d.%d - - [%s] \"%s %s HTTP/1.1\" %d %d \"-\" \"sleuth-demo\" %.3f %.3f\n",
+            v < DEMO_VISITORS ? "10.20." : "198.51.", v / 200, v % 200 + 1, when, pg->method,
+            pg->path, ok ? 200 : 500, ok ? 5120 : 180, (double)latency_us / 1e6,
+            (double)latency_us / 1e6);
+}
+
+static void record(struct demo_traffic *t, const struct page *pg, bool ok, int64_t latency_us)
 {
     int b = bucket_of(latency_us);
+    bool slow = latency_us > t->o.slow_us;
     pthread_mutex_lock(&t->mu);
     struct counts *ph = &t->phase[t->fault_us ? 1 : 0];
     if (ok) {
@@ -143,6 +175,26 @@ static void record(struct demo_traffic *t, bool ok, int64_t latency_us)
     }
     t->window.buckets[b]++;
     ph->buckets[b]++;
+    t->requests++;
+    t->failed += !ok;
+    t->slow += slow;
+    t->visitor[pg->visitor] |= 1 | (!ok || slow ? 2 : 0);
+    if (t->access)
+        log_access(t->access, pg, ok, latency_us);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void demo_traffic_totals(struct demo_traffic *t, struct demo_traffic_totals *out)
+{
+    pthread_mutex_lock(&t->mu);
+    out->requests = t->requests;
+    out->failed = t->failed;
+    out->slow = t->slow;
+    out->clients = out->clients_hurt = 0;
+    for (int v = 0; v < MAX_VISITORS; v++) {
+        out->clients += (t->visitor[v] & 1) != 0;
+        out->clients_hurt += (t->visitor[v] & 2) != 0;
+    }
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -461,6 +513,14 @@ static void *client_main(void *arg)
         int pick = (int)(rnd(c) % 100), p = 0;
         while (p < PATH__COUNT - 1 && pick >= path_weights[p])
             pick -= path_weights[p++];
+        struct page pg = { .method = "GET",
+                           .visitor = c->fresh ? c->first_visitor + (int)(rnd(c) % 16)
+                                               : (int)(rnd(c) % DEMO_VISITORS) };
+        static const char *const urls[PATH__COUNT] = { "/products/%d", "/search?category=%d",
+                                                       "/checkout", "/orders/%d/status" };
+        snprintf(pg.path, sizeof(pg.path), urls[p], (int)(rnd(c) % 5000) + 1);
+        if (p == PATH_CHECKOUT || p == PATH_ORDERS)
+            pg.method = "POST";
         bool ok;
         switch ((enum path)p) {
         case PATH_BROWSE:
@@ -476,7 +536,7 @@ static void *client_main(void *arg)
             ok = page_orders(c);
             break;
         }
-        record(t, ok, mono_us() - t0);
+        record(t, &pg, ok, mono_us() - t0);
         if (c->fresh)
             for (int k = 0; k < PATH__COUNT; k++) {
                 PQfinish(c->conn[k]);
@@ -515,8 +575,10 @@ int demo_traffic_start(struct demo_traffic **out, const struct demo_traffic_opts
         c->t = t;
         c->rng = o->seed * 1000003u + (uint64_t)i * 7919u + 1;
         c->fresh = i >= t->o.clients;
+        c->first_visitor = DEMO_VISITORS + 16 * ((i - t->o.clients) % 64);
         atomic_init(&c->quit, false);
     }
+    t->access = o->access_log;
     for (int i = 0; i < t->o.clients; i++) {
         struct client *c = &t->clients[i];
         if (pthread_create(&c->thread, NULL, client_main, c) != 0) {
@@ -566,6 +628,8 @@ void demo_traffic_stop(struct demo_traffic *t)
         }
     pthread_mutex_lock(&t->mu);
     t->stop_us = mono_us();
+    if (t->access)
+        fflush(t->access);
     pthread_mutex_unlock(&t->mu);
 }
 

@@ -12,7 +12,11 @@
  *
  * with a seeded PRNG per thread and a small random think time between
  * requests. Every request is counted as ok or failed (an HTTP 500) with its
- * latency. A request fails when a statement fails or its connection cannot
+ * latency, comes from a visitor (one of DEMO_VISITORS regular addresses; a
+ * surge brings new ones) and, with access_log set, is written there as
+ * nginx would (combined + $request_time $upstream_response_time), so the
+ * impact sleuth reads off it can be checked against the clients' own
+ * counts (demo_traffic_totals). A request fails when a statement fails or its connection cannot
  * be made; a thread whose connection was refused waits (backoff) before it
  * tries again, failing the requests of that path meanwhile.
  *
@@ -41,6 +45,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct demo_traffic_opts {
     const char *conninfo; /* the application's role */
@@ -51,6 +56,16 @@ struct demo_traffic_opts {
     int hot_set; /* order updates pick among the newest this many orders */
     int hold_s;  /* how long a leaked checkout transaction stays open */
     uint64_t seed;
+    FILE *access_log; /* write the requests here (borrowed; flushed at stop), or NULL */
+    int64_t slow_us;  /* a page slower than this was slow (default 1 s) */
+};
+
+#define DEMO_VISITORS 64 /* regular visitors' addresses; each surge thread brings 16 new ones */
+
+/* The whole run as the clients saw it. */
+struct demo_traffic_totals {
+    int64_t requests, failed, slow;
+    int clients, clients_hurt; /* distinct visitors, and those with a failed or slow page */
 };
 
 /* Requests over some span: counts and the latency distribution. */
@@ -87,6 +102,8 @@ MUST_CHECK int demo_traffic_surge(struct demo_traffic *t, bool on, struct err *e
 void demo_traffic_window(struct demo_traffic *t, struct demo_traffic_stats *out);
 /* The requests before the fault (phase 0) or since (phase 1). */
 void demo_traffic_phase(struct demo_traffic *t, int phase, struct demo_traffic_stats *out);
+/* Every request so far. */
+void demo_traffic_totals(struct demo_traffic *t, struct demo_traffic_totals *out);
 /* Stops and joins the threads, closes every connection (leaked ones roll back). Idempotent. */
 void demo_traffic_stop(struct demo_traffic *t);
 /* Stops if needed and frees; NULL is a no-op. */

@@ -160,26 +160,43 @@ static int compile_apache(struct access_format *f, const char *s, struct err *er
         enum af_field field;
         switch (*d) {
         case 'h':
-        case 'a': field = AF_CLIENT; break;
-        case 'u': field = AF_USER; break;
+        case 'a':
+            field = AF_CLIENT;
+            break;
+        case 'u':
+            field = AF_USER;
+            break;
         case 't':
             if (arg) /* a strftime layout of its own: not read */
                 return err_set(err, ERR_USAGE, "%%{...}t is not supported in access formats");
             add_lit(f, "[", 1);
             field = AF_TIME_LOCAL;
             break;
-        case 'r': field = AF_REQUEST; break;
-        case 'm': field = AF_METHOD; break;
-        case 'U': field = AF_PATH; break;
-        case 's': field = AF_STATUS; break;
-        case 'D': field = AF_LAT_US; break;
+        case 'r':
+            field = AF_REQUEST;
+            break;
+        case 'm':
+            field = AF_METHOD;
+            break;
+        case 'U':
+            field = AF_PATH;
+            break;
+        case 's':
+            field = AF_STATUS;
+            break;
+        case 'D':
+            field = AF_LAT_US;
+            break;
         case 'T':
             field = arg && arg_len == 2 && memcmp(arg, "ms", 2) == 0   ? AF_LAT_MS
                     : arg && arg_len == 2 && memcmp(arg, "us", 2) == 0 ? AF_LAT_US
                                                                        : AF_LAT_S;
             break;
-        case '\0': return err_set(err, ERR_USAGE, "access format ends in a lone %%");
-        default: field = AF_SKIP; break;
+        case '\0':
+            return err_set(err, ERR_USAGE, "access format ends in a lone %%");
+        default:
+            field = AF_SKIP;
+            break;
         }
         add_tok(f, field);
         if (*d == 't')
@@ -195,10 +212,10 @@ static const struct {
     const char *name;
     enum af_field field;
 } json_names[] = {
-    { "field:time", AF_TIME_ISO },  { "field:client", AF_CLIENT },
-    { "field:user", AF_USER },      { "field:method", AF_METHOD },
-    { "field:path", AF_PATH },      { "field:request", AF_REQUEST },
-    { "field:status", AF_STATUS },  { "field:latency_s", AF_LAT_S },
+    { "field:time", AF_TIME_ISO },     { "field:client", AF_CLIENT },
+    { "field:user", AF_USER },         { "field:method", AF_METHOD },
+    { "field:path", AF_PATH },         { "field:request", AF_REQUEST },
+    { "field:status", AF_STATUS },     { "field:latency_s", AF_LAT_S },
     { "field:latency_ms", AF_LAT_MS }, { "field:latency_us", AF_LAT_US },
     { "field:latency_ns", AF_LAT_NS }, { "field:upstream_s", AF_UP_S },
     { "field:cache", AF_CACHE },
@@ -206,24 +223,42 @@ static const struct {
 
 /* The members nginx (escape=json), Caddy and Traefik write, best first. */
 static const struct af_json json_known[] = {
-    { AF_TIME_ISO, "time_iso8601" }, { AF_TIME_ISO, "time_local" },
-    { AF_TIME_ISO, "time" },         { AF_TIME_ISO, "timestamp" },
-    { AF_TIME_ISO, "@timestamp" },   { AF_TIME_ISO, "StartUTC" },
-    { AF_TIME_ISO, "ts" },           { AF_TIME_ISO, "msec" },
-    { AF_USER, "remote_user" },      { AF_USER, "user_id" },
-    { AF_USER, "ClientUsername" },   { AF_CLIENT, "remote_addr" },
-    { AF_CLIENT, "client_ip" },      { AF_CLIENT, "ClientHost" },
-    { AF_CLIENT, "request.remote_ip" }, { AF_CLIENT, "request.client_ip" },
-    { AF_METHOD, "request_method" }, { AF_METHOD, "RequestMethod" },
-    { AF_METHOD, "request.method" }, { AF_METHOD, "method" },
-    { AF_PATH, "request_uri" },      { AF_PATH, "RequestPath" },
-    { AF_PATH, "request.uri" },      { AF_PATH, "uri" },
-    { AF_PATH, "path" },             { AF_REQUEST, "request" },
-    { AF_STATUS, "status" },         { AF_STATUS, "DownstreamStatus" },
-    { AF_STATUS, "status_code" },    { AF_LAT_S, "request_time" },
-    { AF_LAT_NS, "Duration" },       { AF_LAT_S, "duration" },
-    { AF_LAT_MS, "duration_ms" },    { AF_UP_S, "upstream_response_time" },
-    { AF_UP_NS, "OriginDuration" },  { AF_CACHE, "upstream_cache_status" },
+    { AF_TIME_ISO, "time_iso8601" },
+    { AF_TIME_ISO, "time_local" },
+    { AF_TIME_ISO, "time" },
+    { AF_TIME_ISO, "timestamp" },
+    { AF_TIME_ISO, "@timestamp" },
+    { AF_TIME_ISO, "StartUTC" },
+    { AF_TIME_ISO, "ts" },
+    { AF_TIME_ISO, "msec" },
+    { AF_USER, "remote_user" },
+    { AF_USER, "user_id" },
+    { AF_USER, "ClientUsername" },
+    { AF_CLIENT, "remote_addr" },
+    { AF_CLIENT, "client_ip" },
+    { AF_CLIENT, "ClientHost" },
+    { AF_CLIENT, "request.remote_ip" },
+    { AF_CLIENT, "request.client_ip" },
+    { AF_METHOD, "request_method" },
+    { AF_METHOD, "RequestMethod" },
+    { AF_METHOD, "request.method" },
+    { AF_METHOD, "method" },
+    { AF_PATH, "request_uri" },
+    { AF_PATH, "RequestPath" },
+    { AF_PATH, "request.uri" },
+    { AF_PATH, "uri" },
+    { AF_PATH, "path" },
+    { AF_REQUEST, "request" },
+    { AF_STATUS, "status" },
+    { AF_STATUS, "DownstreamStatus" },
+    { AF_STATUS, "status_code" },
+    { AF_LAT_S, "request_time" },
+    { AF_LAT_NS, "Duration" },
+    { AF_LAT_S, "duration" },
+    { AF_LAT_MS, "duration_ms" },
+    { AF_UP_S, "upstream_response_time" },
+    { AF_UP_NS, "OriginDuration" },
+    { AF_CACHE, "upstream_cache_status" },
     { AF_CACHE, "cache_status" },
 };
 
@@ -273,8 +308,8 @@ static bool has_field(const struct access_format *f, enum af_field a, enum af_fi
     return false;
 }
 
-#define NGINX_COMBINED                                                                           \
-    "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent "            \
+#define NGINX_COMBINED                                                                 \
+    "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent " \
     "\"$http_referer\" \"$http_user_agent\""
 #define APACHE_COMMON "%h %l %u %t \"%r\" %>s %b"
 
@@ -395,8 +430,8 @@ static bool parse_time_local(struct access_scan *c, struct str s, int64_t *ts_us
     const char *p = s.ptr;
     int d, mo, y1, y2, h, mi, se, off = 0;
     if (s.len < 20 || !two(p, &d) || p[2] != '/' || !(mo = month_of(p + 3)) || p[6] != '/' ||
-        !two(p + 7, &y1) || !two(p + 9, &y2) || p[11] != ':' || !two(p + 12, &h) ||
-        p[14] != ':' || !two(p + 15, &mi) || p[17] != ':' || !two(p + 18, &se))
+        !two(p + 7, &y1) || !two(p + 9, &y2) || p[11] != ':' || !two(p + 12, &h) || p[14] != ':' ||
+        !two(p + 15, &mi) || p[17] != ':' || !two(p + 18, &se))
         return false;
     if (s.len > 20) {
         if (p[20] != ' ' || !tstamp_zone_offset(str_make(p + 21, s.len - 21), &off))
@@ -511,13 +546,17 @@ static bool set_field(enum af_field f, struct str v, struct access_scan *c,
                       struct access_record *rec)
 {
     switch (f) {
-    case AF_SKIP: return true;
-    case AF_CLIENT: rec->client = v; return true;
+    case AF_SKIP:
+        return true;
+    case AF_CLIENT:
+        rec->client = v;
+        return true;
     case AF_USER:
         if (!(v.len == 1 && v.ptr[0] == '-'))
             rec->user = v;
         return true;
-    case AF_TIME_LOCAL: return parse_time_local(c, v, &rec->ts_us, &rec->offset_s);
+    case AF_TIME_LOCAL:
+        return parse_time_local(c, v, &rec->ts_us, &rec->offset_s);
     case AF_TIME_ISO: {
         bool known;
         size_t n = tstamp_parse(v, &rec->ts_us, &rec->offset_s, &known);
@@ -533,16 +572,26 @@ static bool set_field(enum af_field f, struct str v, struct access_scan *c,
         rec->offset_s = 0;
         return true;
     }
-    case AF_REQUEST: split_request(v, rec); return true;
-    case AF_METHOD: rec->method = v; return true;
-    case AF_PATH: rec->path = v; return true;
-    case AF_STATUS: return parse_status(v, &rec->status);
+    case AF_REQUEST:
+        split_request(v, rec);
+        return true;
+    case AF_METHOD:
+        rec->method = v;
+        return true;
+    case AF_PATH:
+        rec->path = v;
+        return true;
+    case AF_STATUS:
+        return parse_status(v, &rec->status);
     case AF_LAT_S:
     case AF_LAT_MS:
     case AF_LAT_US:
-    case AF_LAT_NS: return parse_duration(v, f, &rec->latency_us);
-    case AF_UP_S: return parse_duration(v, AF_UP_S, &rec->upstream_us);
-    case AF_UP_NS: return parse_duration(v, AF_LAT_NS, &rec->upstream_us);
+    case AF_LAT_NS:
+        return parse_duration(v, f, &rec->latency_us);
+    case AF_UP_S:
+        return parse_duration(v, AF_UP_S, &rec->upstream_us);
+    case AF_UP_NS:
+        return parse_duration(v, AF_LAT_NS, &rec->upstream_us);
     case AF_CACHE:
         if (!(v.len == 1 && v.ptr[0] == '-'))
             rec->cache = v;
@@ -675,8 +724,8 @@ static bool parse_json(const struct access_format *f, struct access_scan *scan, 
     for (size_t i = 0; i < f->njson; i++) {
         enum af_field field = f->json[i].field;
         /* One member per field; the durations and times share a slot. */
-        enum af_field slot = field >= AF_LAT_S && field <= AF_LAT_NS     ? AF_LAT_S
-                             : field == AF_UP_NS                         ? AF_UP_S
+        enum af_field slot = field >= AF_LAT_S && field <= AF_LAT_NS            ? AF_LAT_S
+                             : field == AF_UP_NS                                ? AF_UP_S
                              : field >= AF_TIME_LOCAL && field <= AF_TIME_EPOCH ? AF_TIME_ISO
                                                                                 : field;
         if (seen[slot])
@@ -699,8 +748,9 @@ static bool parse_json(const struct access_format *f, struct access_scan *scan, 
 bool access_parse(const struct access_format *f, struct access_scan *scan, struct str line,
                   struct access_record *rec)
 {
-    *rec = (struct access_record){ .ts_us = TS_NONE, .status = -1, .latency_us = -1,
-                                   .upstream_us = -1 };
+    *rec = (struct access_record){
+        .ts_us = TS_NONE, .status = -1, .latency_us = -1, .upstream_us = -1
+    };
     if (line.len && line.ptr[line.len - 1] == '\r')
         line.len--;
     if (f->is_json)
@@ -710,8 +760,7 @@ bool access_parse(const struct access_format *f, struct access_scan *scan, struc
 
 /* --- detection --------------------------------------------------------------------------- */
 
-static size_t count_read(const struct access_format *f, const char *buf, size_t len,
-                         size_t *lines)
+static size_t count_read(const struct access_format *f, const char *buf, size_t len, size_t *lines)
 {
     struct access_scan scan;
     access_scan_init(&scan);
@@ -788,7 +837,7 @@ static bool is_id(const char *s, size_t n)
     if (digits == n)
         return true;
     if (n >= 8 && hex == n && digits)
-        return true; /* UUIDs, hashes */
+        return true;                   /* UUIDs, hashes */
     return n >= 16 && digits * 4 >= n; /* tokens such as session ids */
 }
 

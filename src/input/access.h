@@ -27,16 +27,16 @@
 
 /* One request. Unknown numbers are -1, unknown strings empty. */
 struct access_record {
-    int64_t ts_us;        /* when the request was logged (UTC); TS_NONE if no time */
-    int offset_s;         /* the log's zone, east of UTC */
-    struct str client;    /* the client's address */
-    struct str user;      /* the user or session, when logged ("-" is none) */
-    struct str method;    /* "GET" */
-    struct str path;      /* the request target, query string included */
-    int status;           /* 100..599, or -1 */
-    int64_t latency_us;   /* the server's request time */
-    int64_t upstream_us;  /* time the upstream (the application) took */
-    struct str cache;     /* cache status (HIT, MISS, ...) when logged */
+    int64_t ts_us;       /* when the request was logged (UTC); TS_NONE if no time */
+    int offset_s;        /* the log's zone, east of UTC */
+    struct str client;   /* the client's address */
+    struct str user;     /* the user or session, when logged ("-" is none) */
+    struct str method;   /* "GET" */
+    struct str path;     /* the request target, query string included */
+    int status;          /* 100..599, or -1 */
+    int64_t latency_us;  /* the server's request time */
+    int64_t upstream_us; /* time the upstream (the application) took */
+    struct str cache;    /* cache status (HIT, MISS, ...) when logged */
 };
 
 struct access_format;

@@ -39,8 +39,8 @@ static void route_words(const struct report *r, struct buf *b, const struct web_
     for (size_t i = 0; i < imp->nroutes; i++) {
         const struct web_route_hurt *h = &imp->routes[i];
         struct str name = names_get(&r->web->routes, h->route);
-        buf_addf(b, "%s%.*s (%" PRIu32 " failed, %" PRIu32 " slow of %" PRIu32 ")",
-                 i ? ", " : "", STR_ARG(name), h->c.failed, h->c.slow, h->c.requests);
+        buf_addf(b, "%s%.*s (%" PRIu32 " failed, %" PRIu32 " slow of %" PRIu32 ")", i ? ", " : "",
+                 STR_ARG(name), h->c.failed, h->c.slow, h->c.requests);
     }
 }
 
@@ -57,8 +57,8 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
         buf_addstr(&b, "Over the incident (no stretch of failed or slow pages stood out at the "
                        "web tier): ");
     }
-    buf_addf(&b, "%" PRIu64 " of %" PRIu64 " requests failed (%.1f %%), %" PRIu64
-                 " were slow (over ",
+    buf_addf(&b,
+             "%" PRIu64 " of %" PRIu64 " requests failed (%.1f %%), %" PRIu64 " were slow (over ",
              imp->failed, imp->requests, pct(imp->failed, imp->requests), imp->slow);
     add_ms(&b, r->web->opts.slow_us);
     buf_addf(&b, "); %" PRIu64 " of %" PRIu64 " clients saw a failed or slow page (%.1f %%)",
@@ -114,8 +114,9 @@ static char *network_lead(const struct web_impact *imp, enum verdict *v)
         buf_addstr(&b, "the access log has no upstream time ($upstream_response_time) to split "
                        "the request time");
     } else {
-        buf_addf(&b, "the application behind the web server took %.0f %% of the request time "
-                     "during",
+        buf_addf(&b,
+                 "the application behind the web server took %.0f %% of the request time "
+                 "during",
                  100 * imp->upstream_share_during);
         if (isfinite(imp->upstream_share_before))
             buf_addf(&b, " (%.0f %% before)", 100 * imp->upstream_share_before);
@@ -188,8 +189,8 @@ void report_web_db(const struct report *r, const struct web_window *win, struct 
     db_span(r, win->from_us - len, win->from_us, &out->db_s_per_s_before, &out->errors_before);
     db_span(r, win->from_us, win->to_us, &out->db_s_per_s_during, &out->errors_during);
     buf_addf(&b,
-             "database time %.3f s/s before, %.3f s/s during; %" PRIu64 " errors logged during (%" PRIu64
-             " before)",
+             "database time %.3f s/s before, %.3f s/s during; %" PRIu64
+             " errors logged during (%" PRIu64 " before)",
              out->db_s_per_s_before, out->db_s_per_s_during, out->errors_during,
              out->errors_before);
     if (out->verdict == VERDICT_CONFIRMED) {
@@ -216,8 +217,8 @@ static void input_rows(const struct web *w, struct report_row **rows, size_t *n)
             buf_addf(&b, ": %s", in->error);
         } else {
             buf_addf(&b, " (%s%s%s, %" PRIu64 " lines, %" PRIu64 " requests", in->format,
-                     in->compression ? ", " : "", in->compression ? in->compression : "",
-                     in->lines, in->requests);
+                     in->compression ? ", " : "", in->compression ? in->compression : "", in->lines,
+                     in->requests);
             if (in->bad_lines)
                 buf_addf(&b, ", %" PRIu64 " not read, first at line %" PRIu64, in->bad_lines,
                          in->first_bad_line);
@@ -234,12 +235,15 @@ static void summary_rows(const struct report *r, struct report_row **rows, size_
 {
     const struct web *w = r->web;
     struct buf b = BUF_INIT;
-    buf_addf(&b, "%" PRIu64 " requests: 2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64
-                 ", 5xx %" PRIu64,
-             w->requests, w->status[1], w->status[2], w->status[3], w->status[4]);
+    buf_addf(
+        &b, "%" PRIu64 " requests: 2xx %" PRIu64 ", 3xx %" PRIu64 ", 4xx %" PRIu64 ", 5xx %" PRIu64,
+        w->requests, w->status[1], w->status[2], w->status[3], w->status[4]);
     buf_addf(&b, "; %" PRIu64 " slow (over ", w->slow);
     add_ms(&b, w->opts.slow_us);
-    buf_addf(&b, "); %zu clients", w->clients.n ? w->clients.n - 1 : 0);
+    uint64_t clients, hurt;
+    web_clients(w, INT64_MIN / 2, INT64_MAX / 2, &clients, &hurt);
+    buf_addf(&b, "); %" PRIu64 " clients, %" PRIu64 " of them saw a failed or slow page", clients,
+             hurt);
     report_row_add(rows, n, "requests", buf_detach(&b, NULL), false);
     if (sketch_count(&w->latency)) {
         buf_addstr(&b, "p50 ");
@@ -324,7 +328,9 @@ struct report_row *report_web_rows(const struct report *r, size_t *n)
 
 static const char *verdict_label(enum verdict v)
 {
-    return v == VERDICT_RULED_OUT ? "ruled out" : v == VERDICT_CONFIRMED ? "confirmed" : "cannot tell";
+    return v == VERDICT_RULED_OUT   ? "ruled out"
+           : v == VERDICT_CONFIRMED ? "confirmed"
+                                    : "cannot tell";
 }
 
 void report_web_incident_rows(const struct report *r, const struct incident *inc,
@@ -362,11 +368,11 @@ json_t *report_web_impact_json(const struct report *r, const struct web_impact *
     json_t *routes = json_array();
     for (size_t i = 0; i < imp->nroutes; i++) {
         struct str name = names_get(&r->web->routes, imp->routes[i].route);
-        json_array_append_new(routes, json_pack("{s:o, s:I, s:I, s:I}", "route",
-                                                jsonstr_new(name.ptr),
-                                                "requests", (json_int_t)imp->routes[i].c.requests,
-                                                "failed", (json_int_t)imp->routes[i].c.failed,
-                                                "slow", (json_int_t)imp->routes[i].c.slow));
+        json_array_append_new(routes,
+                              json_pack("{s:o, s:I, s:I, s:I}", "route", jsonstr_new(name.ptr),
+                                        "requests", (json_int_t)imp->routes[i].c.requests, "failed",
+                                        (json_int_t)imp->routes[i].c.failed, "slow",
+                                        (json_int_t)imp->routes[i].c.slow));
     }
     json_t *j = json_object();
     json_object_set_new(j, "from", jsonstr_time(imp->window.from_us));
@@ -488,14 +494,16 @@ json_t *report_web_json(const struct report *r)
     json_object_set_new(j, "failed", json_integer((json_int_t)w->failed));
     json_object_set_new(j, "slow", json_integer((json_int_t)w->slow));
     json_object_set_new(j, "slow_threshold_ms", jsonstr_num((double)w->opts.slow_us / 1e3));
-    json_object_set_new(
-        j, "status",
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)w->status[0], "2xx",
-                  (json_int_t)w->status[1], "3xx", (json_int_t)w->status[2], "4xx",
-                  (json_int_t)w->status[3], "5xx", (json_int_t)w->status[4], "none",
-                  (json_int_t)w->status[5]));
+    json_object_set_new(j, "status",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "1xx", (json_int_t)w->status[0],
+                                  "2xx", (json_int_t)w->status[1], "3xx", (json_int_t)w->status[2],
+                                  "4xx", (json_int_t)w->status[3], "5xx", (json_int_t)w->status[4],
+                                  "none", (json_int_t)w->status[5]));
     json_object_set_new(j, "latency_ms", quantiles_json(&w->latency));
-    json_object_set_new(j, "clients", json_integer((json_int_t)(w->clients.n ? w->clients.n - 1 : 0)));
+    uint64_t clients, hurt;
+    web_clients(w, INT64_MIN / 2, INT64_MAX / 2, &clients, &hurt);
+    json_object_set_new(j, "clients", json_integer((json_int_t)clients));
+    json_object_set_new(j, "clients_hurt", json_integer((json_int_t)hurt));
     json_object_set_new(j, "routes", routes_json(r));
     json_object_set_new(j, "timeline", timeline_json(w));
     struct web_window *wins;
@@ -512,9 +520,9 @@ json_t *report_web_json(const struct report *r)
             json_pack("{s:s, s:o, s:o, s:o, s:I, s:I, s:o}", "verdict", verdict_name(db.verdict),
                       "incident", db.incident ? json_integer(db.incident) : json_null(),
                       "db_time_s_per_s_before", jsonstr_num(db.db_s_per_s_before),
-                      "db_time_s_per_s_during", jsonstr_num(db.db_s_per_s_during),
-                      "errors_before", (json_int_t)db.errors_before, "errors_during",
-                      (json_int_t)db.errors_during, "evidence", jsonstr_new(db.evidence)));
+                      "db_time_s_per_s_during", jsonstr_num(db.db_s_per_s_during), "errors_before",
+                      (json_int_t)db.errors_before, "errors_during", (json_int_t)db.errors_during,
+                      "evidence", jsonstr_new(db.evidence)));
         free(db.evidence);
         json_array_append_new(ia, o);
     }

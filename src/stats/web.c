@@ -262,8 +262,8 @@ static int read_input(struct web *w, struct source *src, struct web_input *in,
             detected = access_format_detect(buf, have);
             f = detected;
             if (!f) {
-                err_set(err, ERR_PARSE,
-                        "'%s': not an access log this reads (give --access-format)", in->path);
+                err_set(err, ERR_PARSE, "'%s': not an access log this reads (give --access-format)",
+                        in->path);
                 rc = -1;
                 break;
             }
@@ -333,8 +333,8 @@ int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
         in->path = xstrdup(paths[i]);
         struct source src;
         struct err e;
-        if (source_open(&src, paths[i], &e) < 0 || (in->compression = src.compression,
-                                                    read_input(w, &src, in, given, &e) < 0)) {
+        if (source_open(&src, paths[i], &e) < 0 ||
+            (in->compression = src.compression, read_input(w, &src, in, given, &e) < 0)) {
             in->error = xstrdup(e.msg);
             if (!failed++)
                 first = e;

@@ -166,6 +166,16 @@ static void clients_in(const struct web *w, int64_t from, int64_t to, uint8_t *s
     free(req);
 }
 
+void web_clients(const struct web *w, int64_t from_us, int64_t to_us, uint64_t *clients,
+                 uint64_t *hurt)
+{
+    uint8_t *seen = xcalloc(w->clients.n ? w->clients.n : 1, 1);
+    uint64_t top10;
+    *clients = *hurt = 0;
+    clients_in(w, from_us, to_us, seen, clients, hurt, &top10);
+    free(seen);
+}
+
 static void routes_hurt(const struct web *w, int64_t from, int64_t to, struct web_impact *imp)
 {
     size_t nr = w->routes.n;
@@ -189,8 +199,7 @@ static void routes_hurt(const struct web *w, int64_t from, int64_t to, struct we
         struct web_route_hurt cand = { (uint32_t)id, sum[id] };
         size_t k = imp->nroutes < WEB_TOP_ROUTES ? imp->nroutes++ : WEB_TOP_ROUTES;
         /* Insert by hurt requests, then by id (stable for equal counts). */
-        while (k > 0 &&
-               (uint64_t)imp->routes[k - 1].c.failed + imp->routes[k - 1].c.slow < hurt) {
+        while (k > 0 && (uint64_t)imp->routes[k - 1].c.failed + imp->routes[k - 1].c.slow < hurt) {
             if (k < WEB_TOP_ROUTES)
                 imp->routes[k] = imp->routes[k - 1];
             k--;

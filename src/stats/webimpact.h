@@ -34,8 +34,8 @@ struct web_route_hurt {
 };
 
 struct web_impact {
-    struct web_window window; /* what was counted */
-    bool from_web;            /* the window is a web incident's (else the one asked) */
+    struct web_window window;              /* what was counted */
+    bool from_web;                         /* the window is a web incident's (else the one asked) */
     uint64_t requests, failed, slow, hurt; /* hurt: failed or slow */
     uint64_t clients, clients_hurt;        /* distinct, over the intervals the window touches */
     struct web_route_hurt routes[WEB_TOP_ROUTES];
@@ -50,6 +50,11 @@ struct web_impact {
     double cache_hit_before, cache_hit_during;           /* NAN if unlogged */
     uint64_t failed_before;
 };
+
+/* Distinct clients of the intervals touching [from_us, to_us), and those with a failed or slow
+ * request. */
+void web_clients(const struct web *w, int64_t from_us, int64_t to_us, uint64_t *clients,
+                 uint64_t *hurt);
 
 /*
  * The impact over [from_us, to_us): over the web incident that overlaps it

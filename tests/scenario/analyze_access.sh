@@ -23,8 +23,8 @@ for f in access-missing-index.log.gz access-missing-index-apache.log.gz \
     w=$tmp/$f.1.json
     cmp -s <(jq .web "$w") <(jq .web "$tmp/$f.2.json")
     ok $? "$f: the same web section at -j 1 and -j 2"
-    is "$(jq -c '[.web.requests, .web.failed, .web.slow, .web.clients, .web.inputs[0].bad_lines]' "$w")" \
-        "[3720,18,131,40,0]" "$f: requests, 5xx, slow, clients, no bad line"
+    is "$(jq -c '[.web.requests, .web.failed, .web.slow, .web.clients, .web.clients_hurt, .web.inputs[0].bad_lines]' "$w")" \
+        "[3720,18,131,40,20,0]" "$f: requests, 5xx, slow, clients, clients hurt, no bad line"
     i=".web.incident_impact[0]"
     is "$(jq -r "$i.from + \" \" + $i.to" "$w")" \
         "2026-12-06T22:11:41.000+00:00 2026-12-06T22:12:47.000+00:00" \

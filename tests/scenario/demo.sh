@@ -71,6 +71,12 @@ for s in $SCENARIOS; do
     is "$(jq -r .scenario "$j")" "$s" "$s: demo.json names the scenario"
     echo "# $s: alerts: $(jq -c '[.alerts[] | {kind, key, after: .detected_after_s, n: .detected_after_intervals}]' "$j")"
     echo "# $s: traffic: $(jq -c '.traffic' "$j")"
+    # The users' side: the access log the web clients wrote, read back, is their own count.
+    "$SLEUTH" analyze --access "$out/access.log" --slow 100ms --interval ${INTERVAL}s -f json \
+        -o "$tmp/$s.web.json"
+    is "$(jq -c '.web | [.requests, .failed, .slow, .clients, .clients_hurt, .inputs[0].bad_lines]' "$tmp/$s.web.json")" \
+        "$(jq -c '.traffic.whole_run | [.requests, .failed, .slow, .clients, .clients_hurt, 0]' "$j")" \
+        "$s: the access log gives the clients' own requests, failures, slow pages, clients and clients hurt"
     if [ "$s" = steady ]; then
         is "$(jq '.alerts | length' "$j")" 0 "steady: no alert at all"
         is "$(jq '.traffic.before_fault.failed' "$j")" 0 "steady: no failed request"
@@ -83,6 +89,7 @@ for s in $SCENARIOS; do
         is "$(jq -r '[.advice[] | select(.kind == "drop_index" or .kind == "replace_index" or .kind == "create_index")] | length' "$j")" \
             0 "steady: no index created or dropped"
         ok $([ ! -e "$out/postmortem.md" ]; echo $?) "steady: no postmortem to write"
+        is "$(jq '.web.failed' "$tmp/$s.web.json")" 0 "steady: no page failed"
         continue
     fi
     is "$(jq '[.alerts[] | select(.after_fault | not)] | length' "$j")" 0 \
@@ -112,6 +119,20 @@ for s in $SCENARIOS; do
     grep -q "^- Cause: ${cause//_/\\\\_} " "$out/postmortem.md" 2>/dev/null
     ok $? "$s: postmortem.md gives the same root cause"
     ok $([ -s "$out/postmortem.html" ]; echo $?) "$s: postmortem.html is written"
+    pm=$out/postmortem.json
+    echo "# $s: postmortem numbers: $(jq -c '[.numbers[] | {(.name): .value}] | add' "$pm")"
+    is "$(jq '.numbers[] | select(.name == "requests_failed") | .value' "$pm")" \
+        "$(jq '.traffic.whole_run.failed' "$j")" "$s: the postmortem's failed requests are every request the clients saw fail"
+    hurt=$(jq '.numbers[] | select(.name == "clients_hurt") | .value' "$pm")
+    ok $(jq -e --argjson h "$hurt" '$h <= .traffic.whole_run.clients_hurt' "$j" >/dev/null; echo $?) \
+        "$s: the postmortem's clients hurt ($hurt) are among those the clients counted"
+    users=$(jq -r '[.timeline[] | select(.kind == "users")][0].at // empty' "$pm")
+    if [ -n "$users" ]; then
+        d=$(jq -n --arg u "$users" --arg f "$(jq -r .fault_at "$j")" \
+            '(($u | sub("\\.[0-9]+\\+00:00$"; "Z") | fromdateiso8601) - ($f | sub("\\.[0-9]+\\+00:00$"; "Z") | fromdateiso8601))')
+        ok $([ "$d" -ge -$INTERVAL ] && [ "$d" -le $((2 * INTERVAL)) ]; echo $?) \
+            "$s: the users' trouble began within an interval of the fault ($d s)"
+    fi
     "$SLEUTH" report --store "$out/sleuth.db" -f json >"$tmp/$s.store.json"
     is "$(jq -r '.diagnosis[0].cause' "$tmp/$s.store.json")" "$cause" \
         "$s: the store keeps the same verdict"
@@ -120,7 +141,7 @@ for s in $SCENARIOS; do
     is "$(jq '[.incident_changes[] | select(.change == "opened")] | length' "$j")" 1 \
         "$s: it opened once ($(jq '.incidents[0].alerts | length' "$j") alerts in it)"
     is "$(jq -r '.incidents[0].state' "$j")" resolved "$s: the fix ends it"
-    echo "# $s: incident: $(jq -c '.incidents[0] | {onset, detected_at, end, time_to_detect_s, time_to_recover_s, trigger: .trigger.kind, fix: .fix.kind}' "$j")"
+    echo "# $s: incident: $(jq -c '.incidents[0] | {onset, detected_at, "end": .end, time_to_detect_s, time_to_recover_s, trigger: .trigger.kind, fix: .fix.kind}' "$j")"
     want=$(trigger_of "$s")
     [ "$want" != - ] && is "$(jq -r '.incidents[0].trigger.kind' "$j")" "$want" "$s: the trigger is a $want"
     want=$(fix_of "$s")

@@ -224,8 +224,7 @@ static void detection(void **state)
     assert_string_equal(detect_name(buf), "common");
     assert_string_equal(detect_name("{\"status\":200,\"time\":\"2026-12-06T22:10:35Z\"}\n"),
                         "json");
-    assert_string_equal(detect_name("2026-12-06 22:10:35 UTC [12] LOG:  duration: 1 ms\n"),
-                        "none");
+    assert_string_equal(detect_name("2026-12-06 22:10:35 UTC [12] LOG:  duration: 1 ms\n"), "none");
 }
 
 static void routes(void **state)
@@ -289,8 +288,9 @@ static void impact_of_a_fault(void **state)
 {
     (void)state;
     struct web w;
-    struct web_opts o = { .interval_us = 60000000, .slow_us = 1000000, .since_us = TS_NONE,
-                          .until_us = TS_NONE };
+    struct web_opts o = {
+        .interval_us = 60000000, .slow_us = 1000000, .since_us = TS_NONE, .until_us = TS_NONE
+    };
     web_init(&w, &o);
     fill(&w);
     assert_int_equal(w.requests, 6000);
