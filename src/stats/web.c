@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "util/banned.h"
 
@@ -25,29 +26,25 @@ void web_init(struct web *w, const struct web_opts *opts)
         w->opts.interval_us = 60 * 1000000LL;
     if (w->opts.slow_us <= 0)
         w->opts.slow_us = 1000000;
-    names_init(&w->clients);
+    hmap_init(&w->client_index);
     names_init(&w->routes);
     sketch_init(&w->latency);
-}
-
-static void tally_release(struct web_tally *t)
-{
-    hmap_release(&t->index);
-    free(t->ids);
-    free(t->counts);
 }
 
 void web_release(struct web *w)
 {
     for (size_t i = 0; i < w->nbuckets; i++) {
         sketch_release(&w->buckets[i].latency);
-        tally_release(&w->buckets[i].clients);
-        tally_release(&w->buckets[i].routes);
+        free(w->buckets[i].clients.v);
+        free(w->buckets[i].routes.v);
     }
     free(w->buckets);
     for (size_t i = 0; i < w->nroute_totals; i++)
         sketch_release(&w->route_totals[i].latency);
     free(w->route_totals);
+    free(w->route_last);
+    free(w->client);
+    hmap_release(&w->client_index);
     free(w->seconds);
     for (size_t i = 0; i < w->ninputs; i++) {
         free(w->inputs[i].path);
@@ -56,27 +53,38 @@ void web_release(struct web *w)
     }
     free(w->inputs);
     sketch_release(&w->latency);
-    names_release(&w->clients);
     names_release(&w->routes);
     memset(w, 0, sizeof(*w));
 }
 
-/* The counts of id in t, made on first sight. mix64 is a bijection: the hash is the key. */
-static struct web_count *tally_get(struct web_tally *t, uint32_t id)
+/* The counts of id in bucket b (number bn), listed on first sight there. */
+static struct web_count *visit(struct web_visits *vs, struct web_last *last, int64_t bn,
+                               uint32_t id)
 {
-    uint64_t h = hmap_mix64((uint64_t)id + 1);
-    uint32_t slot;
-    if (hmap_get(&t->index, h, NULL, NULL, &slot))
-        return &t->counts[slot];
-    if (t->n == t->cap) {
-        t->cap = t->cap ? t->cap * 2 : 8;
-        t->ids = xrealloc(t->ids, t->cap * sizeof(*t->ids));
-        t->counts = xrealloc(t->counts, t->cap * sizeof(*t->counts));
+    if (last->bucket == bn && last->slot < vs->n && vs->v[last->slot].id == id)
+        return &vs->v[last->slot].c;
+    vs->v = xgrow(vs->v, &vs->cap, vs->n + 1, sizeof(*vs->v));
+    vs->v[vs->n] = (struct web_visit){ .id = id };
+    last->bucket = bn;
+    last->slot = (uint32_t)vs->n;
+    return &vs->v[vs->n++].c;
+}
+
+/* The id of a client, made on first sight. */
+static uint32_t client_id(struct web *w, struct str name, int64_t bn)
+{
+    uint64_t h = XXH3_64bits(name.ptr, name.len);
+    uint32_t id;
+    if (hmap_get(&w->client_index, h, NULL, NULL, &id))
+        return id;
+    if (w->nclients == w->client_cap) {
+        w->client_cap = w->client_cap ? w->client_cap * 2 : 256;
+        w->client = xrealloc(w->client, w->client_cap * sizeof(*w->client));
     }
-    t->ids[t->n] = id;
-    t->counts[t->n] = (struct web_count){ 0, 0, 0 };
-    hmap_put(&t->index, h, (uint32_t)t->n);
-    return &t->counts[t->n++];
+    id = (uint32_t)w->nclients++;
+    w->client[id] = (struct web_client){ { INT64_MIN, 0 }, bn };
+    hmap_put(&w->client_index, h, id);
+    return id;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -112,6 +120,18 @@ static struct web_bucket *bucket_for(struct web *w, int64_t ts_us)
     }
     size_t k = (size_t)((start - first) / step);
     if (k >= w->nbuckets) {
+        /* The last interval is done in a time-ordered log: give back its spare room. */
+        struct web_bucket *done = &w->buckets[w->nbuckets - 1];
+        if (done->clients.cap > done->clients.n) {
+            done->clients.v =
+                xrealloc(done->clients.v, (done->clients.n + 1) * sizeof(struct web_visit));
+            done->clients.cap = done->clients.n + 1;
+        }
+        if (done->routes.cap > done->routes.n) {
+            done->routes.v =
+                xrealloc(done->routes.v, (done->routes.n + 1) * sizeof(struct web_visit));
+            done->routes.cap = done->routes.n + 1;
+        }
         w->buckets = xrealloc(w->buckets, (k + 1) * sizeof(*w->buckets));
         memset(w->buckets + w->nbuckets, 0, (k + 1 - w->nbuckets) * sizeof(*w->buckets));
         for (size_t i = w->nbuckets; i <= k; i++) {
@@ -188,21 +208,27 @@ void web_add(struct web *w, const struct access_record *rec)
         b->cache_logged++;
         b->cache_hits += rec->cache.len == 3 && memcmp(rec->cache.ptr, "HIT", 3) == 0;
     }
-    uint32_t client = names_intern(&w->clients, rec->user.len ? rec->user : rec->client);
-    count(tally_get(&b->clients, client), failed, slow);
+    int64_t bn = floor_div(b->start_us, w->opts.interval_us);
+    uint32_t client = client_id(w, rec->user.len ? rec->user : rec->client, bn);
+    if (bn < w->client[client].first)
+        w->client[client].first = bn;
+    count(visit(&b->clients, &w->client[client].last, bn, client), failed, slow);
     char route[256];
     size_t rn = access_route(rec->path, route, sizeof(route));
     uint32_t rid = names_intern(&w->routes, str_make(route, rn));
-    count(tally_get(&b->routes, rid), failed, slow);
     if (rid >= w->nroute_totals) {
         size_t n = rid + 1;
         w->route_totals = xrealloc(w->route_totals, n * sizeof(*w->route_totals));
+        w->route_last = xrealloc(w->route_last, n * sizeof(*w->route_last));
         memset(w->route_totals + w->nroute_totals, 0,
                (n - w->nroute_totals) * sizeof(*w->route_totals));
-        for (size_t i = w->nroute_totals; i < n; i++)
+        for (size_t i = w->nroute_totals; i < n; i++) {
             sketch_init(&w->route_totals[i].latency);
+            w->route_last[i] = (struct web_last){ INT64_MIN, 0 };
+        }
         w->nroute_totals = n;
     }
+    count(visit(&b->routes, &w->route_last[rid], bn, rid), failed, slow);
     struct web_route *rt = &w->route_totals[rid];
     rt->requests++;
     rt->failed += failed;

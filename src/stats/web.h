@@ -10,8 +10,9 @@
  * took longer than opts.slow_us. A client is the user or session the log
  * names, else its address.
  *
- * Memory grows with the distinct clients and routes of each interval, not
- * with the number of lines.
+ * A client is known by the XXH3 of its name (2^-64 collisions): no string is
+ * kept for it. Memory grows with the distinct clients of each interval
+ * (8 bytes each), not with the number of lines.
  */
 #ifndef SLEUTH_STATS_WEB_H
 #define SLEUTH_STATS_WEB_H
@@ -39,11 +40,19 @@ struct web_count {
     uint32_t requests, failed, slow;
 };
 
-/* An id (client or route) with its counts, kept in a bucket's small map. */
-struct web_tally {
-    struct hmap index; /* mixed id -> slot */
-    uint32_t *ids;
-    struct web_count *counts;
+/*
+ * The clients or routes seen in one interval: an id and its counts each.
+ * In a time-ordered log an id is listed once; a line that goes back to an
+ * earlier interval may list it again there (readers add the counts up and
+ * count it once).
+ */
+struct web_visit {
+    uint32_t id;
+    struct web_count c;
+};
+
+struct web_visits {
+    struct web_visit *v;
     size_t n, cap;
 };
 
@@ -57,7 +66,7 @@ struct web_bucket {
     int64_t upstream_us;   /* summed over the requests that logged both times */
     int64_t timed_us;      /* their request times, summed */
     uint64_t cache_logged, cache_hits;
-    struct web_tally clients, routes;
+    struct web_visits clients, routes;
 };
 
 struct web_route {
@@ -75,9 +84,25 @@ struct web_input {
     char *error;
 };
 
+/* Where an id was last listed: its interval and slot, for the next line's count. */
+struct web_last {
+    int64_t bucket; /* bucket number (start / interval), INT64_MIN: never */
+    uint32_t slot;
+};
+
+/* A client: where it was last listed, and the bucket number it was first seen in. */
+struct web_client {
+    struct web_last last;
+    int64_t first;
+};
+
 struct web {
     struct web_opts opts;
-    struct names clients, routes;
+    struct hmap client_index;  /* XXH3 of the client -> id */
+    struct web_client *client; /* by id: one cache line a line */
+    size_t nclients, client_cap;
+    struct names routes;
+    struct web_last *route_last;
     struct web_route *route_totals; /* by route id */
     size_t nroute_totals;
     struct web_bucket *buckets; /* dense, in time order from buckets[0].start_us */

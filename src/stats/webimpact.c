@@ -128,15 +128,15 @@ static void sum_span(const struct web *w, int64_t from, int64_t to, uint64_t *re
 static void clients_in(const struct web *w, int64_t from, int64_t to, uint8_t *seen,
                        uint64_t *clients, uint64_t *hurt, uint64_t *top10)
 {
-    size_t nc = w->clients.n;
+    size_t nc = w->nclients;
     uint32_t *req = xcalloc(nc ? nc : 1, sizeof(*req));
     for (size_t i = 0; i < w->nbuckets; i++) {
         const struct web_bucket *b = &w->buckets[i];
         if (b->start_us + w->opts.interval_us <= from || b->start_us >= to)
             continue;
         for (size_t k = 0; k < b->clients.n; k++) {
-            uint32_t id = b->clients.ids[k];
-            const struct web_count *c = &b->clients.counts[k];
+            uint32_t id = b->clients.v[k].id;
+            const struct web_count *c = &b->clients.v[k].c;
             if (!(seen[id] & 1)) {
                 seen[id] |= 1;
                 (*clients)++;
@@ -169,7 +169,7 @@ static void clients_in(const struct web *w, int64_t from, int64_t to, uint8_t *s
 void web_clients(const struct web *w, int64_t from_us, int64_t to_us, uint64_t *clients,
                  uint64_t *hurt)
 {
-    uint8_t *seen = xcalloc(w->clients.n ? w->clients.n : 1, 1);
+    uint8_t *seen = xcalloc(w->nclients ? w->nclients : 1, 1);
     uint64_t top10;
     *clients = *hurt = 0;
     clients_in(w, from_us, to_us, seen, clients, hurt, &top10);
@@ -178,17 +178,17 @@ void web_clients(const struct web *w, int64_t from_us, int64_t to_us, uint64_t *
 
 static void routes_hurt(const struct web *w, int64_t from, int64_t to, struct web_impact *imp)
 {
-    size_t nr = w->routes.n;
+    size_t nr = w->nroute_totals;
     struct web_count *sum = xcalloc(nr ? nr : 1, sizeof(*sum));
     for (size_t i = 0; i < w->nbuckets; i++) {
         const struct web_bucket *b = &w->buckets[i];
         if (b->start_us + w->opts.interval_us <= from || b->start_us >= to)
             continue;
         for (size_t k = 0; k < b->routes.n; k++) {
-            struct web_count *s = &sum[b->routes.ids[k]];
-            s->requests += b->routes.counts[k].requests;
-            s->failed += b->routes.counts[k].failed;
-            s->slow += b->routes.counts[k].slow;
+            struct web_count *s = &sum[b->routes.v[k].id];
+            s->requests += b->routes.v[k].c.requests;
+            s->failed += b->routes.v[k].c.failed;
+            s->slow += b->routes.v[k].c.slow;
         }
     }
     imp->nroutes = 0;
@@ -241,7 +241,7 @@ void web_impact(const struct web *w, int64_t from_us, int64_t to_us, struct web_
         imp->failed += c->failed;
         imp->slow += c->slow;
     }
-    uint8_t *seen = xcalloc(w->clients.n ? w->clients.n : 1, 1);
+    uint8_t *seen = xcalloc(w->nclients ? w->nclients : 1, 1);
     uint64_t top10 = 0;
     clients_in(w, from, to, seen, &imp->clients, &imp->clients_hurt, &top10);
     imp->top10_share = share_or_nan((double)top10, (double)imp->requests);
@@ -278,18 +278,15 @@ void web_impact(const struct web *w, int64_t from_us, int64_t to_us, struct web_
     /* Clients per interval before and during, and the window's clients new to it. */
     imp->clients_before = ib ? (double)cib / (double)ib : NAN;
     imp->clients_during = id ? (double)cid / (double)id : NAN;
-    uint8_t *ever = xcalloc(w->clients.n ? w->clients.n : 1, 1);
-    uint64_t nev = 0, hev = 0, t10e = 0;
-    if (w->nbuckets)
-        clients_in(w, w->buckets[0].start_us, from, ever, &nev, &hev, &t10e);
+    /* New: first seen in the window's first interval or later. */
+    int64_t first_bn = from / step - (from % step < 0);
     uint64_t fresh = 0;
-    for (size_t k = 0; k < w->clients.n; k++)
-        fresh += (seen[k] & 1) && !(ever[k] & 1);
+    for (size_t k = 0; k < w->nclients; k++)
+        fresh += (seen[k] & 1) && w->client[k].first >= first_bn;
     imp->new_clients_share = share_or_nan((double)fresh, (double)imp->clients);
     for (int64_t s = bfrom / 1000000; s < from / 1000000; s++) {
         const struct web_count *c = second_at(w, s);
         imp->failed_before += c ? c->failed : 0;
     }
     free(seen);
-    free(ever);
 }
