@@ -44,6 +44,8 @@ static void route_words(const struct report *r, struct buf *b, const struct web_
     }
 }
 
+static void follow_words(const struct report *r, struct buf *b, int64_t from_us, int64_t to_us);
+
 char *report_web_impact_text(const struct report *r, const struct web_impact *imp)
 {
     struct buf b = BUF_INIT;
@@ -74,6 +76,7 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
         buf_addstr(&b, ". Routes hurt most: ");
         route_words(r, &b, imp);
     }
+    follow_words(r, &b, imp->window.from_us, imp->window.to_us);
     buf_addch(&b, '.');
     return buf_detach(&b, NULL);
 }
@@ -203,6 +206,80 @@ void report_web_db(const struct report *r, const struct web_window *win, struct 
                             : "; the database's numbers rose but opened no incident");
     }
     out->evidence = buf_detach(&b, NULL);
+}
+
+/* Pearson's r of x and y, NAN when either is flat. */
+static double pearson(const double *x, const double *y, size_t n)
+{
+    double mx = 0, my = 0;
+    for (size_t i = 0; i < n; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= (double)n;
+    my /= (double)n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (size_t i = 0; i < n; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
+
+void report_web_follow(const struct report *r, int64_t from_us, int64_t to_us,
+                       struct report_web_follow *out)
+{
+    out->failed_r = out->p95_r = NAN;
+    out->intervals = 0;
+    const struct web *w = r->web;
+    int64_t step = w->opts.interval_us, pad = to_us - from_us;
+    if (pad < 3 * step)
+        pad = 3 * step;
+    size_t cap = w->nbuckets ? w->nbuckets : 1;
+    double *db = xmalloc(cap * sizeof(*db)), *fail = xmalloc(cap * sizeof(*fail));
+    double *p95 = xmalloc(cap * sizeof(*p95));
+    size_t n = 0;
+    for (size_t i = 0; i < w->nbuckets; i++) {
+        const struct web_bucket *b = &w->buckets[i];
+        if (b->start_us + step <= from_us - pad || b->start_us >= to_us + pad || !b->requests ||
+            !sketch_count(&b->latency))
+            continue;
+        double s_per_s;
+        uint64_t errors;
+        db_span(r, b->start_us, b->start_us + step, &s_per_s, &errors);
+        db[n] = s_per_s;
+        fail[n] = (double)b->failed;
+        p95[n] = (double)sketch_quantile(&b->latency, 0.95);
+        n++;
+    }
+    if (n >= 4) {
+        out->failed_r = pearson(db, fail, n);
+        out->p95_r = pearson(db, p95, n);
+        out->intervals = n;
+    }
+    free(db);
+    free(fail);
+    free(p95);
+}
+
+/* "; per interval, ... follow the database's time (r = 0.93 ...)" when there is a link to tell. */
+static void follow_words(const struct report *r, struct buf *b, int64_t from_us, int64_t to_us)
+{
+    if (!has_db_data(r))
+        return;
+    struct report_web_follow f;
+    report_web_follow(r, from_us, to_us, &f);
+    if (!f.intervals)
+        return;
+    buf_addf(b, ". Over %zu intervals around it, the database's time and the web tier's ",
+             f.intervals);
+    if (isfinite(f.p95_r))
+        buf_addf(b, "p95 correlate with r = %.2f", f.p95_r);
+    else
+        buf_addstr(b, "p95 do not vary together");
+    if (isfinite(f.failed_r))
+        buf_addf(b, ", its 5xx with r = %.2f", f.failed_r);
 }
 
 /* --- rows -------------------------------------------------------------------------------- */
@@ -398,6 +475,12 @@ json_t *report_web_impact_json(const struct report *r, const struct web_impact *
     json_object_set_new(j, "upstream_share_during", jsonstr_num(imp->upstream_share_during));
     json_object_set_new(j, "cache_hit_before", jsonstr_num(imp->cache_hit_before));
     json_object_set_new(j, "cache_hit_during", jsonstr_num(imp->cache_hit_during));
+    struct report_web_follow f = { NAN, NAN, 0 };
+    if (has_db_data(r))
+        report_web_follow(r, imp->window.from_us, imp->window.to_us, &f);
+    json_object_set_new(j, "correlation_intervals", json_integer((json_int_t)f.intervals));
+    json_object_set_new(j, "p95_db_time_r", jsonstr_num(f.p95_r));
+    json_object_set_new(j, "failed_db_time_r", jsonstr_num(f.failed_r));
     struct report_web_lead leads[REPORT_WEB_LEADS];
     report_web_leads(imp, leads);
     json_t *lj = json_array();

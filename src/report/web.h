@@ -39,6 +39,21 @@ struct report_web_db {
 
 void report_web_db(const struct report *r, const struct web_window *win, struct report_web_db *out);
 
+/*
+ * How the web tier followed the database over the intervals around
+ * [from_us, to_us) (as long again before and after, at least 3 intervals
+ * each side): the Pearson correlation of each interval's 5xx count and of
+ * its p95 request time with the database's time. NAN when either series is
+ * flat or there are fewer than 4 intervals with requests.
+ */
+struct report_web_follow {
+    double failed_r, p95_r;
+    size_t intervals;
+};
+
+void report_web_follow(const struct report *r, int64_t from_us, int64_t to_us,
+                       struct report_web_follow *out);
+
 /* The web tier's section: one labelled line per fact (release with report_rows_free). */
 struct report_row *report_web_rows(const struct report *r, size_t *n);
 /* Rows added to an incident: its users' side and the web tier's leads. */

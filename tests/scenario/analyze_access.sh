@@ -36,6 +36,8 @@ for f in access-missing-index.log.gz access-missing-index-apache.log.gz \
     is "$(jq -r "$i.suspicions[0].verdict" "$w")" ruled_out "$f: no traffic surge or DDoS"
     is "$(jq -r '.incidents[0].causes[0].cause' "$w")" missing_index "$f: the cause is the database's"
 done
+is "$(jq -c '.web.incident_impact[0] | [.correlation_intervals, .p95_db_time_r, .failed_db_time_r]' "$tmp/access-missing-index.log.gz.1.json")" \
+    "[20,0.982,0.847]" "per interval the web tier's p95 and 5xx follow the database's time"
 is "$(jq -r '.web.inputs[0].format' "$tmp/access-missing-index.log.gz.1.json")" combined+rt \
     "nginx combined with request and upstream times detected"
 is "$(jq -r '.web.inputs[0].format' "$tmp/access-missing-index-apache.log.gz.1.json")" combined+D \
@@ -89,6 +91,8 @@ is "$(jq -c '.web.incidents | map([.from, .to, .requests, .failed, .slow, .clien
 is "$(jq -r '.web.incidents[0].database.verdict' "$w")" ruled_out \
     "starved web host: the database is ruled out"
 is "$(jq -r '.web.incidents[0].database.incident' "$w")" null "starved web host: no database incident overlaps"
+is "$(jq -c '.web.incidents[0] | [.correlation_intervals, .p95_db_time_r]' "$w")" "[8,-0.446]" \
+    "starved web host: its p95 does not follow the database's time"
 is "$(jq -r '.web.incidents[0].suspicions[1].verdict' "$w")" cannot_tell \
     "starved web host: 10 % of the time upstream: the web tier or network not ruled out"
 "$SLEUTH" postmortem --interval 10s --access "$DATA/access-web-only.log.gz" "$PG" -o "$tmp/webpm.md"
