@@ -9,6 +9,7 @@
 
 #include "advise/advice.h"
 #include "detect/config.h"
+#include "report/svg.h"
 #include "report/web.h"
 #include "util/jsonstr.h"
 #include "util/tstamp.h"
@@ -915,6 +916,94 @@ static void html_steps(struct buf *b, const struct pm_step *v, size_t n)
     buf_addstr(b, "</ol>\n");
 }
 
+/* A series being filled for a chart. */
+struct pm_series {
+    int64_t *t;
+    double *v;
+    size_t n, cap;
+};
+
+static void series_add(struct pm_series *s, int64_t t, double v)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 64;
+        s->t = xrealloc(s->t, s->cap * sizeof(*s->t));
+        s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
+    }
+    s->t[s->n] = t;
+    s->v[s->n++] = v;
+}
+
+static void series_chart(const struct report *r, struct buf *b, struct pm_series *s,
+                         const char *caption, const char *unit, int64_t from, int64_t to,
+                         const struct incident *inc, const struct svg_mark *marks, size_t nmarks)
+{
+    struct svg_series ss = { caption, unit, s->t, s->v, s->n };
+    svg_incident_chart(r, b, &ss, from, to, inc->onset_us,
+                       inc->end_us ? inc->end_us : inc->updated_us, marks, nmarks);
+    free(s->t);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The incident's charts, each point at its interval's middle: the database's
+ * time, the guilty query's mean time, and with an access log the web tier's
+ * 5xx and p95; the incident shaded, the trigger and the fix marked.
+ */
+static void html_charts(const struct report *r, const struct pm_doc *d, struct buf *b)
+{
+    const struct incident *inc = d->inc;
+    int64_t step = r->a->opts.filter.interval_us;
+    int64_t end = inc->end_us ? inc->end_us : inc->updated_us, pad = end - inc->onset_us;
+    if (pad < 5 * step)
+        pad = 5 * step;
+    int64_t from = inc->onset_us - pad, to = end + pad;
+    struct svg_mark marks[2];
+    size_t nmarks = 0;
+    if (inc->has_trigger)
+        marks[nmarks++] = (struct svg_mark){ inc->trigger.ts_us, "trigger" };
+    if (inc->has_fix)
+        marks[nmarks++] = (struct svg_mark){ inc->fix.ts_us, "fix" };
+    struct buf charts = BUF_INIT;
+    struct pm_series s = { 0 };
+    for (size_t i = 0; i < r->ntl; i++)
+        series_add(&s, r->timeline[i]->bucket + step / 2,
+                   (double)r->timeline[i]->total_us / (double)step);
+    series_chart(r, &charts, &s, "Database time (s a second)", "s/s", from, to, inc, marks, nmarks);
+    for (size_t i = 0; d->top->fingerprint && i < r->c->nq; i++) {
+        const struct qstat *q = &r->c->q[i];
+        if (q->fingerprint != d->top->fingerprint)
+            continue;
+        for (size_t k = 0; k < q->nseries; k++)
+            if (q->series[k].calls)
+                series_add(&s, q->series[k].bucket + step / 2,
+                           (double)q->series[k].total_us / 1e3 / (double)q->series[k].calls);
+        series_chart(r, &charts, &s, "The query's mean time (ms)", "ms", from, to, inc, marks,
+                     nmarks);
+    }
+    if (r->web) {
+        int64_t wstep = r->web->opts.interval_us;
+        struct pm_series p95 = { 0 };
+        for (size_t i = 0; i < r->web->nbuckets; i++) {
+            const struct web_bucket *wb = &r->web->buckets[i];
+            series_add(&s, wb->start_us + wstep / 2, (double)wb->failed);
+            if (sketch_count(&wb->latency))
+                series_add(&p95, wb->start_us + wstep / 2,
+                           (double)sketch_quantile(&wb->latency, 0.95) / 1e3);
+        }
+        series_chart(r, &charts, &s, "HTTP 5xx per interval (access log)", "requests", from, to,
+                     inc, marks, nmarks);
+        series_chart(r, &charts, &p95, "Request time p95 (ms, access log)", "ms", from, to, inc,
+                     marks, nmarks);
+    }
+    if (charts.len) {
+        buf_addstr(b, "<h2>Charts</h2>\n");
+        buf_add(b, charts.ptr, charts.len);
+    }
+    buf_release(&charts);
+}
+
 static int write_html(const struct report *r, const struct pm_doc *d, FILE *out)
 {
     struct buf b = BUF_INIT, t = BUF_INIT;
@@ -973,7 +1062,9 @@ static int write_html(const struct report *r, const struct pm_doc *d, FILE *out)
         }
         buf_addstr(&b, "</li>\n");
     }
-    buf_addstr(&b, "</ul>\n<h2>Root cause and resolution</h2>\n<ul>\n");
+    buf_addstr(&b, "</ul>\n");
+    html_charts(r, d, &b);
+    buf_addstr(&b, "<h2>Root cause and resolution</h2>\n<ul>\n");
     for (size_t i = 0; i < d->ndetail; i++) {
         buf_addstr(&b, "<li>");
         report_html_esc(&b, d->detail[i]);

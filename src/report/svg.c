@@ -668,3 +668,79 @@ void svg_histogram(struct buf *b, const struct qstat *q, const char *label)
     hist_marks(b, &h, q);
     buf_addstr(b, "</svg>");
 }
+
+/* ------------------------------------------------------------------------ */
+/* Incident charts (the postmortem)                                         */
+
+static const struct frame incident_frame = { 960, 180, 56, 14, 16, 30 };
+
+void svg_incident_chart(const struct report *r, struct buf *b, const struct svg_series *s,
+                        int64_t from_us, int64_t to_us, int64_t band_from_us, int64_t band_to_us,
+                        const struct svg_mark *marks, size_t nmarks)
+{
+    const struct frame *f = &incident_frame;
+    double vmax = 0;
+    size_t values = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!isnan(s->v[i])) {
+            vmax = fmax(vmax, s->v[i]);
+            values++;
+        }
+    if (!values || to_us <= from_us)
+        return;
+    struct yscale ys = yscale_for(vmax);
+    double span = (double)(to_us - from_us);
+#define X_OF(t) (f->ml + frame_pw(f) * (double)((t)-from_us) / span)
+    buf_addf(b, "<figure class=\"chart\"><figcaption>%s</figcaption>\n", s->caption);
+    svg_open(b, f, s->caption);
+    double bx0 = fmax(f->ml, X_OF(band_from_us)), bx1 = fmin(f->w - f->mr, X_OF(band_to_us));
+    if (bx1 > bx0)
+        buf_addf(b,
+                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                 "fill=\"currentColor\" fill-opacity=\"0.08\"/>\n",
+                 bx0, f->mt, bx1 - bx0, frame_ph(f));
+    svg_yaxis(b, f, &ys);
+    buf_addstr(b, "<path class=\"line\" d=\"");
+    bool pen = false;
+    for (size_t i = 0; i < s->n; i++) {
+        if (isnan(s->v[i]) || s->t_us[i] < from_us || s->t_us[i] > to_us) {
+            pen = false;
+            continue;
+        }
+        buf_addf(b, "%c%.1f %.1f", pen ? 'L' : 'M', X_OF(s->t_us[i]), frame_y(f, &ys, s->v[i]));
+        pen = true;
+    }
+    buf_addstr(b, "\"/>\n<g>");
+    for (size_t i = 0; i < s->n; i++) {
+        if (isnan(s->v[i]) || s->t_us[i] < from_us || s->t_us[i] > to_us)
+            continue;
+        buf_addf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"currentColor\"><title>",
+                 X_OF(s->t_us[i]), frame_y(f, &ys, s->v[i]));
+        svg_add_clock(r, b, s->t_us[i], true);
+        buf_addf(b, ": %.3g %s</title></circle>", s->v[i], s->unit);
+    }
+    buf_addstr(b, "</g>\n");
+    for (size_t i = 0; i < nmarks; i++) {
+        if (marks[i].ts_us < from_us || marks[i].ts_us > to_us)
+            continue;
+        double x = X_OF(marks[i].ts_us);
+        buf_addf(b,
+                 "<line class=\"mark\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                 "<text class=\"markl\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                 x, f->mt, x, f->h - f->mb, x + 3, f->mt + 10 + 11.0 * (double)(i % 3),
+                 marks[i].label);
+    }
+    /* The two ends and the middle of the time axis. */
+    buf_addstr(b, "<g class=\"xt\">");
+    for (int k = 0; k <= 2; k++) {
+        int64_t t = from_us + (int64_t)(span * k / 2);
+        buf_addf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", X_OF(t), f->h - f->mb + 16,
+                 k == 0   ? "start"
+                 : k == 1 ? "middle"
+                          : "end");
+        svg_add_clock(r, b, t, true);
+        buf_addstr(b, "</text>");
+    }
+    buf_addstr(b, "</g>\n</svg></figure>\n");
+#undef X_OF
+}
