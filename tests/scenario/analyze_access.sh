@@ -80,7 +80,7 @@ like "$pm" "the web server's access log" "postmortem: the access log is named as
 is "$(grep -o '<figcaption>[^<]*</figcaption>' "$tmp/pm.html" | sed 's/<[^>]*>//g' | paste -sd '|')" \
     "Database time (s a second)|The query's mean time (ms)|HTTP 5xx per interval (access log)|Request time p95 (ms, access log)" \
     "postmortem HTML: the incident's four charts"
-is "$(grep -c 'class="markl">trigger<' "$tmp/pm.html") $(grep -c 'class="markl">fix<' "$tmp/pm.html")" "4 4" \
+is "$(grep -o '>trigger</text>' "$tmp/pm.html" | wc -l) $(grep -o '>fix</text>' "$tmp/pm.html" | wc -l)" "4 4" \
     "postmortem HTML: the trigger and the fix marked on each"
 "$SLEUTH" postmortem --interval 10s --access "$DATA/access-missing-index.log.gz" "$PG" -f json -o "$tmp/pm.json"
 is "$(jq -c '[.numbers[] | select(.name == "requests_failed" or .name == "clients_hurt") | .value]' "$tmp/pm.json")" \
