@@ -588,6 +588,7 @@ static int run(const char *name, int argc, char **argv)
     if (naccess) {
         struct err e;
         wo.interval_us = opts.filter.interval_us;
+        wo.jobs = opts.jobs;
         wo.since_us = opts.filter.since_us;
         wo.until_us = opts.filter.until_us;
         web_init(&web_data, &wo);

@@ -4,7 +4,6 @@
  */
 #include "web.h"
 
-#include "input/source.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
@@ -15,8 +14,6 @@
 #include <xxhash.h>
 
 #include "util/banned.h"
-
-#define READ_BUF (1u << 20)
 
 void web_init(struct web *w, const struct web_opts *opts)
 {
@@ -70,10 +67,9 @@ static struct web_count *visit(struct web_visits *vs, struct web_last *last, int
     return &vs->v[vs->n++].c;
 }
 
-/* The id of a client, made on first sight. */
-static uint32_t client_id(struct web *w, struct str name, int64_t bn)
+/* The id of the client whose name hashes to h, made on first sight. */
+static uint32_t client_id(struct web *w, uint64_t h, int64_t bn)
 {
-    uint64_t h = XXH3_64bits(name.ptr, name.len);
     uint32_t id;
     if (hmap_get(&w->client_index, h, NULL, NULL, &id))
         return id;
@@ -82,7 +78,7 @@ static uint32_t client_id(struct web *w, struct str name, int64_t bn)
         w->client = xrealloc(w->client, w->client_cap * sizeof(*w->client));
     }
     id = (uint32_t)w->nclients++;
-    w->client[id] = (struct web_client){ { INT64_MIN, 0 }, bn };
+    w->client[id] = (struct web_client){ { INT64_MIN, 0 }, bn, h };
     hmap_put(&w->client_index, h, id);
     return id;
 }
@@ -209,7 +205,8 @@ void web_add(struct web *w, const struct access_record *rec)
         b->cache_hits += rec->cache.len == 3 && memcmp(rec->cache.ptr, "HIT", 3) == 0;
     }
     int64_t bn = floor_div(b->start_us, w->opts.interval_us);
-    uint32_t client = client_id(w, rec->user.len ? rec->user : rec->client, bn);
+    struct str name = rec->user.len ? rec->user : rec->client;
+    uint32_t client = client_id(w, XXH3_64bits(name.ptr, name.len), bn);
     if (bn < w->client[client].first)
         w->client[client].first = bn;
     count(visit(&b->clients, &w->client[client].last, bn, client), failed, slow);
@@ -251,129 +248,99 @@ const struct web_bucket *web_bucket_at(const struct web *w, int64_t ts_us)
     return k < w->nbuckets ? &w->buckets[k] : NULL;
 }
 
-/* --- reading ---------------------------------------------------------------------------- */
+/* --- merging ----------------------------------------------------------------------------- */
 
-static void line_bad(struct web_input *in, uint64_t line)
+static void count_add(struct web_count *dst, const struct web_count *src)
 {
-    if (!in->bad_lines++)
-        in->first_bad_line = line;
+    dst->requests += src->requests;
+    dst->failed += src->failed;
+    dst->slow += src->slow;
 }
 
-/*
- * Reads one input line by line. A line longer than WEB_MAX_LINE is counted
- * and skipped up to its newline without being held.
- */
-static int read_input(struct web *w, struct source *src, struct web_input *in,
-                      const struct access_format *given, struct err *err)
+/* Route ids of src in dst, made on first sight. */
+static uint32_t *route_map(struct web *dst, const struct web *src)
 {
-    struct access_format *detected = NULL;
-    const struct access_format *f = given;
-    struct access_scan scan;
-    access_scan_init(&scan);
-    char *buf = xmalloc(READ_BUF);
-    size_t have = 0;
-    bool skipping = false, eof = false;
-    uint64_t line = 1;
-    int rc = 0;
-    while (!eof) {
-        ssize_t n = source_read(src, buf + have, READ_BUF - have, err);
-        if (n < 0) {
-            rc = -1;
-            break;
-        }
-        eof = n == 0;
-        have += (size_t)n;
-        in->bytes += (uint64_t)n;
-        if (!f && (have == READ_BUF || eof)) {
-            detected = access_format_detect(buf, have);
-            f = detected;
-            if (!f) {
-                err_set(err, ERR_PARSE, "'%s': not an access log this reads (give --access-format)",
-                        in->path);
-                rc = -1;
-                break;
+    uint32_t *map = xmalloc((src->nroute_totals ? src->nroute_totals : 1) * sizeof(*map));
+    for (size_t i = 0; i < src->nroute_totals; i++) {
+        uint32_t id = names_intern(&dst->routes, names_get(&src->routes, (uint32_t)i));
+        map[i] = id;
+        if (id >= dst->nroute_totals) {
+            size_t n = id + 1;
+            dst->route_totals = xrealloc(dst->route_totals, n * sizeof(*dst->route_totals));
+            dst->route_last = xrealloc(dst->route_last, n * sizeof(*dst->route_last));
+            memset(dst->route_totals + dst->nroute_totals, 0,
+                   (n - dst->nroute_totals) * sizeof(*dst->route_totals));
+            for (size_t k = dst->nroute_totals; k < n; k++) {
+                sketch_init(&dst->route_totals[k].latency);
+                dst->route_last[k] = (struct web_last){ INT64_MIN, 0 };
             }
+            dst->nroute_totals = n;
         }
-        if (!f)
+        struct web_route *d = &dst->route_totals[id];
+        const struct web_route *r = &src->route_totals[i];
+        d->requests += r->requests;
+        d->failed += r->failed;
+        d->slow += r->slow;
+        sketch_merge(&d->latency, &r->latency);
+    }
+    return map;
+}
+
+/* Client ids of src in dst, made on first sight. */
+static uint32_t *client_map(struct web *dst, const struct web *src)
+{
+    uint32_t *map = xmalloc((src->nclients ? src->nclients : 1) * sizeof(*map));
+    for (size_t i = 0; i < src->nclients; i++) {
+        const struct web_client *c = &src->client[i];
+        uint32_t id = client_id(dst, c->hash, c->first);
+        if (c->first < dst->client[id].first)
+            dst->client[id].first = c->first;
+        map[i] = id;
+    }
+    return map;
+}
+
+void web_merge(struct web *dst, const struct web *src)
+{
+    uint32_t *routes = route_map(dst, src), *clients = client_map(dst, src);
+    for (size_t i = 0; i < src->nbuckets; i++) {
+        const struct web_bucket *sb = &src->buckets[i];
+        if (!sb->requests)
             continue;
-        size_t pos = 0;
-        for (;;) {
-            char *nl = memchr(buf + pos, '\n', have - pos);
-            if (!nl && !(eof && pos < have))
-                break;
-            size_t end = nl ? (size_t)(nl - buf) : have;
-            struct str text = str_make(buf + pos, end - pos);
-            pos = nl ? end + 1 : have;
-            if (skipping) {
-                skipping = false;
-                line++;
-                continue;
-            }
-            struct access_record rec;
-            if (text.len && access_parse(f, &scan, text, &rec)) {
-                in->requests++;
-                web_add(w, &rec);
-            } else if (text.len) {
-                line_bad(in, line);
-            }
-            line++;
+        struct web_bucket *db = bucket_for(dst, sb->start_us);
+        int64_t bn = floor_div(db->start_us, dst->opts.interval_us);
+        db->requests += sb->requests;
+        db->failed += sb->failed;
+        db->slow += sb->slow;
+        for (int k = 0; k < WEB_STATUS_CLASSES; k++)
+            db->status[k] += sb->status[k];
+        sketch_merge(&db->latency, &sb->latency);
+        db->upstream_us += sb->upstream_us;
+        db->timed_us += sb->timed_us;
+        db->cache_logged += sb->cache_logged;
+        db->cache_hits += sb->cache_hits;
+        for (size_t k = 0; k < sb->clients.n; k++) {
+            uint32_t id = clients[sb->clients.v[k].id];
+            count_add(visit(&db->clients, &dst->client[id].last, bn, id), &sb->clients.v[k].c);
         }
-        memmove(buf, buf + pos, have - pos);
-        have -= pos;
-        if (have == READ_BUF) {
-            /* One line fills the buffer: count it once, drop it as it streams by. */
-            if (!skipping) {
-                in->oversize++;
-                line_bad(in, line);
-            }
-            skipping = true;
-            have = 0;
+        for (size_t k = 0; k < sb->routes.n; k++) {
+            uint32_t id = routes[sb->routes.v[k].id];
+            count_add(visit(&db->routes, &dst->route_last[id], bn, id), &sb->routes.v[k].c);
         }
     }
-    in->lines = line - 1 + (skipping ? 1 : 0);
-    if (f)
-        in->format = xstrdup(access_format_spec(f));
-    access_scan_release(&scan);
-    access_format_free(detected);
-    free(buf);
-    return rc;
-}
-
-int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
-{
-    struct access_format *given = NULL;
-    if (w->opts.format) {
-        given = access_format_compile(w->opts.format, err);
-        if (!given)
-            return -1;
-    }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    w->inputs = xcalloc(npaths ? npaths : 1, sizeof(*w->inputs));
-    w->ninputs = npaths;
-    size_t failed = 0;
-    struct err first;
-    err_clear(&first);
-    for (size_t i = 0; i < npaths; i++) {
-        struct web_input *in = &w->inputs[i];
-        in->path = xstrdup(paths[i]);
-        struct source src;
-        struct err e;
-        if (source_open(&src, paths[i], &e) < 0 ||
-            (in->compression = src.compression, read_input(w, &src, in, given, &e) < 0)) {
-            in->error = xstrdup(e.msg);
-            if (!failed++)
-                first = e;
-        }
-        if (src.path)
-            source_close(&src);
-    }
-    access_format_free(given);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    w->seconds_taken = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (npaths && failed == npaths) {
-        *err = first;
-        return -1;
-    }
-    return 0;
+    for (size_t i = 0; i < src->nseconds; i++)
+        if (src->seconds[i].requests)
+            count_add(second_for(dst, (src->first_second + (int64_t)i) * 1000000),
+                      &src->seconds[i]);
+    dst->requests += src->requests;
+    dst->failed += src->failed;
+    dst->slow += src->slow;
+    dst->untimed += src->untimed;
+    for (int k = 0; k < WEB_STATUS_CLASSES; k++)
+        dst->status[k] += src->status[k];
+    sketch_merge(&dst->latency, &src->latency);
+    if (src->requests)
+        dst->offset_s = src->offset_s;
+    free(routes);
+    free(clients);
 }

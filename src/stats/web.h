@@ -32,7 +32,7 @@ struct web_opts {
     int64_t slow_us;            /* a request slower than this was slow (default 1 s) */
     int64_t since_us, until_us; /* TS_NONE when open */
     const char *format;         /* --access-format, or NULL to detect per input */
-    bool progress;
+    int jobs;                   /* worker threads for plain files, >= 1 */
 };
 
 /* Requests, failures and slow pages of one client or route, or of one second. */
@@ -94,6 +94,7 @@ struct web_last {
 struct web_client {
     struct web_last last;
     int64_t first;
+    uint64_t hash; /* XXH3 of its name: its identity across merges */
 };
 
 struct web {
@@ -128,11 +129,19 @@ void web_add(struct web *w, const struct access_record *rec);
 
 /*
  * Reads every access log (files, globs expanded by the caller, "-", any
- * compression source.c reads). An input that cannot be read is recorded
+ * compression source.c reads); plain files of 16 MB or more are split into
+ * line-aligned byte ranges read by opts.jobs threads and merged in order
+ * (webread.c). An input that cannot be read is recorded
  * with its error; returns -1 (err set) only when none could be read, or
  * when opts.format does not compile.
  */
 MUST_CHECK int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err);
+
+/*
+ * Adds everything src holds to dst (the same options): what one pass over
+ * both inputs would give, whatever the order of merges.
+ */
+void web_merge(struct web *dst, const struct web *src);
 
 /* The bucket that holds ts_us, or NULL. */
 const struct web_bucket *web_bucket_at(const struct web *w, int64_t ts_us);

@@ -131,6 +131,24 @@ like "$(jq -r '.web.incidents[0].suspicions[0].evidence' "$w")" \
 is "$(jq -r '.web.incidents[0].database.verdict' "$w")" cannot_tell \
     "flood, no server log: the database cannot be told"
 
+# --- a log big enough to be split among threads ------------------------------------------------
+# 24 MB, 120,000 lines over an hour; line 100,000 is garbage: the same report at -j 1 and -j 2,
+# and the bad line's number counted across the ranges.
+awk 'BEGIN { srand(3)
+    for (i = 0; i < 120000; i++) {
+        s = int(i * 0.03); line = sprintf("10.0.%d.%d - - [06/Dec/2026:%02d:%02d:%02d +0000] \"GET /item/%d HTTP/1.1\" %d 512 \"-\" \"%s\" %.3f %.3f",
+            int(rand() * 20), int(rand() * 250), 10 + int(s / 3600), int(s / 60) % 60, s % 60, int(rand() * 5000),
+            (i >= 60000 && i < 61000) ? 503 : 200, sprintf("%0120d", 0), 0.01 + (i % 7) / 1000, 0.009)
+        print (i == 99999 ? "garbage" : line)
+    } }' > "$tmp/big.log"
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j --interval 1m --access "$tmp/big.log" -f json -o "$tmp/big$j.json"
+done
+cmp -s <(jq .web "$tmp/big1.json") <(jq .web "$tmp/big2.json")
+ok $? "a 24 MB access log: the same web section at -j 1 and -j 2 (split in byte ranges)"
+is "$(jq -c '.web | [.requests, .failed, .inputs[0].lines, .inputs[0].bad_lines, .inputs[0].first_bad_line]' "$tmp/big2.json")" \
+    "[119999,1000,120000,1,100000]" "... its counts, and the bad line's number across the ranges"
+
 # --- bad input --------------------------------------------------------------------------------
 "$SLEUTH" analyze --access "$DATA/access-missing-index.log.gz" --access-format '%h %>s' 2>"$tmp/err"
 is $? 2 "an access format without a time is a usage error"
