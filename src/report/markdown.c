@@ -407,7 +407,7 @@ static void incidents(const struct report *r, struct buf *b)
             if (rows[k].code)
                 report_md_code(b, rows[k].text, 300);
             else
-                report_md_text(b, rows[k].text, 400);
+                report_md_text(b, rows[k].text, 0);
             buf_addch(b, '\n');
         }
         report_rows_free(rows, n);

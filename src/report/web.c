@@ -63,7 +63,10 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
              "%" PRIu64 " of %" PRIu64 " requests failed (%.1f %%), %" PRIu64 " were slow (over ",
              imp->failed, imp->requests, pct(imp->failed, imp->requests), imp->slow);
     add_ms(&b, r->web->opts.slow_us);
-    buf_addf(&b, "); %" PRIu64 " of %" PRIu64 " clients saw a failed or slow page (%.1f %%)",
+    /* Clients and routes are kept per interval: they count over the intervals the window touches. */
+    buf_addf(&b,
+             "); %" PRIu64 " of the %" PRIu64
+             " clients active in its intervals saw a failed or slow page (%.1f %%)",
              imp->clients_hurt, imp->clients, pct(imp->clients_hurt, imp->clients));
     if (imp->p95_before_us >= 0 && imp->p95_during_us >= 0) {
         buf_addstr(&b, "; p95 ");
@@ -73,7 +76,7 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
         buf_addstr(&b, " before)");
     }
     if (imp->nroutes) {
-        buf_addstr(&b, ". Routes hurt most: ");
+        buf_addstr(&b, ". Routes hurt most in its intervals: ");
         route_words(r, &b, imp);
     }
     follow_words(r, &b, imp->window.from_us, imp->window.to_us);

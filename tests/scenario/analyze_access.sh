@@ -56,7 +56,7 @@ md=$("$SLEUTH" analyze --interval 10s --access "$DATA/access-missing-index.log.g
 like "$md" "## Web tier \(access logs\)" "markdown: the web tier's section"
 html=$("$SLEUTH" analyze --interval 10s --access "$DATA/access-missing-index.log.gz" "$PG" -f html)
 like "$html" "<section id=\"web\">" "html: the web tier's section"
-like "$html" "20 of 40 clients saw a failed or slow page" "html: the clients hurt"
+like "$html" "20 of the 40 clients active in its intervals saw a failed or slow page" "html: the clients hurt"
 n=$(gzip -dc "$DATA/access-missing-index.log.gz" |
     "$SLEUTH" analyze --interval 10s --access - --access-format combined+rt "$PG" -f json |
     jq -c '[.web.requests, .web.incident_impact[0].clients_hurt]')
@@ -70,7 +70,7 @@ is "$n" "[2000,18]" "--slow 2s: the threshold is reported"
 ok $? "postmortem with an access log exits 0"
 pm=$(cat "$tmp/pm.md")
 like "$pm" "^# Postmortem: missing\\\\_index on readings" "postmortem: the database's cause"
-like "$pm" "18 of 1320 requests failed \(1.4 %\), 131 were slow \(over 1.00 s\); 20 of 40 clients saw a failed or slow page \(50.0 %\)" \
+like "$pm" "18 of 1320 requests failed \(1.4 %\), 131 were slow \(over 1.00 s\); 20 of the 40 clients active in its intervals saw a failed or slow page \(50.0 %\)" \
     "postmortem: impact on users in numbers"
 like "$pm" "Users: failed or slow pages stood out at the web tier \(\+0 s from the database's onset\)" \
     "postmortem: the web tier's onset beside the database's"
