@@ -771,6 +771,16 @@ static void pm_build(const struct report *r, const struct incident *inc, bool we
     summary_sentences(r, d);
     timeline(r, d);
     root_cause_detail(d);
+    for (size_t i = 0; d->has_web && d->top->fingerprint && i < d->web.nroutes; i++) {
+        size_t k;
+        uint32_t route = d->web.routes[i].route;
+        double rr = report_web_route_follows(r, d->top->fingerprint, route, d->web.window.from_us,
+                                             d->web.window.to_us, &k);
+        if (rr >= 0.7)
+            detail(d, dupf("Users: the failed or slow pages of %s follow the query's mean time "
+                           "(r = %.2f over %zu intervals).",
+                           names_get(&r->web->routes, route).ptr, rr, k));
+    }
     measures_and_playbook(d);
     sources_line(r, d);
 }

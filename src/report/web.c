@@ -63,7 +63,8 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
              "%" PRIu64 " of %" PRIu64 " requests failed (%.1f %%), %" PRIu64 " were slow (over ",
              imp->failed, imp->requests, pct(imp->failed, imp->requests), imp->slow);
     add_ms(&b, r->web->opts.slow_us);
-    /* Clients and routes are kept per interval: they count over the intervals the window touches. */
+    /* Clients and routes are kept per interval: they count over the intervals the window touches.
+     */
     buf_addf(&b,
              "); %" PRIu64 " of the %" PRIu64
              " clients active in its intervals saw a failed or slow page (%.1f %%)",
@@ -266,6 +267,48 @@ void report_web_follow(const struct report *r, int64_t from_us, int64_t to_us,
     free(p95);
 }
 
+double report_web_route_follows(const struct report *r, uint64_t fingerprint, uint32_t route,
+                                int64_t from_us, int64_t to_us, size_t *intervals)
+{
+    *intervals = 0;
+    const struct qstat *q = NULL;
+    for (size_t i = 0; fingerprint && i < r->c->nq; i++)
+        if (r->c->q[i].fingerprint == fingerprint)
+            q = &r->c->q[i];
+    if (!q || !q->nseries)
+        return NAN;
+    const struct web *w = r->web;
+    int64_t step = w->opts.interval_us, pad = to_us - from_us;
+    if (pad < 3 * step)
+        pad = 3 * step;
+    double *x = xmalloc(q->nseries * sizeof(*x)), *y = xmalloc(q->nseries * sizeof(*y));
+    size_t n = 0;
+    for (size_t k = 0; k < q->nseries; k++) {
+        const struct series_point *p = &q->series[k];
+        const struct web_bucket *b = web_bucket_at(w, p->bucket);
+        if (!p->calls || !b || b->start_us != p->bucket || p->bucket + step <= from_us - pad ||
+            p->bucket >= to_us + pad)
+            continue;
+        struct web_count c = { 0, 0, 0 };
+        for (size_t i = 0; i < b->routes.n; i++)
+            if (b->routes.v[i].id == route) {
+                c.requests += b->routes.v[i].c.requests;
+                c.failed += b->routes.v[i].c.failed;
+                c.slow += b->routes.v[i].c.slow;
+            }
+        if (!c.requests)
+            continue;
+        x[n] = (double)p->total_us / (double)p->calls;
+        y[n] = (double)(c.failed + c.slow) / (double)c.requests;
+        n++;
+    }
+    double rr = n >= 4 ? pearson(x, y, n) : NAN;
+    *intervals = n >= 4 ? n : 0;
+    free(x);
+    free(y);
+    return rr;
+}
+
 /* "; per interval, ... follow the database's time (r = 0.93 ...)" when there is a link to tell. */
 static void follow_words(const struct report *r, struct buf *b, int64_t from_us, int64_t to_us)
 {
@@ -421,6 +464,21 @@ void report_web_incident_rows(const struct report *r, const struct incident *inc
     struct web_impact imp;
     web_impact(r->web, inc->onset_us, inc->end_us ? inc->end_us : inc->updated_us, &imp);
     report_row_add(rows, n, "users", report_web_impact_text(r, &imp), false);
+    uint64_t fp = inc->ncauses ? inc->causes[0].fingerprint : 0;
+    for (size_t i = 0; fp && i < imp.nroutes; i++) {
+        size_t k;
+        double rr = report_web_route_follows(r, fp, imp.routes[i].route, imp.window.from_us,
+                                             imp.window.to_us, &k);
+        if (!(rr >= 0.7))
+            continue;
+        struct buf b = BUF_INIT;
+        struct str name = names_get(&r->web->routes, imp.routes[i].route);
+        buf_addf(&b,
+                 "%.*s: its share of failed or slow requests follows the query's mean time "
+                 "(r = %.2f over %zu intervals)",
+                 STR_ARG(name), rr, k);
+        report_row_add(rows, n, "route", buf_detach(&b, NULL), false);
+    }
     struct report_web_lead leads[REPORT_WEB_LEADS];
     report_web_leads(&imp, leads);
     for (size_t i = 0; i < REPORT_WEB_LEADS; i++) {
@@ -443,16 +501,21 @@ static json_t *share(uint64_t part, uint64_t whole)
     return whole ? jsonstr_num((double)part / (double)whole) : json_null();
 }
 
-json_t *report_web_impact_json(const struct report *r, const struct web_impact *imp)
+json_t *report_web_impact_json(const struct report *r, const struct web_impact *imp,
+                               uint64_t fingerprint)
 {
     json_t *routes = json_array();
     for (size_t i = 0; i < imp->nroutes; i++) {
         struct str name = names_get(&r->web->routes, imp->routes[i].route);
+        size_t k;
+        double rr = report_web_route_follows(r, fingerprint, imp->routes[i].route,
+                                             imp->window.from_us, imp->window.to_us, &k);
         json_array_append_new(routes,
-                              json_pack("{s:o, s:I, s:I, s:I}", "route", jsonstr_new(name.ptr),
+                              json_pack("{s:o, s:I, s:I, s:I, s:o}", "route", jsonstr_new(name.ptr),
                                         "requests", (json_int_t)imp->routes[i].c.requests, "failed",
                                         (json_int_t)imp->routes[i].c.failed, "slow",
-                                        (json_int_t)imp->routes[i].c.slow));
+                                        (json_int_t)imp->routes[i].c.slow, "follows_query_r",
+                                        jsonstr_num(rr)));
     }
     json_t *j = json_object();
     json_object_set_new(j, "from", jsonstr_time(imp->window.from_us));
@@ -598,7 +661,7 @@ json_t *report_web_json(const struct report *r)
     for (size_t i = 0; i < nw; i++) {
         struct web_impact imp;
         web_impact(w, wins[i].from_us, wins[i].to_us, &imp);
-        json_t *o = report_web_impact_json(r, &imp);
+        json_t *o = report_web_impact_json(r, &imp, 0);
         struct report_web_db db;
         report_web_db(r, &wins[i], &db);
         json_object_set_new(
@@ -619,7 +682,7 @@ json_t *report_web_json(const struct report *r)
         const struct incident *inc = &r->incidents[i];
         struct web_impact imp;
         web_impact(w, inc->onset_us, inc->end_us ? inc->end_us : inc->updated_us, &imp);
-        json_t *o = report_web_impact_json(r, &imp);
+        json_t *o = report_web_impact_json(r, &imp, inc->ncauses ? inc->causes[0].fingerprint : 0);
         json_object_set_new(o, "incident", json_integer(inc->seq));
         json_array_append_new(impacts, o);
     }

@@ -61,7 +61,20 @@ void report_web_incident_rows(const struct report *r, const struct incident *inc
                               struct report_row **rows, size_t *n);
 /* The "web" member of the JSON report (docs/json-output.md); NULL without access logs. */
 json_t *report_web_json(const struct report *r);
-/* The impact as JSON numbers (shared by the report and the postmortem). */
-json_t *report_web_impact_json(const struct report *r, const struct web_impact *imp);
+/*
+ * The impact as JSON numbers; with the fingerprint of the query an incident
+ * blames (0: none), each route hurt says how its share of failed or slow
+ * requests follows that query's mean time (routes_hurt[].follows_query_r).
+ */
+json_t *report_web_impact_json(const struct report *r, const struct web_impact *imp,
+                               uint64_t fingerprint);
+/*
+ * Pearson's r, over the intervals around [from_us, to_us), of a route's
+ * share of failed or slow requests with the mean time of the query with
+ * this fingerprint; NAN with fewer than 4 intervals where both are known or
+ * either is flat. *intervals gets how many there were.
+ */
+double report_web_route_follows(const struct report *r, uint64_t fingerprint, uint32_t route,
+                                int64_t from_us, int64_t to_us, size_t *intervals);
 
 #endif
