@@ -126,6 +126,13 @@ for s in $SCENARIOS; do
     hurt=$(jq '.numbers[] | select(.name == "clients_hurt") | .value' "$pm")
     ok $(jq -e --argjson h "$hurt" '$h <= .traffic.whole_run.clients_hurt' "$j" >/dev/null; echo $?) \
         "$s: the postmortem's clients hurt ($hurt) are among those the clients counted"
+    lead=$(jq -r '[.timeline[] | select(.kind == "false_lead") | .text | select(test("traffic surge or DDoS \\(access log\\)"))][0] // ""' "$pm")
+    case $s in
+    traffic-surge) like "$lead" "^Confirmed: traffic surge or DDoS \(access log\) \(requests" \
+        "traffic-surge: the access log confirms the surge, with its numbers" ;;
+    missing-index | hot-index | plan-regression) like "$lead" "^Ruled out: traffic surge or DDoS \(access log\) \(requests" \
+        "$s: the access log rules out a surge, with its numbers" ;;
+    esac
     users=$(jq -r '[.timeline[] | select(.kind == "users")][0].at // empty' "$pm")
     if [ -n "$users" ]; then
         d=$(jq -n --arg u "$users" --arg f "$(jq -r .fault_at "$j")" \
