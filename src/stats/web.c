@@ -23,7 +23,6 @@ void web_init(struct web *w, const struct web_opts *opts)
         w->opts.interval_us = 60 * 1000000LL;
     if (w->opts.slow_us <= 0)
         w->opts.slow_us = 1000000;
-    hmap_init(&w->client_index);
     names_init(&w->routes);
     sketch_init(&w->latency);
 }
@@ -41,7 +40,7 @@ void web_release(struct web *w)
     free(w->route_totals);
     free(w->route_last);
     free(w->client);
-    hmap_release(&w->client_index);
+    free(w->ctab);
     free(w->seconds);
     for (size_t i = 0; i < w->ninputs; i++) {
         free(w->inputs[i].path);
@@ -67,20 +66,49 @@ static struct web_count *visit(struct web_visits *vs, struct web_last *last, int
     return &vs->v[vs->n++].c;
 }
 
-/* The id of the client whose name hashes to h, made on first sight. */
-static uint32_t client_id(struct web *w, uint64_t h, int64_t bn)
+static struct web_client_slot *ctab_find(struct web_client_slot *tab, size_t cap, uint64_t h)
 {
-    uint32_t id;
-    if (hmap_get(&w->client_index, h, NULL, NULL, &id))
-        return id;
+    size_t mask = cap - 1;
+    for (size_t i = hmap_mix64(h) & mask;; i = (i + 1) & mask)
+        if (tab[i].first == INT64_MIN || tab[i].hash == h)
+            return &tab[i];
+}
+
+static void ctab_grow(struct web *w)
+{
+    size_t cap = w->ctab_cap ? w->ctab_cap * 2 : 1024;
+    struct web_client_slot *tab = xmalloc(cap * sizeof(*tab));
+    for (size_t i = 0; i < cap; i++)
+        tab[i].first = INT64_MIN;
+    for (size_t i = 0; i < w->ctab_cap; i++)
+        if (w->ctab[i].first != INT64_MIN)
+            *ctab_find(tab, cap, w->ctab[i].hash) = w->ctab[i];
+    free(w->ctab);
+    w->ctab = tab;
+    w->ctab_cap = cap;
+}
+
+/* The slot of the client whose name hashes to h, made on first sight (first bucket bn). */
+static struct web_client_slot *client_slot(struct web *w, uint64_t h, int64_t bn)
+{
+    if ((w->nclients + 1) * 2 > w->ctab_cap)
+        ctab_grow(w);
+    struct web_client_slot *s = ctab_find(w->ctab, w->ctab_cap, h);
+    if (s->first != INT64_MIN) {
+        if (bn < s->first) { /* a line back in time */
+            s->first = bn;
+            w->client[s->last.id].first = bn;
+        }
+        return s;
+    }
     if (w->nclients == w->client_cap) {
         w->client_cap = w->client_cap ? w->client_cap * 2 : 256;
         w->client = xrealloc(w->client, w->client_cap * sizeof(*w->client));
     }
-    id = (uint32_t)w->nclients++;
-    w->client[id] = (struct web_client){ { INT64_MIN, 0 }, bn, h };
-    hmap_put(&w->client_index, h, id);
-    return id;
+    uint32_t id = (uint32_t)w->nclients++;
+    w->client[id] = (struct web_client){ h, bn };
+    *s = (struct web_client_slot){ h, bn, { INT64_MIN, 0, id } };
+    return s;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -206,10 +234,8 @@ void web_add(struct web *w, const struct access_record *rec)
     }
     int64_t bn = floor_div(b->start_us, w->opts.interval_us);
     struct str name = rec->user.len ? rec->user : rec->client;
-    uint32_t client = client_id(w, XXH3_64bits(name.ptr, name.len), bn);
-    if (bn < w->client[client].first)
-        w->client[client].first = bn;
-    count(visit(&b->clients, &w->client[client].last, bn, client), failed, slow);
+    struct web_client_slot *cs = client_slot(w, XXH3_64bits(name.ptr, name.len), bn);
+    count(visit(&b->clients, &cs->last, bn, cs->last.id), failed, slow);
     char route[256];
     size_t rn = access_route(rec->path, route, sizeof(route));
     uint32_t rid = names_intern(&w->routes, str_make(route, rn));
@@ -221,7 +247,7 @@ void web_add(struct web *w, const struct access_record *rec)
                (n - w->nroute_totals) * sizeof(*w->route_totals));
         for (size_t i = w->nroute_totals; i < n; i++) {
             sketch_init(&w->route_totals[i].latency);
-            w->route_last[i] = (struct web_last){ INT64_MIN, 0 };
+            w->route_last[i] = (struct web_last){ INT64_MIN, 0, (uint32_t)i };
         }
         w->nroute_totals = n;
     }
@@ -272,7 +298,7 @@ static uint32_t *route_map(struct web *dst, const struct web *src)
                    (n - dst->nroute_totals) * sizeof(*dst->route_totals));
             for (size_t k = dst->nroute_totals; k < n; k++) {
                 sketch_init(&dst->route_totals[k].latency);
-                dst->route_last[k] = (struct web_last){ INT64_MIN, 0 };
+                dst->route_last[k] = (struct web_last){ INT64_MIN, 0, (uint32_t)k };
             }
             dst->nroute_totals = n;
         }
@@ -286,23 +312,24 @@ static uint32_t *route_map(struct web *dst, const struct web *src)
     return map;
 }
 
-/* Client ids of src in dst, made on first sight. */
-static uint32_t *client_map(struct web *dst, const struct web *src)
+void web_merge(struct web *dst, struct web *src)
 {
-    uint32_t *map = xmalloc((src->nclients ? src->nclients : 1) * sizeof(*map));
-    for (size_t i = 0; i < src->nclients; i++) {
-        const struct web_client *c = &src->client[i];
-        uint32_t id = client_id(dst, c->hash, c->first);
-        if (c->first < dst->client[id].first)
-            dst->client[id].first = c->first;
-        map[i] = id;
+    if (!dst->requests && !dst->nbuckets && !dst->nroute_totals) {
+        /* Nothing to add to: take src's aggregates whole (one range, -j 1). */
+        struct web_input *inputs = dst->inputs;
+        size_t ninputs = dst->ninputs;
+        double taken = dst->seconds_taken;
+        dst->inputs = NULL;
+        dst->ninputs = 0;
+        web_release(dst);
+        *dst = *src;
+        dst->inputs = inputs;
+        dst->ninputs = ninputs;
+        dst->seconds_taken = taken;
+        web_init(src, &dst->opts);
+        return;
     }
-    return map;
-}
-
-void web_merge(struct web *dst, const struct web *src)
-{
-    uint32_t *routes = route_map(dst, src), *clients = client_map(dst, src);
+    uint32_t *routes = route_map(dst, src);
     for (size_t i = 0; i < src->nbuckets; i++) {
         const struct web_bucket *sb = &src->buckets[i];
         if (!sb->requests)
@@ -320,8 +347,9 @@ void web_merge(struct web *dst, const struct web *src)
         db->cache_logged += sb->cache_logged;
         db->cache_hits += sb->cache_hits;
         for (size_t k = 0; k < sb->clients.n; k++) {
-            uint32_t id = clients[sb->clients.v[k].id];
-            count_add(visit(&db->clients, &dst->client[id].last, bn, id), &sb->clients.v[k].c);
+            struct web_client_slot *cs =
+                client_slot(dst, src->client[sb->clients.v[k].id].hash, bn);
+            count_add(visit(&db->clients, &cs->last, bn, cs->last.id), &sb->clients.v[k].c);
         }
         for (size_t k = 0; k < sb->routes.n; k++) {
             uint32_t id = routes[sb->routes.v[k].id];
@@ -342,5 +370,4 @@ void web_merge(struct web *dst, const struct web *src)
     if (src->requests)
         dst->offset_s = src->offset_s;
     free(routes);
-    free(clients);
 }

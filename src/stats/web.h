@@ -88,19 +88,30 @@ struct web_input {
 struct web_last {
     int64_t bucket; /* bucket number (start / interval), INT64_MIN: never */
     uint32_t slot;
+    uint32_t id; /* whose (a client's slot in the table knows its id) */
 };
 
-/* A client: where it was last listed, and the bucket number it was first seen in. */
-struct web_client {
+/*
+ * A client in the open-addressed table (XXH3 of its name, 2^-64
+ * collisions): one cache line a line holds all a request touches.
+ */
+struct web_client_slot {
+    uint64_t hash;
+    int64_t first; /* the bucket number it was first seen in; INT64_MIN: an empty slot */
     struct web_last last;
+};
+
+/* A client by id, for the readers: its hash (its identity across merges) and first bucket. */
+struct web_client {
+    uint64_t hash;
     int64_t first;
-    uint64_t hash; /* XXH3 of its name: its identity across merges */
 };
 
 struct web {
     struct web_opts opts;
-    struct hmap client_index;  /* XXH3 of the client -> id */
-    struct web_client *client; /* by id: one cache line a line */
+    struct web_client_slot *ctab; /* power-of-two slots, at most half used */
+    size_t ctab_cap;
+    struct web_client *client; /* by id */
     size_t nclients, client_cap;
     struct names routes;
     struct web_last *route_last;
@@ -139,9 +150,10 @@ MUST_CHECK int web_read(struct web *w, char *const *paths, size_t npaths, struct
 
 /*
  * Adds everything src holds to dst (the same options): what one pass over
- * both inputs would give, whatever the order of merges.
+ * both inputs would give, whatever the order of merges. src may be left
+ * empty (its aggregates taken over when dst has none); release it after.
  */
-void web_merge(struct web *dst, const struct web *src);
+void web_merge(struct web *dst, struct web *src);
 
 /* The bucket that holds ts_us, or NULL. */
 const struct web_bucket *web_bucket_at(const struct web *w, int64_t ts_us);
