@@ -104,7 +104,12 @@ static char *surge_lead(const struct web_impact *imp, enum verdict *v)
                  100 * imp->top10_share);
     if (isfinite(imp->new_clients_share))
         buf_addf(&b, "; %.0f %% of the clients were new", 100 * imp->new_clients_share);
-    if (ratio >= SURGE_REAL || cratio >= SURGE_REAL)
+    /*
+     * A surge the servers cannot serve shows as more clients, most of them
+     * new, with no more requests served (every worker is busy): confirmed too.
+     */
+    if (ratio >= SURGE_REAL || cratio >= SURGE_REAL ||
+        (cratio >= SURGE_NOISE && imp->new_clients_share >= 0.5))
         *v = VERDICT_CONFIRMED;
     else if (ratio <= SURGE_NOISE && cratio <= SURGE_NOISE && !(imp->new_clients_share >= 0.5))
         *v = VERDICT_RULED_OUT;
