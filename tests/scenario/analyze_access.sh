@@ -174,4 +174,12 @@ is "$(jq -c '.web.inputs[0] | [.lines, .requests, .bad_lines, .first_bad_line, .
     "[203,200,3,101,1]" "its bad, long and cut lines are counted with the first one's line"
 like "$(cat "$tmp/err")" "bad.log': 3 lines not read as combined\+rt, first at line 101" "... and named on stderr"
 
+# Log-derived text in the reports: invalid UTF-8 and markup stay data.
+printf '10.0.0.1 - - [06/Dec/2026:22:10:35 +0000] "GET /a/<script>alert(1)</script>/\xff\xfe HTTP/1.1" 500 1 "-" "-" 0.5 0.4\n' > "$tmp/evil.log"
+"$SLEUTH" analyze --access "$tmp/evil.log" -f json -o "$tmp/evil.json"
+is "$(jq -r '.web.routes[0].route' "$tmp/evil.json")" "/a/<script>alert(1)</script>/$(printf '\xef\xbf\xbd\xef\xbf\xbd')" \
+    "a route with invalid UTF-8 is kept, the bad bytes as U+FFFD"
+"$SLEUTH" analyze --access "$tmp/evil.log" -f html -o "$tmp/evil.html"
+ok $(grep -q '<script>alert' "$tmp/evil.html"; echo $((1 - $?))) "html: the route's markup is escaped"
+
 done_testing
