@@ -126,6 +126,10 @@ for s in $SCENARIOS; do
     hurt=$(jq '.numbers[] | select(.name == "clients_hurt") | .value' "$pm")
     ok $(jq -e --argjson h "$hurt" '$h <= .traffic.whole_run.clients_hurt' "$j" >/dev/null; echo $?) \
         "$s: the postmortem's clients hurt ($hurt) are among those the clients counted"
+    "$SLEUTH" postmortem --store "$out/sleuth.db" --access "$out/access.log" --slow 100ms \
+        --interval ${INTERVAL}s -f json -o "$tmp/$s.store-pm.json"
+    is "$(jq '.numbers[] | select(.name == "requests_failed") | .value' "$tmp/$s.store-pm.json")" \
+        "$(jq '.traffic.whole_run.failed' "$j")" "$s: from the watch store and the access log, the same failed requests"
     lead=$(jq -r '[.timeline[] | select(.kind == "false_lead") | .text | select(test("traffic surge or DDoS \\(access log\\)"))][0] // ""' "$pm")
     case $s in
     traffic-surge) like "$lead" "^Confirmed: traffic surge or DDoS \(access log\) \(requests" \
