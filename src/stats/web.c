@@ -210,6 +210,11 @@ void web_add(struct web *w, const struct access_record *rec)
         return;
     if (w->opts.until_us != TS_NONE && rec->ts_us >= w->opts.until_us)
         return;
+    /* The client's slot is the one cache miss a line: start loading it now, use it last. */
+    struct str name = rec->user.len ? rec->user : rec->client;
+    uint64_t hash = XXH3_64bits(name.ptr, name.len);
+    if (w->ctab_cap)
+        __builtin_prefetch(&w->ctab[hmap_mix64(hash) & (w->ctab_cap - 1)]);
     bool failed = rec->status >= 500;
     bool slow = rec->latency_us > w->opts.slow_us;
     int cls = rec->status >= 100 ? rec->status / 100 - 1 : WEB_STATUS_CLASSES - 1;
@@ -233,9 +238,7 @@ void web_add(struct web *w, const struct access_record *rec)
         b->cache_hits += rec->cache.len == 3 && memcmp(rec->cache.ptr, "HIT", 3) == 0;
     }
     int64_t bn = floor_div(b->start_us, w->opts.interval_us);
-    struct str name = rec->user.len ? rec->user : rec->client;
-    struct web_client_slot *cs = client_slot(w, XXH3_64bits(name.ptr, name.len), bn);
-    count(visit(&b->clients, &cs->last, bn, cs->last.id), failed, slow);
+
     char route[256];
     size_t rn = access_route(rec->path, route, sizeof(route));
     uint32_t rid = names_intern(&w->routes, str_make(route, rn));
@@ -259,6 +262,8 @@ void web_add(struct web *w, const struct access_record *rec)
     if (rec->latency_us >= 0)
         sketch_add(&rt->latency, rec->latency_us);
     count(second_for(w, rec->ts_us), failed, slow);
+    struct web_client_slot *cs = client_slot(w, hash, bn);
+    count(visit(&b->clients, &cs->last, bn, cs->last.id), failed, slow);
     w->requests++;
     w->failed += failed;
     w->slow += slow;
