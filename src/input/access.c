@@ -625,9 +625,13 @@ static const char *field_end(const char *p, const char *end, const char *lit, si
         return end;
     if (quoted && lit[0] == '"') {
         for (const char *q = p; q < end; q++) {
-            if (*q == '\\' && q + 1 < end)
-                q++;
-            else if (*q == '"' && (size_t)(end - q) >= lit_len && memcmp(q, lit, lit_len) == 0)
+            q = memchr(q, '"', (size_t)(end - q));
+            if (!q)
+                return NULL;
+            size_t slashes = 0;
+            while (q - slashes > p && q[-1 - (ptrdiff_t)slashes] == '\\')
+                slashes++;
+            if (slashes % 2 == 0 && (size_t)(end - q) >= lit_len && memcmp(q, lit, lit_len) == 0)
                 return q;
         }
         return NULL;
