@@ -130,6 +130,8 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
     struct source *src = &sh->sources[ch->input];
     struct input_info *info = &a->inputs[ch->input];
     struct logparser *p = logparser_new(info->format, sh->prefixes[ch->input], (uint32_t)ch->input);
+    if (a->opts.prefix)
+        logparser_keep_prefix(p);
     uint64_t max = a->opts.max_record_bytes;
     size_t cap = READ_BUF < max ? READ_BUF : (size_t)max, have = 0;
     char *buf = xmalloc(cap);

@@ -3,7 +3,7 @@
 # no newline, NUL bytes, invalid UTF-8 (stderr, csvlog, jsonlog), CRLF line
 # ends, a statement of 10^5 lines, SQL nested 10,000 parentheses deep, a
 # 300 MB line over --max-record, a truncated gzip, a log truncated while it
-# is read. Each must be analysed as far as it can be, with the rest of the
+# is read, a log_line_prefix that changes mid-file. Each must be analysed as far as it can be, with the rest of the
 # log intact; a generous time limit catches quadratic behaviour (this is not
 # a benchmark).
 set -u
@@ -184,4 +184,26 @@ for f in csv json; do
     is "$(q bytes-$f '[.summary.queries, .inputs[0].unparsed_lines, (.queries | map(.example) | join("|"))] | join(",")')" \
         "3,0,SELECT a�b FROM t|SELECT x FROM caf��|SELECT 2" "$f: every record kept, the bad bytes shown as U+FFFD"
 done
+# A log whose log_line_prefix changes twice (a server reconfigured, logs concatenated): 20,000
+# records under each of three prefixes, all read, the same at -j 1 and -j 2 (20 MB: two ranges,
+# the second starting under the first prefix). A prefix given with --prefix is kept.
+awk 'BEGIN {
+    pad = sprintf("%700s", ""); gsub(/ /, "x", pad)
+    for (i = 0; i < 20000; i++)
+        printf "2026-11-22 10:%02d:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", int(i / 60) % 60, i % 60, pad
+    for (i = 0; i < 20000; i++)
+        printf "2026-11-22 11:%02d:%02d UTC:10.0.0.1(5432):v@e:[43]:LOG:  duration: 2.000 ms  statement: SELECT 2\n", int(i / 60) % 60, i % 60
+    for (i = 0; i < 20000; i++)
+        printf "2026-11-22 12:%02d:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3\n", int(i / 60) % 60, i % 60
+}' >"$tmp/three.log"
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j --format json -o "$tmp/three$j.json" "$tmp/three.log"
+    is "$(q three$j '[.summary.queries, .summary.total_ms, .inputs[0].unparsed_lines, (.queries[0].users | map("\(.name)=\(.calls)") | join(" ")), (.queries[0].databases | map("\(.name)=\(.calls)") | join(" "))] | join(",")')" \
+        "60000,120000,0,u=20000 v=20000 w=20000,d=20000 e=20000 f=20000" \
+        "-j $j: three prefixes in one log, every record read with its user and database"
+done
+"$SLEUTH" analyze -j 1 --prefix '%t [%p]: user=%u,db=%d,app=%a,client=%h ' --format json \
+    -o "$tmp/three-given.json" "$tmp/three.log" 2>/dev/null
+is "$(q three-given '[.summary.queries, .inputs[0].unparsed_lines] | join(",")')" "20000,40000" \
+    "a prefix given with --prefix is kept for the whole log"
 done_testing
