@@ -78,5 +78,12 @@ struct pgprefix *pgprefix_detect(const char *buf, size_t len);
 struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len);
 /* Whether p is the loose fallback. */
 bool pgprefix_is_loose(const struct pgprefix *p);
+/*
+ * Whether some prefix could make line (without its newline) a record: it
+ * holds a severity word ("LOG:", "ERROR:", …) at its start or after a byte
+ * that is not a letter or a digit ("…:[42]:LOG:  "). Cheap next to
+ * detection.
+ */
+bool pgprefix_could_match(struct str line);
 
 #endif

@@ -194,7 +194,8 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
         have_line = false;
         if (!li.complete && !eof)
             break;
-        if (!li.record && !li.continuation && li.text.len && r->redetect && line >= r->next_try) {
+        if (!li.record && !li.continuation && li.text.len && r->redetect && line >= r->next_try &&
+            pgprefix_could_match(li.text)) {
             int changed = redetect(r, p, end, eof, line);
             if (changed < 0)
                 break;

@@ -25,7 +25,8 @@ struct pgstderr_reader {
     uint32_t input;
     /*
      * Re-detection (off unless the caller sets redetect): a line that does
-     * not match the prefix in use makes the reader look at the lines from
+     * not match the prefix in use but holds a severity word (see
+     * pgprefix_could_match) makes the reader look at the lines from
      * it on (PGSTDERR_WINDOW_LINES, PGSTDERR_WINDOW_BYTES) for another prefix
      * that most of them match, as in a log whose server changed its
      * log_line_prefix or several logs concatenated. The prefixes seen before
