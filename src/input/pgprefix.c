@@ -555,17 +555,28 @@ static const char *const syslog_prefixes[] = {
 };
 
 static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
-                                     const char *buf, size_t len);
+                                     const char *buf, size_t len, bool first);
 
 struct pgprefix *pgprefix_detect(const char *buf, size_t len)
 {
-    return detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len);
+    return detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len, false);
+}
+
+struct pgprefix *pgprefix_detect_from(const char *buf, size_t len)
+{
+    struct pgprefix *p =
+        detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len, true);
+    if (p && p->loose) {
+        pgprefix_free(p);
+        return NULL;
+    }
+    return p;
 }
 
 struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
 {
-    struct pgprefix *full =
-        detect_among(syslog_prefixes, ARRAY_SIZE(syslog_prefixes), PGPREFIX_SYSLOG_HEAD, buf, len);
+    struct pgprefix *full = detect_among(syslog_prefixes, ARRAY_SIZE(syslog_prefixes),
+                                         PGPREFIX_SYSLOG_HEAD, buf, len, false);
     if (!full || full->loose)
         return full;
     /* Hand back the part after the head: what the server's setting is. */
@@ -577,7 +588,7 @@ struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
 }
 
 static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
-                                     const char *buf, size_t len)
+                                     const char *buf, size_t len, bool first)
 {
     enum { MAX_LINES = 400 };
     struct str lines[MAX_LINES];
@@ -603,8 +614,12 @@ static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, co
         static _Thread_local struct pgprefix_cache pc;
         memset(&pc, 0, sizeof(pc));
         size_t hits = 0;
-        for (size_t k = 0; k < nlines; k++)
-            hits += line_is_record(cand, lines[k], &pc);
+        for (size_t k = 0; k < nlines; k++) {
+            bool hit = line_is_record(cand, lines[k], &pc);
+            if (k == 0 && first && !hit)
+                break;
+            hits += hit;
+        }
         if (hits > best_hits) {
             pgprefix_free(best);
             best = cand;

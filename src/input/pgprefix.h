@@ -70,6 +70,12 @@ bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
  */
 struct pgprefix *pgprefix_detect(const char *buf, size_t len);
 /*
+ * The same among the well-known prefixes that match the first line of buf
+ * (that must not start with a tab), for a log whose prefix changes there;
+ * NULL when none matches at least half of the lines.
+ */
+struct pgprefix *pgprefix_detect_from(const char *buf, size_t len);
+/*
  * The same for syslog lines that the syslog reader rewrote as
  * PGPREFIX_SYSLOG_HEAD + what followed "[N-M] ": returns the server's
  * prefix (the part after the head), or the loose prefix.

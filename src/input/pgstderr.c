@@ -137,6 +137,25 @@ static bool fits(const struct pgprefix *cand, struct str w)
     return lines && hits * 2 >= lines;
 }
 
+/*
+ * The lines of w up to the first one after its first that prefix reads as
+ * a record: where the prefix in use comes back, the lines of another one end.
+ */
+static struct str until_match(const struct pgprefix *prefix, struct str w)
+{
+    struct pgstderr_reader t;
+    pgstderr_init(&t, prefix, 0);
+    const char *p = w.ptr, *end = w.ptr + w.len;
+    struct line_info li;
+    read_line(&t, p, end, true, &li);
+    for (p = li.next; p < end; p = li.next) {
+        read_line(&t, p, end, true, &li);
+        if (li.record)
+            return str_make(w.ptr, (size_t)(p - w.ptr));
+    }
+    return w;
+}
+
 /* Makes cand the prefix in use; the per-process memo of the old one means nothing to it. */
 static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
 {
@@ -146,8 +165,8 @@ static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
 
 /*
  * Looks for a prefix that the line at p and most of the lines after it
- * match. Returns 1 if r->prefix changed, 0 if not, -1 if the buffer ends
- * before the lines it needs.
+ * match, up to where the prefix in use matches again. Returns 1 if r->prefix changed, 0 if not, -1
+ * if the buffer ends before the lines it needs.
  */
 static int redetect(struct pgstderr_reader *r, const char *p, const char *end, bool eof,
                     uint64_t line)
@@ -155,7 +174,7 @@ static int redetect(struct pgstderr_reader *r, const char *p, const char *end, b
     size_t n;
     if (!window(p, end, eof, &n))
         return -1;
-    struct str w = str_make(p, n);
+    struct str w = until_match(r->prefix, str_make(p, n));
     r->next_try = line + PGSTDERR_WINDOW_LINES;
     if (r->given != r->prefix && fits(r->given, w)) {
         use(r, r->given);
@@ -169,9 +188,8 @@ static int redetect(struct pgstderr_reader *r, const char *p, const char *end, b
     }
     if (r->nfound == PGSTDERR_MAX_PREFIXES)
         return 0;
-    struct pgprefix *d = pgprefix_detect(w.ptr, w.len);
-    if (!d || pgprefix_is_loose(d) || strcmp(pgprefix_spec(d), pgprefix_spec(r->prefix)) == 0 ||
-        !fits(d, w)) {
+    struct pgprefix *d = pgprefix_detect_from(w.ptr, w.len);
+    if (!d || strcmp(pgprefix_spec(d), pgprefix_spec(r->prefix)) == 0 || !fits(d, w)) {
         pgprefix_free(d);
         return 0;
     }

@@ -27,8 +27,9 @@ struct pgstderr_reader {
      * Re-detection (off unless the caller sets redetect): a line that does
      * not match the prefix in use but holds a severity word (see
      * pgprefix_could_match) makes the reader look at the lines from
-     * it on (PGSTDERR_WINDOW_LINES, PGSTDERR_WINDOW_BYTES) for another prefix
-     * that most of them match, as in a log whose server changed its
+     * it on (PGSTDERR_WINDOW_LINES, PGSTDERR_WINDOW_BYTES, and no further
+     * than where the prefix in use matches again) for another prefix that
+     * most of them match, as in a log whose server changed its
      * log_line_prefix or several logs concatenated. The prefixes seen before
      * are tried first, so a return to one is the same prefix again. A window
      * with none is not looked at again for PGSTDERR_WINDOW_LINES lines, until
