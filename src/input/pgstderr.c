@@ -12,6 +12,7 @@
 #include "pgstderr.h"
 
 #include "pgmsg.h"
+#include "util/compat.h"
 
 #include <string.h>
 
@@ -168,8 +169,8 @@ static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
  * match, up to where the prefix in use matches again. Returns 1 if r->prefix changed, 0 if not, -1
  * if the buffer ends before the lines it needs.
  */
-static int redetect(struct pgstderr_reader *r, const char *p, const char *end, bool eof,
-                    uint64_t line)
+NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const char *end, bool eof,
+                             uint64_t line)
 {
     size_t n;
     if (!window(p, end, eof, &n))
@@ -212,8 +213,8 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
         have_line = false;
         if (!li.complete && !eof)
             break;
-        if (!li.record && !li.continuation && li.text.len && r->redetect && line >= r->next_try &&
-            pgprefix_could_match(li.text)) {
+        if (UNLIKELY(!li.record && r->redetect) && !li.continuation && li.text.len &&
+            line >= r->next_try && pgprefix_could_match(li.text)) {
             int changed = redetect(r, p, end, eof, line);
             if (changed < 0)
                 break;
