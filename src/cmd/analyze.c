@@ -73,12 +73,14 @@ static const char *const usage[] = {
     "      --top N             rows per ranking (default 20; JSON: all)",
     "      --incident N        postmortem: the incident numbered N (default: the worst)",
     "  -j, --jobs N            worker threads (default: all cores)",
+    "      --max-record SIZE   skip and count records longer than SIZE (default 64M; 1G, 512K)",
     "      --progress          force the progress bar (default: when stderr is a terminal)",
     "      --no-progress       never draw it",
     "  -h, --help              this help",
     "",
-    "Exit status: 0 done, 2 usage error, 3 no input could be read or the report",
-    "could not be written; postmortem: 1 when there is no incident to write.",
+    "Exit status: 0 done, 2 usage error, 3 no input could be read, an input was",
+    "damaged (the report covers what was read) or the report could not be written;",
+    "postmortem: 1 when there is no incident to write.",
 };
 
 void cmd_analyze_help(void)
@@ -117,6 +119,7 @@ enum {
     OPT_ACCESS,
     OPT_ACCESS_FORMAT,
     OPT_SLOW,
+    OPT_MAX_RECORD,
 };
 
 static const struct option long_options[] = {
@@ -143,6 +146,7 @@ static const struct option long_options[] = {
     { "access", required_argument, NULL, OPT_ACCESS },
     { "access-format", required_argument, NULL, OPT_ACCESS_FORMAT },
     { "slow", required_argument, NULL, OPT_SLOW },
+    { "max-record", required_argument, NULL, OPT_MAX_RECORD },
     { NULL, 0, NULL, 0 },
 };
 
@@ -251,8 +255,33 @@ static int write_report(const char *name, const struct analysis *a, const struct
     return EXIT_OK;
 }
 
-static void warn_inputs(const struct analysis *a)
+/* Warns about an input read only in part; returns whether it was damaged. */
+static bool warn_partial(const struct analysis *a, const struct input_info *in)
 {
+    if (in->oversize_records)
+        fprintf(stderr,
+                "sleuth analyze: '%s':%llu: record longer than --max-record (%llu bytes) "
+                "skipped (%llu in all)\n",
+                in->path, (unsigned long long)in->first_oversize_line,
+                (unsigned long long)a->opts.max_record_bytes,
+                (unsigned long long)in->oversize_records);
+    if (in->shrunk)
+        fprintf(stderr,
+                "sleuth analyze: '%s' shrank from %llu to %llu bytes while it was read "
+                "(rotated with copytruncate?); what it lost was not analysed\n",
+                in->path, (unsigned long long)in->size_before, (unsigned long long)in->size_after);
+    if (in->damage)
+        fprintf(stderr,
+                "sleuth analyze: %s, after %llu bytes (decompressed); the records before "
+                "are analysed\n",
+                in->damage, (unsigned long long)in->damage_bytes);
+    return in->damage != NULL;
+}
+
+/* Warns about every input that was not read whole; returns whether one was damaged. */
+static bool warn_inputs(const struct analysis *a)
+{
+    bool damaged = false;
     for (size_t i = 0; i < a->ninputs; i++) {
         const struct input_info *in = &a->inputs[i];
         const struct input_stat *st = i < a->c.ninputs ? &a->c.inputs[i] : NULL;
@@ -260,6 +289,7 @@ static void warn_inputs(const struct analysis *a)
             fprintf(stderr, "sleuth analyze: %s\n", in->error);
             continue;
         }
+        damaged |= warn_partial(a, in);
         uint64_t records = st ? st->records : 0, unparsed = st ? st->unparsed : 0;
         if (in->bytes == 0)
             fprintf(stderr, "sleuth analyze: '%s' is empty\n", in->path);
@@ -273,6 +303,7 @@ static void warn_inputs(const struct analysis *a)
                     in->path, (unsigned long long)unparsed,
                     (unsigned long long)st->first_unparsed[0]);
     }
+    return damaged;
 }
 
 /* What went wrong reading the access logs, one line an input. */
@@ -555,6 +586,13 @@ static int run(const char *name, int argc, char **argv)
                 rc =
                     usage_error(name, "--slow takes a duration like 500ms or 2s, not '%s'", optarg);
             break;
+        case OPT_MAX_RECORD:
+            if (!parse_size_bytes(optarg, &opts.max_record_bytes) ||
+                opts.max_record_bytes < ANALYSIS_MAX_RECORD_MIN)
+                rc = usage_error(name, "--max-record takes a size of at least 64K, not '%s'",
+                                 optarg);
+            log_only = "--max-record";
+            break;
         default:
             rc = usage_error(name, "unknown option");
             break;
@@ -627,7 +665,8 @@ static int run(const char *name, int argc, char **argv)
         }
         analysis_release(&a);
     } else {
-        warn_inputs(&a);
+        if (warn_inputs(&a))
+            rc = EXIT_INPUT; /* the report is written all the same */
         if (npaths && !any_record(&a)) {
             fprintf(stderr, "sleuth %s: no PostgreSQL log record in %zu input%s\n", name, a.ninputs,
                     a.ninputs == 1 ? "" : "s");

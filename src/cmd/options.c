@@ -38,6 +38,28 @@ bool parse_duration_us(const char *s, int64_t default_unit_us, int64_t *out)
     return true;
 }
 
+bool parse_size_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || *s == '-')
+        return false;
+    unsigned shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (shift && *++end == 'B')
+        end++;
+    if (*end || v > (UINT64_MAX >> shift))
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
 void list_add_csv(const char ***list, size_t *n, const char *s)
 {
     const char *p = s;

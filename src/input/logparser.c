@@ -22,6 +22,7 @@ struct logparser {
     uint32_t input;
     uint64_t start_line;     /* line number before the format is known */
     struct pgprefix *prefix; /* owned */
+    bool prefix_given;       /* the user named it: no re-detection */
     bool started;
     struct pgstderr_reader stderr_r;
     struct pgcsv_reader csv_r;
@@ -67,6 +68,8 @@ void logparser_free(struct logparser *p)
         pgjson_release(&p->json_r);
     if (p->started && p->format == LOGFMT_SYSLOG)
         pgsyslog_release(&p->syslog_r);
+    if (p->started && p->format == LOGFMT_STDERR)
+        pgstderr_release(&p->stderr_r);
     pgprefix_free(p->prefix);
     free(p);
 }
@@ -120,10 +123,16 @@ static void start(struct logparser *p, const char *buf, size_t len, bool eof)
             p->prefix = pgprefix_loose();
         pgstderr_init(&p->stderr_r, p->prefix, p->input);
         p->stderr_r.line = p->start_line;
+        p->stderr_r.redetect = !p->prefix_given;
         break;
     }
     (void)eof;
     p->started = true;
+}
+
+void logparser_keep_prefix(struct logparser *p)
+{
+    p->prefix_given = true;
 }
 
 size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof, event_fn *emit,

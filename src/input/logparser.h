@@ -38,6 +38,13 @@ struct logparser;
 struct logparser *logparser_new(enum log_format format, const struct pgprefix *prefix,
                                 uint32_t input);
 void logparser_free(struct logparser *p);
+/*
+ * A stderr log's prefix changes when its lines stop matching and most of
+ * the lines ahead match another (see pgstderr.h): a server reconfigured, or
+ * logs concatenated. Call this before the first feed when the prefix was
+ * named by the user, to keep it for the whole log.
+ */
+void logparser_keep_prefix(struct logparser *p);
 
 /*
  * Emits the complete records at the front of buf[0..len) and returns the

@@ -10,6 +10,7 @@
 #define SLEUTH_INPUT_PGJSON_H
 
 #include "event.h"
+#include "util/buf.h"
 #include "util/tstamp.h"
 
 #include <stdbool.h>
@@ -31,6 +32,7 @@ struct pgjson_reader {
     size_t scanned;
 
     struct tstamp_cache tc;
+    struct buf mended; /* a line with raw control bytes or invalid UTF-8, made JSON */
 };
 
 void pgjson_init(struct pgjson_reader *r, uint32_t input);

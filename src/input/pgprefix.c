@@ -422,35 +422,54 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
     return true;
 }
 
-/* Loose match: find "SEVERITY:" after a blank, take a leading time and "[pid]". */
-static bool match_loose(struct str line, struct event *ev, struct tstamp_cache *tc, size_t *len)
+/*
+ * Offset of the first "SEVERITY:" word at the start of line or after a
+ * blank (after any byte that is not a letter or a digit if after_any), or
+ * SIZE_MAX.
+ */
+static size_t find_severity(struct str line, bool after_any)
 {
     for (size_t i = 0; i + 4 < line.len; i++) {
-        if (i > 0 && line.ptr[i - 1] != ' ')
+        char c = i > 0 ? line.ptr[i - 1] : ' ';
+        if (c != ' ' &&
+            (!after_any || is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
             continue;
         enum severity sev;
         char aux;
-        if (line.ptr[i] < 'A' || line.ptr[i] > 'W' ||
-            !pgmsg_severity(str_skip(line, i), &sev, &aux))
-            continue;
-        int64_t ts;
-        int off;
-        size_t t = 0;
-        while (t < i && !is_digit(line.ptr[t]))
-            t++;
-        if (t < i && tstamp_parse_cached(tc, str_make(line.ptr + t, i - t), &ts, &off, NULL)) {
-            ev->ts_us = ts;
-            ev->tz_offset_s = off;
-        }
-        struct str head = str_make(line.ptr, i);
-        long br = str_find(head, "[");
-        unsigned long long pid;
-        if (br >= 0 && str_parse_u64(str_skip(head, (size_t)br + 1), &pid))
-            ev->pid = (int32_t)pid;
-        *len = i;
-        return true;
+        if (line.ptr[i] >= 'A' && line.ptr[i] <= 'W' &&
+            pgmsg_severity(str_skip(line, i), &sev, &aux))
+            return i;
     }
-    return false;
+    return SIZE_MAX;
+}
+
+bool pgprefix_could_match(struct str line)
+{
+    return find_severity(line, true) != SIZE_MAX;
+}
+
+/* Loose match: find "SEVERITY:" after a blank, take a leading time and "[pid]". */
+static bool match_loose(struct str line, struct event *ev, struct tstamp_cache *tc, size_t *len)
+{
+    size_t i = find_severity(line, false);
+    if (i == SIZE_MAX)
+        return false;
+    int64_t ts;
+    int off;
+    size_t t = 0;
+    while (t < i && !is_digit(line.ptr[t]))
+        t++;
+    if (t < i && tstamp_parse_cached(tc, str_make(line.ptr + t, i - t), &ts, &off, NULL)) {
+        ev->ts_us = ts;
+        ev->tz_offset_s = off;
+    }
+    struct str head = str_make(line.ptr, i);
+    long br = str_find(head, "[");
+    unsigned long long pid;
+    if (br >= 0 && str_parse_u64(str_skip(head, (size_t)br + 1), &pid))
+        ev->pid = (int32_t)pid;
+    *len = i;
+    return true;
 }
 
 bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
@@ -536,17 +555,28 @@ static const char *const syslog_prefixes[] = {
 };
 
 static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
-                                     const char *buf, size_t len);
+                                     const char *buf, size_t len, bool first);
 
 struct pgprefix *pgprefix_detect(const char *buf, size_t len)
 {
-    return detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len);
+    return detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len, false);
+}
+
+struct pgprefix *pgprefix_detect_from(const char *buf, size_t len)
+{
+    struct pgprefix *p =
+        detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len, true);
+    if (p && p->loose) {
+        pgprefix_free(p);
+        return NULL;
+    }
+    return p;
 }
 
 struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
 {
-    struct pgprefix *full =
-        detect_among(syslog_prefixes, ARRAY_SIZE(syslog_prefixes), PGPREFIX_SYSLOG_HEAD, buf, len);
+    struct pgprefix *full = detect_among(syslog_prefixes, ARRAY_SIZE(syslog_prefixes),
+                                         PGPREFIX_SYSLOG_HEAD, buf, len, false);
     if (!full || full->loose)
         return full;
     /* Hand back the part after the head: what the server's setting is. */
@@ -558,7 +588,7 @@ struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
 }
 
 static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
-                                     const char *buf, size_t len)
+                                     const char *buf, size_t len, bool first)
 {
     enum { MAX_LINES = 400 };
     struct str lines[MAX_LINES];
@@ -584,8 +614,12 @@ static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, co
         static _Thread_local struct pgprefix_cache pc;
         memset(&pc, 0, sizeof(pc));
         size_t hits = 0;
-        for (size_t k = 0; k < nlines; k++)
-            hits += line_is_record(cand, lines[k], &pc);
+        for (size_t k = 0; k < nlines; k++) {
+            bool hit = line_is_record(cand, lines[k], &pc);
+            if (k == 0 && first && !hit)
+                break;
+            hits += hit;
+        }
         if (hits > best_hits) {
             pgprefix_free(best);
             best = cand;

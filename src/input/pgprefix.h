@@ -70,6 +70,12 @@ bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
  */
 struct pgprefix *pgprefix_detect(const char *buf, size_t len);
 /*
+ * The same among the well-known prefixes that match the first line of buf
+ * (that must not start with a tab), for a log whose prefix changes there;
+ * NULL when none matches at least half of the lines.
+ */
+struct pgprefix *pgprefix_detect_from(const char *buf, size_t len);
+/*
  * The same for syslog lines that the syslog reader rewrote as
  * PGPREFIX_SYSLOG_HEAD + what followed "[N-M] ": returns the server's
  * prefix (the part after the head), or the loose prefix.
@@ -78,5 +84,12 @@ struct pgprefix *pgprefix_detect(const char *buf, size_t len);
 struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len);
 /* Whether p is the loose fallback. */
 bool pgprefix_is_loose(const struct pgprefix *p);
+/*
+ * Whether some prefix could make line (without its newline) a record: it
+ * holds a severity word ("LOG:", "ERROR:", …) at its start or after a byte
+ * that is not a letter or a digit ("…:[42]:LOG:  "). Cheap next to
+ * detection.
+ */
+bool pgprefix_could_match(struct str line);
 
 #endif

@@ -12,6 +12,7 @@
 #include "pgstderr.h"
 
 #include "pgmsg.h"
+#include "util/compat.h"
 
 #include <string.h>
 
@@ -21,8 +22,17 @@ void pgstderr_init(struct pgstderr_reader *r, const struct pgprefix *prefix, uin
 {
     memset(r, 0, sizeof(*r));
     r->prefix = prefix;
+    r->given = prefix;
     r->line = 1;
     r->input = input;
+}
+
+void pgstderr_release(struct pgstderr_reader *r)
+{
+    for (size_t i = 0; i < r->nfound; i++)
+        pgprefix_free(r->found[i]);
+    r->nfound = 0;
+    r->prefix = r->given;
 }
 
 /* One line of input, classified. */
@@ -81,6 +91,114 @@ static void extend(struct str *field, const struct line_info *cont)
     field->len = (size_t)(cont->text.ptr + cont->text.len - field->ptr);
 }
 
+/*
+ * The lines from p on that re-detection judges a prefix by: up to
+ * PGSTDERR_WINDOW_LINES lines within PGSTDERR_WINDOW_BYTES (a first line
+ * longer than that is cut). Sets *n to their length; returns false if the
+ * buffer ends before them (without eof).
+ */
+static bool window(const char *p, const char *end, bool eof, size_t *n)
+{
+    size_t avail = (size_t)(end - p);
+    bool capped = avail > PGSTDERR_WINDOW_BYTES;
+    if (capped)
+        avail = PGSTDERR_WINDOW_BYTES;
+    *n = 0;
+    for (int k = 0; k < PGSTDERR_WINDOW_LINES; k++) {
+        const char *nl = memchr(p + *n, '\n', avail - *n);
+        if (!nl) {
+            if (!eof && !capped)
+                return false;
+            if (*n == 0)
+                *n = avail;
+            return true;
+        }
+        *n = (size_t)(nl - p) + 1;
+    }
+    return true;
+}
+
+/* Whether cand matches the first line of w and at least half of its lines that could be records. */
+static bool fits(const struct pgprefix *cand, struct str w)
+{
+    struct pgstderr_reader t;
+    pgstderr_init(&t, cand, 0);
+    const char *p = w.ptr, *end = w.ptr + w.len;
+    size_t lines = 0, hits = 0;
+    struct line_info li;
+    while (p < end) {
+        read_line(&t, p, end, true, &li);
+        if (!li.continuation && li.text.len) {
+            if (lines++ == 0 && !li.record)
+                return false;
+            hits += li.record;
+        }
+        p = li.next;
+    }
+    return lines && hits * 2 >= lines;
+}
+
+/*
+ * The lines of w up to the first one after its first that prefix reads as
+ * a record: where the prefix in use comes back, the lines of another one end.
+ */
+static struct str until_match(const struct pgprefix *prefix, struct str w)
+{
+    struct pgstderr_reader t;
+    pgstderr_init(&t, prefix, 0);
+    const char *p = w.ptr, *end = w.ptr + w.len;
+    struct line_info li;
+    read_line(&t, p, end, true, &li);
+    for (p = li.next; p < end; p = li.next) {
+        read_line(&t, p, end, true, &li);
+        if (li.record)
+            return str_make(w.ptr, (size_t)(p - w.ptr));
+    }
+    return w;
+}
+
+/* Makes cand the prefix in use; the per-process memo of the old one means nothing to it. */
+static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
+{
+    r->prefix = cand;
+    memset(&r->pc, 0, sizeof(r->pc));
+}
+
+/*
+ * Looks for a prefix that the line at p and most of the lines after it
+ * match, up to where the prefix in use matches again. Returns 1 if r->prefix changed, 0 if not, -1
+ * if the buffer ends before the lines it needs.
+ */
+NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const char *end, bool eof,
+                             uint64_t line)
+{
+    size_t n;
+    if (!window(p, end, eof, &n))
+        return -1;
+    struct str w = until_match(r->prefix, str_make(p, n));
+    r->next_try = line + PGSTDERR_WINDOW_LINES;
+    if (r->given != r->prefix && fits(r->given, w)) {
+        use(r, r->given);
+        return 1;
+    }
+    for (size_t i = 0; i < r->nfound; i++) {
+        if (r->found[i] != r->prefix && fits(r->found[i], w)) {
+            use(r, r->found[i]);
+            return 1;
+        }
+    }
+    if (r->nfound == PGSTDERR_MAX_PREFIXES)
+        return 0;
+    struct pgprefix *d = pgprefix_detect_from(w.ptr, w.len);
+    if (!d || strcmp(pgprefix_spec(d), pgprefix_spec(r->prefix)) == 0 || !fits(d, w)) {
+        pgprefix_free(d);
+        return 0;
+    }
+    r->found[r->nfound++] = d;
+    use(r, d);
+    return 1;
+}
+
 size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, bool eof,
                      event_fn *emit, void *ctx)
 {
@@ -95,6 +213,14 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
         have_line = false;
         if (!li.complete && !eof)
             break;
+        if (UNLIKELY(!li.record && r->redetect) && !li.continuation && li.text.len &&
+            line >= r->next_try && pgprefix_could_match(li.text)) {
+            int changed = redetect(r, p, end, eof, line);
+            if (changed < 0)
+                break;
+            if (changed)
+                continue; /* read the line again with the new prefix */
+        }
         if (!li.record || li.aux) {
             /* Not the start of a record: a stray line (empty lines carry nothing). */
             if (li.text.len)
@@ -104,6 +230,7 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
             continue;
         }
         /* li starts a record: gather what belongs to it. */
+        r->next_try = 0;
         const char *rec_start = p;
         uint64_t rec_line = line;
         struct event ev;

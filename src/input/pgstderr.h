@@ -15,15 +15,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The prefixes re-detection may keep for one reader. */
+#define PGSTDERR_MAX_PREFIXES 8
+
 struct pgstderr_reader {
-    const struct pgprefix *prefix; /* borrowed */
+    const struct pgprefix *prefix; /* in use: the one given to init, or one of found[] */
     struct pgprefix_cache pc;
     uint64_t line; /* line number of the next feed's first byte */
     uint32_t input;
+    /*
+     * Re-detection (off unless the caller sets redetect): a line that does
+     * not match the prefix in use but holds a severity word (see
+     * pgprefix_could_match) makes the reader look at the lines from
+     * it on (PGSTDERR_WINDOW_LINES, PGSTDERR_WINDOW_BYTES, and no further
+     * than where the prefix in use matches again) for another prefix that
+     * most of them match, as in a log whose server changed its
+     * log_line_prefix or several logs concatenated. The prefixes seen before
+     * are tried first, so a return to one is the same prefix again. A window
+     * with none is not looked at again for PGSTDERR_WINDOW_LINES lines, until
+     * a record matches.
+     */
+    bool redetect;
+    const struct pgprefix *given;                  /* borrowed, the one given to init */
+    struct pgprefix *found[PGSTDERR_MAX_PREFIXES]; /* owned, detected on the way */
+    size_t nfound;
+    uint64_t next_try; /* no re-detection before this line */
 };
 
+#define PGSTDERR_WINDOW_LINES 64
+#define PGSTDERR_WINDOW_BYTES (256u << 10)
+
 void pgstderr_init(struct pgstderr_reader *r, const struct pgprefix *prefix, uint32_t input);
-/* See logparser_feed for the protocol. */
+/* Frees the prefixes re-detection found; r->prefix is the given one again. */
+void pgstderr_release(struct pgstderr_reader *r);
+/*
+ * See logparser_feed for the protocol. With redetect, a line that matches
+ * no prefix is used only once PGSTDERR_WINDOW_LINES lines (or
+ * PGSTDERR_WINDOW_BYTES) after it are in the buffer, or at eof, so that
+ * the result does not depend on how the input is cut into feeds.
+ */
 size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, bool eof,
                      event_fn *emit, void *ctx);
 /* Offset of the first line after buf[0]'s line that starts a record, or len. */

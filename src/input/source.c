@@ -199,6 +199,12 @@ ssize_t source_pread(struct source *s, char *buf, size_t len, uint64_t off, stru
     return (ssize_t)got;
 }
 
+uint64_t source_size_now(const struct source *s)
+{
+    struct stat st;
+    return fstat(s->fd, &st) == 0 ? (uint64_t)st.st_size : s->size;
+}
+
 int source_expand(const char *arg, char ***paths, size_t *n, size_t *cap, struct err *err)
 {
     if (!strpbrk(arg, "*?[")) {

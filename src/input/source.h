@@ -40,6 +40,12 @@ MUST_CHECK ssize_t source_pread(struct source *s, char *buf, size_t len, uint64_
                                 struct err *err);
 
 /*
+ * The size on disk of a seekable source now (a log may be truncated or
+ * grow while it is read); its size at open if that cannot be told.
+ */
+uint64_t source_size_now(const struct source *s);
+
+/*
  * Expands a command-line argument: a glob pattern (logs/\*.csv) gives its
  * matches, sorted; anything else is returned as given. Appends malloc'd
  * strings to *paths.

@@ -622,6 +622,10 @@ static void inputs_list(const struct report *r, struct buf *b)
             for (size_t k = 0; k < st->nfirst; k++)
                 buf_addf(b, "%s %" PRIu64, k ? "," : "", st->first_unparsed[k]);
         }
+        struct buf losses = BUF_INIT;
+        report_input_losses(in, &losses);
+        report_html_esc(b, losses.ptr);
+        buf_release(&losses);
         buf_addstr(b, "</span></li>\n");
     }
     buf_addstr(b, "</ul>\n");

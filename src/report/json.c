@@ -115,6 +115,19 @@ static json_t *inputs_json(const struct report *r)
         for (size_t k = 0; st && k < st->nfirst; k++)
             json_array_append_new(first, json_integer((json_int_t)st->first_unparsed[k]));
         json_object_set_new(o, "first_unparsed_lines", first);
+        json_object_set_new(o, "oversize_records", json_integer((json_int_t)in->oversize_records));
+        json_object_set_new(o, "first_oversize_line",
+                            in->oversize_records ? json_integer((json_int_t)in->first_oversize_line)
+                                                 : json_null());
+        json_object_set_new(o, "shrunk",
+                            in->shrunk
+                                ? json_pack("{s:I,s:I}", "size_before", (json_int_t)in->size_before,
+                                            "size_after", (json_int_t)in->size_after)
+                                : json_null());
+        json_object_set_new(o, "damage",
+                            in->damage ? json_pack("{s:o,s:I}", "error", jsonstr_new(in->damage),
+                                                   "after_bytes", (json_int_t)in->damage_bytes)
+                                       : json_null());
         json_object_set_new(o, "error", in->error ? jsonstr_new(in->error) : json_null());
         json_array_append_new(arr, o);
     }

@@ -196,6 +196,10 @@ static void summary(const struct report *r, struct buf *b)
             for (size_t k = 0; k < st->nfirst; k++)
                 buf_addf(b, "%s %" PRIu64, k ? "," : "", st->first_unparsed[k]);
         }
+        struct buf losses = BUF_INIT;
+        report_input_losses(in, &losses);
+        report_md_text(b, losses.ptr, 0);
+        buf_release(&losses);
         buf_addstr(b, ")\n");
     }
     buf_addstr(b, "- Period: ");

@@ -432,6 +432,19 @@ void report_fingerprint(char out[17], uint64_t fp)
     out[16] = '\0';
 }
 
+void report_input_losses(const struct input_info *in, struct buf *b)
+{
+    if (in->oversize_records)
+        buf_addf(b, ", %" PRIu64 " record%s over --max-record skipped, first at line %" PRIu64,
+                 in->oversize_records, in->oversize_records == 1 ? "" : "s",
+                 in->first_oversize_line);
+    if (in->shrunk)
+        buf_addf(b, ", shrank from %" PRIu64 " to %" PRIu64 " bytes while read", in->size_before,
+                 in->size_after);
+    if (in->damage)
+        buf_addf(b, ", damaged after %" PRIu64 " bytes: %s", in->damage_bytes, in->damage);
+}
+
 void report_bytes(struct buf *b, int64_t bytes)
 {
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };

@@ -112,6 +112,12 @@ void report_store_line(const struct report *r, struct buf *b);
  * (the server could not be polled: FROM .. TO, ...), B baseline polls".
  */
 void report_coverage_line(const struct report *r, struct buf *b);
+/*
+ * Appends what of an input was not analysed, each part after ", ": records
+ * over --max-record, a shrink while it was read, the damage that stopped
+ * the reading. Appends nothing for an input read whole. Unescaped.
+ */
+void report_input_losses(const struct input_info *in, struct buf *b);
 /* Rows to show in a ranking of n items. */
 size_t report_rows(const struct report *r, size_t n);
 double report_ms(int64_t us);

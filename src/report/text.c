@@ -272,6 +272,7 @@ static void header(const struct report *r, struct buf *b)
             for (size_t k = 0; k < st->nfirst; k++)
                 buf_addf(b, "%s %" PRIu64, k ? "," : "", st->first_unparsed[k]);
         }
+        report_input_losses(in, b);
         buf_addstr(b, ")\n");
     }
     struct buf f = BUF_INIT, l = BUF_INIT;

@@ -38,8 +38,11 @@ struct chunk {
     uint64_t bytes;
     int failed;
     struct err err;
-    enum log_format format; /* what the parser found (streams decide late) */
-    char *prefix;           /* the prefix it used, for streams */
+    uint64_t oversize;            /* records longer than max_record_bytes, skipped */
+    uint64_t first_oversize_line; /* the first one's line, counted from the chunk's start */
+    bool shrunk;                  /* the file ended before the range did */
+    enum log_format format;       /* what the parser found (streams decide late) */
+    char *prefix;                 /* the prefix it used, for streams */
     atomic_bool done;
 };
 
@@ -55,45 +58,116 @@ struct shared {
     pthread_cond_t cond;
 };
 
+/* Reads the next bytes of a chunk into buf; returns their count (0 at its end) or -1. */
+static ssize_t read_more(struct source *src, struct chunk *ch, char *buf, size_t len, uint64_t *pos)
+{
+    if (ch->stream)
+        return source_read(src, buf, len, &ch->err);
+    if (len > ch->end - *pos)
+        len = (size_t)(ch->end - *pos);
+    ssize_t n = len ? source_pread(src, buf, len, *pos, &ch->err) : 0;
+    if (n >= 0 && (size_t)n < len) {
+        ch->end = *pos + (uint64_t)n; /* the file shrank under us */
+        ch->shrunk = true;
+    }
+    if (n > 0)
+        *pos += (uint64_t)n;
+    return n;
+}
+
+/*
+ * Turns NUL bytes into 0xFF. PostgreSQL writes C strings, so a NUL is damage
+ * (a crash, a disk error); left alone it would end every text copied from
+ * its record early. 0xFF is never UTF-8: each renderer shows it as U+FFFD,
+ * and the readers keep the record, in every format.
+ */
+static void hide_nuls(char *p, size_t n)
+{
+    char *end = p + n;
+    while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
+        *p++ = (char)0xFF;
+}
+
+/* Counts an oversize record of a chunk starting at line. */
+static void count_oversize(struct chunk *ch, uint64_t line)
+{
+    if (ch->oversize++ == 0)
+        ch->first_oversize_line = line;
+}
+
+/*
+ * Makes room when the pending record fills buf[0..have) whole, so that
+ * memory stays bounded whatever the input. The complete lines in it are
+ * parsed as if the input ended there: a record of many lines is cut (and
+ * counted as oversize when it took most of the buffer), and a record the
+ * next line would have continued ends. A last line that is too long on its
+ * own starts a skip (*skipping, *skip_line): it is dropped as it arrives,
+ * up to its newline. Returns the bytes left in buf.
+ */
+static size_t cut_oversize(struct chunk *ch, struct logparser *p, char *buf, size_t have,
+                           bool *skipping, uint64_t *skip_line)
+{
+    size_t lines_end = have;
+    while (lines_end > 0 && buf[lines_end - 1] != '\n')
+        lines_end--;
+    if (lines_end >= have / 2) {
+        count_oversize(ch, logparser_line(p));
+        logparser_feed(p, buf, lines_end, true, collector_add_event, &ch->col);
+        memmove(buf, buf + lines_end, have - lines_end);
+        return have - lines_end;
+    }
+    if (lines_end > 0)
+        logparser_feed(p, buf, lines_end, true, collector_add_event, &ch->col);
+    *skipping = true;
+    *skip_line = logparser_line(p);
+    count_oversize(ch, *skip_line);
+    return 0;
+}
+
 static int scan_chunk(struct shared *sh, struct chunk *ch)
 {
     struct analysis *a = sh->a;
     struct source *src = &sh->sources[ch->input];
     struct input_info *info = &a->inputs[ch->input];
     struct logparser *p = logparser_new(info->format, sh->prefixes[ch->input], (uint32_t)ch->input);
-    size_t cap = READ_BUF, have = 0;
+    if (a->opts.prefix)
+        logparser_keep_prefix(p);
+    uint64_t max = a->opts.max_record_bytes;
+    size_t cap = READ_BUF < max ? READ_BUF : (size_t)max, have = 0;
     char *buf = xmalloc(cap);
     uint64_t pos = ch->start;
+    /* Skipping an oversize record: the line it started on and the newlines already dropped. */
+    bool skipping = false;
+    uint64_t skip_line = 0;
     int rc = 0;
     for (;;) {
-        if (have == cap) {
-            cap *= 2;
+        if (have == cap && cap < max) {
+            cap = cap > max / 2 ? (size_t)max : cap * 2;
             buf = xrealloc(buf, cap);
+        } else if (have == cap) {
+            have = cut_oversize(ch, p, buf, have, &skipping, &skip_line);
         }
-        ssize_t n;
-        bool eof;
-        if (ch->stream) {
-            n = source_read(src, buf + have, cap - have, &ch->err);
-            eof = n == 0;
-        } else {
-            size_t want = cap - have;
-            if (want > ch->end - pos)
-                want = (size_t)(ch->end - pos);
-            n = want ? source_pread(src, buf + have, want, pos, &ch->err) : 0;
-            if (n >= 0 && (size_t)n < want)
-                ch->end = pos + (uint64_t)n; /* the file shrank under us */
-            if (n > 0)
-                pos += (uint64_t)n;
-            eof = pos >= ch->end;
-        }
+        ssize_t n = read_more(src, ch, buf + have, cap - have, &pos);
+        bool eof = n == 0 || (!ch->stream && pos >= ch->end);
         if (n < 0) {
             rc = -1;
             eof = true;
             n = 0;
         }
+        hide_nuls(buf + have, (size_t)n);
         have += (size_t)n;
         ch->bytes += (uint64_t)n;
         atomic_fetch_add(&sh->bytes_done, (uint64_t)n);
+        if (skipping) {
+            const char *nl = memchr(buf, '\n', have);
+            size_t cut = nl ? (size_t)(nl - buf) + 1 : have;
+            memmove(buf, buf + cut, have - cut);
+            have -= cut;
+            if (!nl && !eof)
+                continue;
+            skipping = false;
+            logparser_set_line(p, skip_line + 1);
+        }
         size_t used = logparser_feed(p, buf, have, eof, collector_add_event, &ch->col);
         memmove(buf, buf + used, have - used);
         have -= used;
@@ -231,6 +305,7 @@ void analysis_opts_init(struct analysis_opts *opts)
     opts->filter.interval_us = 60 * 1000000LL;
     opts->format = LOGFMT_AUTO;
     opts->jobs = 1;
+    opts->max_record_bytes = ANALYSIS_MAX_RECORD_DEFAULT;
 }
 
 int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
@@ -239,6 +314,9 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
     memset(a, 0, sizeof(*a));
     a->opts = *opts;
     collector_init(&a->c, &a->opts.filter);
+    if (opts->max_record_bytes < ANALYSIS_MAX_RECORD_MIN)
+        return err_set(err, ERR_USAGE, "--max-record takes a size of at least 64K, not %llu bytes",
+                       (unsigned long long)opts->max_record_bytes);
     struct pgprefix *given = NULL;
     if (opts->prefix) {
         given = pgprefix_compile(opts->prefix, err);
@@ -311,12 +389,20 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
             last_input = ch->input;
         }
         struct input_info *info = &a->inputs[ch->input];
-        if (ch->failed && !info->error) {
+        if (ch->failed && info->bytes + ch->bytes > 0 && !info->error && !info->damage) {
+            /* Reading stopped part way: what came before is analysed. */
+            info->damage = xstrdup(ch->err.msg);
+            info->damage_bytes = ch->start + ch->bytes;
+        } else if (ch->failed && !info->error && !info->damage) {
             info->error = xstrdup(ch->err.msg);
             a->failed_inputs++;
             if (first_err.code == ERR_NONE)
                 first_err = ch->err;
         }
+        if (ch->oversize && !info->oversize_records)
+            info->first_oversize_line = line_base + ch->first_oversize_line;
+        info->oversize_records += ch->oversize;
+        info->shrunk |= ch->shrunk;
         if (info->format == LOGFMT_AUTO)
             info->format = ch->format;
         if (ch->prefix && !info->prefix)
@@ -342,6 +428,10 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
         if (sh.prefixes[i] && !a->inputs[i].prefix)
             a->inputs[i].prefix = xstrdup(pgprefix_spec(sh.prefixes[i]));
         pgprefix_free(sh.prefixes[i]);
+        if (a->inputs[i].shrunk) {
+            a->inputs[i].size_before = sh.sources[i].size;
+            a->inputs[i].size_after = source_size_now(&sh.sources[i]);
+        }
         if (sh.sources[i].path)
             source_close(&sh.sources[i]);
     }
@@ -384,6 +474,7 @@ void analysis_release(struct analysis *a)
         free(a->inputs[i].path);
         free(a->inputs[i].prefix);
         free(a->inputs[i].error);
+        free(a->inputs[i].damage);
     }
     free(a->inputs);
     memset(a, 0, sizeof(*a));

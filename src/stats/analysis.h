@@ -18,10 +18,11 @@
 
 struct analysis_opts {
     struct collector_opts filter;
-    enum log_format format; /* LOGFMT_AUTO to detect per input */
-    const char *prefix;     /* log_line_prefix, NULL to detect */
-    int jobs;               /* worker threads, >= 1 */
-    bool progress;          /* draw a progress bar on stderr */
+    enum log_format format;    /* LOGFMT_AUTO to detect per input */
+    const char *prefix;        /* log_line_prefix, NULL to detect */
+    int jobs;                  /* worker threads, >= 1 */
+    uint64_t max_record_bytes; /* a longer record is skipped and counted (oversize_records) */
+    bool progress;             /* draw a progress bar on stderr */
 };
 
 struct input_info {
@@ -31,7 +32,23 @@ struct input_info {
     char *prefix;            /* the log_line_prefix used (stderr logs) */
     uint64_t bytes;          /* bytes read (decompressed) */
     uint64_t lines;
-    char *error; /* why it could not be read, or NULL */
+    char *error; /* why it could not be read at all, or NULL */
+    /*
+     * Records longer than max_record_bytes: each was skipped up to the first
+     * newline after the limit, without being held in memory.
+     */
+    uint64_t oversize_records;
+    uint64_t first_oversize_line; /* line where the first one starts, 0 if none */
+    /*
+     * Why reading stopped early (a truncated or corrupt compressed file, an
+     * I/O error) after damage_bytes decompressed bytes, whose records were
+     * analysed; NULL when the input was read to its end.
+     */
+    char *damage;
+    uint64_t damage_bytes;
+    /* A plain file that got shorter while it was read (copytruncate log rotation). */
+    bool shrunk;
+    uint64_t size_before, size_after; /* bytes at open and after reading */
 };
 
 /*
@@ -56,13 +73,22 @@ struct analysis {
     struct analysis_store *store; /* malloc'd, for stored history; NULL for logs */
 };
 
-/* Sets the defaults: keep everything, 1-minute intervals, detect formats, one job. */
+/* The default max_record_bytes: 64 MB. */
+#define ANALYSIS_MAX_RECORD_DEFAULT (64ull << 20)
+/* The smallest max_record_bytes analysis_run accepts (it reads in pieces of up to 1 MB). */
+#define ANALYSIS_MAX_RECORD_MIN (64ull << 10)
+
+/*
+ * Sets the defaults: keep everything, 1-minute intervals, detect formats,
+ * one job, records up to ANALYSIS_MAX_RECORD_DEFAULT.
+ */
 void analysis_opts_init(struct analysis_opts *opts);
 
 /*
  * Reads every input. An input that cannot be opened or read is recorded
- * with its error and skipped; returns -1 (err set to the first failure)
- * only when no input could be read at all.
+ * with its error and skipped; one whose reading fails part way keeps what
+ * was read and records the failure as its damage. Returns -1 (err set to
+ * the first failure) only when no input could be read at all.
  */
 MUST_CHECK int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
                             const struct analysis_opts *opts, struct err *err);

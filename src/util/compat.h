@@ -10,6 +10,7 @@
 #define MUST_CHECK        __attribute__((warn_unused_result))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #define NORETURN          __attribute__((noreturn))
+#define NOINLINE          __attribute__((noinline)) /* a cold path kept out of a hot loop */
 #define LIKELY(x)         __builtin_expect(!!(x), 1)
 #define UNLIKELY(x)       __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a)     (sizeof(a) / sizeof((a)[0]))

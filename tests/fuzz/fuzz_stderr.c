@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness for the stderr-format reader (input/pgstderr.c) with
- * prefix detection. The first byte picks a chunk size; the rest is a log.
+ * prefix detection. The first byte picks a chunk size and whether the
+ * reader re-detects the prefix when lines stop matching; the rest is a log.
  * Differential check: the events from one feed must equal the events from
  * chunked feeds (the caller-keeps-the-tail protocol), which catches record
  * boundary bugs that crash-fuzzing alone would miss.
@@ -19,12 +20,14 @@ static size_t stderr_feed(void *r, const char *buf, size_t len, bool eof, event_
     return pgstderr_feed(r, buf, len, eof, emit, ctx);
 }
 
-static void run(const struct pgprefix *p, const char *log, size_t len, size_t chunk,
+static void run(const struct pgprefix *p, bool redetect, const char *log, size_t len, size_t chunk,
                 struct buf *out)
 {
     struct pgstderr_reader r;
     pgstderr_init(&r, p, 0);
+    r.redetect = redetect;
     feed_chunked(stderr_feed, &r, log, len, chunk, feed_render, out);
+    pgstderr_release(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,14 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     size_t chunk = (size_t)data[0] % 64 + 1;
+    bool redetect = data[0] & 0x80;
     const char *log = (const char *)data + 1;
     size_t len = size - 1;
     struct pgprefix *p = pgprefix_detect(log, len);
     if (!p)
         p = pgprefix_loose();
     struct buf whole = BUF_INIT, parts = BUF_INIT;
-    run(p, log, len, len ? len : 1, &whole);
-    run(p, log, len, chunk, &parts);
+    run(p, redetect, log, len, len ? len : 1, &whole);
+    run(p, redetect, log, len, chunk, &parts);
     if (whole.len != parts.len || memcmp(whole.ptr, parts.ptr, whole.len) != 0)
         abort();
     if (pgstderr_sync(p, log, len) > len)

@@ -112,8 +112,8 @@ static const struct feed_case feed_cases[] = {
       "L1 unparsed at=\"2026-11-22 0\"\n"
       "L2 other pid=2 msg=\"b\"\n",
       3 },
-    { "nul_byte_makes_the_record_unparsed", WITH_NUL(REC("1", "\"a\0b\"") REC("2", "\"c\"")),
-      "L1 unparsed at=\"2026-11-22 0\"\n"
+    { "nul_byte_is_kept", WITH_NUL(REC("1", "\"a\0b\"") REC("2", "\"c\"")),
+      "L1 other pid=1 msg=\"a\\x00b\"\n"
       "L2 other pid=2 msg=\"c\"\n",
       3 },
     { "invalid_utf8_is_kept_as_bytes", REC("1", "\"caf\xe9 \xff\""), 0,

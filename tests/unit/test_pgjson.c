@@ -71,18 +71,17 @@ static const struct feed_case feed_cases[] = {
       "L1 unparsed at=\"{\\\"timestamp\\\"\"\n"
       "L2 other pid=2 msg=\"b\"\n",
       3 },
-    { "invalid_utf8_is_unparsed", REC("1", "\"caf\xe9\"") REC("2", "\"b\""), 0,
-      "L1 unparsed at=\"{\\\"timestamp\\\"\"\n"
+    { "invalid_utf8_becomes_u_fffd", REC("1", "\"caf\xe9\"") REC("2", "\"b\""), 0,
+      "L1 other pid=1 msg=\"caf\\xef\\xbf\\xbd\"\n"
       "L2 other pid=2 msg=\"b\"\n",
       3 },
-    { "nul_byte_is_unparsed", WITH_NUL(REC("1", "\"a\0b\"") REC("2", "\"b\"")),
-      "L1 unparsed at=\"{\\\"timestamp\\\"\"\n"
+    { "nul_byte_becomes_u_fffd", WITH_NUL(REC("1", "\"a\0b\"") REC("2", "\"b\"")),
+      "L1 other pid=1 msg=\"a\\xef\\xbf\\xbdb\"\n"
       "L2 other pid=2 msg=\"b\"\n",
       3 },
     { "escaped_nul_is_unparsed", REC("1", "\"a\\u0000b\""), 0,
       "L1 unparsed at=\"{\\\"timestamp\\\"\"\n", 2 },
-    { "raw_control_byte_is_unparsed", REC("1", "\"a\tb\""), 0,
-      "L1 unparsed at=\"{\\\"timestamp\\\"\"\n", 2 },
+    { "raw_control_byte_is_kept", REC("1", "\"a\tb\""), 0, "L1 other pid=1 msg=\"a\\x09b\"\n", 2 },
     { "non_objects_are_unparsed", "[1,2]\n42\n\"s\"\nnull\n{}\n", 0,
       "L1 unparsed at=\"[1,2]\"\n"
       "L2 unparsed at=\"42\"\n"

@@ -142,6 +142,63 @@ static void chunked_feeds_give_the_same_events(void **state)
     pgprefix_free(p);
 }
 
+/* Feeds text in pieces of step bytes with re-detection on or off. */
+static void feed_redetect(const struct pgprefix *p, bool redetect, const char *text, size_t step,
+                          struct sink *s)
+{
+    struct pgstderr_reader r;
+    pgstderr_init(&r, p, 0);
+    r.redetect = redetect;
+    feed_chunked(stderr_feed, &r, text, strlen(text), step, collect, s);
+    pgstderr_release(&r);
+}
+
+/* Three prefixes, a stray line and a return to the first: a server reconfigured twice. */
+static const char changing[] =
+    "2026-11-22 10:00:00 UTC [1]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  "
+    "statement: SELECT 1\n"
+    "2026-11-22 10:00:01 UTC [1]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  "
+    "statement: SELECT 1\n"
+    "not a log line\n"
+    "2026-11-22 11:00:00 UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: 2.000 ms  statement: SELECT 2\n"
+    "2026-11-22 11:00:01 UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: 2.000 ms  statement: SELECT 2\n"
+    "2026-11-22 12:00:00.000 UTC [3] w@f LOG:  duration: 3.000 ms  statement: SELECT 3\n"
+    "\tFROM t\n"
+    "2026-11-22 12:00:01.000 UTC [3] w@f LOG:  duration: 3.000 ms  statement: SELECT 3\n"
+    "2026-11-22 13:00:00 UTC [4]: user=u,db=d,app=a,client=c LOG:  duration: 4.000 ms  "
+    "statement: SELECT 4\n";
+
+static void prefix_changes_are_followed_in_any_feed_pieces(void **state)
+{
+    (void)state;
+    struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
+    struct sink whole;
+    sink_init(&whole);
+    feed_redetect(p, true, changing, strlen(changing), &whole);
+    assert_int_equal(whole.kinds[EV_QUERY], 7);
+    assert_int_equal(whole.kinds[EV_UNPARSED], 1);
+    assert_non_null(strstr(whole.trace.ptr, "query 6 3 "));
+    assert_non_null(strstr(whole.trace.ptr, "SELECT 3\n\tFROM t|"));
+    assert_int_equal(whole.last.pid, 4);
+    assert_int_equal(whole.last.line, 9);
+    for (size_t step = 1; step < 300; step += 13) {
+        struct sink part;
+        sink_init(&part);
+        feed_redetect(p, true, changing, step, &part);
+        assert_string_equal(part.trace.ptr, whole.trace.ptr);
+        sink_release(&part);
+    }
+    /* Off (a prefix the user gave): the lines of the other two are not records. */
+    struct sink off;
+    sink_init(&off);
+    feed_redetect(p, false, changing, strlen(changing), &off);
+    assert_int_equal(off.kinds[EV_QUERY], 3);
+    assert_int_equal(off.kinds[EV_UNPARSED], 6);
+    sink_release(&off);
+    sink_release(&whole);
+    pgprefix_free(p);
+}
+
 static void real_log_counts(void **state)
 {
     (void)state;
@@ -187,6 +244,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(groups_records_and_fields),
         cmocka_unit_test(chunked_feeds_give_the_same_events),
+        cmocka_unit_test(prefix_changes_are_followed_in_any_feed_pieces),
         cmocka_unit_test(real_log_counts),
         cmocka_unit_test(sync_finds_next_primary_record),
     };

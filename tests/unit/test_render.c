@@ -344,11 +344,7 @@ static char *report_of_query(const char *query, enum report_format format)
     fprintf(f, PREFIX "LOG:  duration: 1.000 ms  statement: %s\n", "00:01", 1, "u", query);
     assert_int_equal(fclose(f), 0);
     struct analysis_opts o;
-    memset(&o, 0, sizeof(o));
-    o.filter.since_us = o.filter.until_us = TS_NONE;
-    o.filter.min_duration_us = -1;
-    o.filter.interval_us = 60000000;
-    o.jobs = 1;
+    analysis_opts_init(&o);
     struct analysis a;
     struct err err;
     char *paths[] = { path };
