@@ -64,6 +64,8 @@ static const char *const usage[] = {
     "      --no-examples       show no literal: examples and error statements normalised,",
     "                          messages masked, plans as outlines",
     "      --top N             rows per ranking (default 20; JSON: all)",
+    "      --query-memory SIZE memory for the queries kept one by one (default 512M; 0: no",
+    "                          limit); the queries beyond it are folded into `other`",
     "      --incident N        postmortem: the incident numbered N (default: the worst)",
     "  -j, --jobs N            worker threads (default: all cores)",
     "      --progress          force the progress bar (default: when stderr is a terminal)",
@@ -107,6 +109,7 @@ enum {
     OPT_INCIDENT,
     OPT_STORE_FORCE,
     OPT_NO_EXAMPLES,
+    OPT_QUERY_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +133,7 @@ static const struct option long_options[] = {
     { "incident", required_argument, NULL, OPT_INCIDENT },
     { "store-force", no_argument, NULL, OPT_STORE_FORCE },
     { "no-examples", no_argument, NULL, OPT_NO_EXAMPLES },
+    { "query-memory", required_argument, NULL, OPT_QUERY_MEMORY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -485,6 +489,10 @@ static int run(const char *name, int argc, char **argv)
             top_given = true;
             if (*end || !*optarg)
                 rc = usage_error(name, "--top takes a number, not '%s'", optarg);
+            break;
+        case OPT_QUERY_MEMORY:
+            if (!parse_bytes(optarg, &opts.filter.query_memory))
+                rc = usage_error(name, "--query-memory takes a size (512M, 2G), not '%s'", optarg);
             break;
         case OPT_PROGRESS:
             progress = 1;

@@ -36,6 +36,8 @@ void cmd_advise_help(void);
 #include "input/logparser.h"
 /* "500ms", "10s", "1m", "2h", "1d"; a plain number is in default_unit_us. */
 bool parse_duration_us(const char *s, int64_t default_unit_us, int64_t *out);
+/* "512M", "2G", "64K" (powers of 1024, an optional B), or plain bytes. */
+bool parse_bytes(const char *s, size_t *out);
 /* Appends the comma-separated values of s to a NULL-terminated list. */
 void list_add_csv(const char ***list, size_t *n, const char *s);
 /* "auto", "stderr", "csvlog", "jsonlog", "syslog" (also "csv", "json"); -1 if unknown. */

@@ -38,6 +38,29 @@ bool parse_duration_us(const char *s, int64_t default_unit_us, int64_t *out)
     return true;
 }
 
+bool parse_bytes(const char *s, size_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end || v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)v << shift;
+    return true;
+}
+
 void list_add_csv(const char ***list, size_t *n, const char *s)
 {
     const char *p = s;

@@ -106,6 +106,12 @@ void report_store_line(const struct report *r, struct buf *b);
  * (the server could not be polled: FROM .. TO, ...), B baseline polls".
  */
 void report_coverage_line(const struct report *r, struct buf *b);
+/*
+ * Appends, when the query memory budget folded queries, "about N distinct
+ * queries beyond the query memory budget folded into other: C calls, T s
+ * of database time" and returns true; else appends nothing.
+ */
+bool report_other_line(const struct report *r, struct buf *b);
 /* Rows to show in a ranking of n items. */
 size_t report_rows(const struct report *r, size_t n);
 double report_ms(int64_t us);

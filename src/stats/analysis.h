@@ -56,6 +56,9 @@ struct analysis {
     struct analysis_store *store; /* malloc'd, for stored history; NULL for logs */
 };
 
+/* The default --query-memory: 512 MB, at most 262,144 distinct queries (QSTAT_BYTES). */
+#define ANALYSIS_QUERY_MEMORY ((size_t)512 << 20)
+
 /* Sets the defaults: keep everything, 1-minute intervals, detect formats, one job. */
 void analysis_opts_init(struct analysis_opts *opts);
 
