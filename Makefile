@@ -4,14 +4,16 @@
 #   make check    install dependencies, build with ASan+UBSan, run every test
 #   make bench    throughput and memory benchmarks (figures, not pass/fail)
 #   make bench-watch  the live watcher's poll time, RSS and server load (bench/watch)
+#   make bench-fingerprints  time and peak RSS of analyze over 10^6 distinct queries
 #   make fuzz     build the libFuzzer harnesses with clang and run each for FUZZ_SECONDS
+#                 (or FUZZ_RUNS executions); corpora grow in fuzz-corpus/, which clean keeps
 #   make install  binary and man page under PREFIX
 
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 MESON ?= meson
 
-.PHONY: all build demo check deps bench bench-watch fuzz install format format-check clean
+.PHONY: all build demo check deps bench bench-watch bench-fingerprints fuzz install format format-check clean
 
 all: build
 
@@ -37,7 +39,11 @@ check: deps build-check/build.ninja
 bench: deps build
 	bench/run
 	bench/access
+	bench/fingerprints
 	bench/watch
+
+bench-fingerprints: deps build
+	bench/fingerprints
 
 bench-watch: deps build
 	bench/watch

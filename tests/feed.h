@@ -5,7 +5,8 @@
  *   - feed_chunked(): drives any reader with the feed protocol of
  *     logparser.h in windows of `chunk` new bytes, each an exact-size heap
  *     copy (so ASan sees a read past a window), re-feeding the unused tail;
- *     feed_split() does the same with a first window of another size;
+ *     feed_split() does the same with a first window of another size,
+ *     feed_growing() in linear time, for the fuzzers;
  *   - feed_render(): an event_fn that appends every field of an event to a
  *     struct buf, escaped, one line per event: two streams compare as text;
  *   - struct feed_reader and FEED_READER(): one reader module (csvlog,
@@ -29,16 +30,21 @@ typedef size_t feed_fn(void *reader, const char *buf, size_t len, bool eof, even
 
 /*
  * Feeds log[0..len) to reader in windows of new bytes: first (>= 1) in the
- * first window, chunk (>= 1) in each later one, so that first = k and
- * chunk = len split the log once, at k. Aborts if the reader breaks the
- * protocol (uses more than it was given, or not everything at eof).
+ * first window, chunk (>= 1) in each later one (so that first = k and
+ * chunk = len split the log once, at k), the unused tail of a window fed
+ * again at the head of the next. With grow, a
+ * window after one the reader used nothing of brings as many new bytes as
+ * it re-feeds (if that is more than chunk): a long record is then copied
+ * and scanned O(1) times per byte, not once per window, at the price of
+ * fewer cuts inside it (at chunk, 2 chunk, 4 chunk, ... bytes). Aborts if
+ * the reader breaks the protocol (uses more than it was given, or not
+ * everything at eof).
  */
-static inline void feed_split(feed_fn *feed, void *reader, const char *log, size_t len,
-                              size_t first, size_t chunk, event_fn *emit, void *ctx)
+static inline void feed_windows(feed_fn *feed, void *reader, const char *log, size_t len,
+                                size_t first, size_t chunk, bool grow, event_fn *emit, void *ctx)
 {
-    size_t start = 0, avail = 0;
+    size_t start = 0, avail = 0, step = first;
     for (;;) {
-        size_t step = avail == 0 ? first : chunk;
         avail = len - avail < step ? len : avail + step;
         bool eof = avail == len;
         size_t n = avail - start;
@@ -54,14 +60,29 @@ static inline void feed_split(feed_fn *feed, void *reader, const char *log, size
         start += used;
         if (eof)
             break;
+        step = grow && used == 0 && n > chunk ? n : chunk;
     }
 }
 
-/* Feeds log[0..len) to reader in windows of chunk (>= 1) new bytes, as feed_split() does. */
+/* feed_windows() without growth (quadratic in a record's length). */
+static inline void feed_split(feed_fn *feed, void *reader, const char *log, size_t len,
+                              size_t first, size_t chunk, event_fn *emit, void *ctx)
+{
+    feed_windows(feed, reader, log, len, first, chunk, false, emit, ctx);
+}
+
+/* feed_split() with a first window of chunk too: a cut after every chunk bytes. */
 static inline void feed_chunked(feed_fn *feed, void *reader, const char *log, size_t len,
                                 size_t chunk, event_fn *emit, void *ctx)
 {
     feed_split(feed, reader, log, len, chunk, chunk, emit, ctx);
+}
+
+/* feed_windows() with growth: linear in len, for the fuzzers. */
+static inline void feed_growing(feed_fn *feed, void *reader, const char *log, size_t len,
+                                size_t chunk, event_fn *emit, void *ctx)
+{
+    feed_windows(feed, reader, log, len, chunk, chunk, true, emit, ctx);
 }
 
 /* Appends s with newlines, quotes, backslashes and non-printable bytes escaped. */
@@ -168,7 +189,7 @@ struct feed_reader {
 /*
  * The differential check of a reader's fuzzer. data[0] chooses a chunk size
  * (1 to 256); the rest is the log. The log is read twice, fed whole with eof
- * and fed with feed_chunked(), and both event streams (feed_render()) and
+ * and fed with feed_growing(), and both event streams (feed_render()) and
  * the final line numbers must be equal. That catches chunk-boundary bugs
  * that crash-only fuzzing misses. Then a reader that starts at the sync
  * point must use everything after it. Aborts on any difference.
@@ -181,7 +202,10 @@ static inline void feed_fuzz(const struct feed_reader *rd, const uint8_t *data, 
     const char *log = (const char *)data + 1;
     size_t len = size - 1;
 
-    struct buf whole = BUF_INIT, parts = BUF_INIT;
+    /* Kept across inputs, emptied: growing two buffers for every input cost more than parsing. */
+    static struct buf whole = BUF_INIT, parts = BUF_INIT;
+    buf_reset(&whole);
+    buf_reset(&parts);
     void *r = rd->new_reader(1);
     if (rd->feed(r, log, len, true, feed_render, &whole) != len)
         abort();
@@ -189,7 +213,7 @@ static inline void feed_fuzz(const struct feed_reader *rd, const uint8_t *data, 
     rd->free_reader(r);
 
     r = rd->new_reader(1);
-    feed_chunked(rd->feed, r, log, len, chunk, feed_render, &parts);
+    feed_growing(rd->feed, r, log, len, chunk, feed_render, &parts);
     uint64_t parts_line = *rd->line(r);
     rd->free_reader(r);
     if (whole_line != parts_line || whole.len != parts.len ||
@@ -205,9 +229,6 @@ static inline void feed_fuzz(const struct feed_reader *rd, const uint8_t *data, 
     if (rd->feed(r, log + at, len - at, true, feed_render, &parts) != len - at)
         abort();
     rd->free_reader(r);
-
-    buf_release(&whole);
-    buf_release(&parts);
 }
 
 #endif

@@ -71,6 +71,8 @@ static const char *const usage[] = {
     "      --no-examples       show no literal: examples and error statements normalised,",
     "                          messages masked, plans as outlines",
     "      --top N             rows per ranking (default 20; JSON: all)",
+    "      --query-memory SIZE memory for the queries kept one by one (default 512M; 0: no",
+    "                          limit); the queries beyond it are folded into `other`",
     "      --incident N        postmortem: the incident numbered N (default: the worst)",
     "  -j, --jobs N            worker threads (default: all cores)",
     "      --max-record SIZE   skip and count records longer than SIZE (default 64M; 1G, 512K)",
@@ -120,6 +122,7 @@ enum {
     OPT_ACCESS_FORMAT,
     OPT_SLOW,
     OPT_MAX_RECORD,
+    OPT_QUERY_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -147,6 +150,7 @@ static const struct option long_options[] = {
     { "access-format", required_argument, NULL, OPT_ACCESS_FORMAT },
     { "slow", required_argument, NULL, OPT_SLOW },
     { "max-record", required_argument, NULL, OPT_MAX_RECORD },
+    { "query-memory", required_argument, NULL, OPT_QUERY_MEMORY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -563,6 +567,14 @@ static int run(const char *name, int argc, char **argv)
             if (*end || !*optarg)
                 rc = usage_error(name, "--top takes a number, not '%s'", optarg);
             break;
+        case OPT_QUERY_MEMORY: {
+            uint64_t bytes;
+            if (!parse_size_bytes(optarg, &bytes) || bytes > SIZE_MAX)
+                rc = usage_error(name, "--query-memory takes a size (512M, 2G), not '%s'", optarg);
+            else
+                opts.filter.query_memory = (size_t)bytes;
+            break;
+        }
         case OPT_PROGRESS:
             progress = 1;
             break;

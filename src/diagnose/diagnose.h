@@ -29,6 +29,8 @@ struct diagnoser;
 
 struct diagnoser *diagnoser_new(void);
 void diagnoser_free(struct diagnoser *d);
+/* Empties d as if new, keeping its memory (some megabytes that diagnoser_new zeroes). */
+void diagnoser_reset(struct diagnoser *d);
 
 /*
  * Takes in the catalog and the changes of one interval (the first

@@ -59,10 +59,9 @@ static void change_release(struct dchange *c)
     free((char *)c->c.user);
 }
 
-void diagnoser_free(struct diagnoser *d)
+/* Frees what d owns apart from its three arrays (points, indexes, base). */
+static void release_owned(struct diagnoser *d)
 {
-    if (!d)
-        return;
     for (size_t i = 0; i < d->ntexts; i++)
         free(d->texts[i].text);
     for (size_t i = 0; i < d->nfacts; i++)
@@ -75,6 +74,25 @@ void diagnoser_free(struct diagnoser *d)
     for (size_t i = 0; i < d->nchanges; i++)
         change_release(&d->changes[(d->chead + i) % DIAG_CHANGES]);
     holders_clear(d);
+}
+
+void diagnoser_reset(struct diagnoser *d)
+{
+    release_owned(d);
+    /* The arrays keep their memory: nothing reads past the counts that the memset zeroes. */
+    struct dpoint *points = d->points, *base = d->base;
+    struct dindex *indexes = d->indexes;
+    memset(d, 0, sizeof(*d));
+    d->points = points;
+    d->indexes = indexes;
+    d->base = base;
+}
+
+void diagnoser_free(struct diagnoser *d)
+{
+    if (!d)
+        return;
+    release_owned(d);
     free(d->base);
     free(d->indexes);
     free(d->points);
@@ -425,8 +443,8 @@ void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct fin
 
 void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_us)
 {
-    free(d->base);
-    d->base = xmalloc(DIAG_BASELINE * sizeof(*d->base));
+    if (!d->base)
+        d->base = xmalloc(DIAG_BASELINE * sizeof(*d->base));
     d->nbase = 0;
     d->base_onset_us = onset_us;
     /* The last DIAG_BASELINE intervals before the onset, none from an earlier incident. */

@@ -50,7 +50,9 @@ static size_t parse_decimal_us(struct str s, int64_t unit_us, int64_t *out)
 {
     size_t i = 0;
     int64_t whole = 0;
-    while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9' && i < 15)
+    /* Digits stop where whole * unit_us could overflow (a damaged line, found by fuzz_stderr). */
+    int64_t max_whole = (INT64_MAX / unit_us - 9) / 10;
+    while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9' && i < 15 && whole <= max_whole)
         whole = whole * 10 + (s.ptr[i++] - '0');
     if (i == 0)
         return 0;
@@ -226,9 +228,11 @@ static void classify_disconnect(struct event *ev, struct str m)
     if (!n || n >= m.len || m.ptr[n] != ':')
         return;
     m = str_skip(m, n + 1);
-    int64_t s_us;
-    if (parse_decimal_us(m, 1000000, &s_us))
-        ev->value = (int64_t)(h * 3600 + mi * 60) * 1000000 + s_us;
+    int64_t s_us, v;
+    /* Absurd hours (a damaged line; fuzz_stderr) would overflow: the time is then unknown. */
+    if (h <= 1000000 && mi < 60 && parse_decimal_us(m, 1000000, &s_us) &&
+        !__builtin_add_overflow((int64_t)(h * 3600 + mi * 60) * 1000000, s_us, &v))
+        ev->value = v;
 }
 
 /* "checkpoint complete: wrote 14178 buffers (43.3%); …; total=0.077 s; …" */

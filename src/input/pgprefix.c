@@ -12,6 +12,7 @@
 #include "pgmsg.h"
 #include "util/xalloc.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,9 +387,16 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
             break;
         }
         case IT_QSTOP:
-            /* Non-session processes print nothing after %q. */
-            if (!match_items(p, k + 1, line, pos, ev, pc, len))
+            /*
+             * Non-session processes print nothing after %q. That the rest did not match
+             * depends on bytes past the point where the prefix stops, which a memo does not
+             * compare: such a line is not memorised, or a later line of the process whose
+             * rest does match would be cut short (found by fuzz_stderr).
+             */
+            if (!match_items(p, k + 1, line, pos, ev, pc, len)) {
                 *len = pos;
+                return true;
+            }
             if (memo_item != SIZE_MAX)
                 memo_store(pc, memo_item, line, memo_pos, ev, *len);
             return true;
@@ -554,18 +562,47 @@ static const char *const syslog_prefixes[] = {
     "",
 };
 
-static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
-                                     const char *buf, size_t len, bool first);
+/*
+ * The candidates, compiled once (pthread_once) and read-only afterwards:
+ * detection runs on every new input, and compiling some thirty settings
+ * cost it more than matching them against the lines.
+ */
+static struct pgprefix *known_compiled[ARRAY_SIZE(known_prefixes)];
+static struct pgprefix *syslog_compiled[ARRAY_SIZE(syslog_prefixes)];
+static pthread_once_t compiled_once = PTHREAD_ONCE_INIT;
+
+static void compile_list(const char *const *specs, size_t nspecs, const char *head,
+                         struct pgprefix **out)
+{
+    for (size_t i = 0; i < nspecs; i++) {
+        struct err err;
+        char spec[256];
+        snprintf(spec, sizeof(spec), "%s%s", head, specs[i]);
+        out[i] = pgprefix_compile(spec, &err);
+        ASSERT(out[i]);
+    }
+}
+
+static void compile_candidates(void)
+{
+    compile_list(known_prefixes, ARRAY_SIZE(known_prefixes), "", known_compiled);
+    compile_list(syslog_prefixes, ARRAY_SIZE(syslog_prefixes), PGPREFIX_SYSLOG_HEAD,
+                 syslog_compiled);
+}
+
+static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, const char *buf,
+                                     size_t len, bool first);
 
 struct pgprefix *pgprefix_detect(const char *buf, size_t len)
 {
-    return detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len, false);
+    pthread_once(&compiled_once, compile_candidates);
+    return detect_among(known_compiled, ARRAY_SIZE(known_compiled), buf, len, false);
 }
 
 struct pgprefix *pgprefix_detect_from(const char *buf, size_t len)
 {
-    struct pgprefix *p =
-        detect_among(known_prefixes, ARRAY_SIZE(known_prefixes), "", buf, len, true);
+    pthread_once(&compiled_once, compile_candidates);
+    struct pgprefix *p = detect_among(known_compiled, ARRAY_SIZE(known_compiled), buf, len, true);
     if (p && p->loose) {
         pgprefix_free(p);
         return NULL;
@@ -575,8 +612,9 @@ struct pgprefix *pgprefix_detect_from(const char *buf, size_t len)
 
 struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
 {
-    struct pgprefix *full = detect_among(syslog_prefixes, ARRAY_SIZE(syslog_prefixes),
-                                         PGPREFIX_SYSLOG_HEAD, buf, len, false);
+    pthread_once(&compiled_once, compile_candidates);
+    struct pgprefix *full =
+        detect_among(syslog_compiled, ARRAY_SIZE(syslog_compiled), buf, len, false);
     if (!full || full->loose)
         return full;
     /* Hand back the part after the head: what the server's setting is. */
@@ -587,8 +625,8 @@ struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
     return inner;
 }
 
-static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, const char *head,
-                                     const char *buf, size_t len, bool first)
+static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, const char *buf,
+                                     size_t len, bool first)
 {
     enum { MAX_LINES = 400 };
     struct str lines[MAX_LINES];
@@ -603,34 +641,29 @@ static struct pgprefix *detect_among(const char *const *specs, size_t nspecs, co
             lines[nlines++] = str_make(p, l);
         p = nl ? nl + 1 : end;
     }
-    struct pgprefix *best = NULL;
+    const struct pgprefix *winner = NULL;
     size_t best_hits = 0;
-    for (size_t i = 0; i < nspecs; i++) {
-        struct err err;
-        char spec[256];
-        snprintf(spec, sizeof(spec), "%s%s", head, specs[i]);
-        struct pgprefix *cand = pgprefix_compile(spec, &err);
-        ASSERT(cand);
+    for (size_t i = 0; i < ncands && best_hits < nlines; i++) {
         static _Thread_local struct pgprefix_cache pc;
         memset(&pc, 0, sizeof(pc));
         size_t hits = 0;
-        for (size_t k = 0; k < nlines; k++) {
-            bool hit = line_is_record(cand, lines[k], &pc);
+        /*
+         * Stop once the candidate cannot beat the best even if every line left
+         * is a record; with first, a candidate must read the first line.
+         */
+        for (size_t k = 0; k < nlines && hits + (nlines - k) > best_hits; k++) {
+            bool hit = line_is_record(cands[i], lines[k], &pc);
             if (k == 0 && first && !hit)
                 break;
             hits += hit;
         }
         if (hits > best_hits) {
-            pgprefix_free(best);
-            best = cand;
+            winner = cands[i];
             best_hits = hits;
-        } else {
-            pgprefix_free(cand);
         }
     }
-    if (best && best_hits * 2 >= nlines)
-        return best;
-    pgprefix_free(best);
+    if (winner && best_hits * 2 >= nlines)
+        return pgprefix_dup(winner);
     struct pgprefix *loose = pgprefix_loose();
     struct pgprefix_cache pc = { 0 };
     for (size_t k = 0; k < nlines; k++)

@@ -327,6 +327,13 @@ static void queries_table(const struct report *r, struct buf *b)
                                         "#max ms",  "#share",      "query" };
     size_t n = report_rows(r, r->nq);
     buf_addstr(b, "<section id=\"queries\"><h2>Queries by total time</h2>\n");
+    struct buf other = BUF_INIT;
+    if (report_other_line(r, &other)) {
+        buf_addstr(b, "<p class=\"muted\">");
+        report_html_esc(b, other.ptr);
+        buf_addstr(b, ".</p>\n");
+    }
+    buf_release(&other);
     if (!n) {
         buf_addstr(b, "<p class=\"muted\">No queries.</p></section>\n");
         return;

@@ -148,6 +148,16 @@ static json_t *summary_json(const struct report *r)
     json_object_set_new(o, "panics", json_integer((json_int_t)c->panics));
     json_object_set_new(o, "warnings", json_integer((json_int_t)c->warnings));
     json_object_set_new(o, "distinct_queries", json_integer((json_int_t)r->nq));
+    uint64_t folded = collector_folded_queries(c);
+    json_object_set_new(o, "folded_queries", json_integer((json_int_t)folded));
+    json_t *other = json_null();
+    if (folded) {
+        other = json_object();
+        json_object_set_new(other, "calls", json_integer((json_int_t)c->other.calls));
+        json_object_set_new(other, "timed_calls", json_integer((json_int_t)c->other.timed));
+        json_object_set_new(other, "total_ms", ms(report_ms(c->other.total_us)));
+    }
+    json_object_set_new(o, "other_queries", other);
     json_object_set_new(o, "orphan_durations", json_integer((json_int_t)c->orphan_durations));
     json_object_set_new(o, "orphan_ms", ms(report_ms(c->orphan_us)));
     json_object_set_new(o, "filtered_records", json_integer((json_int_t)c->filtered));

@@ -214,6 +214,10 @@ static void summary(const struct report *r, struct buf *b)
              "\n",
              c->queries, r->nq, c->timed_queries, (double)c->total_us / 1e6, c->errors, c->fatals,
              c->panics, c->lock_waits, c->deadlocks, c->refused);
+    struct buf other = BUF_INIT;
+    if (report_other_line(r, &other))
+        buf_addf(b, "- Other: %s\n", other.ptr);
+    buf_release(&other);
     if (c->orphan_durations)
         buf_addf(b, "- Duration lines without their statement: %" PRIu64 " (%.1f ms)\n",
                  c->orphan_durations, report_ms(c->orphan_us));

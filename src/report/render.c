@@ -328,6 +328,19 @@ void report_coverage_line(const struct report *r, struct buf *b)
                  st->baselines == 1 ? "" : "s");
 }
 
+bool report_other_line(const struct report *r, struct buf *b)
+{
+    uint64_t folded = collector_folded_queries(r->c);
+    if (!folded)
+        return false;
+    const struct qstat *o = &r->c->other;
+    buf_addf(b,
+             "about %" PRIu64 " distinct queries beyond the query memory budget folded into "
+             "other: %" PRIu64 " calls, %.1f s of database time",
+             folded, o->calls, (double)o->total_us / 1e6);
+    return true;
+}
+
 size_t report_rows(const struct report *r, size_t n)
 {
     return r->opts.top && r->opts.top < n ? r->opts.top : n;

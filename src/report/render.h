@@ -118,6 +118,12 @@ void report_coverage_line(const struct report *r, struct buf *b);
  * the reading. Appends nothing for an input read whole. Unescaped.
  */
 void report_input_losses(const struct input_info *in, struct buf *b);
+/*
+ * Appends, when the query memory budget folded queries, "about N distinct
+ * queries beyond the query memory budget folded into other: C calls, T s
+ * of database time" and returns true; else appends nothing.
+ */
+bool report_other_line(const struct report *r, struct buf *b);
 /* Rows to show in a ranking of n items. */
 size_t report_rows(const struct report *r, size_t n);
 double report_ms(int64_t us);

@@ -283,6 +283,9 @@ static void header(const struct report *r, struct buf *b)
              "  %" PRIu64 " queries (%zu distinct), %.1f s of database time, %" PRIu64
              " errors (%" PRIu64 " FATAL, %" PRIu64 " PANIC)\n",
              c->queries, r->nq, (double)c->total_us / 1e6, c->errors, c->fatals, c->panics);
+    buf_reset(&f);
+    if (report_other_line(r, &f))
+        buf_addf(b, "  %s\n", f.ptr);
     if (c->orphan_durations)
         buf_addf(b, "  %" PRIu64 " duration lines without their statement (%.1f ms)\n",
                  c->orphan_durations, report_ms(c->orphan_us));

@@ -303,6 +303,7 @@ void analysis_opts_init(struct analysis_opts *opts)
     opts->filter.until_us = TS_NONE;
     opts->filter.min_duration_us = -1;
     opts->filter.interval_us = 60 * 1000000LL;
+    opts->filter.query_memory = ANALYSIS_QUERY_MEMORY;
     opts->format = LOGFMT_AUTO;
     opts->jobs = 1;
     opts->max_record_bytes = ANALYSIS_MAX_RECORD_DEFAULT;

@@ -77,10 +77,13 @@ struct analysis {
 #define ANALYSIS_MAX_RECORD_DEFAULT (64ull << 20)
 /* The smallest max_record_bytes analysis_run accepts (it reads in pieces of up to 1 MB). */
 #define ANALYSIS_MAX_RECORD_MIN (64ull << 10)
+/* The default --query-memory: 512 MB, at most 262,144 distinct queries (QSTAT_BYTES). */
+#define ANALYSIS_QUERY_MEMORY ((size_t)512 << 20)
 
 /*
  * Sets the defaults: keep everything, 1-minute intervals, detect formats,
- * one job, records up to ANALYSIS_MAX_RECORD_DEFAULT.
+ * one job, records up to ANALYSIS_MAX_RECORD_DEFAULT, ANALYSIS_QUERY_MEMORY
+ * for the queries.
  */
 void analysis_opts_init(struct analysis_opts *opts);
 

@@ -104,14 +104,14 @@ static void app_note(struct collector *c, uint32_t name, int64_t first_us, int64
     a->calls += calls;
 }
 
-void changes_note_call(struct collector *c, const struct qstat *q, struct str raw, int64_t ts_us,
+void changes_note_call(struct collector *c, const char *query, struct str raw, int64_t ts_us,
                        int32_t pid, uint32_t app, uint32_t user, uint32_t input, uint64_t line)
 {
     if (ts_us == TS_NONE)
         return;
     if (names_get(&c->names, app).len)
         app_note(c, app, ts_us, ts_us, 1);
-    if (!ddl_candidate(q->query))
+    if (!ddl_candidate(query))
         return;
     struct buf text = BUF_INIT;
     buf_addslice(&text, raw);
@@ -139,7 +139,7 @@ void changes_note_call(struct collector *c, const struct qstat *q, struct str ra
     } else {
         x->detail = xstrdup(d.detail);
     }
-    x->statement = xstrdup(q->query);
+    x->statement = xstrdup(query);
 }
 
 /* The text between the first pair of double quotes after from, into out. */

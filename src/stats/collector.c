@@ -184,6 +184,20 @@ static struct call pending_call(const struct pending *p, int32_t pid)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+static void qstat_init(struct qstat *q, uint64_t fp)
+{
+    memset(q, 0, sizeof(*q));
+    q->fingerprint = fp;
+    q->min_us = INT64_MAX;
+    q->max_us = INT64_MIN;
+    q->first_us = INT64_MAX;
+    q->last_us = INT64_MIN;
+    q->first_line = UINT64_MAX;
+    q->first_input = UINT32_MAX;
+    q->slowest.duration_us = -2;
+    sketch_init(&q->sketch);
+}
+
 void collector_init(struct collector *c, const struct collector_opts *opts)
 {
     memset(c, 0, sizeof(*c));
@@ -203,6 +217,11 @@ void collector_init(struct collector *c, const struct collector_opts *opts)
     xacts_init(c);
     c->first_us = INT64_MAX;
     c->last_us = INT64_MIN;
+    c->max_queries = SIZE_MAX;
+    if (opts->query_memory)
+        c->max_queries = opts->query_memory > QSTAT_BYTES ? opts->query_memory / QSTAT_BYTES : 1;
+    c->keep_max = UINT64_MAX;
+    qstat_init(&c->other, 0);
 }
 
 static void example_release(struct example *e)
@@ -228,6 +247,7 @@ void collector_release(struct collector *c)
 {
     for (size_t i = 0; i < c->nq; i++)
         qstat_release(&c->q[i]);
+    qstat_release(&c->other);
     free(c->q);
     free(c->text_q);
     free(c->texts);
@@ -307,30 +327,6 @@ static bool text_eq(const void *ctx, uint32_t val)
     return k->c->text_len[val] == k->s.len && memcmp(k->c->texts[val], k->s.ptr, k->s.len) == 0;
 }
 
-static struct qstat *qstat_by_fp(struct collector *c, uint64_t fp, bool create)
-{
-    uint32_t idx;
-    if (hmap_get(&c->by_fp, fp, NULL, NULL, &idx))
-        return &c->q[idx];
-    if (!create)
-        return NULL;
-    c->q = xgrow(c->q, &c->capq, c->nq + 1, sizeof(*c->q));
-    struct qstat *q = &c->q[c->nq];
-    memset(q, 0, sizeof(*q));
-    q->fingerprint = fp;
-    q->min_us = INT64_MAX;
-    q->max_us = INT64_MIN;
-    q->first_us = INT64_MAX;
-    q->last_us = INT64_MIN;
-    q->first_line = UINT64_MAX;
-    q->first_input = UINT32_MAX;
-    q->slowest.duration_us = -2;
-    sketch_init(&q->sketch);
-    hmap_put(&c->by_fp, fp, (uint32_t)c->nq);
-    c->nq++;
-    return q;
-}
-
 /*
  * The raw cache: statements as logged, mapped to their normalised text.
  * Extended-protocol statements ($1 parameters) and statements without
@@ -348,6 +344,85 @@ struct raw_entry {
     char bytes[RAW_CACHE_MAX];
 };
 
+static struct qstat *qstat_by_fp(struct collector *c, uint64_t fp, bool create)
+{
+    uint32_t idx;
+    if (hmap_get(&c->by_fp, fp, NULL, NULL, &idx))
+        return &c->q[idx];
+    if (!create)
+        return NULL;
+    c->q = xgrow(c->q, &c->capq, c->nq + 1, sizeof(*c->q));
+    struct qstat *q = &c->q[c->nq];
+    qstat_init(q, fp);
+    hmap_put(&c->by_fp, fp, (uint32_t)c->nq);
+    c->nq++;
+    return q;
+}
+
+static bool keeps(const struct collector *c, uint64_t fp)
+{
+    return hmap_mix64(fp) <= c->keep_max;
+}
+
+static void qstat_fold(struct collector *dst, struct collector *src, struct qstat *d,
+                       struct qstat *s, uint64_t line_base);
+
+/*
+ * Halves keep_max and folds the queries above it into `other`; the texts
+ * of the rest are indexed again (those of the folded stay in the arena
+ * until the end: a few bytes each, and a fold halves the queries) and the
+ * raw cache, which names text slots, is emptied.
+ */
+static void collector_fold(struct collector *c)
+{
+    c->keep_max >>= 1;
+    uint32_t *slot = xmalloc((c->nq ? c->nq : 1) * sizeof(*slot)); /* old index -> new */
+    size_t n = 0;
+    hmap_release(&c->by_fp);
+    hmap_init(&c->by_fp);
+    for (size_t i = 0; i < c->nq; i++) {
+        if (!keeps(c, c->q[i].fingerprint)) {
+            c->fine_points -= c->q[i].nfine;
+            qstat_fold(c, c, &c->other, &c->q[i], 0);
+            qstat_release(&c->q[i]);
+            slot[i] = UINT32_MAX;
+            continue;
+        }
+        if (n != i)
+            c->q[n] = c->q[i];
+        hmap_put(&c->by_fp, c->q[n].fingerprint, (uint32_t)n);
+        slot[i] = (uint32_t)n++;
+    }
+    c->nq = n;
+    size_t m = 0;
+    hmap_release(&c->by_text);
+    hmap_init(&c->by_text);
+    for (size_t t = 0; t < c->ntexts; t++) {
+        if (slot[c->text_q[t]] == UINT32_MAX)
+            continue;
+        c->texts[m] = c->texts[t];
+        c->text_len[m] = c->text_len[t];
+        c->text_q[m] = slot[c->text_q[t]];
+        hmap_put(&c->by_text, fingerprint_hash(str_make(c->texts[m], c->text_len[m])), (uint32_t)m);
+        m++;
+    }
+    c->ntexts = m;
+    free(slot);
+    if (c->raw)
+        memset(c->raw, 0, RAW_CACHE * sizeof(*c->raw));
+}
+
+/* The qstat of fp, new if fp is kept (folding others first when full); NULL: fp is folded. */
+static struct qstat *qstat_admit(struct collector *c, uint64_t fp)
+{
+    struct qstat *q = qstat_by_fp(c, fp, false);
+    if (q)
+        return q;
+    while (keeps(c, fp) && c->nq >= c->max_queries)
+        collector_fold(c);
+    return keeps(c, fp) ? qstat_by_fp(c, fp, true) : NULL;
+}
+
 /* Interns normalised text n (hash h) as a new text slot of q. */
 static uint32_t text_add(struct collector *c, struct str n, uint64_t h, const struct qstat *q)
 {
@@ -362,7 +437,15 @@ static uint32_t text_add(struct collector *c, struct str n, uint64_t h, const st
     return t;
 }
 
-/* The text slot of a statement as logged: normalise, then look the text up. */
+/* text_for's answer for a statement of a folded query. */
+#define TEXT_OTHER UINT32_MAX
+
+/*
+ * The text slot of a statement as logged: normalise, then look the text
+ * up. TEXT_OTHER when its query is folded: other.fingerprint is then its
+ * fingerprint and c->norm its text (such statements are not cached, so
+ * each is normalised again).
+ */
 static uint32_t text_for(struct collector *c, struct str raw)
 {
     uint64_t rh = 0;
@@ -386,7 +469,11 @@ static uint32_t text_for(struct collector *c, struct str raw)
         /* A new text: libpg_query's fingerprint, once. */
         bool parsed;
         uint64_t fp = fingerprint_sql(c->norm.ptr, c->norm.len, &parsed);
-        struct qstat *q = qstat_by_fp(c, fp, true);
+        struct qstat *q = qstat_admit(c, fp);
+        if (!q) {
+            c->other.fingerprint = fp;
+            return TEXT_OTHER;
+        }
         t = text_add(c, n, h, q);
         if (!q->query) {
             q->query = c->texts[t];
@@ -406,6 +493,8 @@ static uint32_t text_for(struct collector *c, struct str raw)
 static struct qstat *qstat_for(struct collector *c, struct str raw, uint64_t line, uint32_t input)
 {
     uint32_t t = text_for(c, raw);
+    if (t == TEXT_OTHER)
+        return &c->other;
     struct qstat *q = &c->q[c->text_q[t]];
     if (input < q->first_input || (input == q->first_input && line < q->first_line)) {
         q->query = c->texts[t];
@@ -418,7 +507,9 @@ static struct qstat *qstat_for(struct collector *c, struct str raw, uint64_t lin
 struct qstat *collector_qstat(struct collector *c, uint64_t fingerprint, struct str text,
                               uint32_t input, uint64_t line)
 {
-    struct qstat *q = qstat_by_fp(c, fingerprint, true);
+    struct qstat *q = qstat_admit(c, fingerprint);
+    if (!q)
+        return &c->other;
     uint64_t h = fingerprint_hash(text);
     struct text_key key = { c, text };
     uint32_t t;
@@ -601,10 +692,13 @@ static struct qstat *record_call(struct collector *c, const struct call *k)
             t->total_us += k->duration_us;
             sketch_add(&t->sketch, k->duration_us);
         }
-        finetl_add_call(c, q, k->ts_us, k->duration_us);
-        changes_note_call(c, q, k->text, k->ts_us, k->pid, k->dims[DIM_APP], k->dims[DIM_USER],
+        /* A folded call's text is still in c->norm (text_for). */
+        bool folded = q == &c->other;
+        const char *text = folded ? c->norm.ptr : q->query;
+        finetl_add_call(c, folded ? NULL : q, k->ts_us, k->duration_us);
+        changes_note_call(c, text, k->text, k->ts_us, k->pid, k->dims[DIM_APP], k->dims[DIM_USER],
                           k->input, k->line);
-        xacts_note_call(c, q, k->ts_us, k->duration_us, k->pid, k->dims[DIM_APP],
+        xacts_note_call(c, q->fingerprint, text, k->ts_us, k->duration_us, k->pid, k->dims[DIM_APP],
                         k->dims[DIM_USER]);
     }
     return q;
@@ -727,10 +821,12 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
                       ->fingerprint;
     }
     struct qstat *q = record_call(c, k);
+    /* Read now: a later lookup of a folded statement changes other's fingerprint. */
+    uint64_t qfp = q ? q->fingerprint : 0;
     /* Only an execute's plan comes after it; a simple statement's comes before. */
     s->last_ok = q != NULL && ev->phase == PH_EXECUTE;
     if (q) {
-        s->last_fp = q->fingerprint;
+        s->last_fp = qfp;
         s->last_line = k->line;
         s->last_input = k->input;
         s->last_duration_us = k->duration_us;
@@ -742,12 +838,12 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
     }
     if (s->cons == CONS_NONE) {
         s->cons = CONS_CALL;
-        s->cons_fp = q ? q->fingerprint : 0;
+        s->cons_fp = qfp;
         s->cons_line = k->line;
         s->cons_input = k->input;
     }
     if (plan->active) {
-        if (q && plan_fp == q->fingerprint)
+        if (q && plan_fp == qfp)
             attach_plan(q, plan, k->input, k->line);
         else
             settle(c, plan, ev->pid);
@@ -756,7 +852,7 @@ static void on_query(struct collector *c, const struct event *ev, struct call *k
         uint64_t fp = qstat_for(c, str_make(s->head_plan.text.ptr, s->head_plan.text.len),
                                 s->head_plan.line, s->head_plan.input)
                           ->fingerprint;
-        if (q && fp == q->fingerprint) {
+        if (q && fp == qfp) {
             s->head_plan_fate = FATE_ATTACH;
             s->fate_fp = fp;
             s->fate_input = k->input;
@@ -1101,13 +1197,14 @@ static void merge_example(struct example *dst, struct example *src, uint64_t lin
     }
 }
 
-static void merge_qstat(struct collector *dst, struct collector *src, struct qstat *s,
-                        uint64_t line_base)
+/* Folds s (of src, lines from line_base) into d (of dst); src may be dst. */
+static void qstat_fold(struct collector *dst, struct collector *src, struct qstat *d,
+                       struct qstat *s, uint64_t line_base)
 {
-    struct qstat *d = qstat_by_fp(dst, s->fingerprint, true);
+    bool other = d == &dst->other;
     uint64_t sline = s->first_line == UINT64_MAX ? UINT64_MAX : s->first_line + line_base;
-    if (!d->query || s->first_input < d->first_input ||
-        (s->first_input == d->first_input && sline < d->first_line)) {
+    if (!other && (!d->query || s->first_input < d->first_input ||
+                   (s->first_input == d->first_input && sline < d->first_line))) {
         d->query = arena_strdup(&dst->arena, str_cstr(s->query));
         d->parsed = s->parsed;
         d->first_line = sline;
@@ -1140,8 +1237,16 @@ static void merge_qstat(struct collector *dst, struct collector *src, struct qst
     }
     for (size_t i = 0; i < s->nseries; i++)
         series_add(d, s->series[i].bucket, s->series[i].calls, s->series[i].total_us);
-    finetl_merge_series(dst, d, s);
+    if (!other)
+        finetl_merge_series(dst, d, s);
     plans_merge(d, s, line_base);
+}
+
+static void merge_qstat(struct collector *dst, struct collector *src, struct qstat *s,
+                        uint64_t line_base)
+{
+    struct qstat *d = qstat_admit(dst, s->fingerprint);
+    qstat_fold(dst, src, d ? d : &dst->other, s, line_base);
 }
 
 /*
@@ -1270,9 +1375,17 @@ static void merge_pairs(struct collector *dst, struct collector *src, uint64_t l
 void collector_merge(struct collector *dst, struct collector *src, uint64_t line_base)
 {
     finetl_align(dst, src);
+    /* A query src folded is folded in the whole input too: dst comes down to src's level. */
+    while (dst->keep_max > src->keep_max)
+        collector_fold(dst);
     merge_pairs(dst, src, line_base);
-    for (size_t i = 0; i < src->nq; i++)
+    qstat_fold(dst, src, &dst->other, &src->other, line_base);
+    for (size_t i = 0; i < src->nq; i++) {
         merge_qstat(dst, src, &src->q[i], line_base);
+        /* Freed at once, not with src: the peak then holds one copy of the queries, not two. */
+        qstat_release(&src->q[i]);
+        memset(&src->q[i], 0, sizeof(src->q[i]));
+    }
     for (size_t i = 0; i < src->ntl; i++) {
         struct tl_bucket *s = &src->tl[i];
         struct tl_bucket *d = tl_at(dst, s->bucket);
@@ -1394,6 +1507,16 @@ void collector_finish(struct collector *c)
         settle(c, &c->pids[i].bind, c->pids[i].pid);
     }
     xacts_finish(c);
+}
+
+uint64_t collector_folded_queries(const struct collector *c)
+{
+    if (c->keep_max == UINT64_MAX)
+        return 0;
+    /* keep_max + 1 is a power of two, the kept share of the hashes. */
+    int shift = 64 - __builtin_popcountll(c->keep_max);
+    unsigned __int128 all = (unsigned __int128)c->nq << shift;
+    return all - c->nq > UINT64_MAX ? UINT64_MAX : (uint64_t)(all - c->nq);
 }
 
 double qstat_stddev_ms(const struct qstat *q)

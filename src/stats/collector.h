@@ -43,7 +43,17 @@ struct collector_opts {
     int64_t min_duration_us; /* -1 = keep all */
     int64_t interval_us;     /* timeline bucket width */
     bool no_examples;        /* keep no literal: examples, errors and plans normalised */
+    size_t query_memory;     /* bytes for the queries kept by fingerprint; 0 = no limit */
 };
+
+/*
+ * What one distinct query costs, by estimate: its struct qstat with the
+ * slack of a growing array, its text, its example, names, series and
+ * sketch, and its share of the report (bench/fingerprints: the peak RSS of
+ * `analyze --format json` grows by 1.8 to 2.1 KB per query kept).
+ * query_memory / QSTAT_BYTES queries are kept (at least one).
+ */
+#define QSTAT_BYTES 2048
 
 enum dim {
     DIM_USER,   /* role name */
@@ -267,7 +277,20 @@ struct collector {
     struct hmap by_text, by_fp;
     struct qstat *q;
     size_t nq, capq;
-    uint32_t *text_q; /* by_text values index this: text slot -> qstat */
+    /*
+     * The query memory budget. A query is kept while hmap_mix64(fingerprint)
+     * <= keep_max; when a new one would make more than max_queries, keep_max
+     * halves and the queries above it are folded into `other` (collector_fold).
+     * The queries kept are then the same whatever the order of the input and
+     * however threads split it: those whose hash is under the largest step of
+     * the halving ladder at which the whole input's queries fit. `other` holds
+     * every call of the rest: calls, time, sketch, names, series (not the
+     * fine timeline, whose buckets count them), so the totals stay exact.
+     */
+    size_t max_queries;
+    uint64_t keep_max;
+    struct qstat other; /* its fingerprint is the last one folded, for the pairing logic */
+    uint32_t *text_q;   /* by_text values index this: text slot -> qstat */
     char **texts;
     size_t *text_len;
     size_t ntexts, captexts;
@@ -361,5 +384,11 @@ bool collector_plan_change(const struct collector *c, uint64_t fp, int64_t at_us
                            const struct plan_shape **before, const struct plan_shape **after);
 /* Sample standard deviation of a query's timed calls, ms. */
 double qstat_stddev_ms(const struct qstat *q);
+/*
+ * How many distinct queries the input had beyond those kept, by estimate:
+ * the kept ones are the share keep_max / 2^64 of the hashes, so about
+ * nq * 2^64 / (keep_max + 1) - nq. Exact (0) when nothing was folded.
+ */
+uint64_t collector_folded_queries(const struct collector *c);
 
 #endif

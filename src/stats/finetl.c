@@ -139,7 +139,7 @@ void finetl_add_call(struct collector *c, struct qstat *q, int64_t ts_us, int64_
     f->queries++;
     int64_t d = duration_us > 0 ? duration_us : 0;
     f->total_us += d;
-    if (series_put(&q->fine, &q->nfine, &q->capfine, f->bucket, 1, d))
+    if (q && series_put(&q->fine, &q->nfine, &q->capfine, f->bucket, 1, d))
         c->fine_points++;
     fit(c);
 }

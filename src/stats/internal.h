@@ -47,7 +47,8 @@ bool series_put(struct series_point **v, size_t *n, size_t *cap, int64_t bucket,
 /* The fine timeline (finetl.c). */
 void finetl_init(struct collector *c);
 void finetl_release(struct collector *c);
-/* One call of q at ts_us that took duration_us (-1 if unknown). */
+/* One call of q at ts_us that took duration_us (-1 if unknown); q NULL: a call folded into
+ * `other`, counted in the buckets only. */
 void finetl_add_call(struct collector *c, struct qstat *q, int64_t ts_us, int64_t duration_us);
 /* The fine bucket that holds ts_us, created when new (for events). */
 struct fine_bucket *finetl_bucket(struct collector *c, int64_t ts_us);
@@ -70,8 +71,9 @@ void plans_release(struct qstat *q);
 /* Changes and applications (changes.c). */
 void changes_init(struct collector *c);
 void changes_release(struct collector *c);
-/* A call of q (raw text as logged) by pid with app and user (names ids) at ts_us. */
-void changes_note_call(struct collector *c, const struct qstat *q, struct str raw, int64_t ts_us,
+/* A call of the query with normalised text query (raw as logged) by pid with app and user (names
+ * ids) at ts_us. */
+void changes_note_call(struct collector *c, const char *query, struct str raw, int64_t ts_us,
                        int32_t pid, uint32_t app, uint32_t user, uint32_t input, uint64_t line);
 /* A LOG message that may say a setting changed or the server started. */
 void changes_note_message(struct collector *c, const struct event *ev);
@@ -80,9 +82,9 @@ void changes_merge(struct collector *dst, const struct collector *src, uint64_t 
 /* Transactions and lock waits (xacts.c). */
 void xacts_init(struct collector *c);
 void xacts_release(struct collector *c);
-/* A call: its normalised text tells BEGIN, COMMIT and ROLLBACK. */
-void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us, int64_t duration_us,
-                     int32_t pid, uint32_t app, uint32_t user);
+/* A call of fingerprint fp: its normalised text query tells BEGIN, COMMIT and ROLLBACK. */
+void xacts_note_call(struct collector *c, uint64_t fp, const char *query, int64_t ts_us,
+                     int64_t duration_us, int32_t pid, uint32_t app, uint32_t user);
 /* The session ended (a disconnection line or a FATAL error). */
 void xacts_note_end(struct collector *c, int32_t pid, int64_t ts_us);
 void xacts_note_lock_wait(struct collector *c, const struct event *ev);

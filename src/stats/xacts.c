@@ -159,8 +159,8 @@ static void wait_end(struct collector *c, struct xact_pid *x, int64_t ts_us)
     }
 }
 
-void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us, int64_t duration_us,
-                     int32_t pid, uint32_t app, uint32_t user)
+void xacts_note_call(struct collector *c, uint64_t fp, const char *query, int64_t ts_us,
+                     int64_t duration_us, int32_t pid, uint32_t app, uint32_t user)
 {
     if (ts_us == TS_NONE || pid == 0)
         return;
@@ -168,7 +168,7 @@ void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us, 
     x->app = app;
     x->user = user;
     wait_end(c, x, ts_us); /* a statement that completes is no longer waiting */
-    int w = xact_word(q->query);
+    int w = xact_word(query);
     if (w == 1) {
         if (!x->in_xact) {
             x->first_open = !x->head_done;
@@ -190,18 +190,17 @@ void xacts_note_call(struct collector *c, const struct qstat *q, int64_t ts_us, 
     }
     if (x->in_xact) {
         x->last_us = ts_us;
-        x->last_fp = q->fingerprint;
+        x->last_fp = fp;
         return;
     }
     if (!x->head_done) {
         x->head_last_us = ts_us;
-        x->head_last_fp = q->fingerprint;
+        x->head_last_fp = fp;
     }
     if (duration_us >= XACT_LONG_US) {
         /* Before the head is settled it may be inside the previous range's transaction. */
-        struct xact_rec r = { pid,          app,   user,           ts_us - duration_us,
-                              ts_us,        ts_us, q->fingerprint, XACT_STATEMENT,
-                              !x->head_done };
+        struct xact_rec r = { pid,   app, user,           ts_us - duration_us, ts_us,
+                              ts_us, fp,  XACT_STATEMENT, !x->head_done };
         rec_add(c, &r);
     }
 }

@@ -97,7 +97,8 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 
 char *buf_detach(struct buf *b, size_t *len)
 {
-    char *p = b->cap ? b->ptr : xstrdup("");
+    /* Shrunk to fit: a kept string (a query's example) should not keep the room it grew into. */
+    char *p = b->cap ? xrealloc(b->ptr, b->len + 1) : xstrdup("");
     if (len)
         *len = b->len;
     buf_init(b, 0);

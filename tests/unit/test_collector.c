@@ -450,6 +450,100 @@ static void timeline_buckets_per_interval(void **state)
     collector_release(&c);
 }
 
+/* A fold signature: what must not depend on the split. */
+static void fold_signature(const struct collector *c, struct buf *b)
+{
+    buf_reset(b);
+    buf_addf(b, "q=%llu us=%lld nq=%zu folded=%llu other=%llu/%lld keep=%016llx",
+             (unsigned long long)c->queries, (long long)c->total_us, c->nq,
+             (unsigned long long)collector_folded_queries(c), (unsigned long long)c->other.calls,
+             (long long)c->other.total_us, (unsigned long long)c->keep_max);
+    uint64_t prev = 0;
+    for (size_t k = 0; k < c->nq; k++) { /* the kept queries in fingerprint order */
+        const struct qstat *next = NULL;
+        for (size_t i = 0; i < c->nq; i++)
+            if (c->q[i].fingerprint > prev && (!next || c->q[i].fingerprint < next->fingerprint))
+                next = &c->q[i];
+        buf_addf(b, " [%s c=%llu us=%lld]", next->query, (unsigned long long)next->calls,
+                 (long long)next->total_us);
+        prev = next->fingerprint;
+    }
+}
+
+/*
+ * A budget of four queries over twenty distinct ones (query k called k % 3
+ * + 1 times, 100 (k + 1) µs a call): the kept are those under the hash
+ * threshold, `other` has every other call, so the totals stay exact; and
+ * any split of the input merges to the same result.
+ */
+static void query_memory_folds_exactly(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j",
+                                         "k", "l", "m", "n", "o", "p", "q", "r", "s", "t" };
+    char texts[20][48];
+    struct step st[40];
+    size_t n = 0;
+    for (int k = 0; k < 20; k++) {
+        snprintf(texts[k], sizeof(texts[k]), "SELECT * FROM t_%s WHERE x = 1", names[k]);
+        for (int r = 0; r <= k % 3; r++)
+            st[n++] = (struct step){ 'q', 1 + r, 100 * (k + 1), texts[k] };
+    }
+    struct collector_opts o = default_opts();
+    o.query_memory = 4 * QSTAT_BYTES;
+    struct collector one;
+    collector_init(&one, &o);
+    play(&one, st, 0, n);
+    collector_finish(&one);
+    assert_int_equal(n, 39);
+    assert_int_equal(one.queries, 39);
+    assert_int_equal(one.total_us, 41300);
+    assert_int_equal(one.nq, 4);
+    assert_int_equal(one.other.calls, 28);
+    assert_int_equal(one.other.total_us, 29800);
+    /* Four kept of a quarter of the hashes: about 16 in all, 12 folded (16 in truth). */
+    assert_int_equal(one.keep_max, 0x3fffffffffffffffULL);
+    assert_int_equal(collector_folded_queries(&one), 12);
+    assert_int_equal(find(&one, "select * from t_f where x = $1")->calls, 3);
+    assert_int_equal(find(&one, "select * from t_h where x = $1")->total_us, 1600);
+    assert_int_equal(find(&one, "select * from t_i where x = $1")->calls, 3);
+    assert_int_equal(find(&one, "select * from t_r where x = $1")->total_us, 5400);
+    uint64_t calls = one.other.calls;
+    int64_t us = one.other.total_us;
+    for (size_t i = 0; i < one.nq; i++) {
+        assert_true(hmap_mix64(one.q[i].fingerprint) <= one.keep_max);
+        calls += one.q[i].calls;
+        us += one.q[i].total_us;
+    }
+    assert_int_equal(calls, 39);
+    assert_int_equal(us, 41300);
+    struct buf ref = BUF_INIT, got = BUF_INIT;
+    fold_signature(&one, &ref);
+    collector_release(&one);
+    for (size_t c1 = 0; c1 <= n; c1 += 3)
+        for (size_t c2 = c1; c2 <= n; c2 += 5) {
+            struct collector x, y, z;
+            collector_init(&x, &o);
+            collector_init(&y, &o);
+            collector_init(&z, &o);
+            play(&x, st, 0, c1);
+            play(&y, st, c1, c2);
+            play(&z, st, c2, n);
+            collector_merge(&x, &y, 0);
+            collector_merge(&x, &z, 0);
+            collector_finish(&x);
+            fold_signature(&x, &got);
+            if (strcmp(ref.ptr, got.ptr) != 0)
+                fail_msg("split at %zu and %zu:\n one pass %s\n merged   %s", c1, c2, ref.ptr,
+                         got.ptr);
+            collector_release(&x);
+            collector_release(&y);
+            collector_release(&z);
+        }
+    buf_release(&ref);
+    buf_release(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +554,7 @@ int main(void)
         cmocka_unit_test(plan_change_around_a_time),
         cmocka_unit_test(filters_drop_records),
         cmocka_unit_test(timeline_buckets_per_interval),
+        cmocka_unit_test(query_memory_folds_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,11 @@ static const struct msg_case cases[] = {
       EV_CONNECT, PH_NONE, -1, 0, NULL, "", 0 },
     { SEV_LOG, "disconnection: session time: 1:02:03.456 user=a database=b host=[local]", NULL,
       EV_DISCONNECT, PH_NONE, -1, 3723456000LL, NULL, "", 0 },
+    /* Damaged session times that used to overflow int64 (fuzz_stderr): unknown, or cut short. */
+    { SEV_LOG, "disconnection: session time: 7751640039368423472:00:00.000 user=a", NULL,
+      EV_DISCONNECT, PH_NONE, -1, 0, NULL, "", 0 },
+    { SEV_LOG, "disconnection: session time: 0:00:99999999999999.5 user=a", NULL, EV_DISCONNECT,
+      PH_NONE, -1, 999999999999000000LL, NULL, "", 0 },
     { SEV_LOG,
       "checkpoint complete: wrote 14178 buffers (43.3%); 0 WAL file(s) added, 0 removed, 7 "
       "recycled; write=0.075 s, sync=0.001 s, total=0.077 s; sync files=0",

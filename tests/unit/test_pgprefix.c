@@ -228,6 +228,36 @@ static void memo_follows_changes_of_one_process(void **state)
     pgprefix_free(p);
 }
 
+/*
+ * A line of a process where nothing follows %q must not be memorised: the
+ * next line of that process, whose %u@%d part does match, reads as it
+ * would with no memo (fuzz_stderr found the chunked and whole reads of one
+ * log differ).
+ */
+static void memo_skips_lines_stopped_at_q(void **state)
+{
+    (void)state;
+    struct err err;
+    struct pgprefix *p = pgprefix_compile("%m [%p] %q%u@%d ", &err);
+    const char *lines[] = {
+        "2026-12-06 22:14:16.797 UTC [3023] LOG:  database system was shut down",
+        "2026-12-06 22:14:16.797 UTC [3023] app@shop LOG:  connection authorized",
+    };
+    const char *users[] = { "", "app" };
+    const size_t lens[] = { 35, 44 };
+    struct pgprefix_cache pc = { 0 };
+    for (size_t i = 0; i < 2; i++) {
+        struct event ev;
+        event_clear(&ev);
+        size_t n;
+        assert_true(pgprefix_match(p, str_cstr(lines[i]), &ev, &pc, &n));
+        assert_int_equal(n, lens[i]);
+        assert_true(str_eq_cstr(ev.user, users[i]));
+        assert_true(str_eq_cstr(ev.db, i ? "shop" : ""));
+    }
+    pgprefix_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +269,7 @@ int main(void)
         cmocka_unit_test(unknown_field_is_not_a_user),
         cmocka_unit_test(unknown_prefix_falls_back_to_loose),
         cmocka_unit_test(memo_follows_changes_of_one_process),
+        cmocka_unit_test(memo_skips_lines_stopped_at_q),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
