@@ -508,6 +508,8 @@ static const char *const known_prefixes[] = {
     "%m [%p] user=%u,db=%d ",
     "%t [%p] user=%u,db=%d ",
     "%m [%p] [queryid=%Q] %q%u@%d ",
+    "%m [%p] %q%u@%d app=%a ",
+    "%m [%p] %q%u@%d %a ",
     "%m [%p] %q%u@%d ",
     "%t [%p] %q%u@%d ",
     "%t [%p-%l] %q%u@%d ",

@@ -54,6 +54,8 @@ for iv in default 10s; do
     "$SLEUTH" analyze --format json "${args[@]}" -o "$tmp/short-$iv.json" "$tmp/short.log"
     ok $? "short log ($iv): analyze exits 0"
     j=$tmp/short-$iv.json
+    is "$(jq -r '.inputs[0].prefix + " " + (.queries[0].users[0].name // "none")' "$j")" \
+        "%m [%p] %q%u@%d %a  postgres" "short log ($iv): its prefix is detected, with the user"
     is "$(jq '.incidents | length' "$j")" 1 "short log ($iv): one incident"
     is "$(jq -r '.incidents[0].causes[0] | [.cause, .table, (.columns | join(",")), .index] | join(" ")' "$j")" \
         "missing_index readings sensor_id,taken_at readings_sensor_taken_idx" \
