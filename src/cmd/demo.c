@@ -687,6 +687,17 @@ static json_t *run_json(const struct demo_run *r, int64_t end_us)
                         json_pack("{s:I, s:I, s:I, s:i, s:i}", "requests", (json_int_t)tot.requests,
                                   "failed", (json_int_t)tot.failed, "slow", (json_int_t)tot.slow,
                                   "clients", tot.clients, "clients_hurt", tot.clients_hurt));
+    /* Per second, as the clients counted: [epoch second, requests, failed, slow]. */
+    struct demo_traffic_second *secs = xcalloc(3600, sizeof(*secs));
+    int64_t first_s;
+    size_t nsecs = demo_traffic_seconds(r->traffic, &first_s, secs, 3600);
+    json_t *ps = json_array();
+    for (size_t i = 0; i < nsecs; i++)
+        json_array_append_new(ps, json_pack("[I, I, I, I]", (json_int_t)secs[i].t_s,
+                                            (json_int_t)secs[i].requests,
+                                            (json_int_t)secs[i].failed, (json_int_t)secs[i].slow));
+    json_object_set_new(t, "per_second", ps);
+    free(secs);
     json_object_set_new(j, "traffic", t);
     return j;
 }

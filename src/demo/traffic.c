@@ -65,6 +65,9 @@ struct client {
     int nleaks;
 };
 
+/* Seconds of requests counted one by one: longer than any demo runs. */
+#define TRAFFIC_SECONDS 3600
+
 /* Visitors a run can have: the regular ones and 16 for each surge thread. */
 #define MAX_VISITORS (DEMO_VISITORS + 16 * 64)
 
@@ -75,6 +78,10 @@ struct demo_traffic {
     FILE *access;                   /* the access log (borrowed), or NULL */
     int64_t requests, failed, slow; /* the whole run */
     uint8_t visitor[MAX_VISITORS];  /* bit 1: seen, bit 2: saw a failed or slow page */
+    int64_t first_second;           /* realtime second of the first request */
+    struct {
+        int64_t requests, failed, slow;
+    } second[TRAFFIC_SECONDS]; /* per realtime second from first_second */
     int64_t start_us, window_start_us, fault_us, stop_us; /* monotonic µs; 0 = not yet */
     atomic_int fault;
     atomic_bool stopping;
@@ -145,25 +152,33 @@ struct page {
 };
 
 /* The access log's line of a page, as nginx writes combined + request and upstream times. */
-static void log_access(FILE *f, const struct page *pg, bool ok, int64_t latency_us)
+/*
+ * The access log's line of a page, as nginx writes combined + request and
+ * upstream times: to the millisecond, as the page is counted.
+ */
+static void log_access(FILE *f, const struct page *pg, bool ok, time_t when_s, int64_t ms)
 {
     char when[40];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
-    gmtime_r(&now.tv_sec, &tm);
+    gmtime_r(&when_s, &tm);
     strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
     int v = pg->visitor;
-    fprintf(f, "%s%d.%d - - [%s] \"%s %s HTTP/1.1\" %d %d \"-\" \"sleuth-demo\" %.3f %.3f\n",
+    fprintf(f,
+            "%s%d.%d - - [%s] \"%s %s HTTP/1.1\" %d %d \"-\" \"sleuth-demo\" %lld.%03lld "
+            "%lld.%03lld\n",
             v < DEMO_VISITORS ? "10.20." : "198.51.", v / 200, v % 200 + 1, when, pg->method,
-            pg->path, ok ? 200 : 500, ok ? 5120 : 180, (double)latency_us / 1e6,
-            (double)latency_us / 1e6);
+            pg->path, ok ? 200 : 500, ok ? 5120 : 180, (long long)(ms / 1000),
+            (long long)(ms % 1000), (long long)(ms / 1000), (long long)(ms % 1000));
 }
 
 static void record(struct demo_traffic *t, const struct page *pg, bool ok, int64_t latency_us)
 {
     int b = bucket_of(latency_us);
-    bool slow = latency_us > t->o.slow_us;
+    /* Slow as the log tells it: the time to the millisecond. */
+    int64_t ms = (latency_us + 500) / 1000;
+    bool slow = ms * 1000 > t->o.slow_us;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     pthread_mutex_lock(&t->mu);
     struct counts *ph = &t->phase[t->fault_us ? 1 : 0];
     if (ok) {
@@ -179,9 +194,32 @@ static void record(struct demo_traffic *t, const struct page *pg, bool ok, int64
     t->failed += !ok;
     t->slow += slow;
     t->visitor[pg->visitor] |= 1 | (!ok || slow ? 2 : 0);
+    if (!t->first_second)
+        t->first_second = now.tv_sec;
+    int64_t k = now.tv_sec - t->first_second;
+    if (k >= 0 && k < TRAFFIC_SECONDS) {
+        t->second[k].requests++;
+        t->second[k].failed += !ok;
+        t->second[k].slow += slow;
+    }
     if (t->access)
-        log_access(t->access, pg, ok, latency_us);
+        log_access(t->access, pg, ok, now.tv_sec, ms);
     pthread_mutex_unlock(&t->mu);
+}
+
+size_t demo_traffic_seconds(struct demo_traffic *t, int64_t *first_s,
+                            struct demo_traffic_second *out, size_t max)
+{
+    pthread_mutex_lock(&t->mu);
+    *first_s = t->first_second;
+    size_t n = 0;
+    for (size_t k = 0; k < TRAFFIC_SECONDS && n < max; k++)
+        if (t->second[k].requests)
+            out[n++] =
+                (struct demo_traffic_second){ t->first_second + (int64_t)k, t->second[k].requests,
+                                              t->second[k].failed, t->second[k].slow };
+    pthread_mutex_unlock(&t->mu);
+    return n;
 }
 
 void demo_traffic_totals(struct demo_traffic *t, struct demo_traffic_totals *out)

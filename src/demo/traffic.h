@@ -104,6 +104,19 @@ void demo_traffic_window(struct demo_traffic *t, struct demo_traffic_stats *out)
 void demo_traffic_phase(struct demo_traffic *t, int phase, struct demo_traffic_stats *out);
 /* Every request so far. */
 void demo_traffic_totals(struct demo_traffic *t, struct demo_traffic_totals *out);
+
+/* The requests of one second (realtime, when each page ended, as its access-log line says). */
+struct demo_traffic_second {
+    int64_t t_s;
+    int64_t requests, failed, slow;
+};
+
+/*
+ * The seconds with requests, in order, up to max (the first hour); returns
+ * how many were written and sets *first_s to the first request's second.
+ */
+size_t demo_traffic_seconds(struct demo_traffic *t, int64_t *first_s,
+                            struct demo_traffic_second *out, size_t max);
 /* Stops and joins the threads, closes every connection (leaked ones roll back). Idempotent. */
 void demo_traffic_stop(struct demo_traffic *t);
 /* Stops if needed and frees; NULL is a no-op. */

@@ -1117,6 +1117,11 @@ static int write_json(const struct pm_doc *d, FILE *out)
     json_object_set_new(sum, "impact", jsonstr_new(d->impact));
     json_object_set_new(sum, "users", jsonstr_new(d->users));
     json_object_set_new(sum, "root_cause", jsonstr_new(d->root_cause));
+    if (d->has_web)
+        json_object_set_new(
+            sum, "users_window",
+            json_pack("{s:o, s:o, s:b}", "from", jsonstr_time(d->web.window.from_us), "to",
+                      jsonstr_time(d->web.window.to_us), "web_tier", d->web.from_web));
     json_object_set_new(o, "summary", sum);
     arr = json_array();
     for (size_t i = 0; i < d->nevents; i++) {
