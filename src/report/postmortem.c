@@ -773,12 +773,14 @@ static void pm_build(const struct report *r, const struct incident *inc, bool we
     root_cause_detail(d);
     for (size_t i = 0; d->has_web && d->top->fingerprint && i < d->web.nroutes; i++) {
         size_t k;
+        bool by_time;
         uint32_t route = d->web.routes[i].route;
         double rr = report_web_route_follows(r, d->top->fingerprint, route, d->web.window.from_us,
-                                             d->web.window.to_us, &k);
+                                             d->web.window.to_us, &k, &by_time);
         if (rr >= 0.7)
-            detail(d, dupf("Users: the failed or slow pages of %s follow the query's mean time "
+            detail(d, dupf("Users: the %s of %s follows the query's mean time "
                            "(r = %.2f over %zu intervals).",
+                           report_web_follow_measure(by_time),
                            names_get(&r->web->routes, route).ptr, rr, k));
     }
     measures_and_playbook(d);

@@ -272,10 +272,17 @@ void report_web_follow(const struct report *r, int64_t from_us, int64_t to_us,
     free(p95);
 }
 
+const char *report_web_follow_measure(bool by_time)
+{
+    return by_time ? "mean request time" : "share of failed or slow requests";
+}
+
 double report_web_route_follows(const struct report *r, uint64_t fingerprint, uint32_t route,
-                                int64_t from_us, int64_t to_us, size_t *intervals)
+                                int64_t from_us, int64_t to_us, size_t *intervals, bool *by_time)
 {
     *intervals = 0;
+    *by_time =
+        route < r->web->nroute_totals && sketch_count(&r->web->route_totals[route].latency) > 0;
     const struct qstat *q = NULL;
     for (size_t i = 0; fingerprint && i < r->c->nq; i++)
         if (r->c->q[i].fingerprint == fingerprint)
@@ -288,25 +295,32 @@ double report_web_route_follows(const struct report *r, uint64_t fingerprint, ui
         pad = 3 * step;
     double *x = xmalloc(q->nseries * sizeof(*x)), *y = xmalloc(q->nseries * sizeof(*y));
     size_t n = 0;
+    struct web_buf buf = { NULL, 0 };
     for (size_t k = 0; k < q->nseries; k++) {
         const struct series_point *p = &q->series[k];
         const struct web_bucket *b = web_bucket_at(w, p->bucket);
         if (!p->calls || !b || b->start_us != p->bucket || p->bucket + step <= from_us - pad ||
             p->bucket >= to_us + pad)
             continue;
-        struct web_count c = { 0, 0, 0 };
-        for (size_t i = 0; i < b->routes.n; i++)
-            if (b->routes.v[i].id == route) {
-                c.requests += b->routes.v[i].c.requests;
-                c.failed += b->routes.v[i].c.failed;
-                c.slow += b->routes.v[i].c.slow;
+        struct web_route_visit c = { 0 };
+        size_t nv;
+        const struct web_route_visit *v = web_routes_of(w, b, &buf, &nv);
+        for (size_t i = 0; i < nv; i++)
+            if (v[i].id == route) {
+                c.c.requests += v[i].c.requests;
+                c.c.failed += v[i].c.failed;
+                c.c.slow += v[i].c.slow;
+                c.timed += v[i].timed;
+                c.latency_us += v[i].latency_us;
             }
-        if (!c.requests)
+        if (*by_time ? !c.timed : !c.c.requests)
             continue;
         x[n] = (double)p->total_us / (double)p->calls;
-        y[n] = (double)(c.failed + c.slow) / (double)c.requests;
+        y[n] = *by_time ? (double)c.latency_us / c.timed
+                        : (double)(c.c.failed + c.c.slow) / (double)c.c.requests;
         n++;
     }
+    web_buf_release(&buf);
     double rr = n >= 4 ? pearson(x, y, n) : NAN;
     *intervals = n >= 4 ? n : 0;
     free(x);
@@ -373,16 +387,20 @@ static void summary_rows(const struct report *r, struct report_row **rows, size_
     buf_addf(&b, "); %" PRIu64 " clients, %" PRIu64 " of them saw a failed or slow page", clients,
              hurt);
     report_row_add(rows, n, "requests", buf_detach(&b, NULL), false);
-    if (sketch_count(&w->latency)) {
+    struct sketch lat;
+    sketch_init(&lat);
+    web_latency(w, &lat);
+    if (sketch_count(&lat)) {
         buf_addstr(&b, "p50 ");
-        add_ms(&b, sketch_quantile(&w->latency, 0.5));
+        add_ms(&b, sketch_quantile(&lat, 0.5));
         buf_addstr(&b, ", p95 ");
-        add_ms(&b, sketch_quantile(&w->latency, 0.95));
+        add_ms(&b, sketch_quantile(&lat, 0.95));
         buf_addstr(&b, ", p99 ");
-        add_ms(&b, sketch_quantile(&w->latency, 0.99));
+        add_ms(&b, sketch_quantile(&lat, 0.99));
     } else {
         buf_addstr(&b, "no request time in the log ($request_time or %D would tell)");
     }
+    sketch_release(&lat);
     report_row_add(rows, n, "latency", buf_detach(&b, NULL), false);
 }
 
@@ -472,16 +490,15 @@ void report_web_incident_rows(const struct report *r, const struct incident *inc
     uint64_t fp = inc->ncauses ? inc->causes[0].fingerprint : 0;
     for (size_t i = 0; fp && i < imp.nroutes; i++) {
         size_t k;
+        bool by_time;
         double rr = report_web_route_follows(r, fp, imp.routes[i].route, imp.window.from_us,
-                                             imp.window.to_us, &k);
+                                             imp.window.to_us, &k, &by_time);
         if (!(rr >= 0.7))
             continue;
         struct buf b = BUF_INIT;
         struct str name = names_get(&r->web->routes, imp.routes[i].route);
-        buf_addf(&b,
-                 "%.*s: its share of failed or slow requests follows the query's mean time "
-                 "(r = %.2f over %zu intervals)",
-                 STR_ARG(name), rr, k);
+        buf_addf(&b, "%.*s: its %s follows the query's mean time (r = %.2f over %zu intervals)",
+                 STR_ARG(name), report_web_follow_measure(by_time), rr, k);
         report_row_add(rows, n, "route", buf_detach(&b, NULL), false);
     }
     struct report_web_lead leads[REPORT_WEB_LEADS];
@@ -513,14 +530,15 @@ json_t *report_web_impact_json(const struct report *r, const struct web_impact *
     for (size_t i = 0; i < imp->nroutes; i++) {
         struct str name = names_get(&r->web->routes, imp->routes[i].route);
         size_t k;
+        bool by_time;
         double rr = report_web_route_follows(r, fingerprint, imp->routes[i].route,
-                                             imp->window.from_us, imp->window.to_us, &k);
-        json_array_append_new(routes,
-                              json_pack("{s:o, s:I, s:I, s:I, s:o}", "route", jsonstr_new(name.ptr),
-                                        "requests", (json_int_t)imp->routes[i].c.requests, "failed",
-                                        (json_int_t)imp->routes[i].c.failed, "slow",
-                                        (json_int_t)imp->routes[i].c.slow, "follows_query_r",
-                                        jsonstr_num(rr)));
+                                             imp->window.from_us, imp->window.to_us, &k, &by_time);
+        json_array_append_new(
+            routes, json_pack("{s:o, s:I, s:I, s:I, s:o, s:s}", "route", jsonstr_new(name.ptr),
+                              "requests", (json_int_t)imp->routes[i].c.requests, "failed",
+                              (json_int_t)imp->routes[i].c.failed, "slow",
+                              (json_int_t)imp->routes[i].c.slow, "follows_query_r", jsonstr_num(rr),
+                              "follows_query_by", by_time ? "mean_time" : "failed_or_slow_share"));
     }
     json_t *j = json_object();
     json_object_set_new(j, "from", jsonstr_time(imp->window.from_us));
@@ -608,7 +626,7 @@ static json_t *timeline_json(const struct web *w)
         json_object_set_new(o, "failed", json_integer((json_int_t)b->failed));
         json_object_set_new(o, "slow", json_integer((json_int_t)b->slow));
         json_object_set_new(o, "status_4xx", json_integer((json_int_t)b->status[3]));
-        json_object_set_new(o, "clients", json_integer((json_int_t)b->clients.n));
+        json_object_set_new(o, "clients", json_integer((json_int_t)web_list_len(&b->clients)));
         json_object_set_new(o, "latency_ms", quantiles_json(&b->latency));
         json_array_append_new(a, o);
     }
@@ -653,7 +671,11 @@ json_t *report_web_json(const struct report *r)
                                   "2xx", (json_int_t)w->status[1], "3xx", (json_int_t)w->status[2],
                                   "4xx", (json_int_t)w->status[3], "5xx", (json_int_t)w->status[4],
                                   "none", (json_int_t)w->status[5]));
-    json_object_set_new(j, "latency_ms", quantiles_json(&w->latency));
+    struct sketch lat;
+    sketch_init(&lat);
+    web_latency(w, &lat);
+    json_object_set_new(j, "latency_ms", quantiles_json(&lat));
+    sketch_release(&lat);
     uint64_t clients, hurt;
     web_clients(w, INT64_MIN / 2, INT64_MAX / 2, &clients, &hurt);
     json_object_set_new(j, "clients", json_integer((json_int_t)clients));

@@ -70,11 +70,14 @@ json_t *report_web_impact_json(const struct report *r, const struct web_impact *
                                uint64_t fingerprint);
 /*
  * Pearson's r, over the intervals around [from_us, to_us), of a route's
- * share of failed or slow requests with the mean time of the query with
- * this fingerprint; NAN with fewer than 4 intervals where both are known or
- * either is flat. *intervals gets how many there were.
+ * mean request time (its share of failed or slow requests when the log has
+ * no request times for it: *by_time false) with the mean time of the query
+ * with this fingerprint; NAN with fewer than 4 intervals where both are
+ * known or either is flat. *intervals gets how many there were.
  */
+/* What report_web_route_follows compared: "mean request time" or the share. */
+const char *report_web_follow_measure(bool by_time);
 double report_web_route_follows(const struct report *r, uint64_t fingerprint, uint32_t route,
-                                int64_t from_us, int64_t to_us, size_t *intervals);
+                                int64_t from_us, int64_t to_us, size_t *intervals, bool *by_time);
 
 #endif

@@ -4,13 +4,16 @@
  */
 #include "web.h"
 
+#include "util/log.h"
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "util/banned.h"
@@ -23,8 +26,10 @@ void web_init(struct web *w, const struct web_opts *opts)
         w->opts.interval_us = 60 * 1000000LL;
     if (w->opts.slow_us <= 0)
         w->opts.slow_us = 1000000;
+    if (!w->opts.lists_memory)
+        w->opts.lists_memory = WEB_LISTS_MEMORY;
+    w->spill_fd = -1;
     names_init(&w->routes);
-    sketch_init(&w->latency);
 }
 
 void web_release(struct web *w)
@@ -39,6 +44,7 @@ void web_release(struct web *w)
         sketch_release(&w->route_totals[i].latency);
     free(w->route_totals);
     free(w->route_last);
+    free(w->route_memo);
     free(w->client);
     free(w->ctab);
     free(w->seconds);
@@ -48,22 +54,180 @@ void web_release(struct web *w)
         free(w->inputs[i].error);
     }
     free(w->inputs);
-    sketch_release(&w->latency);
+    if (w->spill_fd >= 0)
+        close(w->spill_fd);
     names_release(&w->routes);
     memset(w, 0, sizeof(*w));
 }
 
-/* The counts of id in bucket b (number bn), listed on first sight there. */
-static struct web_count *visit(struct web_visits *vs, struct web_last *last, int64_t bn,
-                               uint32_t id)
+/*
+ * The entry of id in list l of bucket number bn, listed on first sight
+ * there (zeroed, id set); elem is the size of the list's entries.
+ */
+static void *visit(struct web *w, struct web_list *l, size_t elem, struct web_last *last,
+                   int64_t bn, uint32_t id)
 {
-    if (last->bucket == bn && last->slot < vs->n && vs->v[last->slot].id == id)
-        return &vs->v[last->slot].c;
-    vs->v = xgrow(vs->v, &vs->cap, vs->n + 1, sizeof(*vs->v));
-    vs->v[vs->n] = (struct web_visit){ .id = id };
+    if (last->bucket == bn && last->slot < l->n) {
+        char *e = (char *)l->v + last->slot * elem;
+        uint32_t at;
+        memcpy(&at, e, sizeof(at));
+        if (at == id)
+            return e;
+    }
+    size_t cap = l->cap;
+    l->v = xgrow(l->v, &l->cap, l->n + 1, elem);
+    w->lists_held += (l->cap - cap) * elem;
+    char *e = (char *)l->v + l->n * elem;
+    memset(e, 0, elem);
+    memcpy(e, &id, sizeof(id));
     last->bucket = bn;
-    last->slot = (uint32_t)vs->n;
-    return &vs->v[vs->n++].c;
+    last->slot = (uint32_t)l->n++;
+    return e;
+}
+
+/* --- spilling the lists of finished intervals ---------------------------------------------- */
+
+/* A segment in the spill file: this header, then its entries. */
+struct spill_head {
+    int64_t prev; /* the list's previous segment, -1: none */
+    uint64_t n;
+};
+
+/* The unlinked temporary file the lists go to; false when none can be had. */
+static bool spill_open(struct web *w)
+{
+    if (w->spill_fd != -1)
+        return w->spill_fd >= 0;
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/sleuth-web-XXXXXX", dir && *dir ? dir : "/tmp");
+    w->spill_fd = mkstemp(path);
+    if (w->spill_fd < 0) {
+        log_debug("web lists stay in memory: cannot make '%s': %s", path, strerror(errno));
+        w->spill_fd = -2;
+        return false;
+    }
+    unlink(path);
+    w->spill_end = 0;
+    return true;
+}
+
+static bool write_all(int fd, const void *p, size_t len, int64_t at)
+{
+    const char *c = p;
+    while (len) {
+        ssize_t n = pwrite(fd, c, len, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        c += n;
+        len -= (size_t)n;
+        at += n;
+    }
+    return true;
+}
+
+/* Moves list l's entries to the file as its newest segment; false (l kept) on failure. */
+static bool spill_list(struct web *w, struct web_list *l, size_t elem)
+{
+    if (!l->n)
+        return true;
+    struct spill_head h = { l->spilled ? l->spilled_at : -1, l->n };
+    int64_t at = w->spill_end;
+    if (!write_all(w->spill_fd, &h, sizeof(h), at) ||
+        !write_all(w->spill_fd, l->v, l->n * elem, at + (int64_t)sizeof(h))) {
+        log_debug("web lists stay in memory: cannot write the spill file: %s", strerror(errno));
+        return false;
+    }
+    w->spill_end = at + (int64_t)(sizeof(h) + l->n * elem);
+    w->lists_held -= l->cap * elem;
+    free(l->v);
+    l->spilled += l->n;
+    l->spilled_at = at;
+    l->v = NULL;
+    l->n = l->cap = 0;
+    return true;
+}
+
+/*
+ * Past the memory budget, spills the lists of every interval but keep (the
+ * one a line is being added to). A log in time order spills each interval
+ * once, after it ended; lines back in time make small segments.
+ */
+static void spill_lists(struct web *w, const struct web_bucket *keep)
+{
+    if (w->lists_held <= w->opts.lists_memory || !spill_open(w))
+        return;
+    for (size_t i = 0; i < w->nbuckets; i++) {
+        struct web_bucket *b = &w->buckets[i];
+        if (b == keep)
+            continue;
+        if (!spill_list(w, &b->clients, sizeof(struct web_visit)) ||
+            !spill_list(w, &b->routes, sizeof(struct web_route_visit))) {
+            close(w->spill_fd);
+            w->spill_fd = -2;
+            return;
+        }
+    }
+}
+
+static void read_all(int fd, void *p, size_t len, int64_t at)
+{
+    char *c = p;
+    while (len) {
+        ssize_t n = pread(fd, c, len, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            /* Like running out of memory: the lists cannot be had back. */
+            fprintf(stderr, "sleuth: cannot read back the web lists' spill file: %s\n",
+                    n < 0 ? strerror(errno) : "short read");
+            abort();
+        }
+        c += n;
+        len -= (size_t)n;
+        at += n;
+    }
+}
+
+/* List l whole: its own array, or buf with the spilled segments (oldest first), then it. */
+static const void *list_of(const struct web *w, const struct web_list *l, size_t elem,
+                           struct web_buf *buf, size_t *n)
+{
+    *n = l->spilled + l->n;
+    if (!l->spilled)
+        return l->v;
+    buf->p = xgrow(buf->p, &buf->cap, *n * elem, 1);
+    char *end = (char *)buf->p + l->spilled * elem;
+    memcpy(end, l->v, l->n * elem);
+    for (int64_t at = l->spilled_at; at >= 0;) {
+        struct spill_head h;
+        read_all(w->spill_fd, &h, sizeof(h), at);
+        end -= h.n * elem;
+        read_all(w->spill_fd, end, h.n * elem, at + (int64_t)sizeof(h));
+        at = h.prev;
+    }
+    return buf->p;
+}
+
+const struct web_visit *web_clients_of(const struct web *w, const struct web_bucket *b,
+                                       struct web_buf *buf, size_t *n)
+{
+    return list_of(w, &b->clients, sizeof(struct web_visit), buf, n);
+}
+
+const struct web_route_visit *web_routes_of(const struct web *w, const struct web_bucket *b,
+                                            struct web_buf *buf, size_t *n)
+{
+    return list_of(w, &b->routes, sizeof(struct web_route_visit), buf, n);
+}
+
+void web_buf_release(struct web_buf *buf)
+{
+    free(buf->p);
+    buf->p = NULL;
+    buf->cap = 0;
 }
 
 static struct web_client_slot *ctab_find(struct web_client_slot *tab, size_t cap, uint64_t h)
@@ -77,7 +241,7 @@ static struct web_client_slot *ctab_find(struct web_client_slot *tab, size_t cap
 static void ctab_grow(struct web *w)
 {
     size_t cap = w->ctab_cap ? w->ctab_cap * 2 : 1024;
-    struct web_client_slot *tab = xmalloc(cap * sizeof(*tab));
+    struct web_client_slot *tab = xmalloc_huge(cap * sizeof(*tab));
     for (size_t i = 0; i < cap; i++)
         tab[i].first = INT64_MIN;
     for (size_t i = 0; i < w->ctab_cap; i++)
@@ -144,18 +308,6 @@ static struct web_bucket *bucket_for(struct web *w, int64_t ts_us)
     }
     size_t k = (size_t)((start - first) / step);
     if (k >= w->nbuckets) {
-        /* The last interval is done in a time-ordered log: give back its spare room. */
-        struct web_bucket *done = &w->buckets[w->nbuckets - 1];
-        if (done->clients.cap > done->clients.n) {
-            done->clients.v =
-                xrealloc(done->clients.v, (done->clients.n + 1) * sizeof(struct web_visit));
-            done->clients.cap = done->clients.n + 1;
-        }
-        if (done->routes.cap > done->routes.n) {
-            done->routes.v =
-                xrealloc(done->routes.v, (done->routes.n + 1) * sizeof(struct web_visit));
-            done->routes.cap = done->routes.n + 1;
-        }
         w->buckets = xrealloc(w->buckets, (k + 1) * sizeof(*w->buckets));
         memset(w->buckets + w->nbuckets, 0, (k + 1 - w->nbuckets) * sizeof(*w->buckets));
         for (size_t i = w->nbuckets; i <= k; i++) {
@@ -202,46 +354,19 @@ static void count(struct web_count *c, bool failed, bool slow)
     c->slow += slow;
 }
 
-void web_add(struct web *w, const struct access_record *rec)
+uint64_t web_client_hash(const struct web *w, const struct access_record *rec)
 {
-    if (rec->ts_us == TS_NONE)
-        return;
-    if (w->opts.since_us != TS_NONE && rec->ts_us < w->opts.since_us)
-        return;
-    if (w->opts.until_us != TS_NONE && rec->ts_us >= w->opts.until_us)
-        return;
-    /* The client's slot is the one cache miss a line: start loading it now, use it last. */
     struct str name = rec->user.len ? rec->user : rec->client;
     uint64_t hash = XXH3_64bits(name.ptr, name.len);
     if (w->ctab_cap)
         __builtin_prefetch(&w->ctab[hmap_mix64(hash) & (w->ctab_cap - 1)]);
-    bool failed = rec->status >= 500;
-    bool slow = rec->latency_us > w->opts.slow_us;
-    int cls = rec->status >= 100 ? rec->status / 100 - 1 : WEB_STATUS_CLASSES - 1;
-    struct web_bucket *b = bucket_for(w, rec->ts_us);
-    b->requests++;
-    b->failed += failed;
-    b->slow += slow;
-    b->status[cls]++;
-    if (rec->latency_us >= 0) {
-        sketch_add(&b->latency, rec->latency_us);
-        sketch_add(&w->latency, rec->latency_us);
-        if (rec->upstream_us >= 0) {
-            b->upstream_us += rec->upstream_us;
-            b->timed_us += rec->latency_us;
-        }
-    } else {
-        w->untimed++;
-    }
-    if (rec->cache.len) {
-        b->cache_logged++;
-        b->cache_hits += rec->cache.len == 3 && memcmp(rec->cache.ptr, "HIT", 3) == 0;
-    }
-    int64_t bn = floor_div(b->start_us, w->opts.interval_us);
+    return hash;
+}
 
-    char route[256];
-    size_t rn = access_route(rec->path, route, sizeof(route));
-    uint32_t rid = names_intern(&w->routes, str_make(route, rn));
+/* The id of a route (folded), made with its totals on first sight. */
+static uint32_t route_id(struct web *w, struct str route)
+{
+    uint32_t rid = names_intern(&w->routes, route);
     if (rid >= w->nroute_totals) {
         size_t n = rid + 1;
         w->route_totals = xrealloc(w->route_totals, n * sizeof(*w->route_totals));
@@ -254,7 +379,67 @@ void web_add(struct web *w, const struct access_record *rec)
         }
         w->nroute_totals = n;
     }
-    count(visit(&b->routes, &w->route_last[rid], bn, rid), failed, slow);
+    return rid;
+}
+
+/* The route id of a request path, made on first sight of its route. */
+static uint32_t route_of(struct web *w, struct str path)
+{
+    if (!w->route_memo)
+        w->route_memo = xcalloc(WEB_ROUTE_MEMO, sizeof(*w->route_memo));
+    uint64_t h = XXH3_64bits(path.ptr, path.len);
+    struct web_route_memo *m = &w->route_memo[h & (WEB_ROUTE_MEMO - 1)];
+    if (m->route_plus_1 && m->hash == h)
+        return m->route_plus_1 - 1;
+    char route[256];
+    size_t rn = access_route(path, route, sizeof(route));
+    uint32_t rid = route_id(w, str_make(route, rn));
+    *m = (struct web_route_memo){ h, rid + 1 };
+    return rid;
+}
+
+void web_add(struct web *w, const struct access_record *rec)
+{
+    web_add_hashed(w, rec, web_client_hash(w, rec));
+}
+
+void web_add_hashed(struct web *w, const struct access_record *rec, uint64_t hash)
+{
+    if (rec->ts_us == TS_NONE)
+        return;
+    if (w->opts.since_us != TS_NONE && rec->ts_us < w->opts.since_us)
+        return;
+    if (w->opts.until_us != TS_NONE && rec->ts_us >= w->opts.until_us)
+        return;
+    bool failed = rec->status >= 500;
+    bool slow = rec->latency_us > w->opts.slow_us;
+    int cls = rec->status >= 100 ? rec->status / 100 - 1 : WEB_STATUS_CLASSES - 1;
+    struct web_bucket *b = bucket_for(w, rec->ts_us);
+    b->requests++;
+    b->failed += failed;
+    b->slow += slow;
+    b->status[cls]++;
+    if (rec->latency_us >= 0) {
+        sketch_add(&b->latency, rec->latency_us);
+        if (rec->upstream_us >= 0) {
+            b->upstream_us += rec->upstream_us;
+            b->timed_us += rec->latency_us;
+        }
+    } else {
+        w->untimed++;
+    }
+    if (rec->cache.len) {
+        b->cache_logged++;
+        b->cache_hits += rec->cache.len == 3 && memcmp(rec->cache.ptr, "HIT", 3) == 0;
+    }
+    int64_t bn = floor_div(b->start_us, w->opts.interval_us);
+    uint32_t rid = route_of(w, rec->path);
+    struct web_route_visit *rv = visit(w, &b->routes, sizeof(*rv), &w->route_last[rid], bn, rid);
+    count(&rv->c, failed, slow);
+    if (rec->latency_us >= 0) {
+        rv->timed++;
+        rv->latency_us += rec->latency_us;
+    }
     struct web_route *rt = &w->route_totals[rid];
     rt->requests++;
     rt->failed += failed;
@@ -263,12 +448,21 @@ void web_add(struct web *w, const struct access_record *rec)
         sketch_add(&rt->latency, rec->latency_us);
     count(second_for(w, rec->ts_us), failed, slow);
     struct web_client_slot *cs = client_slot(w, hash, bn);
-    count(visit(&b->clients, &cs->last, bn, cs->last.id), failed, slow);
+    struct web_visit *cv = visit(w, &b->clients, sizeof(*cv), &cs->last, bn, cs->last.id);
+    count(&cv->c, failed, slow);
     w->requests++;
     w->failed += failed;
     w->slow += slow;
     w->status[cls]++;
     w->offset_s = rec->offset_s;
+    if (w->lists_held > w->opts.lists_memory)
+        spill_lists(w, b);
+}
+
+void web_latency(const struct web *w, struct sketch *out)
+{
+    for (size_t i = 0; i < w->nbuckets; i++)
+        sketch_merge(out, &w->buckets[i].latency);
 }
 
 const struct web_bucket *web_bucket_at(const struct web *w, int64_t ts_us)
@@ -293,20 +487,8 @@ static uint32_t *route_map(struct web *dst, const struct web *src)
 {
     uint32_t *map = xmalloc((src->nroute_totals ? src->nroute_totals : 1) * sizeof(*map));
     for (size_t i = 0; i < src->nroute_totals; i++) {
-        uint32_t id = names_intern(&dst->routes, names_get(&src->routes, (uint32_t)i));
+        uint32_t id = route_id(dst, names_get(&src->routes, (uint32_t)i));
         map[i] = id;
-        if (id >= dst->nroute_totals) {
-            size_t n = id + 1;
-            dst->route_totals = xrealloc(dst->route_totals, n * sizeof(*dst->route_totals));
-            dst->route_last = xrealloc(dst->route_last, n * sizeof(*dst->route_last));
-            memset(dst->route_totals + dst->nroute_totals, 0,
-                   (n - dst->nroute_totals) * sizeof(*dst->route_totals));
-            for (size_t k = dst->nroute_totals; k < n; k++) {
-                sketch_init(&dst->route_totals[k].latency);
-                dst->route_last[k] = (struct web_last){ INT64_MIN, 0, (uint32_t)k };
-            }
-            dst->nroute_totals = n;
-        }
         struct web_route *d = &dst->route_totals[id];
         const struct web_route *r = &src->route_totals[i];
         d->requests += r->requests;
@@ -335,6 +517,7 @@ void web_merge(struct web *dst, struct web *src)
         return;
     }
     uint32_t *routes = route_map(dst, src);
+    struct web_buf buf = { NULL, 0 };
     for (size_t i = 0; i < src->nbuckets; i++) {
         const struct web_bucket *sb = &src->buckets[i];
         if (!sb->requests)
@@ -351,16 +534,26 @@ void web_merge(struct web *dst, struct web *src)
         db->timed_us += sb->timed_us;
         db->cache_logged += sb->cache_logged;
         db->cache_hits += sb->cache_hits;
-        for (size_t k = 0; k < sb->clients.n; k++) {
-            struct web_client_slot *cs =
-                client_slot(dst, src->client[sb->clients.v[k].id].hash, bn);
-            count_add(visit(&db->clients, &cs->last, bn, cs->last.id), &sb->clients.v[k].c);
+        size_t n;
+        const struct web_visit *cv = web_clients_of(src, sb, &buf, &n);
+        for (size_t k = 0; k < n; k++) {
+            struct web_client_slot *cs = client_slot(dst, src->client[cv[k].id].hash, bn);
+            struct web_visit *d = visit(dst, &db->clients, sizeof(*d), &cs->last, bn, cs->last.id);
+            count_add(&d->c, &cv[k].c);
         }
-        for (size_t k = 0; k < sb->routes.n; k++) {
-            uint32_t id = routes[sb->routes.v[k].id];
-            count_add(visit(&db->routes, &dst->route_last[id], bn, id), &sb->routes.v[k].c);
+        const struct web_route_visit *rv = web_routes_of(src, sb, &buf, &n);
+        for (size_t k = 0; k < n; k++) {
+            uint32_t id = routes[rv[k].id];
+            struct web_route_visit *d =
+                visit(dst, &db->routes, sizeof(*d), &dst->route_last[id], bn, id);
+            count_add(&d->c, &rv[k].c);
+            d->timed += rv[k].timed;
+            d->latency_us += rv[k].latency_us;
         }
+        if (dst->lists_held > dst->opts.lists_memory)
+            spill_lists(dst, db);
     }
+    web_buf_release(&buf);
     for (size_t i = 0; i < src->nseconds; i++)
         if (src->seconds[i].requests)
             count_add(second_for(dst, (src->first_second + (int64_t)i) * 1000000),
@@ -371,7 +564,6 @@ void web_merge(struct web *dst, struct web *src)
     dst->untimed += src->untimed;
     for (int k = 0; k < WEB_STATUS_CLASSES; k++)
         dst->status[k] += src->status[k];
-    sketch_merge(&dst->latency, &src->latency);
     if (src->requests)
         dst->offset_s = src->offset_s;
     free(routes);

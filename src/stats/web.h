@@ -11,8 +11,11 @@
  * names, else its address.
  *
  * A client is known by the XXH3 of its name (2^-64 collisions): no string is
- * kept for it. Memory grows with the distinct clients of each interval
- * (8 bytes each), not with the number of lines.
+ * kept for it. The lists of each interval's clients and routes are what
+ * grows with the log (16 and 32 bytes an entry); past opts.lists_memory
+ * the finished intervals' lists go to an unlinked temporary file and are
+ * read back by the few readers that need them (web_clients_of,
+ * web_routes_of), so memory stays flat in the log's size.
  */
 #ifndef SLEUTH_STATS_WEB_H
 #define SLEUTH_STATS_WEB_H
@@ -33,7 +36,10 @@ struct web_opts {
     int64_t since_us, until_us; /* TS_NONE when open */
     const char *format;         /* --access-format, or NULL to detect per input */
     int jobs;                   /* worker threads for plain files, >= 1 */
+    size_t lists_memory;        /* bytes of interval lists held before spilling; 0: the default */
 };
+
+#define WEB_LISTS_MEMORY (4u << 20)
 
 /* Requests, failures and slow pages of one client or route, or of one second. */
 struct web_count {
@@ -41,20 +47,38 @@ struct web_count {
 };
 
 /*
- * The clients or routes seen in one interval: an id and its counts each.
- * In a time-ordered log an id is listed once; a line that goes back to an
- * earlier interval may list it again there (readers add the counts up and
- * count it once).
+ * The clients or routes seen in one interval: an id and its counts each
+ * (a route also its request times). In a time-ordered log an id is listed
+ * once; a line that goes back to an earlier interval may list it again
+ * there (readers add the counts up and count it once).
  */
 struct web_visit {
-    uint32_t id;
+    uint32_t id; /* first: the lists' code reads it from either kind */
     struct web_count c;
 };
 
-struct web_visits {
-    struct web_visit *v;
-    size_t n, cap;
+struct web_route_visit {
+    uint32_t id;
+    struct web_count c;
+    uint32_t timed;     /* requests with a request time */
+    int64_t latency_us; /* their request times, summed */
 };
+
+/*
+ * One interval's list of either kind: the entries in memory, then those
+ * spilled to the temporary file as a chain of segments, newest first.
+ */
+struct web_list {
+    void *v;
+    size_t n, cap;
+    size_t spilled;     /* entries in the file */
+    int64_t spilled_at; /* the newest segment's offset (valid when spilled) */
+};
+
+static inline size_t web_list_len(const struct web_list *l)
+{
+    return l->n + l->spilled;
+}
 
 #define WEB_STATUS_CLASSES 6 /* 1xx .. 5xx, and no status */
 
@@ -66,7 +90,8 @@ struct web_bucket {
     int64_t upstream_us;   /* summed over the requests that logged both times */
     int64_t timed_us;      /* their request times, summed */
     uint64_t cache_logged, cache_hits;
-    struct web_visits clients, routes;
+    struct web_list clients; /* struct web_visit */
+    struct web_list routes;  /* struct web_route_visit */
 };
 
 struct web_route {
@@ -107,6 +132,14 @@ struct web_client {
     int64_t first;
 };
 
+/* A raw request path's route id, by the path's XXH3: folding and interning once a path. */
+struct web_route_memo {
+    uint64_t hash;
+    uint32_t route_plus_1; /* 0: an empty slot */
+};
+
+#define WEB_ROUTE_MEMO 16384 /* slots, direct-mapped */
+
 struct web {
     struct web_opts opts;
     struct web_client_slot *ctab; /* power-of-two slots, at most half used */
@@ -116,6 +149,7 @@ struct web {
     struct names routes;
     struct web_last *route_last;
     struct web_route *route_totals; /* by route id */
+    struct web_route_memo *route_memo;
     size_t nroute_totals;
     struct web_bucket *buckets; /* dense, in time order from buckets[0].start_us */
     size_t nbuckets;
@@ -125,10 +159,12 @@ struct web {
     int offset_s;         /* the logs' zone */
     uint64_t requests, failed, slow, untimed;
     uint64_t status[WEB_STATUS_CLASSES];
-    struct sketch latency;
     struct web_input *inputs;
     size_t ninputs;
     double seconds_taken;
+    size_t lists_held; /* bytes of interval lists in memory */
+    int spill_fd;      /* -1: none yet; -2: none can be had (lists stay in memory) */
+    int64_t spill_end;
 };
 
 #define WEB_MAX_LINE (1u << 20) /* no request line is longer; longer ones are counted, skipped */
@@ -137,6 +173,13 @@ void web_init(struct web *w, const struct web_opts *opts);
 void web_release(struct web *w);
 /* Takes one request. */
 void web_add(struct web *w, const struct access_record *rec);
+/*
+ * The same in two steps, for a reader that parses the next line between
+ * them: web_client_hash starts loading the request's client slot (the one
+ * cache miss a line) and returns what web_add_hashed takes.
+ */
+uint64_t web_client_hash(const struct web *w, const struct access_record *rec);
+void web_add_hashed(struct web *w, const struct access_record *rec, uint64_t client_hash);
 
 /*
  * Reads every access log (files, globs expanded by the caller, "-", any
@@ -154,6 +197,26 @@ MUST_CHECK int web_read(struct web *w, char *const *paths, size_t npaths, struct
  * empty (its aggregates taken over when dst has none); release it after.
  */
 void web_merge(struct web *dst, struct web *src);
+
+/* A reader's buffer for the lists of one interval, reused across calls. */
+struct web_buf {
+    void *p;
+    size_t cap;
+};
+
+/*
+ * The clients (routes) listed in bucket b, in memory and spilled alike, as
+ * one array of *n entries: b's own array, or buf filled with them. Valid
+ * until the next call with buf or a change to w.
+ */
+const struct web_visit *web_clients_of(const struct web *w, const struct web_bucket *b,
+                                       struct web_buf *buf, size_t *n);
+const struct web_route_visit *web_routes_of(const struct web *w, const struct web_bucket *b,
+                                            struct web_buf *buf, size_t *n);
+void web_buf_release(struct web_buf *buf);
+
+/* Adds the request times of the whole run to out. */
+void web_latency(const struct web *w, struct sketch *out);
 
 /* The bucket that holds ts_us, or NULL. */
 const struct web_bucket *web_bucket_at(const struct web *w, int64_t ts_us);

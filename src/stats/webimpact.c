@@ -119,7 +119,7 @@ static void sum_span(const struct web *w, int64_t from, int64_t to, uint64_t *re
         *timed += b->timed_us;
         *cache += b->cache_logged;
         *hits += b->cache_hits;
-        *client_intervals += b->clients.n;
+        *client_intervals += web_list_len(&b->clients);
         (*intervals)++;
     }
 }
@@ -130,13 +130,16 @@ static void clients_in(const struct web *w, int64_t from, int64_t to, uint8_t *s
 {
     size_t nc = w->nclients;
     uint32_t *req = xcalloc(nc ? nc : 1, sizeof(*req));
+    struct web_buf buf = { NULL, 0 };
     for (size_t i = 0; i < w->nbuckets; i++) {
         const struct web_bucket *b = &w->buckets[i];
         if (b->start_us + w->opts.interval_us <= from || b->start_us >= to)
             continue;
-        for (size_t k = 0; k < b->clients.n; k++) {
-            uint32_t id = b->clients.v[k].id;
-            const struct web_count *c = &b->clients.v[k].c;
+        size_t n;
+        const struct web_visit *v = web_clients_of(w, b, &buf, &n);
+        for (size_t k = 0; k < n; k++) {
+            uint32_t id = v[k].id;
+            const struct web_count *c = &v[k].c;
             if (!(seen[id] & 1)) {
                 seen[id] |= 1;
                 (*clients)++;
@@ -148,6 +151,7 @@ static void clients_in(const struct web *w, int64_t from, int64_t to, uint8_t *s
             req[id] += c->requests;
         }
     }
+    web_buf_release(&buf);
     /* The ten busiest: a partial selection, nc is small next to the lines. */
     uint64_t top[10] = { 0 };
     for (size_t id = 0; id < nc; id++) {
@@ -180,17 +184,21 @@ static void routes_hurt(const struct web *w, int64_t from, int64_t to, struct we
 {
     size_t nr = w->nroute_totals;
     struct web_count *sum = xcalloc(nr ? nr : 1, sizeof(*sum));
+    struct web_buf buf = { NULL, 0 };
     for (size_t i = 0; i < w->nbuckets; i++) {
         const struct web_bucket *b = &w->buckets[i];
         if (b->start_us + w->opts.interval_us <= from || b->start_us >= to)
             continue;
-        for (size_t k = 0; k < b->routes.n; k++) {
-            struct web_count *s = &sum[b->routes.v[k].id];
-            s->requests += b->routes.v[k].c.requests;
-            s->failed += b->routes.v[k].c.failed;
-            s->slow += b->routes.v[k].c.slow;
+        size_t n;
+        const struct web_route_visit *v = web_routes_of(w, b, &buf, &n);
+        for (size_t k = 0; k < n; k++) {
+            struct web_count *s = &sum[v[k].id];
+            s->requests += v[k].c.requests;
+            s->failed += v[k].c.failed;
+            s->slow += v[k].c.slow;
         }
     }
+    web_buf_release(&buf);
     imp->nroutes = 0;
     for (size_t id = 0; id < nr; id++) {
         uint64_t hurt = (uint64_t)sum[id].failed + sum[id].slow;

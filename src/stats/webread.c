@@ -3,7 +3,9 @@
  * layout is decided once (given, or detected from its first 256 KB); a
  * plain file of 16 MB or more is split into byte ranges that start after a
  * newline, read by worker threads into a struct web each, and merged in
- * input order, so the result does not depend on the number of threads.
+ * input order as soon as each is read (the ones waiting for an earlier
+ * range are all that is held), so the result does not depend on the number
+ * of threads and memory not on the log's size.
  * Streams (stdin, compressed files) are one range, read sequentially.
  */
 #include "web.h"
@@ -32,6 +34,7 @@ struct chunk {
     int rc;
     struct err err;
     char *format; /* the layout a stream detected */
+    bool done;    /* read: the merging thread may take it (under job.lock) */
 };
 
 struct job {
@@ -41,6 +44,8 @@ struct job {
     struct chunk *chunks;
     size_t nchunks;
     atomic_size_t next;
+    pthread_mutex_t lock;
+    pthread_cond_t chunk_done;
 };
 
 static void line_bad(struct web_input *in, uint64_t line)
@@ -102,6 +107,17 @@ static int read_chunk(struct job *jb, struct chunk *ch)
         }
         if (!f)
             continue;
+        /*
+         * Each request is added after the next line is parsed: its client's
+         * slot, prefetched when it was parsed, has arrived by then. Not for
+         * JSON lines, whose record points into the parsed document that the
+         * next line replaces.
+         */
+        bool ahead = !access_format_is_json(f);
+        struct access_record rec[2];
+        uint64_t hash[2];
+        int cur = 0;
+        bool pending = false;
         size_t at = 0;
         for (;;) {
             char *nl = memchr(buf + at, '\n', have - at);
@@ -115,15 +131,23 @@ static int read_chunk(struct job *jb, struct chunk *ch)
                 line++;
                 continue;
             }
-            struct access_record rec;
-            if (text.len && access_parse(f, &scan, text, &rec)) {
+            if (text.len && access_parse(f, &scan, text, &rec[cur])) {
                 ch->st.requests++;
-                web_add(&ch->w, &rec);
+                hash[cur] = web_client_hash(&ch->w, &rec[cur]);
+                if (pending)
+                    web_add_hashed(&ch->w, &rec[!cur], hash[!cur]);
+                pending = ahead;
+                if (ahead)
+                    cur = !cur;
+                else
+                    web_add_hashed(&ch->w, &rec[cur], hash[cur]);
             } else if (text.len) {
                 line_bad(&ch->st, line);
             }
             line++;
         }
+        if (pending) /* before its line's bytes move */
+            web_add_hashed(&ch->w, &rec[!cur], hash[!cur]);
         memmove(buf, buf + at, have - at);
         have -= at;
         if (have == READ_BUF) {
@@ -153,6 +177,10 @@ static void *worker(void *arg)
         if (i >= jb->nchunks)
             break;
         jb->chunks[i].rc = read_chunk(jb, &jb->chunks[i]);
+        pthread_mutex_lock(&jb->lock);
+        jb->chunks[i].done = true;
+        pthread_cond_broadcast(&jb->chunk_done);
+        pthread_mutex_unlock(&jb->lock);
     }
     return NULL;
 }
@@ -244,6 +272,8 @@ int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
     w->inputs = xcalloc(npaths ? npaths : 1, sizeof(*w->inputs));
     w->ninputs = npaths;
     struct job jb = { .w = w };
+    pthread_mutex_init(&jb.lock, NULL);
+    pthread_cond_init(&jb.chunk_done, NULL);
     jb.sources = xcalloc(npaths ? npaths : 1, sizeof(*jb.sources));
     jb.formats = xcalloc(npaths ? npaths : 1, sizeof(*jb.formats));
     size_t failed = 0, cap = 0;
@@ -274,17 +304,23 @@ int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
     for (int t = 0; t < nthreads; t++)
         if (pthread_create(&threads[t], NULL, worker, &jb) != 0)
             BUG("cannot start a worker thread");
-    for (int t = 0; t < nthreads; t++)
-        pthread_join(threads[t], NULL);
-    free(threads);
     uint64_t line_base = 0;
     for (size_t k = 0; k < jb.nchunks; k++) {
+        pthread_mutex_lock(&jb.lock);
+        while (!jb.chunks[k].done)
+            pthread_cond_wait(&jb.chunk_done, &jb.lock);
+        pthread_mutex_unlock(&jb.lock);
         if (k == 0 || jb.chunks[k].input != jb.chunks[k - 1].input)
             line_base = 0;
         uint64_t lines = jb.chunks[k].st.lines;
         take_chunk(w, &jb.chunks[k], line_base, &failed, &first);
         line_base += lines;
     }
+    for (int t = 0; t < nthreads; t++)
+        pthread_join(threads[t], NULL);
+    free(threads);
+    pthread_cond_destroy(&jb.chunk_done);
+    pthread_mutex_destroy(&jb.lock);
     for (size_t i = 0; i < npaths; i++) {
         if (jb.formats[i] != given)
             access_format_free(jb.formats[i]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void oom(size_t size)
 {
@@ -50,6 +51,19 @@ void *xgrow(void *ptr, size_t *cap, size_t need, size_t elem_size)
         oom(SIZE_MAX);
     *cap = n;
     return xrealloc(ptr, n * elem_size);
+}
+
+void *xmalloc_huge(size_t size)
+{
+    size_t huge = 2u << 20;
+    if (size < huge)
+        return xmalloc(size);
+    size = (size + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, size);
+    if (!p)
+        oom(size);
+    madvise(p, size, MADV_HUGEPAGE); /* advice: without it the table still works */
+    return p;
 }
 
 char *xstrdup(const char *s)

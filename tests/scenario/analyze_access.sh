@@ -38,8 +38,13 @@ for f in access-missing-index.log.gz access-missing-index-apache.log.gz \
 done
 is "$(jq -c '.web.incident_impact[0] | [.correlation_intervals, .p95_db_time_r, .failed_db_time_r]' "$tmp/access-missing-index.log.gz.1.json")" \
     "[20,0.982,0.847]" "per interval the web tier's p95 and 5xx follow the database's time"
-is "$(jq -c '.web.incident_impact[0].routes_hurt[0] | [.route, .follows_query_r]' "$tmp/access-missing-index.log.gz.1.json")" \
-    '["/sensors/{id}/readings",0.954]' "the route hurt follows the guilty query's mean time"
+is "$(jq -c '.web.incident_impact[0].routes_hurt[0] | [.route, .follows_query_r, .follows_query_by]' "$tmp/access-missing-index.log.gz.1.json")" \
+    '["/sensors/{id}/readings",0.92,"mean_time"]' "the route hurt: its mean request time follows the guilty query's mean time"
+# The same log without its times: the route's share of failed pages is what can follow the query.
+zcat "$DATA/access-missing-index.log.gz" | sed -E 's/ [0-9.]+ [0-9.-]+$//' >"$tmp/untimed.log"
+"$SLEUTH" analyze --interval 10s --access "$tmp/untimed.log" "$PG" -f json -o "$tmp/untimed.json"
+is "$(jq -c '[.web.inputs[0].format, (.web.incident_impact[0].routes_hurt[0] | .follows_query_r, .follows_query_by)]' "$tmp/untimed.json")" \
+    '["combined",0.744,"failed_or_slow_share"]' "without request times: the route's failed share follows the query"
 is "$(jq -r '.web.inputs[0].format' "$tmp/access-missing-index.log.gz.1.json")" combined+rt \
     "nginx combined with request and upstream times detected"
 is "$(jq -r '.web.inputs[0].format' "$tmp/access-missing-index-apache.log.gz.1.json")" combined+D \
@@ -78,7 +83,7 @@ like "$pm" "Users: failed or slow pages stood out at the web tier \(\+0 s from t
     "postmortem: the web tier's onset beside the database's"
 like "$pm" "Ruled out: traffic surge or DDoS \(access log\)" "postmortem: the web tier's false lead ruled out"
 like "$pm" "the web server's access log" "postmortem: the access log is named as a source"
-like "$pm" "Users: the failed or slow pages of /sensors/\{id\}/readings follow the query's mean time \(r = 0.95 over 19 intervals\)" \
+like "$pm" "Users: the mean request time of /sensors/\{id\}/readings follows the query's mean time \(r = 0.92 over 19 intervals\)" \
     "postmortem: the route that follows the query"
 "$SLEUTH" postmortem --interval 10s --access "$DATA/access-missing-index.log.gz" "$PG" -f html -o "$tmp/pm.html"
 is "$(grep -o '<figcaption>[^<]*</figcaption>' "$tmp/pm.html" | sed 's/<[^>]*>//g' | paste -sd '|')" \

@@ -326,6 +326,80 @@ static void impact_of_a_fault(void **state)
     web_release(&w);
 }
 
+static void assert_same_impact(const struct web *a, const struct web *b, int64_t from_s,
+                               int64_t to_s)
+{
+    struct web_impact x, y;
+    web_impact(a, (T0 + from_s) * 1000000, (T0 + to_s) * 1000000, &x);
+    web_impact(b, (T0 + from_s) * 1000000, (T0 + to_s) * 1000000, &y);
+    assert_int_equal(x.requests, y.requests);
+    assert_int_equal(x.failed, y.failed);
+    assert_int_equal(x.slow, y.slow);
+    assert_int_equal(x.clients, y.clients);
+    assert_int_equal(x.clients_hurt, y.clients_hurt);
+    assert_int_equal(x.nroutes, y.nroutes);
+    for (size_t i = 0; i < x.nroutes; i++)
+        assert_int_equal(x.routes[i].c.failed, y.routes[i].c.failed);
+}
+
+/*
+ * Past the memory budget the finished intervals' lists go to a temporary
+ * file: read back, with a line back in time and a merge, they are the
+ * lists that stayed in memory.
+ */
+static void spilled_lists_read_the_same(void **state)
+{
+    (void)state;
+    struct web_opts o = { .interval_us = 60000000, .since_us = TS_NONE, .until_us = TS_NONE };
+    struct web held, spilled, late_part;
+    web_init(&held, &o);
+    o.lists_memory = 1; /* spill at every new line */
+    web_init(&spilled, &o);
+    web_init(&late_part, &o);
+    fill(&held);
+    fill(&spilled);
+    assert_true(spilled.spill_fd >= 0);
+    assert_int_equal(spilled.buckets[5].clients.n, 0);
+    assert_int_equal(spilled.buckets[5].clients.spilled, 10);
+    assert_int_equal(spilled.buckets[spilled.nbuckets - 1].clients.n, 10); /* the last stays */
+    /* Minute 5 again, from another range merged in: c7 fails once on a new route. */
+    struct access_record late = req(310, "c7", "/pay/78", 503, 40);
+    web_add(&held, &late);
+    web_add(&late_part, &late);
+    web_merge(&spilled, &late_part);
+    web_release(&late_part);
+    assert_int_equal(spilled.buckets[5].clients.spilled + spilled.buckets[5].clients.n, 11);
+    assert_same_impact(&held, &spilled, 300, 360);
+    assert_same_impact(&held, &spilled, 0, 600);
+    struct web_impact imp;
+    web_impact(&spilled, (T0 + 300) * 1000000, (T0 + 360) * 1000000, &imp);
+    assert_int_equal(imp.clients_hurt, 6); /* c0-c4 and c7 */
+    struct web_buf a = { NULL, 0 }, b = { NULL, 0 };
+    for (size_t i = 0; i < held.nbuckets; i++) {
+        size_t na, nb;
+        const struct web_route_visit *ra = web_routes_of(&held, &held.buckets[i], &a, &na);
+        const struct web_route_visit *rb = web_routes_of(&spilled, &spilled.buckets[i], &b, &nb);
+        assert_int_equal(na, nb);
+        for (size_t k = 0; k < na; k++) {
+            assert_string_equal(names_get(&held.routes, ra[k].id).ptr,
+                                names_get(&spilled.routes, rb[k].id).ptr);
+            assert_int_equal(ra[k].c.requests, rb[k].c.requests);
+            assert_int_equal(ra[k].timed, rb[k].timed);
+            assert_int_equal(ra[k].latency_us, rb[k].latency_us);
+        }
+    }
+    /* /home in the second interval (a whole minute): 10 clients a second at 20 ms. */
+    size_t n;
+    const struct web_route_visit *r0 = web_routes_of(&spilled, &spilled.buckets[1], &b, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(r0[0].c.requests, 600);
+    assert_int_equal(r0[0].latency_us, 600 * 20000);
+    web_buf_release(&a);
+    web_buf_release(&b);
+    web_release(&held);
+    web_release(&spilled);
+}
+
 static void quiet_log_has_no_incident(void **state)
 {
     (void)state;
@@ -399,6 +473,7 @@ int main(void)
         cmocka_unit_test(detection),
         cmocka_unit_test(routes),
         cmocka_unit_test(impact_of_a_fault),
+        cmocka_unit_test(spilled_lists_read_the_same),
         cmocka_unit_test(quiet_log_has_no_incident),
         cmocka_unit_test(read_counts_bad_and_long_lines),
     };
