@@ -11,14 +11,12 @@
 #ifndef SLEUTH_LIVE_PGQUERIES_H
 #define SLEUTH_LIVE_PGQUERIES_H
 
+#include "sql/fingerprint.h"
+
 #include <stdbool.h>
 
-/*
- * Every monitoring statement starts with this comment, so that the
- * watcher can leave its own statements out of pg_stat_statements' deltas
- * (the comment does not change the queryid but stays in the text).
- */
-#define PGQ_TAG "/* sleuth */ "
+/* Every monitoring statement starts with sleuth's own comment (sql/fingerprint.h). */
+#define PGQ_TAG SQL_OWN_TAG
 
 /* Oldest supported server and pg_stat_statements (total_exec_time appeared in 1.8, PG13). */
 #define PGQ_MIN_SERVER 130000

@@ -33,3 +33,12 @@ uint64_t fingerprint_sql(const char *normalized, size_t len, bool *parsed)
     pg_query_free_fingerprint_result(r);
     return fp;
 }
+
+bool fingerprint_is_own(struct str raw)
+{
+    size_t i = 0;
+    while (i < raw.len && (raw.ptr[i] == ' ' || raw.ptr[i] == '\t' || raw.ptr[i] == '\n'))
+        i++;
+    size_t n = sizeof(SQL_OWN_TAG) - 2; /* the comment, without its trailing space */
+    return raw.len - i >= n && memcmp(raw.ptr + i, SQL_OWN_TAG, n) == 0;
+}

@@ -496,6 +496,8 @@ static struct qstat *qstat_for(struct collector *c, struct str raw, uint64_t lin
     if (t == TEXT_OTHER)
         return &c->other;
     struct qstat *q = &c->q[c->text_q[t]];
+    if (!q->own && fingerprint_is_own(raw))
+        q->own = true;
     if (input < q->first_input || (input == q->first_input && line < q->first_line)) {
         q->query = c->texts[t];
         q->first_line = line;
@@ -1210,6 +1212,7 @@ static void qstat_fold(struct collector *dst, struct collector *src, struct qsta
         d->first_line = sline;
         d->first_input = s->first_input;
     }
+    d->own |= s->own;
     d->calls += s->calls;
     d->timed += s->timed;
     d->total_us += s->total_us;

@@ -121,6 +121,7 @@ struct qstat {
     size_t nfine, capfine;
     char *query;         /* normalised text, in the collector's arena */
     bool parsed;         /* libpg_query could parse it */
+    bool own;            /* sleuth's own statement (SQL_OWN_TAG): left out of detection */
     uint64_t first_line; /* where its text was first seen, to choose among texts */
     uint32_t first_input;
     uint64_t calls; /* executions: simple statements and executes */

@@ -170,7 +170,7 @@ static void add_queries(struct walk *w, struct sample *s, int64_t b, int64_t ste
             }
             w->cursor[i]++;
         }
-        if (!calls)
+        if (!calls || q->own) /* the watcher's polls are not the workload (as live) */
             continue;
         s->queries[s->nqueries++] = (struct sample_query){
             .fingerprint = q->fingerprint,

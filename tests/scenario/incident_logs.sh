@@ -128,4 +128,29 @@ ok $? "postmortem html: the statement shown escaped"
 is "$(sed '/^```/,/^```/d' "$tmp/markup.md" | grep -c '[^\\]<script>')" 0 \
     "postmortem md: markup escaped outside code blocks"
 
+# --- a watcher polls an idle server, then the application starts ------------------------------
+# sleuth watch's own statements (/* sleuth */, logged with log_min_duration_statement = 0) are not
+# the workload: the stretch before the application is idle, and its start is no release.
+awk 'BEGIN {
+    split("SELECT pid, state FROM pg_stat_activity WHERE pid <> pg_backend_pid()|SELECT queryid, calls FROM pg_stat_statements|SELECT relid, seq_scan FROM pg_stat_user_tables|SELECT locktype, granted FROM pg_locks", mon, "|")
+    for (t = 0; t < 3000; t++) { # 300 s in tenths
+        s = t / 10
+        if (t % 10 == 0)
+            for (k = 1; k <= 4; k++)
+                printf "2026-12-07 01:%02d:%06.3f UTC [900] monitor@appdb LOG:  duration: 0.800 ms  statement: /* sleuth */ %s\n", int(s / 60), s % 60 + k / 1000, mon[k]
+        if (s >= 120)
+            for (k = 0; k < 20; k++) {
+                printf "2026-12-07 01:%02d:%06.3f UTC [%d] app@appdb LOG:  duration: 1.%03d ms  statement: SELECT id, title FROM books WHERE author_id = %d\n", int(s / 60), s % 60 + 0.01 + k / 500, 1000 + k, k, k * 7 + t % 50
+                if (k % 4 == 0)
+                    printf "2026-12-07 01:%02d:%06.3f UTC [%d] app@appdb LOG:  duration: 0.%03d ms  statement: SELECT count(*) FROM loans WHERE book_id = %d\n", int(s / 60), s % 60 + 0.011 + k / 500, 1000 + k, k + 100, k + t
+            }
+    }
+}' > "$tmp/app-start.log"
+"$SLEUTH" analyze -f json -o "$tmp/app-start.json" "$tmp/app-start.log"
+ok $? "watcher then application start: analyze exits 0"
+is "$(jq '.incidents | length' "$tmp/app-start.json")" 0 \
+    "watcher then application start: the watcher's polls are not a workload, the start is no incident"
+is "$(jq '[.queries[] | select(.query | test("pg_stat_activity|pg_stat_statements|pg_stat_user_tables|pg_locks")) | .calls] | add' "$tmp/app-start.json")" \
+    1200 "watcher then application start: the watcher's statements are still counted in the report"
+
 done_testing

@@ -109,6 +109,17 @@ static void hash_of_known_strings(void **state)
 }
 
 /* The header promises thread safety: four threads fingerprint the table at once. */
+static void own_statements_are_told_by_their_leading_comment(void **state)
+{
+    (void)state;
+    assert_true(fingerprint_is_own(str_cstr(SQL_OWN_TAG "SELECT 1")));
+    assert_true(fingerprint_is_own(str_cstr("\n  /* sleuth */SELECT 1")));
+    assert_false(fingerprint_is_own(str_cstr("SELECT 1 /* sleuth */")));
+    assert_false(fingerprint_is_own(str_cstr("/* sleuths */ SELECT 1")));
+    assert_false(fingerprint_is_own(str_cstr("/* sleu")));
+    assert_false(fingerprint_is_own(str_cstr("")));
+}
+
 static void *fingerprint_all(void *arg)
 {
     int *bad = arg;
@@ -144,6 +155,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parsed_statements_get_libpg_query_fingerprints),
+        cmocka_unit_test(own_statements_are_told_by_their_leading_comment),
         cmocka_unit_test(same_statement_same_fingerprint_other_table_other_fingerprint),
         cmocka_unit_test(unparsable_sql_falls_back_to_xxh3),
         cmocka_unit_test(text_with_a_nul_falls_back_to_xxh3_of_every_byte),
