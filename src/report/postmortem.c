@@ -75,16 +75,6 @@ static char *fmt_time(const struct report *r, int64_t ts_us)
     return buf_detach(&b, NULL);
 }
 
-static void add_seconds(struct buf *b, double s)
-{
-    if (s < 120)
-        buf_addf(b, "%.0f s", s);
-    else if (s < 7200)
-        buf_addf(b, "%.0f min", s / 60);
-    else
-        buf_addf(b, "%.1f h", s / 3600);
-}
-
 static void event(struct pm_doc *d, int64_t ts, const char *kind, char *text, const char *code)
 {
     d->events = xrealloc(d->events, (d->nevents + 1) * sizeof(*d->events));
@@ -298,12 +288,23 @@ static void timeline(const struct report *r, struct pm_doc *d)
     } else {
         struct buf b = BUF_INIT;
         buf_addstr(&b, "Detected: the incident opened, ");
-        add_seconds(&b, (double)(inc->detected_us - inc->onset_us) / 1e6);
+        report_duration(&b, inc->detected_us - inc->onset_us);
         buf_addstr(&b, " after the onset.");
         event(d, inc->detected_us, "detection", buf_detach(&b, NULL), NULL);
     }
+    struct report_web_lead leads[REPORT_WEB_LEADS];
+    bool agrees[REPORT_WEB_LEADS] = { false };
+    if (d->has_web)
+        report_web_leads(&d->web, leads);
     for (size_t i = 0; i < inc->nsuspicions; i++) {
         const struct suspicion *s = &inc->suspicions[i];
+        /* The access log's evidence on the same lead, when it agrees, says it for both. */
+        bool told = false;
+        for (size_t k = 0; d->has_web && k < REPORT_WEB_LEADS; k++)
+            if (strcmp(s->name, leads[k].db_name) == 0 && s->verdict == leads[k].verdict)
+                told = agrees[k] = true;
+        if (told)
+            continue;
         if (s->verdict == VERDICT_RULED_OUT)
             event(d, inc->detected_us, "false_lead",
                   dupf("Ruled out: %s (%s).", s->name, nz(s->evidence)), NULL);
@@ -314,16 +315,14 @@ static void timeline(const struct report *r, struct pm_doc *d)
                   NULL);
     }
     if (d->has_web) {
-        struct report_web_lead leads[REPORT_WEB_LEADS];
-        report_web_leads(&d->web, leads);
         for (size_t i = 0; i < REPORT_WEB_LEADS; i++) {
             const struct report_web_lead *l = &leads[i];
             event(d, inc->detected_us, "false_lead",
-                  dupf("%s: %s (%s).",
+                  dupf("%s: %s (%s%s).",
                        l->verdict == VERDICT_RULED_OUT   ? "Ruled out"
                        : l->verdict == VERDICT_CONFIRMED ? "Confirmed"
                                                          : "Not ruled out",
-                       l->name, l->evidence),
+                       l->name, l->evidence, agrees[i] ? "; server log agrees" : ""),
                   NULL);
             free(l->evidence);
         }
@@ -334,7 +333,7 @@ static void timeline(const struct report *r, struct pm_doc *d)
                        (double)(d->web.window.from_us - inc->onset_us) / 1e6),
                   NULL);
             event(d, d->web.window.to_us, "users_recovered",
-                  xstrdup("Users: pages back to their usual failure and latency."), NULL);
+                  xstrdup("Users: pages back to normal."), NULL);
         }
     }
     event(d, 0, "escalation", xstrdup("Escalation: who was paged, who decided: ____"), NULL);
@@ -824,7 +823,7 @@ static void md_span(const struct report *r, const struct pm_doc *d, struct buf *
     if (inc->end_us) {
         report_time(r, b, inc->end_us);
         buf_addstr(b, " (");
-        add_seconds(b, (double)(inc->end_us - inc->onset_us) / 1e6);
+        report_duration(b, inc->end_us - inc->onset_us);
         buf_addch(b, ')');
     } else {
         buf_addstr(b, "still going on at ");
@@ -842,10 +841,10 @@ static void detect_words(const struct pm_doc *d, struct buf *b)
         return;
     }
     buf_addstr(b, "**Time to detect**: ");
-    add_seconds(b, (double)(inc->detected_us - inc->onset_us) / 1e6);
+    report_duration(b, inc->detected_us - inc->onset_us);
     if (inc->end_us) {
         buf_addstr(b, "; **time to recover** (detection to normal): ");
-        add_seconds(b, (double)(inc->end_us - inc->detected_us) / 1e6);
+        report_duration(b, inc->end_us - inc->detected_us);
     }
     buf_addch(b, '.');
 }

@@ -146,7 +146,7 @@ void report_set_web(struct report *r, const struct web *w)
     r->web = w;
 }
 
-static void add_seconds(struct buf *b, int64_t us)
+void report_duration(struct buf *b, int64_t us)
 {
     double s = (double)us / 1e6;
     if (s < 120)
@@ -167,7 +167,7 @@ char *report_incident_heading(const struct report *r, const struct incident *inc
     if (inc->end_us) {
         report_time(r, &b, inc->end_us);
         buf_addstr(&b, " (");
-        add_seconds(&b, inc->end_us - inc->onset_us);
+        report_duration(&b, inc->end_us - inc->onset_us);
         buf_addstr(&b, ")");
     } else {
         buf_addstr(&b, "still going on at ");
@@ -176,7 +176,7 @@ char *report_incident_heading(const struct report *r, const struct incident *inc
     buf_addstr(&b, "; detected ");
     report_time(r, &b, inc->detected_us);
     buf_addstr(&b, " (+");
-    add_seconds(&b, inc->detected_us - inc->onset_us);
+    report_duration(&b, inc->detected_us - inc->onset_us);
     buf_addstr(&b, ")");
     return buf_detach(&b, NULL);
 }

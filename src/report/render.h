@@ -129,6 +129,8 @@ size_t report_rows(const struct report *r, size_t n);
 double report_ms(int64_t us);
 /* Appends an ISO 8601 time in the log's zone; "" for TS_NONE. */
 void report_time(const struct report *r, struct buf *b, int64_t ts_us);
+/* A stretch of time as people say it: "42 s", "17 min", "3.5 h". */
+void report_duration(struct buf *b, int64_t us);
 /* The slowest example with its bind parameters substituted (malloc'd). */
 char *report_example(const struct qstat *q);
 /* Quantile q of a query's durations, ms. */

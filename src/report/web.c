@@ -77,7 +77,7 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
         buf_addstr(&b, " before)");
     }
     if (imp->nroutes) {
-        buf_addstr(&b, ". Routes hurt most in its intervals: ");
+        buf_addstr(&b, ". Routes hurt most: ");
         route_words(r, &b, imp);
     }
     follow_words(r, &b, imp->window.from_us, imp->window.to_us);
@@ -95,15 +95,12 @@ static char *surge_lead(const struct web_impact *imp, enum verdict *v)
     }
     double ratio = imp->rps_during / imp->rps_before;
     double cratio = imp->clients_before > 0 ? imp->clients_during / imp->clients_before : 1;
-    buf_addf(&b,
-             "requests %.1f/s before, %.1f/s during; %.0f clients per interval before, %.0f "
-             "during",
-             imp->rps_before, imp->rps_during, imp->clients_before, imp->clients_during);
+    buf_addf(&b, "requests %.1f/s -> %.1f/s, clients per interval %.0f -> %.0f", imp->rps_before,
+             imp->rps_during, imp->clients_before, imp->clients_during);
     if (isfinite(imp->top10_share))
-        buf_addf(&b, "; the 10 busiest clients sent %.0f %% of the requests",
-                 100 * imp->top10_share);
+        buf_addf(&b, ", the 10 busiest sent %.0f %% of the requests", 100 * imp->top10_share);
     if (isfinite(imp->new_clients_share))
-        buf_addf(&b, "; %.0f %% of the clients were new", 100 * imp->new_clients_share);
+        buf_addf(&b, ", %.0f %% of the clients new", 100 * imp->new_clients_share);
     /*
      * A surge the servers cannot serve shows as more clients, most of them
      * new, with no more requests served (every worker is busy): confirmed too.
@@ -126,9 +123,7 @@ static char *network_lead(const struct web_impact *imp, enum verdict *v)
         buf_addstr(&b, "the access log has no upstream time ($upstream_response_time) to split "
                        "the request time");
     } else {
-        buf_addf(&b,
-                 "the application behind the web server took %.0f %% of the request time "
-                 "during",
+        buf_addf(&b, "the application (upstream) took %.0f %% of the request time",
                  100 * imp->upstream_share_during);
         if (isfinite(imp->upstream_share_before))
             buf_addf(&b, " (%.0f %% before)", 100 * imp->upstream_share_before);
@@ -145,8 +140,10 @@ static char *network_lead(const struct web_impact *imp, enum verdict *v)
 void report_web_leads(const struct web_impact *imp, struct report_web_lead *out)
 {
     out[0].name = "traffic surge or DDoS (access log)";
+    out[0].db_name = "traffic surge or DDoS";
     out[0].evidence = surge_lead(imp, &out[0].verdict);
     out[1].name = "network or CDN (access log)";
+    out[1].db_name = "network";
     out[1].evidence = network_lead(imp, &out[1].verdict);
 }
 
@@ -328,7 +325,7 @@ double report_web_route_follows(const struct report *r, uint64_t fingerprint, ui
     return rr;
 }
 
-/* "; per interval, ... follow the database's time (r = 0.93 ...)" when there is a link to tell. */
+/* ". Per interval (20 around it), the web tier's p95 follows ..." when there is a link to tell. */
 static void follow_words(const struct report *r, struct buf *b, int64_t from_us, int64_t to_us)
 {
     if (!has_db_data(r))
@@ -337,12 +334,11 @@ static void follow_words(const struct report *r, struct buf *b, int64_t from_us,
     report_web_follow(r, from_us, to_us, &f);
     if (!f.intervals)
         return;
-    buf_addf(b, ". Over %zu intervals around it, the database's time and the web tier's ",
-             f.intervals);
+    buf_addf(b, ". Per interval (%zu around it), the web tier's p95 ", f.intervals);
     if (isfinite(f.p95_r))
-        buf_addf(b, "p95 correlate with r = %.2f", f.p95_r);
+        buf_addf(b, "follows the database's time with r = %.2f", f.p95_r);
     else
-        buf_addstr(b, "p95 do not vary together");
+        buf_addstr(b, "does not vary with the database's time");
     if (isfinite(f.failed_r))
         buf_addf(b, ", its 5xx with r = %.2f", f.failed_r);
 }

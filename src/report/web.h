@@ -16,7 +16,8 @@
 
 /* A false lead as the web tier sees it. */
 struct report_web_lead {
-    const char *name; /* "traffic surge or DDoS", "network or CDN" */
+    const char *name;    /* "traffic surge or DDoS", "network or CDN" */
+    const char *db_name; /* the database's suspicion on the same lead (struct suspicion) */
     enum verdict verdict;
     char *evidence; /* the numbers (malloc'd) */
 };

@@ -135,7 +135,7 @@ is "$(jq -c '.web.incidents | map([.requests, .failed, .clients, .clients_hurt])
     '[[3000,759,340,302]]' "flood: the web incident's numbers"
 is "$(jq -r '.web.incidents[0].suspicions[0].verdict' "$w")" confirmed "flood: the surge is confirmed"
 like "$(jq -r '.web.incidents[0].suspicions[0].evidence' "$w")" \
-    "requests 20.0/s before, 100.0/s during; 40 clients per interval before, 319 during" \
+    "requests 20.0/s -> 100.0/s, clients per interval 40 -> 319" \
     "flood: its evidence"
 is "$(jq -r '.web.incidents[0].database.verdict' "$w")" cannot_tell \
     "flood, no server log: the database cannot be told"
@@ -168,16 +168,21 @@ like "$(cat "$tmp/err")" "not an access log this reads \(give --access-format\)"
 {
     gzip -dc "$DATA/access-missing-index.log.gz" | head -100
     printf 'GET / \x00\xff junk\n'
-    head -c 3000000 /dev/zero | tr '\0' 'A'
-    printf '\n'
+    # A request for a 10 MB URL (over the 1 MB a line may take).
+    printf '10.0.0.9 - - [06/Dec/2026:22:10:40 +0000] "GET /'
+    head -c 10000000 /dev/zero | tr '\0' 'A'
+    printf ' HTTP/1.1" 414 0 "-" "-" 0.001 -\n'
+    # Other layouts mixed in: a JSON line and an Apache common one.
+    printf '{"time":"2026-12-06T22:10:40+00:00","remote_addr":"10.0.0.9","status":200}\n'
+    printf '10.0.0.9 - - [06/Dec/2026:22:10:40 +0000] "GET / HTTP/1.1" 200 512\n'
     gzip -dc "$DATA/access-missing-index.log.gz" | sed -n '101,200p'
     gzip -dc "$DATA/access-missing-index.log.gz" | sed -n '201p' | head -c 60
 } > "$tmp/bad.log"
 "$SLEUTH" analyze --access "$tmp/bad.log" -f json -o "$tmp/bad.json" 2>"$tmp/err"
 ok $? "a partly bad access log is analysed"
 is "$(jq -c '.web.inputs[0] | [.lines, .requests, .bad_lines, .first_bad_line, .oversize_lines]' "$tmp/bad.json")" \
-    "[203,200,3,101,1]" "its bad, long and cut lines are counted with the first one's line"
-like "$(cat "$tmp/err")" "bad.log': 3 lines not read as combined\+rt, first at line 101" "... and named on stderr"
+    "[205,200,5,101,1]" "its bad, long, mixed-layout and cut lines are counted with the first one's line"
+like "$(cat "$tmp/err")" "bad.log': 5 lines not read as combined\+rt, first at line 101" "... and named on stderr"
 
 # Log-derived text in the reports: invalid UTF-8 and markup stay data.
 printf '10.0.0.1 - - [06/Dec/2026:22:10:35 +0000] "GET /a/<script>alert(1)</script>/\xff\xfe HTTP/1.1" 500 1 "-" "-" 0.5 0.4\n' > "$tmp/evil.log"
