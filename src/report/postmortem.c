@@ -194,7 +194,8 @@ static void summary_sentences(const struct report *r, struct pm_doc *d)
                  extra);
     else
         buf_addstr(&b, "spent no more time than usual");
-    if (isfinite(before) && isfinite(during))
+    /* The throughput when it moved (a surge, a collapse): a flat one says nothing. */
+    if (isfinite(before) && isfinite(during) && (during >= 1.5 * before || before >= 1.5 * during))
         buf_addf(&b, "; it served %.1f calls a second (%.1f before)", during, before);
     if (isfinite(errors) && errors > 0)
         buf_addf(&b, "; %.0f errors were logged", errors);
@@ -266,9 +267,7 @@ static void timeline(const struct report *r, struct pm_doc *d)
               xstrdup("Onset: failed or slow pages stood out at the web tier."), NULL);
     else
         event(d, inc->onset_us, "onset",
-              dupf("Onset: the first interval off the normal stretch (%s).",
-                   cause_kind_name(g->kind)),
-              NULL);
+              dupf("Onset: the first interval off normal (%s).", cause_kind_name(g->kind)), NULL);
     for (size_t i = 0; i < inc->nalerts && i < 5; i++) {
         const struct incident_alert *a = &inc->alerts[i];
         /* An alert's interval can start before the onset the fine timeline placed. */
@@ -287,7 +286,7 @@ static void timeline(const struct report *r, struct pm_doc *d)
               NULL);
     } else {
         struct buf b = BUF_INIT;
-        buf_addstr(&b, "Detected: the incident opened, ");
+        buf_addstr(&b, "Detected: ");
         report_duration(&b, inc->detected_us - inc->onset_us);
         buf_addstr(&b, " after the onset.");
         event(d, inc->detected_us, "detection", buf_detach(&b, NULL), NULL);
@@ -327,11 +326,12 @@ static void timeline(const struct report *r, struct pm_doc *d)
             free(l->evidence);
         }
         if (d->web.from_web && !d->web_only) {
-            event(d, d->web.window.from_us, "users",
-                  dupf("Users: failed or slow pages stood out at the web tier (%+.0f s from the "
-                       "database's onset).",
-                       (double)(d->web.window.from_us - inc->onset_us) / 1e6),
-                  NULL);
+            event(
+                d, d->web.window.from_us, "users",
+                dupf(
+                    "Users: failed or slow pages stood out at the web tier (%+.0f s from the onset).",
+                    (double)(d->web.window.from_us - inc->onset_us) / 1e6),
+                NULL);
             event(d, d->web.window.to_us, "users_recovered",
                   xstrdup("Users: pages back to normal."), NULL);
         }
@@ -348,8 +348,7 @@ static void timeline(const struct report *r, struct pm_doc *d)
         free(w);
     }
     if (inc->end_us)
-        event(d, inc->end_us, "recovery", xstrdup("Recovered: the numbers are back to normal."),
-              NULL);
+        event(d, inc->end_us, "recovery", xstrdup("Recovered: back to normal."), NULL);
     else
         event(d, inc->updated_us, "recovery", xstrdup("Still going on at the end of the data."),
               NULL);
@@ -752,7 +751,7 @@ static void sources_line(const struct report *r, struct pm_doc *d)
     for (size_t i = 0; r->web && i < r->web->ninputs; i++)
         buf_addf(&b, "%s'%s'%s", i ? ", " : " and ", r->web->inputs[i].path,
                  i + 1 == r->web->ninputs ? " (the web server's access log)" : "");
-    buf_addstr(&b, ". Times are in the log's time zone.");
+    buf_addch(&b, '.');
     d->sources = buf_detach(&b, NULL);
 }
 

@@ -49,7 +49,9 @@ static void follow_words(const struct report *r, struct buf *b, int64_t from_us,
 char *report_web_impact_text(const struct report *r, const struct web_impact *imp)
 {
     struct buf b = BUF_INIT;
-    if (imp->from_web) {
+    if (imp->same_window) {
+        buf_addstr(&b, "At the web tier: ");
+    } else if (imp->from_web) {
         buf_addstr(&b, "At the web tier from ");
         report_time(r, &b, imp->window.from_us);
         buf_addstr(&b, " to ");
@@ -123,7 +125,7 @@ static char *network_lead(const struct web_impact *imp, enum verdict *v)
         buf_addstr(&b, "the access log has no upstream time ($upstream_response_time) to split "
                        "the request time");
     } else {
-        buf_addf(&b, "the application (upstream) took %.0f %% of the request time",
+        buf_addf(&b, "the application took %.0f %% of the request time",
                  100 * imp->upstream_share_during);
         if (isfinite(imp->upstream_share_before))
             buf_addf(&b, " (%.0f %% before)", 100 * imp->upstream_share_before);

@@ -237,6 +237,7 @@ void web_impact(const struct web *w, int64_t from_us, int64_t to_us, struct web_
             best = hi - lo;
             imp->window = wins[i];
             imp->from_web = true;
+            imp->same_window = wins[i].from_us == from_us && wins[i].to_us == to_us;
         }
     }
     free(wins);

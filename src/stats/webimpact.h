@@ -36,6 +36,7 @@ struct web_route_hurt {
 struct web_impact {
     struct web_window window;              /* what was counted */
     bool from_web;                         /* the window is a web incident's (else the one asked) */
+    bool same_window;                      /* ... and that incident's edges are the ones asked */
     uint64_t requests, failed, slow, hurt; /* hurt: failed or slow */
     uint64_t clients, clients_hurt;        /* distinct, over the intervals the window touches */
     struct web_route_hurt routes[WEB_TOP_ROUTES];
