@@ -7,6 +7,7 @@
 
 #include "pgcsv.h"
 #include "pgjson.h"
+#include "pgprefix.h"
 #include "pgstderr.h"
 #include "pgsyslog.h"
 #include "util/xalloc.h"
@@ -23,7 +24,19 @@ struct logparser {
     uint64_t start_line;     /* line number before the format is known */
     struct pgprefix *prefix; /* owned */
     bool prefix_given;       /* the user named it: no re-detection */
+    bool format_given;       /* the user named it: no change of format */
     bool started;
+    unsigned seen; /* formats read, 1 << format each */
+    /* The feed under way, as the emit wrapper (watch) sees it. */
+    const char *feed_buf;
+    size_t feed_len;
+    event_fn *emit;
+    void *ctx;
+    /* A change of format found in it: from switch_at (line switch_line) on, switch_to. */
+    bool switching;
+    size_t switch_at;
+    uint64_t switch_line;
+    enum log_format switch_to;
     struct pgstderr_reader stderr_r;
     struct pgcsv_reader csv_r;
     struct pgjson_reader json_r;
@@ -46,6 +59,18 @@ const char *log_format_name(enum log_format f)
     }
 }
 
+const char *log_formats_name(enum log_format first, unsigned seen)
+{
+    static const char *const mixed[8] = {
+        [1 << 0 | 1 << 1] = "stderr+csvlog",
+        [1 << 0 | 1 << 2] = "stderr+jsonlog",
+        [1 << 1 | 1 << 2] = "csvlog+jsonlog",
+        [1 << 0 | 1 << 1 | 1 << 2] = "stderr+csvlog+jsonlog",
+    };
+    unsigned k = (seen >> LOGFMT_STDERR) & 7; /* stderr, csvlog, jsonlog: the formats that change */
+    return mixed[k] ? mixed[k] : log_format_name(first);
+}
+
 struct logparser *logparser_new(enum log_format format, const struct pgprefix *prefix,
                                 uint32_t input)
 {
@@ -58,10 +83,9 @@ struct logparser *logparser_new(enum log_format format, const struct pgprefix *p
     return p;
 }
 
-void logparser_free(struct logparser *p)
+/* Releases the reader in use. */
+static void stop(struct logparser *p)
 {
-    if (!p)
-        return;
     if (p->started && p->format == LOGFMT_CSV)
         pgcsv_release(&p->csv_r);
     if (p->started && p->format == LOGFMT_JSON)
@@ -70,6 +94,14 @@ void logparser_free(struct logparser *p)
         pgsyslog_release(&p->syslog_r);
     if (p->started && p->format == LOGFMT_STDERR)
         pgstderr_release(&p->stderr_r);
+    p->started = false;
+}
+
+void logparser_free(struct logparser *p)
+{
+    if (!p)
+        return;
+    stop(p);
     pgprefix_free(p->prefix);
     free(p);
 }
@@ -128,11 +160,88 @@ static void start(struct logparser *p, const char *buf, size_t len, bool eof)
     }
     (void)eof;
     p->started = true;
+    p->seen |= 1u << p->format;
 }
 
 void logparser_keep_prefix(struct logparser *p)
 {
     p->prefix_given = true;
+}
+
+void logparser_keep_format(struct logparser *p)
+{
+    p->format_given = true;
+}
+
+unsigned logparser_formats_seen(const struct logparser *p)
+{
+    return p->seen;
+}
+
+/*
+ * What one line is, judged on the line alone (so that how the log was cut
+ * into feeds does not matter) and strictly, since a stray line must not
+ * move the reading: a csvlog record start (timestamp, user, database, pid),
+ * a jsonlog record (PostgreSQL writes the timestamp first), a stderr line
+ * (a timestamp, then a severity word after something prefix-like), else
+ * LOGFMT_AUTO. Syslog takes no part: its reader hands its stray lines on.
+ */
+static enum log_format line_kind(struct str line)
+{
+    static const char json_start[] = "{\"timestamp\":\"";
+    if (line.len >= sizeof(json_start) - 1 &&
+        memcmp(line.ptr, json_start, sizeof(json_start) - 1) == 0)
+        return LOGFMT_JSON;
+    if (pgcsv_starts_record(line.ptr, line.len))
+        return LOGFMT_CSV;
+    int64_t ts;
+    int off;
+    return tstamp_parse(line, &ts, &off, NULL) && pgprefix_could_match(line) ? LOGFMT_STDERR
+                                                                             : LOGFMT_AUTO;
+}
+
+/*
+ * The readers' events pass through here: a line one cannot read that
+ * starts a stretch of another format stops the feed's events there; the
+ * rest of the buffer is read again in that format (logparser_feed).
+ */
+static void watch(void *arg, const struct event *ev)
+{
+    struct logparser *p = arg;
+    if (p->switching)
+        return; /* from the change on, the next reader tells */
+    if (ev->kind == EV_UNPARSED && ev->message.ptr >= p->feed_buf &&
+        ev->message.ptr < p->feed_buf + p->feed_len) {
+        /* The unparsed text's first line: a csvlog reader's may run over several. */
+        struct str line = ev->message;
+        const char *nl = memchr(line.ptr, '\n', line.len);
+        if (nl)
+            line.len = (size_t)(nl - line.ptr);
+        enum log_format f = line_kind(line);
+        if (f != LOGFMT_AUTO && f != p->format) {
+            p->switching = true;
+            p->switch_at = (size_t)(ev->message.ptr - p->feed_buf);
+            p->switch_line = ev->line;
+            p->switch_to = f;
+            return;
+        }
+    }
+    p->emit(p->ctx, ev);
+}
+
+static size_t feed_reader(struct logparser *p, const char *buf, size_t len, bool eof,
+                          event_fn *emit, void *ctx)
+{
+    switch (p->format) {
+    case LOGFMT_CSV:
+        return pgcsv_feed(&p->csv_r, buf, len, eof, emit, ctx);
+    case LOGFMT_JSON:
+        return pgjson_feed(&p->json_r, buf, len, eof, emit, ctx);
+    case LOGFMT_SYSLOG:
+        return pgsyslog_feed(&p->syslog_r, buf, len, eof, emit, ctx);
+    default:
+        return pgstderr_feed(&p->stderr_r, buf, len, eof, emit, ctx);
+    }
 }
 
 size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof, event_fn *emit,
@@ -144,15 +253,24 @@ size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof
             return 0;
         start(p, buf, len, eof);
     }
-    switch (p->format) {
-    case LOGFMT_CSV:
-        return pgcsv_feed(&p->csv_r, buf, len, eof, emit, ctx);
-    case LOGFMT_JSON:
-        return pgjson_feed(&p->json_r, buf, len, eof, emit, ctx);
-    case LOGFMT_SYSLOG:
-        return pgsyslog_feed(&p->syslog_r, buf, len, eof, emit, ctx);
-    default:
-        return pgstderr_feed(&p->stderr_r, buf, len, eof, emit, ctx);
+    if (p->format_given || p->format == LOGFMT_SYSLOG)
+        return feed_reader(p, buf, len, eof, emit, ctx);
+    size_t done = 0;
+    for (;;) {
+        p->feed_buf = buf + done;
+        p->feed_len = len - done;
+        p->emit = emit;
+        p->ctx = ctx;
+        p->switching = false;
+        size_t used = feed_reader(p, buf + done, len - done, eof, watch, p);
+        if (!p->switching)
+            return done + used;
+        /* Another format from switch_at on: its reader starts there. */
+        done += p->switch_at;
+        stop(p);
+        p->start_line = p->switch_line;
+        p->format = p->switch_to;
+        start(p, buf + done, len - done, eof);
     }
 }
 

@@ -45,6 +45,16 @@ void logparser_free(struct logparser *p);
  * named by the user, to keep it for the whole log.
  */
 void logparser_keep_prefix(struct logparser *p);
+/*
+ * A log read as stderr, csvlog or jsonlog changes format where a line the
+ * reader cannot read is in another of the three and most of the lines
+ * after it agree (logs of several formats concatenated): the rest is read
+ * in that format, from that line. Call this before the first feed when the
+ * user named the format, to keep it for the whole log.
+ */
+void logparser_keep_format(struct logparser *p);
+/* The formats read so far, one bit (1 << format) each. */
+unsigned logparser_formats_seen(const struct logparser *p);
 
 /*
  * Emits the complete records at the front of buf[0..len) and returns the
@@ -81,5 +91,7 @@ size_t logparser_sync(enum log_format format, const struct pgprefix *prefix, con
                       size_t len);
 
 const char *log_format_name(enum log_format f);
+/* The formats of a log that changed format ("stderr+csvlog"), or first's name. */
+const char *log_formats_name(enum log_format first, unsigned seen);
 
 #endif

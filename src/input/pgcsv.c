@@ -365,6 +365,11 @@ static enum check line_check(const char *p, size_t n, bool final)
     return CHECK_MORE;
 }
 
+bool pgcsv_starts_record(const char *p, size_t n)
+{
+    return line_check(p, n, true) == CHECK_YES;
+}
+
 size_t pgcsv_sync(const char *buf, size_t len)
 {
     size_t at = 0;

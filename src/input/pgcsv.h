@@ -90,6 +90,8 @@ size_t pgcsv_feed(struct pgcsv_reader *r, const char *buf, size_t len, bool eof,
  * splitting a file into byte ranges between threads.
  */
 size_t pgcsv_sync(const char *buf, size_t len);
+/* Whether the line at p (n bytes, up to its newline or the end) starts a csvlog record. */
+bool pgcsv_starts_record(const char *p, size_t n);
 
 /*
  * Maps a csvlog/jsonlog error_severity ("LOG", "DEBUG2", "ERROR") to its

@@ -123,6 +123,8 @@ static void parser_start(struct logfollow *lf)
 {
     logparser_free(lf->parser);
     lf->parser = logparser_new(lf->format, lf->prefix, 0);
+    /* A server writes one format to a file; the follower's partial reads are no place to guess. */
+    logparser_keep_format(lf->parser);
     /* logparser_feed decides on 64 KB or at eof; with both known, an empty eof feed starts it. */
     size_t used = logparser_feed(lf->parser, "", 0, true, count_event, lf);
     ASSERT(used == 0);

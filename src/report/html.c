@@ -618,7 +618,7 @@ static void inputs_list(const struct report *r, struct buf *b)
             buf_addstr(b, "</span></li>\n");
             continue;
         }
-        buf_addf(b, "<span class=\"muted\">%s%s%s, ", log_format_name(in->format),
+        buf_addf(b, "<span class=\"muted\">%s%s%s, ", log_formats_name(in->format, in->formats),
                  in->compression ? ", " : "", in->compression ? in->compression : "");
         svg_add_count(b, in->lines);
         buf_addstr(b, " lines");

@@ -103,7 +103,7 @@ static json_t *inputs_json(const struct report *r)
         const struct input_stat *st = i < r->c->ninputs ? &r->c->inputs[i] : NULL;
         json_t *o = json_object();
         json_object_set_new(o, "path", jsonstr_new(in->path));
-        json_object_set_new(o, "format", json_string(log_format_name(in->format)));
+        json_object_set_new(o, "format", json_string(log_formats_name(in->format, in->formats)));
         json_object_set_new(o, "compression",
                             in->compression ? json_string(in->compression) : json_null());
         json_object_set_new(o, "prefix", in->prefix ? jsonstr_new(in->prefix) : json_null());

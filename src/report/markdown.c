@@ -189,7 +189,7 @@ static void summary(const struct report *r, struct buf *b)
             buf_addch(b, '\n');
             continue;
         }
-        buf_addf(b, " (%s%s%s, %" PRIu64 " lines", log_format_name(in->format),
+        buf_addf(b, " (%s%s%s, %" PRIu64 " lines", log_formats_name(in->format, in->formats),
                  in->compression ? ", " : "", in->compression ? in->compression : "", in->lines);
         if (st && st->unparsed) {
             buf_addf(b, ", %" PRIu64 " not recognised, first at line", st->unparsed);

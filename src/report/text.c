@@ -265,7 +265,7 @@ static void header(const struct report *r, struct buf *b)
             buf_addf(b, ": %s\n", in->error);
             continue;
         }
-        buf_addf(b, " (%s%s%s, %" PRIu64 " lines", log_format_name(in->format),
+        buf_addf(b, " (%s%s%s, %" PRIu64 " lines", log_formats_name(in->format, in->formats),
                  in->compression ? ", " : "", in->compression ? in->compression : "", in->lines);
         if (st && st->unparsed) {
             buf_addf(b, ", %" PRIu64 " not recognised, first at line", st->unparsed);

@@ -42,6 +42,7 @@ struct chunk {
     uint64_t first_oversize_line; /* the first one's line, counted from the chunk's start */
     bool shrunk;                  /* the file ended before the range did */
     enum log_format format;       /* what the parser found (streams decide late) */
+    unsigned formats;             /* every format it read (logparser_formats_seen) */
     char *prefix;                 /* the prefix it used, for streams */
     atomic_bool done;
 };
@@ -132,6 +133,8 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
     struct logparser *p = logparser_new(info->format, sh->prefixes[ch->input], (uint32_t)ch->input);
     if (a->opts.prefix)
         logparser_keep_prefix(p);
+    if (a->opts.format != LOGFMT_AUTO)
+        logparser_keep_format(p);
     uint64_t max = a->opts.max_record_bytes;
     size_t cap = READ_BUF < max ? READ_BUF : (size_t)max, have = 0;
     char *buf = xmalloc(cap);
@@ -176,6 +179,7 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
     }
     ch->lines = logparser_line(p) - 1;
     ch->format = logparser_format(p);
+    ch->formats = logparser_formats_seen(p);
     if (logparser_prefix(p))
         ch->prefix = xstrdup(pgprefix_spec(logparser_prefix(p)));
     free(buf);
@@ -406,6 +410,7 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
         info->shrunk |= ch->shrunk;
         if (info->format == LOGFMT_AUTO)
             info->format = ch->format;
+        info->formats |= ch->formats;
         if (ch->prefix && !info->prefix)
             info->prefix = ch->prefix;
         else

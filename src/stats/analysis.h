@@ -28,6 +28,7 @@ struct analysis_opts {
 struct input_info {
     char *path;
     enum log_format format;
+    unsigned formats;        /* formats read, 1 << format each (several: it changed) */
     const char *compression; /* NULL for plain */
     char *prefix;            /* the log_line_prefix used (stderr logs) */
     uint64_t bytes;          /* bytes read (decompressed) */

@@ -100,4 +100,32 @@ cmp -s "$r" "$tmp/j4.json"; ok $? "lone-bind: -j 4 gives the same JSON as -j 1"
 ok $? "--prefix without its trailing blank exits 0"
 is "$(jq 'del(.inputs)' "$tmp/given.json" | md5sum)" "$(jq 'del(.inputs)' "$tmp/prefix-pgbadger.log.json" | md5sum)" "and reads the log as detection does"
 
+# --- logs of several formats concatenated: each stretch read in its own format -----------------
+# The same pgbench run as stderr, csvlog and jsonlog (README.pgbench.md), 20,000 lines of each.
+gzip -dc "$DATA/pgbench-stderr.log.gz" | head -20000 > "$tmp/part.log"
+gzip -dc "$DATA/pgbench.csv.gz" | head -20000 > "$tmp/part.csv"
+gzip -dc "$DATA/pgbench.json.gz" | head -20000 > "$tmp/part.json"
+for f in part.log part.csv part.json; do
+    "$SLEUTH" analyze -f json -o "$tmp/$f.out" "$tmp/$f"
+done
+sum=$(jq -s '[.[].summary.queries] | add' "$tmp/part.log.out" "$tmp/part.csv.out" "$tmp/part.json.out" "$tmp/part.log.out")
+errs=$(jq -s '[.[].summary.errors] | add' "$tmp/part.log.out" "$tmp/part.csv.out" "$tmp/part.json.out" "$tmp/part.log.out")
+cat "$tmp/part.log" "$tmp/part.csv" "$tmp/part.json" "$tmp/part.log" > "$tmp/mixed.log"
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j -f json -o "$tmp/mixed.$j.json" "$tmp/mixed.log"
+done
+is "$(jq -c '[.summary.queries, .summary.errors, .inputs[0].format, .inputs[0].unparsed_lines]' "$tmp/mixed.1.json")" \
+    "[$sum,$errs,\"stderr+csvlog+jsonlog\",0]" "stderr, csvlog, jsonlog, stderr concatenated: every query of each part, no line lost"
+is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/mixed.1.json" | md5sum)" \
+    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/mixed.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
+"$SLEUTH" analyze --log-format stderr -f json -o "$tmp/kept.json" "$tmp/mixed.log"
+is "$(jq -c '[.inputs[0].format, .inputs[0].unparsed_lines > 0]' "$tmp/kept.json")" '["stderr",true]' \
+    "--log-format keeps the format named: the other parts are counted as lines not recognised"
+# One stray line in another format is not a change of format.
+at=$(awk 'NR > 100 && /^2026-/ { print NR; exit }' "$tmp/part.log") # a record's first line
+{ head -$((at - 1)) "$tmp/part.log"; echo '{"note": "a line some tool wrote"}'; sed -n "$at,200p" "$tmp/part.log"; } > "$tmp/stray.log"
+"$SLEUTH" analyze -f json -o "$tmp/stray.json" "$tmp/stray.log"
+is "$(jq -c '[.inputs[0].format, .inputs[0].unparsed_lines, .inputs[0].first_unparsed_lines[0]]' "$tmp/stray.json")" \
+    "[\"stderr\",1,$at]" "a stray line of JSON in a stderr log: counted, the log read on as stderr"
+
 done_testing

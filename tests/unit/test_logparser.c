@@ -249,6 +249,74 @@ static void csv_and_json_have_no_prefix(void **state)
     }
 }
 
+/* Three formats one after the other, as `cat a.log b.csv c.json d.log` makes. */
+static const char mixed_log[] =
+    "2026-11-22 02:32:47 UTC [7]: user=a,db=b,app=c,client=d LOG:  duration: 2.500 ms  "
+    "statement: SELECT 1\n"
+    "2026-11-22 02:32:37.457 UTC,\"postgres\",\"postgres\",1679,\"[local]\",6b025445.68f,3,"
+    "\"CREATE ROLE\",2026-11-22 02:32:37 UTC,3/0,0,LOG,00000,\"duration: 0.280 ms  statement: "
+    "CREATE ROLE bench LOGIN;\",,,,,,,,,\"psql\",\"client backend\",,0\n"
+    "2026-11-22 02:32:37.458 UTC,\"postgres\",\"postgres\",1679,\"[local]\",6b025445.68f,4,"
+    "\"SELECT\",2026-11-22 02:32:37 UTC,3/0,0,ERROR,22012,\"division by zero\",,,,,,\"SELECT "
+    "1/0;\",,,\"psql\",\"client backend\",,0\n"
+    "{\"timestamp\":\"2026-11-22 02:32:37.459 UTC\",\"user\":\"postgres\",\"dbname\":\"postgres\","
+    "\"pid\":1679,\"error_severity\":\"LOG\",\"message\":\"duration: 0.041 ms  statement: "
+    "SELECT 2\",\"application_name\":\"psql\"}\n"
+    "2026-11-22 02:32:50 UTC [10]: user=a,db=b,app=c,client=d LOG:  duration: 9.000 ms  "
+    "statement: SELECT 3\n"
+    "\tFROM t\n";
+
+static size_t render_mixed(const char *log, size_t len, size_t chunk, struct buf *out,
+                           unsigned *seen)
+{
+    struct logparser *p = logparser_new(LOGFMT_STDERR, NULL, 0);
+    if (chunk)
+        feed_chunked(parser_feed, p, log, len, chunk, feed_render, out);
+    else
+        assert_int_equal(logparser_feed(p, log, len, true, feed_render, out), len);
+    *seen = logparser_formats_seen(p);
+    size_t lines = (size_t)logparser_line(p) - 1;
+    logparser_free(p);
+    return lines;
+}
+
+static void format_changes_mid_log(void **state)
+{
+    (void)state;
+    size_t len = strlen(mixed_log);
+    struct buf whole = BUF_INIT;
+    unsigned seen;
+    assert_int_equal(render_mixed(mixed_log, len, 0, &whole, &seen), 6);
+    assert_int_equal(seen, 1u << LOGFMT_STDERR | 1u << LOGFMT_CSV | 1u << LOGFMT_JSON);
+    assert_string_equal(log_formats_name(LOGFMT_STDERR, seen), "stderr+csvlog+jsonlog");
+    /* Five records; nothing unparsed. */
+    struct logparser *p = logparser_new(LOGFMT_STDERR, NULL, 0);
+    struct counts c = { 0 };
+    assert_int_equal(logparser_feed(p, mixed_log, len, true, count, &c), len);
+    assert_int_equal(c.kinds[EV_QUERY], 4);
+    assert_int_equal(c.kinds[EV_ERROR], 1);
+    assert_int_equal(c.kinds[EV_UNPARSED], 0);
+    assert_true(c.first_line == 1 && c.last_line == 5); /* SELECT 3 starts on line 5 */
+    logparser_free(p);
+    /* However the log is cut into feeds, the same events. */
+    for (size_t chunk = 1; chunk <= 97; chunk += 8) {
+        struct buf cut = BUF_INIT;
+        assert_int_equal(render_mixed(mixed_log, len, chunk, &cut, &seen), 6);
+        assert_string_equal(cut.ptr, whole.ptr);
+        buf_release(&cut);
+    }
+    buf_release(&whole);
+    /* The format named by the user is kept: the other lines are counted, not read. */
+    p = logparser_new(LOGFMT_STDERR, NULL, 0);
+    logparser_keep_format(p);
+    memset(&c, 0, sizeof(c));
+    logparser_feed(p, mixed_log, len, true, count, &c);
+    assert_int_equal(c.kinds[EV_QUERY], 2);
+    assert_int_equal(c.kinds[EV_UNPARSED], 3);
+    assert_int_equal(logparser_formats_seen(p), 1u << LOGFMT_STDERR);
+    logparser_free(p);
+}
+
 static void format_names(void **state)
 {
     (void)state;
@@ -274,6 +342,7 @@ int main(void)
         cmocka_unit_test(prefix_given_is_the_prefix_used),
         cmocka_unit_test(syslog_prefix_is_what_follows_the_line_number),
         cmocka_unit_test(csv_and_json_have_no_prefix),
+        cmocka_unit_test(format_changes_mid_log),
         cmocka_unit_test(format_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
