@@ -39,6 +39,7 @@ check: deps build-check/build.ninja
 bench: deps build
 	bench/run
 	bench/access
+	bench/formats
 	bench/fingerprints
 	bench/watch
 

@@ -1,6 +1,7 @@
 /*
  * The jsonlog reader: PostgreSQL 15's "jsonlog" log destination, one JSON
- * object per line. The reader decodes each line with jansson, fills an
+ * object per line. The reader decodes each line (a scanner of its own for
+ * the flat objects PostgreSQL writes, jansson for anything else), fills an
  * event from its keys, lets pgmsg_classify() decide its kind, and emits it.
  *
  * Pointer arguments are borrowed. Events are borrowed too: their slices
@@ -32,7 +33,9 @@ struct pgjson_reader {
     size_t scanned;
 
     struct tstamp_cache tc;
-    struct buf mended; /* a line with raw control bytes or invalid UTF-8, made JSON */
+    struct buf mended;  /* a line with raw control bytes or invalid UTF-8, made JSON */
+    struct buf scratch; /* the scanner's unescaped strings of the current line */
+    bool no_scanner;    /* every line through jansson (the fuzzer's reference) */
 };
 
 void pgjson_init(struct pgjson_reader *r, uint32_t input);

@@ -154,6 +154,74 @@ static const struct severity_case severity_cases[] = {
     { "FEHLER", SEV_NONE },     { "", SEV_NONE },
 };
 
+/*
+ * The reader's own scanner and jansson read every line alike: each line
+ * below through both (no_scanner), the events rendered and compared. The
+ * lines are the scanner's edges: escapes, numbers, literals, keys given
+ * twice, nesting, bad bytes, bad JSON.
+ */
+static void scanner_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        REC("1", "\"plain\""),
+        REC("1", "\"a\\nb \\\"q\\\" \\u00e9\\u20ac\\t\\\\ \\/\\b\\f\\r\""),
+        REC("1", "\"\\ud83d\\ude00 pair, \\ud83d lone\""),
+        REC("1", "\"nul \\u0000 escaped\""),
+        REC("-1", "\"negative pid\""),
+        REC("-0", "\"minus zero\""),
+        REC("01", "\"leading zero\""),
+        REC("1.0", "\"real pid\""),
+        REC("1e3", "\"exponent pid\""),
+        REC("99999999999", "\"pid too big\""),
+        REC("123456789012345678901234", "\"integer too big for jansson\""),
+        REC("\"7\"", "\"pid as a string\""),
+        REC("null", "\"null pid\""),
+        REC("1", "null"),
+        REC("1", "true"),
+        REC("1", "\"\""),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"first\"", ",\"message\":\"second\""),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"m\"", ",\"extra\":{\"a\":[1,2,{\"b\":null}]}"),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"m\"", ",\"extra\":\"x\",\"extra\":3"),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"m\"", ",\"f\":-1.5e-3,\"g\":false"),
+        JSON15("\"bad time\"", "1", "\"LOG\"", "\"m\"", ""),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"raw \x01 control\"", ""),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"bad \xff\xfe utf-8\"", ""),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"surrogate \xed\xa0\x80 in utf-8\"", ""),
+        JSON15("\"" T "\"", "1", "\"LOG\"", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", ""),
+        "  {\"timestamp\" : \"" T "\" , \"pid\" : 3 , \"error_severity\" : \"LOG\" , "
+        "\"message\" : \"spaced\" }  \n",
+        "{\"time\\u0073tamp\":\"" T "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"k\"}\n",
+        "{\"timestamp\":\"" T "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"x\"} junk\n",
+        "{\"timestamp\":\"" T "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"x\",}\n",
+        "{\"timestamp\":\"" T "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"x\"\n",
+        "{\"timestamp\":\"" T
+        "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"unterminated}\n",
+        "{\"timestamp\":\"" T "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"\\x\"}\n",
+        "{\"timestamp\":\"" T "\",\"pid\":3,\"error_severity\":\"LOG\",\"message\":\"\\u12\"}\n",
+        "{}\n",
+        "[1,2]\n",
+        "\"string\"\n",
+        "{\"a\":nul}\n",
+        "{\"pid\":3,\"pid\":4,\"timestamp\":\"" T "\",\"error_severity\":\"LOG\"}\n",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(lines); i++) {
+        struct buf out[2] = { BUF_INIT, BUF_INIT };
+        for (int jansson = 0; jansson < 2; jansson++) {
+            struct pgjson_reader r;
+            pgjson_init(&r, 0);
+            r.no_scanner = jansson;
+            size_t len = strlen(lines[i]);
+            assert_int_equal(pgjson_feed(&r, lines[i], len, true, feed_render, &out[jansson]), len);
+            pgjson_release(&r);
+        }
+        if (strcmp(out[0].ptr, out[1].ptr) != 0)
+            fail_msg("line %zu: scanner\n%s\njansson\n%s", i, out[0].ptr, out[1].ptr);
+        buf_release(&out[0]);
+        buf_release(&out[1]);
+    }
+}
+
 static void severity_words_map_to_enum(void **state)
 {
     (void)state;
@@ -431,6 +499,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(feed_cases_give_expected_events),
+        cmocka_unit_test(scanner_agrees_with_jansson),
         cmocka_unit_test(empty_timestamp_is_not_a_record),
         cmocka_unit_test(record_fills_every_field),
         cmocka_unit_test(severity_words_map_to_enum),
