@@ -26,7 +26,9 @@ struct logparser {
     bool prefix_given;       /* the user named it: no re-detection */
     bool format_given;       /* the user named it: no change of format */
     bool started;
-    unsigned seen; /* formats read, 1 << format each */
+    unsigned seen;   /* formats read, 1 << format each */
+    char **prefixes; /* specs of the stderr prefixes read with, first use first */
+    size_t nprefixes;
     /* The feed under way, as the emit wrapper (watch) sees it. */
     const char *feed_buf;
     size_t feed_len;
@@ -83,9 +85,39 @@ struct logparser *logparser_new(enum log_format format, const struct pgprefix *p
     return p;
 }
 
+static void note_prefix(struct logparser *p, const struct pgprefix *x)
+{
+    if (!x)
+        return;
+    const char *spec = pgprefix_spec(x);
+    for (size_t i = 0; i < p->nprefixes; i++)
+        if (strcmp(p->prefixes[i], spec) == 0)
+            return;
+    p->prefixes = xrealloc(p->prefixes, (p->nprefixes + 1) * sizeof(*p->prefixes));
+    p->prefixes[p->nprefixes++] = xstrdup(spec);
+}
+
+/* Notes the prefixes the stderr reader in use read with: its first, and those it changed to. */
+static void note_prefixes(struct logparser *p)
+{
+    if (!p->started || p->format != LOGFMT_STDERR)
+        return;
+    note_prefix(p, p->stderr_r.given);
+    for (size_t i = 0; i < p->stderr_r.nfound; i++)
+        note_prefix(p, p->stderr_r.found[i]);
+}
+
+size_t logparser_prefixes(struct logparser *p, char *const **out)
+{
+    note_prefixes(p);
+    *out = p->prefixes;
+    return p->nprefixes;
+}
+
 /* Releases the reader in use. */
 static void stop(struct logparser *p)
 {
+    note_prefixes(p);
     if (p->started && p->format == LOGFMT_CSV)
         pgcsv_release(&p->csv_r);
     if (p->started && p->format == LOGFMT_JSON)
@@ -102,6 +134,9 @@ void logparser_free(struct logparser *p)
     if (!p)
         return;
     stop(p);
+    for (size_t i = 0; i < p->nprefixes; i++)
+        free(p->prefixes[i]);
+    free(p->prefixes);
     pgprefix_free(p->prefix);
     free(p);
 }

@@ -53,6 +53,12 @@ void logparser_keep_prefix(struct logparser *p);
  * user named the format, to keep it for the whole log.
  */
 void logparser_keep_format(struct logparser *p);
+/*
+ * The stderr prefixes read with so far (log_line_prefix specs), in the
+ * order they were first used: several when the prefix changed. Valid until
+ * the next feed or free.
+ */
+size_t logparser_prefixes(struct logparser *p, char *const **out);
 /* The formats read so far, one bit (1 << format) each. */
 unsigned logparser_formats_seen(const struct logparser *p);
 

@@ -107,6 +107,12 @@ static json_t *inputs_json(const struct report *r)
         json_object_set_new(o, "compression",
                             in->compression ? json_string(in->compression) : json_null());
         json_object_set_new(o, "prefix", in->prefix ? jsonstr_new(in->prefix) : json_null());
+        json_t *prefixes = json_array();
+        for (size_t k = 0; k < in->nprefixes; k++)
+            json_array_append_new(prefixes, jsonstr_new(in->prefixes[k]));
+        if (!in->nprefixes && in->prefix)
+            json_array_append_new(prefixes, jsonstr_new(in->prefix));
+        json_object_set_new(o, "prefixes", prefixes);
         json_object_set_new(o, "bytes", json_integer((json_int_t)in->bytes));
         json_object_set_new(o, "lines", json_integer((json_int_t)in->lines));
         json_object_set_new(o, "records", json_integer(st ? (json_int_t)st->records : 0));

@@ -44,6 +44,8 @@ struct chunk {
     enum log_format format;       /* what the parser found (streams decide late) */
     unsigned formats;             /* every format it read (logparser_formats_seen) */
     char *prefix;                 /* the prefix it used, for streams */
+    char **prefixes;              /* every prefix it read with (logparser_prefixes) */
+    size_t nprefixes;
     atomic_bool done;
 };
 
@@ -182,9 +184,33 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
     ch->formats = logparser_formats_seen(p);
     if (logparser_prefix(p))
         ch->prefix = xstrdup(pgprefix_spec(logparser_prefix(p)));
+    char *const *specs;
+    ch->nprefixes = logparser_prefixes(p, &specs);
+    ch->prefixes = xcalloc(ch->nprefixes ? ch->nprefixes : 1, sizeof(*ch->prefixes));
+    for (size_t i = 0; i < ch->nprefixes; i++)
+        ch->prefixes[i] = xstrdup(specs[i]);
     free(buf);
     logparser_free(p);
     return rc;
+}
+
+/* Adds a range's prefixes to its input's, each once, in the order of the ranges. */
+static void take_prefixes(struct input_info *info, struct chunk *ch)
+{
+    for (size_t i = 0; i < ch->nprefixes; i++) {
+        size_t k = 0;
+        while (k < info->nprefixes && strcmp(info->prefixes[k], ch->prefixes[i]) != 0)
+            k++;
+        if (k < info->nprefixes) {
+            free(ch->prefixes[i]);
+            continue;
+        }
+        info->prefixes = xrealloc(info->prefixes, (info->nprefixes + 1) * sizeof(*info->prefixes));
+        info->prefixes[info->nprefixes++] = ch->prefixes[i];
+    }
+    free(ch->prefixes);
+    ch->prefixes = NULL;
+    ch->nprefixes = 0;
 }
 
 static void *worker(void *arg)
@@ -415,6 +441,7 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
             info->prefix = ch->prefix;
         else
             free(ch->prefix);
+        take_prefixes(info, ch);
         collector_merge(&a->c, &ch->col, line_base);
         collector_release(&ch->col);
         line_base += ch->lines;
@@ -479,6 +506,9 @@ void analysis_release(struct analysis *a)
     for (size_t i = 0; i < a->ninputs; i++) {
         free(a->inputs[i].path);
         free(a->inputs[i].prefix);
+        for (size_t k = 0; k < a->inputs[i].nprefixes; k++)
+            free(a->inputs[i].prefixes[k]);
+        free(a->inputs[i].prefixes);
         free(a->inputs[i].error);
         free(a->inputs[i].damage);
     }

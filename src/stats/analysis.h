@@ -31,7 +31,9 @@ struct input_info {
     unsigned formats;        /* formats read, 1 << format each (several: it changed) */
     const char *compression; /* NULL for plain */
     char *prefix;            /* the log_line_prefix used (stderr logs) */
-    uint64_t bytes;          /* bytes read (decompressed) */
+    char **prefixes;         /* every one read with, in order (a log whose prefix changed) */
+    size_t nprefixes;
+    uint64_t bytes; /* bytes read (decompressed) */
     uint64_t lines;
     char *error; /* why it could not be read at all, or NULL */
     /*

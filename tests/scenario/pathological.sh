@@ -201,6 +201,9 @@ for j in 1 2; do
     is "$(q three$j '[.summary.queries, .summary.total_ms, .inputs[0].unparsed_lines, (.queries[0].users | map("\(.name)=\(.calls)") | join(" ")), (.queries[0].databases | map("\(.name)=\(.calls)") | join(" "))] | join(",")')" \
         "60000,120000,0,u=20000 v=20000 w=20000,d=20000 e=20000 f=20000" \
         "-j $j: three prefixes in one log, every record read with its user and database"
+    is "$(q three$j '.inputs[0].prefixes | join("|")')" \
+        "%t [%p]: user=%u,db=%d,app=%a,client=%h |%t:%r:%u@%d:[%p]:|%m [%p] %q%u@%d " \
+        "-j $j: the input names the three prefixes in the order the log used them"
 done
 "$SLEUTH" analyze -j 1 --prefix '%t [%p]: user=%u,db=%d,app=%a,client=%h ' --format json \
     -o "$tmp/three-given.json" "$tmp/three.log" 2>/dev/null
