@@ -94,8 +94,8 @@ int parse_log_format(const char *s, enum log_format *f)
         *f = LOGFMT_STDERR;
     else if (strcmp(s, "csvlog") == 0 || strcmp(s, "csv") == 0)
         *f = LOGFMT_CSV;
-    else if (strcmp(s, "jsonlog") == 0 || strcmp(s, "json") == 0)
-        *f = LOGFMT_JSON;
+    else if (strcmp(s, "jsonlog") == 0 || strcmp(s, "json") == 0 || strcmp(s, "cnpg") == 0)
+        *f = LOGFMT_JSON; /* the jsonlog reader reads CloudNativePG's records too */
     else if (strcmp(s, "syslog") == 0)
         *f = LOGFMT_SYSLOG;
     else

@@ -125,6 +125,43 @@ static enum jkey key_of(const char *k, size_t n)
     return K_OTHER;
 }
 
+/*
+ * The keys of a CloudNativePG record: the csvlog's columns by name, under
+ * "record" in a line whose "logger" is "postgres" (the operator writes
+ * every PostgreSQL log record so, to standard output).
+ */
+static enum jkey cnpg_key_of(const char *k, size_t n)
+{
+#define KEY(name, key)              \
+    {                               \
+        name, sizeof(name) - 1, key \
+    }
+    static const struct {
+        const char *name;
+        size_t len;
+        enum jkey key;
+    } keys[] = {
+        KEY("log_time", K_TIMESTAMP),
+        KEY("user_name", K_USER),
+        KEY("database_name", K_DBNAME),
+        KEY("process_id", K_PID),
+        KEY("connection_from", K_REMOTE_HOST),
+        KEY("error_severity", K_SEVERITY),
+        KEY("sql_state_code", K_STATE_CODE),
+        KEY("message", K_MESSAGE),
+        KEY("detail", K_DETAIL),
+        KEY("hint", K_HINT),
+        KEY("context", K_CONTEXT),
+        KEY("query", K_STATEMENT),
+        KEY("application_name", K_APP),
+    };
+#undef KEY
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (keys[i].len == n && memcmp(keys[i].name, k, n) == 0)
+            return keys[i].key;
+    return K_OTHER;
+}
+
 /* A member's value as either reader found it. */
 struct jval {
     enum { JV_STRING, JV_INTEGER, JV_OTHER } type;
@@ -138,6 +175,21 @@ static bool take_str(const struct jval *v, struct str *out)
     if (v->type != JV_STRING)
         return false;
     *out = v->s.len ? v->s : STR_NULL;
+    return true;
+}
+
+/* A process id written as a string: digits only, as CloudNativePG writes it. */
+static bool parse_pid_text(struct str s, long long *out)
+{
+    if (!s.len || s.len > 10)
+        return false;
+    long long v = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] < '0' || s.ptr[i] > '9')
+            return false;
+        v = v * 10 + (s.ptr[i] - '0');
+    }
+    *out = v;
     return true;
 }
 
@@ -439,9 +491,16 @@ static bool decode_line(struct pgjson_reader *r, const char *p, size_t n, json_t
         *root = json_loadb(r->mended.ptr, r->mended.len, 0, &jerr);
     if (!*root || !json_is_object(*root))
         return false;
+    /* A CloudNativePG line: the record is the object under "record". */
+    json_t *obj = *root, *rec = json_object_get(obj, "record");
+    json_t *logger = json_object_get(obj, "logger");
+    bool cnpg = !json_object_get(obj, "timestamp") && json_is_object(rec) &&
+                json_is_string(logger) && strcmp(json_string_value(logger), "postgres") == 0;
+    if (cnpg)
+        obj = rec;
     const char *key;
     json_t *jv;
-    json_object_foreach(*root, key, jv)
+    json_object_foreach(obj, key, jv)
     {
         struct jval v = { .type = JV_OTHER };
         if (json_is_string(jv)) {
@@ -451,7 +510,11 @@ static bool decode_line(struct pgjson_reader *r, const char *p, size_t n, json_t
             v.type = JV_INTEGER;
             v.i = json_integer_value(jv);
         }
-        if (!take(r, key_of(key, strlen(key)), &v, ev, have_time, have_sev))
+        enum jkey k = cnpg ? cnpg_key_of(key, strlen(key)) : key_of(key, strlen(key));
+        /* CloudNativePG writes every value as a string, the process id too. */
+        if (cnpg && k == K_PID && v.type == JV_STRING && parse_pid_text(v.s, &v.i))
+            v.type = JV_INTEGER;
+        if (!take(r, k, &v, ev, have_time, have_sev))
             return false;
     }
     return true;

@@ -128,4 +128,26 @@ at=$(awk 'NR > 100 && /^2026-/ { print NR; exit }' "$tmp/part.log") # a record's
 is "$(jq -c '[.inputs[0].format, .inputs[0].unparsed_lines, .inputs[0].first_unparsed_lines[0]]' "$tmp/stray.json")" \
     "[\"stderr\",1,$at]" "a stray line of JSON in a stderr log: counted, the log read on as stderr"
 
+# --- CloudNativePG: PostgreSQL's records as JSON lines under "record" (README.formats.md) ------
+"$SLEUTH" analyze -f json -o "$tmp/cnpg.json" "$DATA/cnpg.json" 2>"$tmp/cnpg.err"
+ok $? "CloudNativePG log: analyze exits 0"
+"$SLEUTH" analyze -f json -o "$tmp/pg15.json" "$DATA/csvlog-pg15.csv"
+is "$(jq -S 'del(.inputs)' "$tmp/cnpg.json" | md5sum)" "$(jq -S 'del(.inputs)' "$tmp/pg15.json" | md5sum)" \
+    "CloudNativePG log: the same report as the csvlog of the same records"
+is "$(jq -c '.inputs[0] | [.format, .records, .unparsed_lines, .first_unparsed_lines[0]]' "$tmp/cnpg.json")" \
+    '["jsonlog",55,3,2]' "CloudNativePG log: the operator's own lines counted as not recognised, the first at line 2"
+for f in text md html; do
+    "$SLEUTH" analyze --log-format cnpg -f $f -o "$tmp/cnpg.$f" "$DATA/cnpg.json" 2>/dev/null
+    ok $? "CloudNativePG log, --log-format cnpg: the $f report"
+done
+like "$(cat "$tmp/cnpg.md")" "app" "CloudNativePG log: users read"
+for _ in $(seq 600); do cat "$DATA/cnpg.json"; done > "$tmp/cnpg-big.json" # 24 MB: split in ranges
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j -f json -o "$tmp/cnpg-big.$j.json" "$tmp/cnpg-big.json" 2>/dev/null
+done
+is "$(jq -c '[.summary.queries, .summary.errors, .inputs[0].unparsed_lines]' "$tmp/cnpg-big.1.json")" "[7800,1200,1800]" \
+    "CloudNativePG log x600: every record"
+is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cnpg-big.1.json" | md5sum)" \
+    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cnpg-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
+
 done_testing
