@@ -200,7 +200,8 @@ static const void *list_of(const struct web *w, const struct web_list *l, size_t
         return l->v;
     buf->p = xgrow(buf->p, &buf->cap, *n * elem, 1);
     char *end = (char *)buf->p + l->spilled * elem;
-    memcpy(end, l->v, l->n * elem);
+    if (l->n)
+        memcpy(end, l->v, l->n * elem);
     for (int64_t at = l->spilled_at; at >= 0;) {
         struct spill_head h;
         read_all(w->spill_fd, &h, sizeof(h), at);
