@@ -183,16 +183,23 @@ int source_open(struct source *s, const char *path, struct err *err)
     return 0;
 }
 
+/* A new source that is not open (fd -1); it never moves, as libarchive needs. */
+static struct source *source_new(struct source ***v, size_t *n, size_t *cap)
+{
+    *v = xgrow(*v, cap, *n + 1, sizeof(**v));
+    struct source *s = xcalloc(1, sizeof(*s));
+    s->fd = -1;
+    (*v)[(*n)++] = s;
+    return s;
+}
+
 /* Appends one source per member of the archive at path (or a failed one saying why). */
-static void open_members(const char *path, struct source **v, size_t *n, size_t *cap)
+static void open_members(const char *path, struct source ***v, size_t *n, size_t *cap)
 {
     struct err e;
     struct arcfile *af = arcfile_open(path, &e);
     if (!af) {
-        *v = xgrow(*v, cap, *n + 1, sizeof(**v));
-        struct source *s = &(*v)[(*n)++];
-        memset(s, 0, sizeof(*s));
-        s->fd = -1;
+        struct source *s = source_new(v, n, cap);
         s->path = xstrdup(path);
         s->failed = true;
         s->err = e;
@@ -200,10 +207,7 @@ static void open_members(const char *path, struct source **v, size_t *n, size_t 
     }
     for (size_t i = 0; i < arcfile_count(af); i++) {
         const struct arcfile_member *m = arcfile_member(af, i);
-        *v = xgrow(*v, cap, *n + 1, sizeof(**v));
-        struct source *s = &(*v)[(*n)++];
-        memset(s, 0, sizeof(*s));
-        s->fd = -1;
+        struct source *s = source_new(v, n, cap);
         size_t len = strlen(path) + 1 + strlen(m->name) + 1;
         s->path = xmalloc(len);
         snprintf(s->path, len, "%s:%s", path, m->name);
@@ -215,19 +219,20 @@ static void open_members(const char *path, struct source **v, size_t *n, size_t 
     }
 }
 
-struct source *source_open_all(char *const *paths, size_t npaths, size_t *n)
+struct source **source_open_all(char *const *paths, size_t npaths, size_t *n)
 {
-    struct source *v = NULL;
+    struct source **v = NULL;
     size_t cap = 0;
     *n = 0;
     for (size_t i = 0; i < npaths; i++) {
-        v = xgrow(v, &cap, *n + 1, sizeof(*v));
-        struct source *s = &v[*n];
+        struct source *s = source_new(&v, n, &cap);
         const char *archive;
         struct err e;
         int rc = open_path(s, paths[i], &archive, &e);
         if (rc == 0 && archive) {
             source_close(s);
+            free(s);
+            (*n)--;
             open_members(paths[i], &v, n, &cap);
             continue;
         }
@@ -235,15 +240,16 @@ struct source *source_open_all(char *const *paths, size_t npaths, size_t *n)
             s->failed = true;
             s->err = e;
         }
-        (*n)++;
     }
     return v;
 }
 
-void source_close_all(struct source *sources, size_t n)
+void source_close_all(struct source **sources, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        source_close(&sources[i]);
+    for (size_t i = 0; i < n; i++) {
+        source_close(sources[i]);
+        free(sources[i]);
+    }
     free(sources);
 }
 

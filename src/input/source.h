@@ -41,7 +41,9 @@ struct source {
 };
 
 /*
- * Opens path; a directory, a missing or unreadable file is an ERR_IO error,
+ * Opens path into s, which must not move until source_close (libarchive
+ * keeps its address). A directory, a missing or unreadable file is an
+ * ERR_IO error,
  * and so is an archive (its members are inputs: see source_open_all).
  */
 MUST_CHECK int source_open(struct source *s, const char *path, struct err *err);
@@ -53,15 +55,16 @@ void source_close(struct source *s);
  * in the archive's order, named "ARCHIVE:MEMBER" (e.g.
  * "logs.zip:pg/postgresql-Mon.log"). Never fails as a whole: a source that
  * could not be opened has `failed` set and `err` saying why, and is not to
- * be read. Returns a malloc'd array of *n sources, for source_close_all.
+ * be read. Returns a malloc'd array of *n malloc'd sources, for
+ * source_close_all.
  *
  * The members of one archive share one reader: each must be read in one
  * go, in order, and source_done called when its reading is over (at its
  * end, on an error, or given up part way); the first read of a member waits
  * until the members before it are done. Any thread may read any member.
  */
-struct source *source_open_all(char *const *paths, size_t npaths, size_t *n);
-void source_close_all(struct source *sources, size_t n);
+struct source **source_open_all(char *const *paths, size_t npaths, size_t *n);
+void source_close_all(struct source **sources, size_t n);
 /* Reading s is over for now; an archive member lets the next one be read. No-op otherwise. */
 void source_done(struct source *s);
 /* Reads up to len bytes sequentially; returns bytes read (0 at the end) or -1. */

@@ -51,7 +51,7 @@ struct chunk {
 
 struct shared {
     struct analysis *a;
-    struct source *sources;
+    struct source **sources; /* they never move: libarchive holds their addresses */
     struct pgprefix **prefixes;
     struct chunk *chunks;
     size_t nchunks;
@@ -130,7 +130,7 @@ static size_t cut_oversize(struct chunk *ch, struct logparser *p, char *buf, siz
 static int scan_chunk(struct shared *sh, struct chunk *ch)
 {
     struct analysis *a = sh->a;
-    struct source *src = &sh->sources[ch->input];
+    struct source *src = sh->sources[ch->input];
     struct input_info *info = &a->inputs[ch->input];
     struct logparser *p = logparser_new(info->format, sh->prefixes[ch->input], (uint32_t)ch->input);
     if (a->opts.prefix)
@@ -223,7 +223,7 @@ static void *worker(void *arg)
         struct chunk *ch = &sh->chunks[i];
         ch->failed = scan_chunk(sh, ch);
         if (ch->stream)
-            source_done(&sh->sources[ch->input]);
+            source_done(sh->sources[ch->input]);
         pthread_mutex_lock(&sh->mu);
         atomic_store(&ch->done, true);
         pthread_cond_broadcast(&sh->cond);
@@ -267,7 +267,7 @@ static void detect(struct analysis *a, struct source *src, struct input_info *in
 static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk **chunks, size_t *n,
                         size_t *cap)
 {
-    struct source *src = &sh->sources[input];
+    struct source *src = sh->sources[input];
     struct input_info *info = &sh->a->inputs[input];
     uint64_t size = src->size;
     size_t parts = 1;
@@ -372,19 +372,19 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
     err_clear(&first_err);
     for (size_t i = 0; i < ninputs; i++) {
         struct input_info *info = &a->inputs[i];
-        info->path = xstrdup(sh.sources[i].path);
+        info->path = xstrdup(sh.sources[i]->path);
         info->format = opts->format;
-        if (sh.sources[i].failed) {
-            info->error = xstrdup(sh.sources[i].err.msg);
+        if (sh.sources[i]->failed) {
+            info->error = xstrdup(sh.sources[i]->err.msg);
             a->failed_inputs++;
             if (first_err.code == ERR_NONE)
-                first_err = sh.sources[i].err;
+                first_err = sh.sources[i]->err;
             continue;
         }
-        info->compression = sh.sources[i].compression;
-        info->archive = sh.sources[i].archive;
-        total += sh.sources[i].seekable ? sh.sources[i].size : 0;
-        detect(a, &sh.sources[i], info, &sh.prefixes[i], given);
+        info->compression = sh.sources[i]->compression;
+        info->archive = sh.sources[i]->archive;
+        total += sh.sources[i]->seekable ? sh.sources[i]->size : 0;
+        detect(a, sh.sources[i], info, &sh.prefixes[i], given);
         plan_chunks(&sh, i, opts->jobs, &sh.chunks, &sh.nchunks, &cap);
     }
     for (size_t k = 0; k < sh.nchunks; k++) {
@@ -424,7 +424,7 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
             last_input = ch->input;
         }
         struct input_info *info = &a->inputs[ch->input];
-        bool member = sh.sources[ch->input].arc != NULL;
+        bool member = sh.sources[ch->input]->arc != NULL;
         if (ch->failed && (info->bytes + ch->bytes > 0 || member) && !info->error &&
             !info->damage) {
             /*
@@ -471,8 +471,8 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
             a->inputs[i].prefix = xstrdup(pgprefix_spec(sh.prefixes[i]));
         pgprefix_free(sh.prefixes[i]);
         if (a->inputs[i].shrunk) {
-            a->inputs[i].size_before = sh.sources[i].size;
-            a->inputs[i].size_after = source_size_now(&sh.sources[i]);
+            a->inputs[i].size_before = sh.sources[i]->size;
+            a->inputs[i].size_after = source_size_now(sh.sources[i]);
         }
     }
     source_close_all(sh.sources, ninputs);

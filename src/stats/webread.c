@@ -40,7 +40,7 @@ struct chunk {
 
 struct job {
     struct web *w;
-    struct source *sources;
+    struct source **sources;        /* they never move: libarchive holds their addresses */
     struct access_format **formats; /* per input; NULL: a stream detects its own */
     struct chunk *chunks;
     size_t nchunks;
@@ -77,7 +77,7 @@ static ssize_t chunk_read(struct source *src, struct chunk *ch, uint64_t *pos, c
  */
 static int read_chunk(struct job *jb, struct chunk *ch)
 {
-    struct source *src = &jb->sources[ch->input];
+    struct source *src = jb->sources[ch->input];
     const char *path = jb->w->inputs[ch->input].path;
     struct access_format *detected = NULL;
     const struct access_format *f = jb->formats[ch->input];
@@ -179,7 +179,7 @@ static void *worker(void *arg)
             break;
         jb->chunks[i].rc = read_chunk(jb, &jb->chunks[i]);
         if (jb->chunks[i].stream)
-            source_done(&jb->sources[jb->chunks[i].input]);
+            source_done(jb->sources[jb->chunks[i].input]);
         pthread_mutex_lock(&jb->lock);
         jb->chunks[i].done = true;
         pthread_cond_broadcast(&jb->chunk_done);
@@ -203,7 +203,7 @@ static struct access_format *detect_file(struct source *src, const char *path, s
 /* Splits input i into ranges that start after a newline (one range for streams). */
 static void plan(struct job *jb, size_t i, int jobs, size_t *cap)
 {
-    struct source *src = &jb->sources[i];
+    struct source *src = jb->sources[i];
     size_t parts = 1;
     if (src->seekable && jobs > 1 && src->size >= 2 * (uint64_t)MIN_CHUNK) {
         parts = (size_t)(src->size / MIN_CHUNK);
@@ -286,7 +286,7 @@ int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
     err_clear(&first);
     for (size_t i = 0; i < ninputs; i++) {
         struct web_input *in = &w->inputs[i];
-        struct source *src = &jb.sources[i];
+        struct source *src = jb.sources[i];
         in->path = xstrdup(src->path);
         struct err e = src->err;
         if (src->failed ||

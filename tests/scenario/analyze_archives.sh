@@ -42,6 +42,14 @@ done
 "$SLEUTH" analyze --format text "$DATA/archive-logs.zip" >"$tmp/zip.txt" 2>/dev/null
 grep -qF "archive-logs.zip:pg/prefix-user-db.log" "$tmp/zip.txt"; ok $? "the text report lists the member"
 
+# Archives beside compressed files of several MB (read in many pieces): each read whole.
+cp "$DATA/pgbench-stderr.log.gz" "$tmp/copy.log.gz"
+"$SLEUTH" analyze --format json -j 2 -o "$tmp/one.json" "$DATA/pgbench-stderr.log.gz" 2>/dev/null
+"$SLEUTH" analyze --format json -j 2 -o "$tmp/mixed.json" "$DATA/pgbench-stderr.log.gz" "$tmp/copy.log.gz" "$DATA/archive-logs.zip" 2>/dev/null
+q=$(jq '.summary.queries' "$tmp/one.json")
+is "$(jq -c '[.summary.queries, ([.inputs[] | .damage] | unique)]' "$tmp/mixed.json")" "[$((2 * q + 26)),[null]]" \
+    "two gzip logs and a zip: every query of each ($q, $q, 26), no damage"
+
 # --- tarballs: /var/log/postgresql after logrotate, in every compression ---------------------
 "$SLEUTH" analyze --format json -j 1 -o "$tmp/rot.direct.json" "$DATA/prefix-debian9.log" "$DATA/prefix-pgbadger.log"
 zcat "$DATA/archive-rotated.tar.gz" >"$tmp/rotated.tar"
