@@ -35,8 +35,13 @@ const char *magic_archive(const void *head, size_t n)
         return "zip";
     if (n >= 6 && memcmp(b, "7z\xbc\xaf\x27\x1c", 6) == 0)
         return "7z";
-    /* "ustar\0" (POSIX) or "ustar " (GNU) in the first header block. */
-    if (n >= 262 && memcmp(b + 257, "ustar", 5) == 0 && (b[262] == '\0' || b[262] == ' '))
+    /*
+     * The magic and version of the first header: "ustar\0" "00" (POSIX) or
+     * "ustar  \0" (GNU). Both hold a NUL, which no log line puts there.
+     */
+    static const char posix[8] = { 'u', 's', 't', 'a', 'r', '\0', '0', '0' };
+    static const char gnu[8] = { 'u', 's', 't', 'a', 'r', ' ', ' ', '\0' };
+    if (n >= 265 && (memcmp(b + 257, posix, 8) == 0 || memcmp(b + 257, gnu, 8) == 0))
         return "tar";
     return NULL;
 }

@@ -65,9 +65,9 @@ static la_ssize_t archive_read_cb(struct archive *a, void *ctx, const void **out
 /* libarchive's message, or the member's own when reading the member failed first. */
 static const char *ar_msg(const struct source *s)
 {
-    const char *m = archive_error_string(s->ar);
     if (s->member_error)
         return s->member_error;
+    const char *m = archive_error_string(s->ar);
     return m && *m ? m : "unknown error";
 }
 

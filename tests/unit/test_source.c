@@ -8,6 +8,8 @@
  */
 #include "input/source.h"
 
+#include "input/magic.h"
+
 #include "util/compat.h"
 
 #include "test_util.h"
@@ -707,6 +709,50 @@ static void one_stream_open_refuses_an_archive(void **state)
     source_close(&s);
 }
 
+/* What the first bytes say, table-driven: a log line with "ustar" where tar has it is a log. */
+static void magic_numbers_tell_compression_and_archives(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head;
+        size_t len, at; /* at: where head goes in a block of spaces */
+        const char *compression, *archive;
+    } cases[] = {
+        { "\x1f\x8b\x08", 3, 0, "gzip", NULL },
+        { "BZh9", 4, 0, "bzip2", NULL },
+        { "\xfd"
+          "7zXZ\0",
+          6, 0, "xz", NULL },
+        { "\x28\xb5\x2f\xfd", 4, 0, "zstd", NULL },
+        { "PK\x03\x04", 4, 0, NULL, "zip" },
+        { "PK\x05\x06", 4, 0, NULL, "zip" },
+        { "7z\xbc\xaf\x27\x1c", 6, 0, NULL, "7z" },
+        { "ustar\0"
+          "00",
+          8, 257, NULL, "tar" },
+        { "ustar  \0", 8, 257, NULL, "tar" },
+        { "ustar 2026-12-06 LOG:", 21, 257, NULL, NULL },
+        { "2026-12-06 22:14:05 UTC [1] LOG:", 32, 0, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char block[512];
+        memset(block, ' ', sizeof(block));
+        memcpy(block + cases[i].at, cases[i].head, cases[i].len);
+        const char *c = magic_compression(block, sizeof(block));
+        const char *a = magic_archive(block, sizeof(block));
+        if (cases[i].compression)
+            assert_string_equal(c, cases[i].compression);
+        else
+            assert_null(c);
+        if (cases[i].archive)
+            assert_string_equal(a, cases[i].archive);
+        else
+            assert_null(a);
+    }
+    /* Too few bytes to hold tar's magic. */
+    assert_null(magic_archive("ustar", 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -730,6 +776,7 @@ int main(void)
         cmocka_unit_test(inputs_keep_their_order_and_failures),
         cmocka_unit_test(archive_without_a_file_is_an_io_error),
         cmocka_unit_test(one_stream_open_refuses_an_archive),
+        cmocka_unit_test(magic_numbers_tell_compression_and_archives),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
