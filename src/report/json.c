@@ -106,6 +106,7 @@ static json_t *inputs_json(const struct report *r)
         json_object_set_new(o, "format", json_string(log_formats_name(in->format, in->formats)));
         json_object_set_new(o, "compression",
                             in->compression ? json_string(in->compression) : json_null());
+        json_object_set_new(o, "archive", in->archive ? json_string(in->archive) : json_null());
         json_object_set_new(o, "prefix", in->prefix ? jsonstr_new(in->prefix) : json_null());
         json_t *prefixes = json_array();
         for (size_t k = 0; k < in->nprefixes; k++)

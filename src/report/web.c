@@ -590,6 +590,7 @@ static json_t *inputs_json(const struct web *w)
         json_object_set_new(o, "path", jsonstr_new(in->path));
         json_object_set_new(o, "format", jsonstr_new(in->format));
         json_object_set_new(o, "compression", jsonstr_new(in->compression));
+        json_object_set_new(o, "archive", jsonstr_new(in->archive));
         json_object_set_new(o, "bytes", json_integer((json_int_t)in->bytes));
         json_object_set_new(o, "lines", json_integer((json_int_t)in->lines));
         json_object_set_new(o, "requests", json_integer((json_int_t)in->requests));

@@ -51,7 +51,7 @@ struct chunk {
 
 struct shared {
     struct analysis *a;
-    struct source *sources;
+    struct source **sources; /* they never move: libarchive holds their addresses */
     struct pgprefix **prefixes;
     struct chunk *chunks;
     size_t nchunks;
@@ -130,7 +130,7 @@ static size_t cut_oversize(struct chunk *ch, struct logparser *p, char *buf, siz
 static int scan_chunk(struct shared *sh, struct chunk *ch)
 {
     struct analysis *a = sh->a;
-    struct source *src = &sh->sources[ch->input];
+    struct source *src = sh->sources[ch->input];
     struct input_info *info = &a->inputs[ch->input];
     struct logparser *p = logparser_new(info->format, sh->prefixes[ch->input], (uint32_t)ch->input);
     if (a->opts.prefix)
@@ -222,6 +222,8 @@ static void *worker(void *arg)
             break;
         struct chunk *ch = &sh->chunks[i];
         ch->failed = scan_chunk(sh, ch);
+        if (ch->stream)
+            source_done(sh->sources[ch->input]);
         pthread_mutex_lock(&sh->mu);
         atomic_store(&ch->done, true);
         pthread_cond_broadcast(&sh->cond);
@@ -265,7 +267,7 @@ static void detect(struct analysis *a, struct source *src, struct input_info *in
 static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk **chunks, size_t *n,
                         size_t *cap)
 {
-    struct source *src = &sh->sources[input];
+    struct source *src = sh->sources[input];
     struct input_info *info = &sh->a->inputs[input];
     uint64_t size = src->size;
     size_t parts = 1;
@@ -354,33 +356,35 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
         if (!given)
             return -1;
     }
-    a->inputs = xcalloc(npaths ? npaths : 1, sizeof(*a->inputs));
-    a->ninputs = npaths;
     double t0 = now_s();
     struct shared sh = { .a = a };
-    sh.sources = xcalloc(npaths ? npaths : 1, sizeof(*sh.sources));
-    sh.prefixes = xcalloc(npaths ? npaths : 1, sizeof(*sh.prefixes));
+    /* An archive is one input per member from here on. */
+    size_t ninputs;
+    sh.sources = source_open_all(paths, npaths, &ninputs);
+    a->inputs = xcalloc(ninputs ? ninputs : 1, sizeof(*a->inputs));
+    a->ninputs = ninputs;
+    sh.prefixes = xcalloc(ninputs ? ninputs : 1, sizeof(*sh.prefixes));
     pthread_mutex_init(&sh.mu, NULL);
     pthread_cond_init(&sh.cond, NULL);
     size_t cap = 0;
     uint64_t total = 0;
     struct err first_err;
     err_clear(&first_err);
-    for (size_t i = 0; i < npaths; i++) {
+    for (size_t i = 0; i < ninputs; i++) {
         struct input_info *info = &a->inputs[i];
-        info->path = xstrdup(paths[i]);
+        info->path = xstrdup(sh.sources[i]->path);
         info->format = opts->format;
-        struct err e;
-        if (source_open(&sh.sources[i], paths[i], &e) < 0) {
-            info->error = xstrdup(e.msg);
+        if (sh.sources[i]->failed) {
+            info->error = xstrdup(sh.sources[i]->err.msg);
             a->failed_inputs++;
             if (first_err.code == ERR_NONE)
-                first_err = e;
+                first_err = sh.sources[i]->err;
             continue;
         }
-        info->compression = sh.sources[i].compression;
-        total += sh.sources[i].seekable ? sh.sources[i].size : 0;
-        detect(a, &sh.sources[i], info, &sh.prefixes[i], given);
+        info->compression = sh.sources[i]->compression;
+        info->archive = sh.sources[i]->archive;
+        total += sh.sources[i]->seekable ? sh.sources[i]->size : 0;
+        detect(a, sh.sources[i], info, &sh.prefixes[i], given);
         plan_chunks(&sh, i, opts->jobs, &sh.chunks, &sh.nchunks, &cap);
     }
     for (size_t k = 0; k < sh.nchunks; k++) {
@@ -420,8 +424,13 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
             last_input = ch->input;
         }
         struct input_info *info = &a->inputs[ch->input];
-        if (ch->failed && info->bytes + ch->bytes > 0 && !info->error && !info->damage) {
-            /* Reading stopped part way: what came before is analysed. */
+        bool member = sh.sources[ch->input]->arc != NULL;
+        if (ch->failed && (info->bytes + ch->bytes > 0 || member) && !info->error &&
+            !info->damage) {
+            /*
+             * Reading stopped part way: what came before is analysed. A member
+             * that fails is the archive's damage, even before its first byte.
+             */
             info->damage = xstrdup(ch->err.msg);
             info->damage_bytes = ch->start + ch->bytes;
         } else if (ch->failed && !info->error && !info->damage) {
@@ -457,25 +466,23 @@ int analysis_run(struct analysis *a, char *const *paths, size_t npaths,
     }
     collector_finish(&a->c);
 
-    for (size_t i = 0; i < npaths; i++) {
+    for (size_t i = 0; i < ninputs; i++) {
         if (sh.prefixes[i] && !a->inputs[i].prefix)
             a->inputs[i].prefix = xstrdup(pgprefix_spec(sh.prefixes[i]));
         pgprefix_free(sh.prefixes[i]);
         if (a->inputs[i].shrunk) {
-            a->inputs[i].size_before = sh.sources[i].size;
-            a->inputs[i].size_after = source_size_now(&sh.sources[i]);
+            a->inputs[i].size_before = sh.sources[i]->size;
+            a->inputs[i].size_after = source_size_now(sh.sources[i]);
         }
-        if (sh.sources[i].path)
-            source_close(&sh.sources[i]);
     }
+    source_close_all(sh.sources, ninputs);
     free(sh.prefixes);
-    free(sh.sources);
     free(sh.chunks);
     pgprefix_free(given);
     pthread_mutex_destroy(&sh.mu);
     pthread_cond_destroy(&sh.cond);
     a->seconds = now_s() - t0;
-    if (npaths && a->failed_inputs == npaths) {
+    if (ninputs && a->failed_inputs == ninputs) {
         *err = first_err;
         return -1;
     }

@@ -30,6 +30,7 @@ struct input_info {
     enum log_format format;
     unsigned formats;        /* formats read, 1 << format each (several: it changed) */
     const char *compression; /* NULL for plain */
+    const char *archive;     /* a member's archive: "zip", "7z", "tar", "tar.gz", ...; or NULL */
     char *prefix;            /* the log_line_prefix used (stderr logs) */
     char **prefixes;         /* every one read with, in order (a log whose prefix changed) */
     size_t nprefixes;
@@ -91,9 +92,10 @@ struct analysis {
 void analysis_opts_init(struct analysis_opts *opts);
 
 /*
- * Reads every input. An input that cannot be opened or read is recorded
- * with its error and skipped; one whose reading fails part way keeps what
- * was read and records the failure as its damage. Returns -1 (err set to
+ * Reads every input; an archive's members are inputs of their own, named
+ * "ARCHIVE:MEMBER" (source_open_all). An input that cannot be opened or
+ * read is recorded with its error and skipped; one whose reading fails part
+ * way keeps what was read and records the failure as its damage. Returns -1 (err set to
  * the first failure) only when no input could be read at all.
  */
 MUST_CHECK int analysis_run(struct analysis *a, char *const *paths, size_t npaths,

@@ -103,6 +103,7 @@ struct web_input {
     char *path;
     char *format; /* the layout read, or NULL when none fits */
     const char *compression;
+    const char *archive; /* a member's archive ("zip", "tar.gz", ...), or NULL */
     uint64_t bytes, lines, requests;
     uint64_t bad_lines, first_bad_line;
     uint64_t oversize; /* lines longer than WEB_MAX_LINE, skipped */
@@ -183,7 +184,8 @@ void web_add_hashed(struct web *w, const struct access_record *rec, uint64_t cli
 
 /*
  * Reads every access log (files, globs expanded by the caller, "-", any
- * compression source.c reads); plain files of 16 MB or more are split into
+ * compression source.c reads; each member of an archive is an input of its
+ * own, "ARCHIVE:MEMBER"); plain files of 16 MB or more are split into
  * line-aligned byte ranges read by opts.jobs threads and merged in order
  * (webread.c). An input that cannot be read is recorded
  * with its error; returns -1 (err set) only when none could be read, or

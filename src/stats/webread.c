@@ -6,7 +6,8 @@
  * input order as soon as each is read (the ones waiting for an earlier
  * range are all that is held), so the result does not depend on the number
  * of threads and memory not on the log's size.
- * Streams (stdin, compressed files) are one range, read sequentially.
+ * Streams (stdin, compressed files, archive members) are one range, read
+ * sequentially.
  */
 #include "web.h"
 
@@ -39,7 +40,7 @@ struct chunk {
 
 struct job {
     struct web *w;
-    struct source *sources;
+    struct source **sources;        /* they never move: libarchive holds their addresses */
     struct access_format **formats; /* per input; NULL: a stream detects its own */
     struct chunk *chunks;
     size_t nchunks;
@@ -76,7 +77,7 @@ static ssize_t chunk_read(struct source *src, struct chunk *ch, uint64_t *pos, c
  */
 static int read_chunk(struct job *jb, struct chunk *ch)
 {
-    struct source *src = &jb->sources[ch->input];
+    struct source *src = jb->sources[ch->input];
     const char *path = jb->w->inputs[ch->input].path;
     struct access_format *detected = NULL;
     const struct access_format *f = jb->formats[ch->input];
@@ -177,6 +178,8 @@ static void *worker(void *arg)
         if (i >= jb->nchunks)
             break;
         jb->chunks[i].rc = read_chunk(jb, &jb->chunks[i]);
+        if (jb->chunks[i].stream)
+            source_done(jb->sources[jb->chunks[i].input]);
         pthread_mutex_lock(&jb->lock);
         jb->chunks[i].done = true;
         pthread_cond_broadcast(&jb->chunk_done);
@@ -200,7 +203,7 @@ static struct access_format *detect_file(struct source *src, const char *path, s
 /* Splits input i into ranges that start after a newline (one range for streams). */
 static void plan(struct job *jb, size_t i, int jobs, size_t *cap)
 {
-    struct source *src = &jb->sources[i];
+    struct source *src = jb->sources[i];
     size_t parts = 1;
     if (src->seekable && jobs > 1 && src->size >= 2 * (uint64_t)MIN_CHUNK) {
         parts = (size_t)(src->size / MIN_CHUNK);
@@ -269,29 +272,32 @@ int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    w->inputs = xcalloc(npaths ? npaths : 1, sizeof(*w->inputs));
-    w->ninputs = npaths;
     struct job jb = { .w = w };
     pthread_mutex_init(&jb.lock, NULL);
     pthread_cond_init(&jb.chunk_done, NULL);
-    jb.sources = xcalloc(npaths ? npaths : 1, sizeof(*jb.sources));
-    jb.formats = xcalloc(npaths ? npaths : 1, sizeof(*jb.formats));
+    /* An archive is one input per member from here on. */
+    size_t ninputs;
+    jb.sources = source_open_all(paths, npaths, &ninputs);
+    w->inputs = xcalloc(ninputs ? ninputs : 1, sizeof(*w->inputs));
+    w->ninputs = ninputs;
+    jb.formats = xcalloc(ninputs ? ninputs : 1, sizeof(*jb.formats));
     size_t failed = 0, cap = 0;
     struct err first;
     err_clear(&first);
-    for (size_t i = 0; i < npaths; i++) {
+    for (size_t i = 0; i < ninputs; i++) {
         struct web_input *in = &w->inputs[i];
-        in->path = xstrdup(paths[i]);
-        struct err e;
-        if (source_open(&jb.sources[i], paths[i], &e) < 0 ||
-            (jb.sources[i].seekable && !given &&
-             !(jb.formats[i] = detect_file(&jb.sources[i], paths[i], &e)))) {
+        struct source *src = jb.sources[i];
+        in->path = xstrdup(src->path);
+        struct err e = src->err;
+        if (src->failed ||
+            (src->seekable && !given && !(jb.formats[i] = detect_file(src, src->path, &e)))) {
             in->error = xstrdup(e.msg);
             if (!failed++)
                 first = e;
             continue;
         }
-        in->compression = jb.sources[i].compression;
+        in->compression = src->compression;
+        in->archive = src->archive;
         if (given && !jb.formats[i])
             jb.formats[i] = given;
         in->format = jb.formats[i] ? xstrdup(access_format_spec(jb.formats[i])) : NULL;
@@ -321,19 +327,16 @@ int web_read(struct web *w, char *const *paths, size_t npaths, struct err *err)
     free(threads);
     pthread_cond_destroy(&jb.chunk_done);
     pthread_mutex_destroy(&jb.lock);
-    for (size_t i = 0; i < npaths; i++) {
+    for (size_t i = 0; i < ninputs; i++)
         if (jb.formats[i] != given)
             access_format_free(jb.formats[i]);
-        if (jb.sources[i].path)
-            source_close(&jb.sources[i]);
-    }
+    source_close_all(jb.sources, ninputs);
     access_format_free(given);
     free(jb.formats);
-    free(jb.sources);
     free(jb.chunks);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     w->seconds_taken = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (npaths && failed == npaths) {
+    if (ninputs && failed == ninputs) {
         *err = first;
         return -1;
     }

@@ -1,16 +1,21 @@
 /*
  * Unit tests for input/source.c: plain files read by offset, compressed
- * files and standard input read as streams, and glob expansion. The
+ * files and standard input read as streams, archive members (input/
+ * arcfile.c) read as inputs of their own, and glob expansion. The
  * compressed files are made by the real gzip, bzip2, xz and zstd commands
- * in a temp dir.
+ * in a temp dir; the archives are tests/data/archive-* (README.archives.md)
+ * or made by tar and python3's zipfile.
  */
 #include "input/source.h"
+
+#include "input/magic.h"
 
 #include "util/compat.h"
 
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -527,6 +532,227 @@ static void expand_glob_without_match_is_an_error(void **state)
     free_paths(paths, n);
 }
 
+/* The members of an archive as sources: names, kinds, and the bytes of the files they copy. */
+static void archive_members_read_as_their_files(void **state)
+{
+    (void)state;
+    char arc[4200];
+    snprintf(arc, sizeof(arc), "%s", test_data_path("archive-rotated.tar.gz"));
+    char *paths[] = { arc };
+    size_t n;
+    struct source **v = source_open_all(paths, 1, &n);
+    assert_int_equal(n, 3);
+    static const struct {
+        const char *member, *file, *compression;
+    } want[] = {
+        { "postgresql/postgresql-15-main.log", "prefix-debian9.log", NULL },
+        { "postgresql/postgresql-15-main.log.1.gz", "prefix-pgbadger.log", "gzip" },
+        { "postgresql/postgresql-15-main.log.2", NULL, NULL },
+    };
+    for (size_t i = 0; i < n; i++) {
+        char name[4400];
+        snprintf(name, sizeof(name), "%s:%s", arc, want[i].member);
+        assert_string_equal(v[i]->path, name);
+        assert_false(v[i]->failed);
+        assert_false(v[i]->seekable);
+        assert_string_equal(v[i]->archive, "tar.gz");
+        if (want[i].compression)
+            assert_string_equal(v[i]->compression, want[i].compression);
+        else
+            assert_null(v[i]->compression);
+        size_t len, wlen = 0;
+        char *got = read_all(v[i], i == 1 ? 1000 : 1 << 20, &len);
+        char *w = want[i].file ? test_read_gz(test_data_path(want[i].file), &wlen) : NULL;
+        assert_int_equal(len, wlen);
+        if (len)
+            assert_memory_equal(got, w, len);
+        free(got);
+        free(w);
+        source_done(v[i]);
+    }
+    source_close_all(v, n);
+}
+
+struct member_reader {
+    struct source *s;
+    size_t len;
+    char *got;
+};
+
+static void *read_member(void *arg)
+{
+    struct member_reader *r = arg;
+    r->got = read_all(r->s, 4096, &r->len);
+    source_done(r->s);
+    return NULL;
+}
+
+/*
+ * One reader serves every member of an archive: threads started last
+ * member first each wait for their member's turn and read it whole.
+ */
+static void archive_members_take_turns_across_threads(void **state)
+{
+    (void)state;
+    char cmd[1400];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && mkdir t && for i in 0 1 2 3 4 5; do cp plain.log t/m$i.log; done && "
+             "tar -cf - t | xz -c > many.tar.xz",
+             dir);
+    test_run(cmd);
+    char *paths[] = { (char *)path_of("many.tar.xz") };
+    size_t n;
+    struct source **v = source_open_all(paths, 1, &n);
+    assert_int_equal(n, 6);
+    struct member_reader r[6];
+    pthread_t t[6];
+    for (size_t i = n; i-- > 0;) {
+        r[i] = (struct member_reader){ .s = v[i] };
+        assert_int_equal(pthread_create(&t[i], NULL, read_member, &r[i]), 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(r[i].len, text_len);
+        assert_memory_equal(r[i].got, text, text_len);
+        assert_string_equal(v[i]->archive, "tar.xz");
+        assert_non_null(strstr(v[i]->path, "many.tar.xz:t/m"));
+        free(r[i].got);
+    }
+    source_close_all(v, n);
+}
+
+/*
+ * Files, failures and archives keep the order they were given in, and
+ * compressed files opened before others read whole (a source must not move
+ * once libarchive holds it); a member given up part way (source_done before
+ * its end) lets the next one be read whole.
+ */
+static void inputs_keep_their_order_and_failures(void **state)
+{
+    (void)state;
+    char cmd[1400];
+    snprintf(cmd, sizeof(cmd), "cd '%s' && gzip -c plain.log > order1.gz && cp order1.gz order2.gz",
+             dir);
+    test_run(cmd);
+    char missing[600], arc[4200], gz1[600], gz2[600];
+    snprintf(missing, sizeof(missing), "%s", path_of("missing.log"));
+    snprintf(gz1, sizeof(gz1), "%s", path_of("order1.gz"));
+    snprintf(gz2, sizeof(gz2), "%s", path_of("order2.gz"));
+    snprintf(arc, sizeof(arc), "%s", test_data_path("archive-logs.zip"));
+    char *paths[] = { gz1, gz2, (char *)path_of("plain.log"), missing, arc };
+    size_t n;
+    struct source **v = source_open_all(paths, 5, &n);
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < 2; i++) {
+        assert_false(v[i]->failed);
+        assert_string_equal(v[i]->compression, "gzip");
+        size_t len;
+        char *got = read_all(v[i], 1 << 16, &len);
+        assert_int_equal(len, text_len);
+        assert_memory_equal(got, text, len);
+        free(got);
+    }
+    assert_false(v[2]->failed);
+    assert_true(v[2]->seekable);
+    assert_null(v[2]->archive);
+    assert_true(v[3]->failed);
+    assert_int_equal(v[3]->err.code, ERR_IO);
+    char want[4400];
+    snprintf(want, sizeof(want), "cannot open '%s': No such file or directory", missing);
+    assert_string_equal(v[3]->err.msg, want);
+    snprintf(want, sizeof(want), "%s:pg/prefix-user-db.log", arc);
+    assert_string_equal(v[4]->path, want);
+    assert_string_equal(v[4]->archive, "zip");
+    char buf[100];
+    struct err err;
+    assert_int_equal(source_read(v[4], buf, sizeof(buf), &err), sizeof(buf));
+    source_done(v[4]);
+    size_t len;
+    char *got = read_all(v[5], 1 << 16, &len);
+    assert_int_equal(len, 9000);
+    assert_memory_equal(got, "2026-12-06 22:14:05.623 UTC [2585] 00000:", 41);
+    free(got);
+    source_done(v[5]);
+    source_close_all(v, n);
+}
+
+static void archive_without_a_file_is_an_io_error(void **state)
+{
+    (void)state;
+    char cmd[1400];
+    snprintf(cmd, sizeof(cmd),
+             "python3 -c \"import zipfile; zipfile.ZipFile('%s', 'w').writestr('logs/', '')\"",
+             path_of("dirs.zip"));
+    test_run(cmd);
+    char *paths[] = { (char *)path_of("dirs.zip") };
+    size_t n;
+    struct source **v = source_open_all(paths, 1, &n);
+    assert_int_equal(n, 1);
+    assert_true(v[0]->failed);
+    char want[4400];
+    snprintf(want, sizeof(want), "cannot read '%s': no file in the zip archive", paths[0]);
+    assert_string_equal(v[0]->err.msg, want);
+    source_close_all(v, n);
+}
+
+static void one_stream_open_refuses_an_archive(void **state)
+{
+    (void)state;
+    struct source s;
+    struct err err;
+    err_clear(&err);
+    const char *arc = test_data_path("archive-logs.7z");
+    assert_int_equal(source_open(&s, arc, &err), -1);
+    char want[4400];
+    snprintf(want, sizeof(want), "cannot read '%s' as one stream: a 7z archive", arc);
+    assert_string_equal(err.msg, want);
+    source_close(&s);
+}
+
+/* What the first bytes say, table-driven: a log line with "ustar" where tar has it is a log. */
+static void magic_numbers_tell_compression_and_archives(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *head;
+        size_t len, at; /* at: where head goes in a block of spaces */
+        const char *compression, *archive;
+    } cases[] = {
+        { "\x1f\x8b\x08", 3, 0, "gzip", NULL },
+        { "BZh9", 4, 0, "bzip2", NULL },
+        { "\xfd"
+          "7zXZ\0",
+          6, 0, "xz", NULL },
+        { "\x28\xb5\x2f\xfd", 4, 0, "zstd", NULL },
+        { "PK\x03\x04", 4, 0, NULL, "zip" },
+        { "PK\x05\x06", 4, 0, NULL, "zip" },
+        { "7z\xbc\xaf\x27\x1c", 6, 0, NULL, "7z" },
+        { "ustar\0"
+          "00",
+          8, 257, NULL, "tar" },
+        { "ustar  \0", 8, 257, NULL, "tar" },
+        { "ustar 2026-12-06 LOG:", 21, 257, NULL, NULL },
+        { "2026-12-06 22:14:05 UTC [1] LOG:", 32, 0, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char block[512];
+        memset(block, ' ', sizeof(block));
+        memcpy(block + cases[i].at, cases[i].head, cases[i].len);
+        const char *c = magic_compression(block, sizeof(block));
+        const char *a = magic_archive(block, sizeof(block));
+        if (cases[i].compression)
+            assert_string_equal(c, cases[i].compression);
+        else
+            assert_null(c);
+        if (cases[i].archive)
+            assert_string_equal(a, cases[i].archive);
+        else
+            assert_null(a);
+    }
+    /* Too few bytes to hold tar's magic. */
+    assert_null(magic_archive("ustar", 5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +771,12 @@ int main(void)
         cmocka_unit_test(concatenated_gzip_members_read_as_one_text),
         cmocka_unit_test(compressed_empty_file_reads_nothing),
         cmocka_unit_test(pipe_given_by_name_is_a_stream),
+        cmocka_unit_test(archive_members_read_as_their_files),
+        cmocka_unit_test(archive_members_take_turns_across_threads),
+        cmocka_unit_test(inputs_keep_their_order_and_failures),
+        cmocka_unit_test(archive_without_a_file_is_an_io_error),
+        cmocka_unit_test(one_stream_open_refuses_an_archive),
+        cmocka_unit_test(magic_numbers_tell_compression_and_archives),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
