@@ -862,6 +862,9 @@ static bool is_id(const char *s, size_t n)
 size_t access_route(struct str target, char *out, size_t cap)
 {
     size_t o = 0;
+    /* A record whose request did not parse has a NULL path: NULL + 0 is undefined. */
+    if (!target.ptr)
+        target = str_make("", 0);
     const char *p = target.ptr, *end = target.ptr + target.len;
     /* An absolute URI (proxies log them): keep the path. */
     if (target.len > 8 && (memcmp(p, "http://", 7) == 0 || memcmp(p, "https://", 8) == 0)) {

@@ -58,20 +58,24 @@ static bool mend(struct pgjson_reader *r, const char *p, size_t n)
     const unsigned char *u = (const unsigned char *)p;
     bool changed = false;
     buf_reset(&r->mended);
+    /* The bytes kept as they are go in runs, from kept on: most lines need nothing mended. */
+    size_t kept = 0;
     for (size_t i = 0; i < n;) {
         size_t len = u[i] < 0x20 ? 0 : utf8_len(u + i, n - i);
         if (len) {
-            buf_add(&r->mended, p + i, len);
             i += len;
             continue;
         }
+        buf_add(&r->mended, p + kept, i - kept);
         if (u[i] > 0 && u[i] < 0x20)
             buf_addf(&r->mended, "\\u%04x", u[i]);
         else
             buf_addstr(&r->mended, UTF8_REPLACEMENT);
         changed = true;
-        i++;
+        kept = ++i;
     }
+    if (kept < n)
+        buf_add(&r->mended, p + kept, n - kept);
     return changed;
 }
 

@@ -261,14 +261,19 @@ static void add_stderr_form(struct buf *b, const struct syslog_line *sl)
     } else if (!tab) {
         buf_addch(b, '\t');
     }
-    /* rsyslog escapes control characters as #ooo: a tab is #011. */
-    for (size_t i = 0; i < sl->text.len; i++) {
-        if (sl->text.ptr[i] == '#' && i + 4 <= sl->text.len &&
-            memcmp(sl->text.ptr + i, "#011", 4) == 0) {
+    /* rsyslog escapes control characters as #ooo: a tab is #011. The bytes between go in runs. */
+    const char *t = sl->text.ptr;
+    for (size_t i = 0, n = sl->text.len; i < n;) {
+        const char *hash = memchr(t + i, '#', n - i);
+        size_t at = hash ? (size_t)(hash - t) : n;
+        buf_add(b, t + i, at - i);
+        i = at;
+        if (i + 4 <= n && memcmp(t + i, "#011", 4) == 0) {
             buf_addch(b, '\t');
-            i += 3;
-        } else {
-            buf_addch(b, sl->text.ptr[i]);
+            i += 4;
+        } else if (i < n) {
+            buf_addch(b, '#');
+            i++;
         }
     }
     buf_addch(b, '\n');

@@ -246,6 +246,9 @@ static void routes(void **state)
         access_route(str_cstr(cases[i][0]), out, sizeof(out));
         assert_string_equal(out, cases[i][1]);
     }
+    /* A record whose request did not parse has no path at all. */
+    access_route(STR_NULL, out, sizeof(out));
+    assert_string_equal(out, "-");
     /* Cut to the buffer, NUL-terminated. */
     assert_int_equal(access_route(str_cstr("/abcdefgh"), out, 5), 4);
     assert_string_equal(out, "/abc");
