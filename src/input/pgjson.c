@@ -97,73 +97,73 @@ enum jkey {
     K_USER,
 };
 
-static enum jkey key_of(const char *k, size_t n)
-{
+struct key_name {
+    const char *name;
+    size_t len;
+    enum jkey key;
+};
+
 #define KEY(name, key)              \
     {                               \
         name, sizeof(name) - 1, key \
     }
-    static const struct {
-        const char *name;
-        size_t len;
-        enum jkey key;
-    } keys[] = {
-        KEY("application_name", K_APP),
-        KEY("context", K_CONTEXT),
-        KEY("dbname", K_DBNAME),
-        KEY("detail", K_DETAIL),
-        KEY("error_severity", K_SEVERITY),
-        KEY("hint", K_HINT),
-        KEY("message", K_MESSAGE),
-        KEY("pid", K_PID),
-        KEY("remote_host", K_REMOTE_HOST),
-        KEY("state_code", K_STATE_CODE),
-        KEY("statement", K_STATEMENT),
-        KEY("timestamp", K_TIMESTAMP),
-        KEY("user", K_USER),
-    };
-#undef KEY
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].len == n && memcmp(keys[i].name, k, n) == 0)
-            return keys[i].key;
-    return K_OTHER;
-}
+
+static const struct key_name jsonlog_keys[] = {
+    KEY("application_name", K_APP),
+    KEY("context", K_CONTEXT),
+    KEY("dbname", K_DBNAME),
+    KEY("detail", K_DETAIL),
+    KEY("error_severity", K_SEVERITY),
+    KEY("hint", K_HINT),
+    KEY("message", K_MESSAGE),
+    KEY("pid", K_PID),
+    KEY("remote_host", K_REMOTE_HOST),
+    KEY("state_code", K_STATE_CODE),
+    KEY("statement", K_STATEMENT),
+    KEY("timestamp", K_TIMESTAMP),
+    KEY("user", K_USER),
+};
 
 /*
  * The keys of a CloudNativePG record: the csvlog's columns by name, under
  * "record" in a line whose "logger" is "postgres" (the operator writes
  * every PostgreSQL log record so, to standard output).
  */
+static const struct key_name cnpg_keys[] = {
+    KEY("log_time", K_TIMESTAMP),
+    KEY("user_name", K_USER),
+    KEY("database_name", K_DBNAME),
+    KEY("process_id", K_PID),
+    KEY("connection_from", K_REMOTE_HOST),
+    KEY("error_severity", K_SEVERITY),
+    KEY("sql_state_code", K_STATE_CODE),
+    KEY("message", K_MESSAGE),
+    KEY("detail", K_DETAIL),
+    KEY("hint", K_HINT),
+    KEY("context", K_CONTEXT),
+    KEY("query", K_STATEMENT),
+    KEY("application_name", K_APP),
+};
+
+#undef KEY
+
+/* The key k[0..n) among the names of one layout. */
+static enum jkey lookup(const struct key_name *names, size_t count, const char *k, size_t n)
+{
+    for (size_t i = 0; i < count; i++)
+        if (names[i].len == n && memcmp(names[i].name, k, n) == 0)
+            return names[i].key;
+    return K_OTHER;
+}
+
+static enum jkey key_of(const char *k, size_t n)
+{
+    return lookup(jsonlog_keys, sizeof(jsonlog_keys) / sizeof(jsonlog_keys[0]), k, n);
+}
+
 static enum jkey cnpg_key_of(const char *k, size_t n)
 {
-#define KEY(name, key)              \
-    {                               \
-        name, sizeof(name) - 1, key \
-    }
-    static const struct {
-        const char *name;
-        size_t len;
-        enum jkey key;
-    } keys[] = {
-        KEY("log_time", K_TIMESTAMP),
-        KEY("user_name", K_USER),
-        KEY("database_name", K_DBNAME),
-        KEY("process_id", K_PID),
-        KEY("connection_from", K_REMOTE_HOST),
-        KEY("error_severity", K_SEVERITY),
-        KEY("sql_state_code", K_STATE_CODE),
-        KEY("message", K_MESSAGE),
-        KEY("detail", K_DETAIL),
-        KEY("hint", K_HINT),
-        KEY("context", K_CONTEXT),
-        KEY("query", K_STATEMENT),
-        KEY("application_name", K_APP),
-    };
-#undef KEY
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (keys[i].len == n && memcmp(keys[i].name, k, n) == 0)
-            return keys[i].key;
-    return K_OTHER;
+    return lookup(cnpg_keys, sizeof(cnpg_keys) / sizeof(cnpg_keys[0]), k, n);
 }
 
 /* A member's value as either reader found it. */

@@ -17,8 +17,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static size_t parser_feed(void *p, const char *buf, size_t len, bool eof, event_fn *emit,
-                          void *ctx)
+static size_t parser_feed(void *p, const char *buf, size_t len, bool eof, event_fn *emit, void *ctx)
 {
     return logparser_feed(p, buf, len, eof, emit, ctx);
 }
