@@ -136,6 +136,10 @@ static inline void feed_render_event(struct buf *b, const struct event *ev)
     feed_add_field(b, "ctx", ev->context);
     feed_add_field(b, "plan", ev->plan);
     feed_add_field(b, "obj", ev->object);
+    if (ev->pool)
+        buf_addf(b, " pool=%lld/%lld/%lld/%lld/%lld", (long long)ev->pool->xacts_per_s,
+                 (long long)ev->pool->queries_per_s, (long long)ev->pool->xact_us,
+                 (long long)ev->pool->query_us, (long long)ev->pool->wait_us);
     buf_addch(b, '\n');
 }
 
@@ -167,6 +171,8 @@ static inline void feed_record_event(struct buf *b, const struct event *ev)
         buf_add(b, &n, sizeof(n));
         buf_add(b, fields[i]->ptr, fields[i]->len);
     }
+    if (ev->pool)
+        buf_add(b, ev->pool, sizeof(*ev->pool));
 }
 
 /* An event_fn: records into the struct buf at ctx (feed_record_event()). */

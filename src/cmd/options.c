@@ -98,6 +98,8 @@ int parse_log_format(const char *s, enum log_format *f)
         *f = LOGFMT_JSON; /* the jsonlog reader reads CloudNativePG's records too */
     else if (strcmp(s, "syslog") == 0)
         *f = LOGFMT_SYSLOG;
+    else if (strcmp(s, "pgbouncer") == 0)
+        *f = LOGFMT_PGBOUNCER;
     else
         return -1;
     return 0;

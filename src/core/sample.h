@@ -174,8 +174,9 @@ struct sample {
     bool has_pgbouncer;
     struct sample_pool *pools;
     int npools;
-    int64_t pgb_queries, pgb_xacts; /* SHOW STATS deltas, summed */
+    int64_t pgb_queries, pgb_xacts; /* SHOW STATS deltas, summed (a log: its stats lines) */
     double pgb_wait_ms;             /* client wait time during the interval */
+    int64_t pgb_refused;            /* clients turned away (a PgBouncer log's pooler errors) */
 
     struct sample_problem *problems;
     int nproblems;

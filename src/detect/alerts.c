@@ -63,11 +63,16 @@ uint64_t alert_id(enum finding_kind kind, const char *key)
     return h;
 }
 
-/* Deadlocks, new queries and refused connections are events: they need no streak. */
-static bool is_event_kind(enum finding_kind k)
+/*
+ * Deadlocks, new queries and refused connections (by the server, or clients
+ * a pooler turned away) are events: they need no streak.
+ */
+static bool is_event(const struct finding *f)
 {
+    enum finding_kind k = f->kind;
     return k == FK_DEADLOCKS || k == FK_NEW_HEAVY_QUERY || k == FK_CONN_REFUSED ||
-           k == FK_INDEX_ON_UPDATED;
+           k == FK_INDEX_ON_UPDATED ||
+           (k == FK_POOL_SATURATION && f->unit && strcmp(f->unit, "clients turned away") == 0);
 }
 
 /* For a HOT ratio, lower is worse; for every other measure, higher. */
@@ -213,7 +218,7 @@ static void settle_pending(struct alert_book *b)
             continue;
         }
         int need = e->raw_sev == FINDING_CRITICAL ? c->alert_for_critical : c->alert_for_warning;
-        if (e->hits >= need || is_event_kind(e->a.f.kind)) {
+        if (e->hits >= need || is_event(&e->a.f)) {
             e->a.f.severity = e->raw_sev;
             e->clear = 0;
             e->lower = 0;

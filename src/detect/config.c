@@ -64,6 +64,8 @@ static const struct key_def keys[] = {
     K(new_query_min_load, KT_NUMBER, 0, 1e6),
     K(connections_warning, KT_FRACTION, 0.01, 1),
     K(connections_critical, KT_FRACTION, 0.01, 1),
+    KD(pool_wait, pool_wait_ms, KT_MS, 0, 1e9),
+    KD(pool_wait_critical, pool_wait_critical_ms, KT_MS, 0, 1e9),
     KD(long_running, long_running_s, KT_SECONDS, 0, 1e9),
     KD(long_running_critical, long_running_critical_s, KT_SECONDS, 0, 1e9),
     KD(idle_in_transaction, idle_in_transaction_s, KT_SECONDS, 0, 1e9),
@@ -125,6 +127,8 @@ void detect_config_init(struct detect_config *cfg)
     cfg->new_query_min_load = 0.05;
     cfg->connections_warning = 0.8;
     cfg->connections_critical = 0.95;
+    cfg->pool_wait_ms = 250;
+    cfg->pool_wait_critical_ms = 2000;
     cfg->long_running_s = 60;
     cfg->long_running_critical_s = 600;
     cfg->idle_in_transaction_s = 30;
@@ -359,6 +363,7 @@ static bool check_consistent(const struct detect_config *c, char *why, size_t si
         { "min_history", "history", c->min_history, c->history },
         { "connections_warning", "connections_critical", c->connections_warning,
           c->connections_critical },
+        { "pool_wait", "pool_wait_critical", c->pool_wait_ms, c->pool_wait_critical_ms },
         { "long_running", "long_running_critical", c->long_running_s, c->long_running_critical_s },
         { "idle_in_transaction", "idle_in_transaction_critical", c->idle_in_transaction_s,
           c->idle_in_transaction_critical_s },

@@ -64,6 +64,13 @@
  *   connections_warning = 80%         fraction: warning at this share of the usable slots
  *   connections_critical = 95%        fraction: critical at this share
  *
+ * pooler_saturation (PgBouncer: clients waiting for a server connection; any client it
+ * turned away, query_wait_timeout or max_client_conn in its log, is critical)
+ *   pool_wait = 250ms                 duration: warning when the clients' mean wait per
+ *                                     transaction (SHOW STATS or the log's stats lines), or the
+ *                                     oldest waiting client's wait (SHOW POOLS), reaches this
+ *   pool_wait_critical = 2s           duration: critical from this wait
+ *
  * long_running_query and idle_in_transaction (per session)
  *   long_running = 60s                duration: an active statement older than this
  *   long_running_critical = 10m       duration: critical from this age
@@ -165,6 +172,7 @@ struct detect_config {
     /* connections */
     double connections_warning;
     double connections_critical;
+    double pool_wait_ms, pool_wait_critical_ms;
     /* sessions */
     double long_running_s;
     double long_running_critical_s;

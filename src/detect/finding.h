@@ -35,7 +35,8 @@
     X(FK_DB_LOAD, "database_load", "server")          /* database time per second up */       \
     X(FK_CALL_RATE, "call_rate", "server")            /* calls per second, all queries, up */ \
     X(FK_CONN_RATE, "connection_rate", "server")      /* new connections per second up */     \
-    X(FK_INDEX_ON_UPDATED, "index_on_updated_columns", "table") /* new index, SET column */
+    X(FK_INDEX_ON_UPDATED, "index_on_updated_columns", "table") /* new index, SET column */   \
+    X(FK_POOL_SATURATION, "pooler_saturation", "server")        /* clients wait at PgBouncer */
 
 enum finding_kind {
 #define X(e, name, scope) e,

@@ -3,7 +3,8 @@
  * connection_saturation and connections_refused (used against usable
  * slots, refusals in the log), long_running_query and idle_in_transaction
  * (per session), blocking_chain (per root blocker of the blocking tree)
- * and lock_waits (sessions waiting on heavyweight locks).
+ * lock_waits (sessions waiting on heavyweight locks) and pooler_saturation
+ * (clients waiting for a server connection at PgBouncer, or turned away).
  */
 #include "detect/internal.h"
 
@@ -272,9 +273,61 @@ static void judge_lock_waits(struct detector *d, const struct sample *s)
                       "lock; keep transactions short and set lock_timeout");
 }
 
+/*
+ * pooler_saturation: PgBouncer's clients wait for a server connection. The
+ * mean wait per transaction comes from SHOW STATS (or the stats lines of a
+ * log), the oldest waiter's from SHOW POOLS. A client turned away (the
+ * log's query_wait_timeout, max_client_conn) is critical at once: the
+ * application got an error. The server sees none of this: its connections
+ * stay at the pool's size.
+ */
+static void judge_pooler(struct detector *d, const struct sample *s)
+{
+    const struct detect_config *c = &d->cfg;
+    if (!s->has_pgbouncer)
+        return;
+    double mean_ms = s->pgb_xacts > 0 ? s->pgb_wait_ms / (double)s->pgb_xacts : 0;
+    double oldest_ms = 0;
+    int waiting = 0;
+    for (int i = 0; i < s->npools; i++) {
+        waiting += s->pools[i].cl_waiting;
+        if (s->pools[i].cl_waiting > 0 && 1000 * s->pools[i].maxwait_s > oldest_ms)
+            oldest_ms = 1000 * s->pools[i].maxwait_s;
+    }
+    double wait_ms = mean_ms > oldest_ms ? mean_ms : oldest_ms;
+    if (s->pgb_refused <= 0 && wait_ms < c->pool_wait_ms)
+        return;
+    bool crit = s->pgb_refused > 0 || wait_ms >= c->pool_wait_critical_ms;
+    struct finding *f = detect_add_finding(
+        d, FK_POOL_SATURATION, crit ? FINDING_CRITICAL : FINDING_WARNING, xstrdup("server"));
+    if (s->pgb_refused > 0) {
+        f->value = (double)s->pgb_refused;
+        f->threshold = 1;
+        f->unit = "clients turned away";
+        f->summary = detect_fmt("PgBouncer turned %" PRId64 " client%s away (no server connection "
+                                "in time, or no client slot); %.0f transactions/s went through",
+                                s->pgb_refused, s->pgb_refused == 1 ? "" : "s",
+                                (double)s->pgb_xacts / ((double)(s->end_us - s->start_us) / 1e6));
+    } else {
+        f->value = wait_ms;
+        f->threshold = crit ? c->pool_wait_critical_ms : c->pool_wait_ms;
+        f->unit = "ms";
+        f->summary = waiting > 0
+                         ? detect_fmt("%d client%s waiting at PgBouncer for a server connection, "
+                                      "the oldest for %.0f ms; %.0f ms waited a transaction",
+                                      waiting, waiting == 1 ? "" : "s", oldest_ms, mean_ms)
+                         : detect_fmt("PgBouncer's clients waited %.0f ms a transaction for a "
+                                      "server connection",
+                                      mean_ms);
+    }
+    f->next = xstrdup("the pool's server connections are all taken: find the sessions that hold "
+                      "them (idle in transaction, or slow queries) before raising the pool size");
+}
+
 void detect_judge_sessions(struct detector *d, const struct sample *s)
 {
     judge_connections(d, s);
+    judge_pooler(d, s);
     for (int i = 0; i < s->nsessions; i++)
         judge_session(d, &s->sessions[i]);
     judge_blocking(d, s);

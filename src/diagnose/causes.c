@@ -174,6 +174,50 @@ static void cause_hot_index(struct diag_ctx *x, const struct devent *e, const ch
 
 /* --- pool_exhaustion -------------------------------------------------------------- */
 
+/* What PgBouncer showed in a window: clients turned away, waiting, and the transactions. */
+struct pooler_view {
+    int64_t refused, xacts;
+    int waiting;
+    double oldest_ms, wait_ms;
+};
+
+static struct pooler_view pooler_view(const struct window *w)
+{
+    struct pooler_view v = { 0 };
+    for (size_t i = 0; i < w->n; i++) {
+        const struct dpoint *p = w->p[i];
+        v.refused += p->pool_refused;
+        v.xacts += p->pool_xacts;
+        v.wait_ms += p->pool_wait_ms;
+        if (p->pool_waiting > v.waiting)
+            v.waiting = p->pool_waiting;
+        if (p->pool_oldest_ms > v.oldest_ms)
+            v.oldest_ms = p->pool_oldest_ms;
+    }
+    return v;
+}
+
+/* The pooler's part of the evidence; whether it saw clients wait or turned away. */
+static bool pooler_evidence(struct diag_ctx *x, struct cause *g, struct pooler_view *during)
+{
+    struct pooler_view b = pooler_view(x->before);
+    *during = pooler_view(x->after);
+    if (!during->refused && !during->waiting && !(during->wait_ms > 0))
+        return false;
+    json_t *o = json_object();
+    json_object_set_new(o, "clients_turned_away", json_integer((json_int_t)during->refused));
+    json_object_set_new(o, "clients_waiting_max", json_integer(during->waiting));
+    json_object_set_new(o, "oldest_wait_ms", jsonstr_num(during->oldest_ms));
+    json_object_set_new(o, "wait_ms_per_transaction",
+                        jsonstr_num(during->xacts ? during->wait_ms / (double)during->xacts : 0));
+    json_object_set_new(o, "transactions_per_s_before",
+                        jsonstr_num(diag_rate((double)b.xacts, x->before)));
+    json_object_set_new(o, "transactions_per_s_during",
+                        jsonstr_num(diag_rate((double)during->xacts, x->after)));
+    json_object_set_new(g->evidence, "pgbouncer", o);
+    return true;
+}
+
 static void cause_pool(struct diag_ctx *x, const struct devent *e)
 {
     struct diagnoser *d = x->d;
@@ -225,18 +269,28 @@ static void cause_pool(struct diag_ctx *x, const struct devent *e)
     json_object_set_new(g->evidence, "holding_sessions", json_integer(d->holders_total));
     if (top)
         json_object_set_new(g->evidence, "longest_hold_s", jsonstr_num(top->max_age_s));
-    if (usable > 0 || max1 > 0)
+    struct pooler_view pv;
+    const char *most = top && *top->app ? ", most from '" : "";
+    const char *app = top && *top->app ? top->app : "", *close = top && *top->app ? "'" : "";
+    if (pooler_evidence(x, g, &pv) && d->holders_total)
+        g->summary = diag_fmt("PgBouncer turned %lld clients away and kept up to %d waiting (the "
+                              "oldest %.1f s) while %d sessions held the server connections (%d "
+                              "idle in transaction)%s%s%s",
+                              (long long)pv.refused, pv.waiting, pv.oldest_ms / 1000,
+                              d->holders_total, idle, most, app, close);
+    else if (json_object_get(g->evidence, "pgbouncer")) /* its log alone: not who held them */
+        g->summary = diag_fmt("PgBouncer turned %lld clients away and kept up to %d waiting (the "
+                              "oldest %.1f s): every server connection of the pool was taken; "
+                              "the server's log shows by whom",
+                              (long long)pv.refused, pv.waiting, pv.oldest_ms / 1000);
+    else if (usable > 0 || max1 > 0)
         g->summary = diag_fmt("connections rose from %d to %d of %d usable; %d sessions held "
                               "theirs (%d idle in transaction)%s%s%s",
-                              max0, max1, usable, d->holders_total, idle,
-                              top && *top->app ? ", most from '" : "",
-                              top && *top->app ? top->app : "", top && *top->app ? "'" : "");
+                              max0, max1, usable, d->holders_total, idle, most, app, close);
     else /* a log: no connection counts, only the refusals and the open transactions */
         g->summary = diag_fmt("%lld connections refused while %d sessions held theirs (%d idle "
                               "in transaction)%s%s%s",
-                              (long long)refused, d->holders_total, idle,
-                              top && *top->app ? ", most from '" : "",
-                              top && *top->app ? top->app : "", top && *top->app ? "'" : "");
+                              (long long)refused, d->holders_total, idle, most, app, close);
     g->fix = xstrdup("end the transactions the application leaves open; set "
                      "idle_in_transaction_session_timeout and statement_timeout, and keep the "
                      "pool below the usable connections");
@@ -697,6 +751,7 @@ static void causes_from_event(struct diag_ctx *x, const struct devent *e)
         break;
     case FK_CONN_SATURATION:
     case FK_CONN_REFUSED:
+    case FK_POOL_SATURATION:
         cause_pool(x, e);
         break;
     case FK_CALL_SURGE: {

@@ -48,6 +48,10 @@ struct dpoint {
     int64_t calls, sessions, refused, lock_waits, deadlocks, errors;
     double total_ms;
     int connections, usable, idle_in_tx, waiting, clients;
+    /* PgBouncer: clients turned away, transactions through it, clients waiting and the oldest */
+    int64_t pool_refused, pool_xacts;
+    int pool_waiting;
+    double pool_wait_ms, pool_oldest_ms;
     bool has_blks; /* queries carry block counts (pg_stat_statements) */
     struct dq q[DIAG_TOPQ];
     int nq;

@@ -417,6 +417,14 @@ static void summarise(struct diagnoser *d, struct dpoint *p, const struct sample
     p->clients = s->distinct_clients;
     p->sessions = s->db.sessions;
     p->refused = s->log_refused;
+    p->pool_refused = s->pgb_refused;
+    p->pool_xacts = s->pgb_xacts;
+    p->pool_wait_ms = s->pgb_wait_ms;
+    for (int i = 0; i < s->npools; i++) {
+        p->pool_waiting += s->pools[i].cl_waiting;
+        if (s->pools[i].cl_waiting > 0 && 1000 * s->pools[i].maxwait_s > p->pool_oldest_ms)
+            p->pool_oldest_ms = 1000 * s->pools[i].maxwait_s;
+    }
     p->errors = s->log_errors;
     p->lock_waits = s->log_lock_waits;
     p->deadlocks = s->db.deadlocks > s->log_deadlocks ? s->db.deadlocks : s->log_deadlocks;

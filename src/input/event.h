@@ -28,7 +28,8 @@
     X(CHECKPOINT, "checkpoint", "a checkpoint or restartpoint completed")              \
     X(TEMP_FILE, "temp_file", "a temporary file was removed, with its size")           \
     X(AUTOVACUUM, "autovacuum", "an automatic vacuum of a table finished")             \
-    X(AUTOANALYZE, "autoanalyze", "an automatic analyze of a table finished")
+    X(AUTOANALYZE, "autoanalyze", "an automatic analyze of a table finished")          \
+    X(POOL_STATS, "pool_stats", "a PgBouncer stats line: its averages over stats_period")
 
 enum event_kind {
 #define EVENT_KIND_ENUM(name, json, doc) EV_##name,
@@ -66,6 +67,18 @@ enum event_flag {
     EVF_TOO_MANY_CLIENTS = 1 << 1, /* connection refused for lack of slots (53300) */
     EVF_PLAN_JSON = 1 << 2,        /* EV_PLAN in auto_explain's JSON format */
     EVF_CANCELED = 1 << 3,         /* statement timeout or user cancel (57014) */
+    EVF_POOL_REFUSED = 1 << 4, /* a pooler turned a client away (PgBouncer's query_wait_timeout…) */
+    EVF_POOL_WAITED = 1 << 5, /* a client closed after waiting duration_us for a server */
+};
+
+/*
+ * A PgBouncer "stats:" line: averages over its stats_period, all pools
+ * together (the log's counterpart of SHOW STATS's avg_* columns).
+ */
+struct pool_stats {
+    int64_t xacts_per_s, queries_per_s;
+    int64_t xact_us, query_us; /* mean transaction and query time */
+    int64_t wait_us;           /* client wait per second of the period (avg_wait_time) */
 };
 
 struct event {
@@ -85,10 +98,11 @@ struct event {
     struct str stmt_name; /* prepared statement or portal name */
     struct str params;    /* bind parameters: "$1 = '42', $2 = 'x'" */
     struct str detail, hint, context;
-    struct str plan;   /* auto_explain plan body */
-    struct str object; /* table of an autovacuum, lock type of a lock wait */
-    uint64_t line;     /* 1-based line of the record's start in its input */
-    uint32_t input;    /* index of the input the record came from */
+    struct str plan;               /* auto_explain plan body */
+    struct str object;             /* table of an autovacuum, lock type of a lock wait */
+    const struct pool_stats *pool; /* EV_POOL_STATS only, else NULL */
+    uint64_t line;                 /* 1-based line of the record's start in its input */
+    uint32_t input;                /* index of the input the record came from */
 };
 
 typedef void event_fn(void *ctx, const struct event *ev);

@@ -5,6 +5,7 @@
  */
 #include "logparser.h"
 
+#include "bouncerlog.h"
 #include "pgcsv.h"
 #include "pgjson.h"
 #include "pgprefix.h"
@@ -43,6 +44,7 @@ struct logparser {
     struct pgcsv_reader csv_r;
     struct pgjson_reader json_r;
     struct pgsyslog_reader syslog_r;
+    struct bouncerlog_reader bouncer_r;
 };
 
 const char *log_format_name(enum log_format f)
@@ -56,6 +58,8 @@ const char *log_format_name(enum log_format f)
         return "jsonlog";
     case LOGFMT_SYSLOG:
         return "syslog";
+    case LOGFMT_PGBOUNCER:
+        return "pgbouncer";
     default:
         return "auto";
     }
@@ -151,6 +155,9 @@ enum log_format logparser_detect(const char *buf, size_t len)
         return LOGFMT_JSON;
     if (pgsyslog_detect(buf + i, len - i))
         return LOGFMT_SYSLOG;
+    const char *nl = memchr(buf + i, '\n', len - i);
+    if (bouncerlog_is_line(buf + i, nl ? (size_t)(nl - buf) - i : len - i))
+        return LOGFMT_PGBOUNCER;
     struct str rest = str_make(buf + i, len - i);
     int64_t ts;
     int off;
@@ -182,6 +189,10 @@ static void start(struct logparser *p, const char *buf, size_t len, bool eof)
         p->syslog_r.line = p->start_line;
         break;
     }
+    case LOGFMT_PGBOUNCER:
+        bouncerlog_init(&p->bouncer_r, p->input);
+        p->bouncer_r.line = p->start_line;
+        break;
     default:
         p->format = LOGFMT_STDERR;
         if (!p->prefix)
@@ -274,6 +285,8 @@ static size_t feed_reader(struct logparser *p, const char *buf, size_t len, bool
         return pgjson_feed(&p->json_r, buf, len, eof, emit, ctx);
     case LOGFMT_SYSLOG:
         return pgsyslog_feed(&p->syslog_r, buf, len, eof, emit, ctx);
+    case LOGFMT_PGBOUNCER:
+        return bouncerlog_feed(&p->bouncer_r, buf, len, eof, emit, ctx);
     default:
         return pgstderr_feed(&p->stderr_r, buf, len, eof, emit, ctx);
     }
@@ -288,7 +301,7 @@ size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof
             return 0;
         start(p, buf, len, eof);
     }
-    if (p->format_given || p->format == LOGFMT_SYSLOG)
+    if (p->format_given || p->format == LOGFMT_SYSLOG || p->format == LOGFMT_PGBOUNCER)
         return feed_reader(p, buf, len, eof, emit, ctx);
     size_t done = 0;
     for (;;) {
@@ -320,6 +333,8 @@ uint64_t logparser_line(const struct logparser *p)
         return p->json_r.line;
     case LOGFMT_SYSLOG:
         return p->syslog_r.line;
+    case LOGFMT_PGBOUNCER:
+        return p->bouncer_r.line;
     default:
         return p->stderr_r.line;
     }
@@ -339,6 +354,9 @@ void logparser_set_line(struct logparser *p, uint64_t line)
         break;
     case LOGFMT_SYSLOG:
         p->syslog_r.line = line;
+        break;
+    case LOGFMT_PGBOUNCER:
+        p->bouncer_r.line = line;
         break;
     default:
         p->stderr_r.line = line;
@@ -368,6 +386,8 @@ size_t logparser_sync(enum log_format format, const struct pgprefix *prefix, con
         return pgjson_sync(buf, len);
     case LOGFMT_SYSLOG:
         return pgsyslog_sync(buf, len);
+    case LOGFMT_PGBOUNCER:
+        return bouncerlog_sync(buf, len);
     default:
         return pgstderr_sync(prefix, buf, len);
     }

@@ -1,7 +1,7 @@
 /*
  * struct logparser: turns the bytes of one PostgreSQL log into events,
  * whatever its format (stderr with any log_line_prefix, csvlog, jsonlog,
- * syslog).
+ * syslog), and PgBouncer's log, read next to the server's.
  *
  * Push model: the caller reads the input into a buffer and calls
  * logparser_feed() with what it has; the parser emits every record that is
@@ -22,11 +22,12 @@
 #include <stdint.h>
 
 enum log_format {
-    LOGFMT_AUTO,   /* decide from the first bytes */
-    LOGFMT_STDERR, /* stderr (and file) destination with a log_line_prefix */
-    LOGFMT_CSV,    /* csvlog */
-    LOGFMT_JSON,   /* jsonlog (PostgreSQL 15+) */
-    LOGFMT_SYSLOG, /* the syslog destination as written by rsyslog or syslog-ng */
+    LOGFMT_AUTO,      /* decide from the first bytes */
+    LOGFMT_STDERR,    /* stderr (and file) destination with a log_line_prefix */
+    LOGFMT_CSV,       /* csvlog */
+    LOGFMT_JSON,      /* jsonlog (PostgreSQL 15+) */
+    LOGFMT_SYSLOG,    /* the syslog destination as written by rsyslog or syslog-ng */
+    LOGFMT_PGBOUNCER, /* PgBouncer's own log file (its logfile setting) */
 };
 
 struct logparser;

@@ -675,6 +675,9 @@ static void events_table(const struct report *r, struct buf *b)
     buf_reset(&v);
     buf_addf(&v, "%" PRIu64, c->plans);
     event_row(b, "auto_explain plans", v.ptr);
+    buf_reset(&v);
+    if (report_pooler_line(r, &v))
+        event_row(b, "PgBouncer", v.ptr);
     buf_addstr(b, "</table>\n</section>\n");
     buf_release(&v);
 }

@@ -223,6 +223,31 @@ static json_t *query_timelines_json(const struct report *r)
     return arr;
 }
 
+/* A PgBouncer log's stats lines and the clients it turned away; null without one. */
+static json_t *pooler_json(const struct report *r)
+{
+    const struct collector *c = r->c;
+    if (!c->npool_stats && !c->pool_refused)
+        return json_null();
+    json_t *o = json_object(), *stats = json_array();
+    for (size_t i = 0; i < c->npool_stats; i++) {
+        const struct pool_stat *p = &c->pool_stats[i];
+        json_t *s = json_object();
+        json_object_set_new(s, "time", time_or_null(r, p->ts_us));
+        json_object_set_new(s, "period_s", jsonstr_num((double)p->period_us / 1e6));
+        json_object_set_new(s, "xacts_per_s", json_integer((json_int_t)p->avg.xacts_per_s));
+        json_object_set_new(s, "queries_per_s", json_integer((json_int_t)p->avg.queries_per_s));
+        json_object_set_new(s, "xact_ms", ms((double)p->avg.xact_us / 1000));
+        json_object_set_new(s, "query_ms", ms((double)p->avg.query_us / 1000));
+        json_object_set_new(s, "wait_ms_per_s", ms((double)p->avg.wait_us / 1000));
+        json_array_append_new(stats, s);
+    }
+    json_object_set_new(o, "clients_turned_away", json_integer((json_int_t)c->pool_refused));
+    json_object_set_new(o, "clients_gave_up_waiting", json_integer((json_int_t)c->npool_waits));
+    json_object_set_new(o, "stats", stats);
+    return o;
+}
+
 static json_t *events_json(const struct report *r)
 {
     const struct collector *c = r->c;
@@ -288,6 +313,7 @@ static json_t *events_json(const struct report *r)
         json_array_append_new(tables, t);
     }
     json_object_set_new(o, "tables", tables);
+    json_object_set_new(o, "pgbouncer", pooler_json(r));
     return o;
 }
 

@@ -328,8 +328,13 @@ static void events(const struct report *r, struct buf *b)
     report_bytes(b, c->temp_bytes);
     buf_addf(b, "\n- Checkpoints: %" PRIu64 ", %.1f s\n", c->checkpoints,
              (double)c->checkpoint_us / 1e6);
-    buf_addf(b, "- Autovacuum: %" PRIu64 " vacuums, %" PRIu64 " analyzes\n\n", c->autovacuums,
+    buf_addf(b, "- Autovacuum: %" PRIu64 " vacuums, %" PRIu64 " analyzes\n", c->autovacuums,
              c->autoanalyzes);
+    struct buf p = BUF_INIT;
+    if (report_pooler_line(r, &p))
+        buf_addf(b, "- PgBouncer: %s\n", p.ptr);
+    buf_release(&p);
+    buf_addch(b, '\n');
 }
 
 static void timeline(const struct report *r, struct buf *b)

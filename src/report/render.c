@@ -458,6 +458,44 @@ void report_input_losses(const struct input_info *in, struct buf *b)
         buf_addf(b, ", damaged after %" PRIu64 " bytes: %s", in->damage_bytes, in->damage);
 }
 
+bool report_pooler_line(const struct report *r, struct buf *b)
+{
+    const struct collector *c = r->c;
+    if (!c->npool_stats && !c->pool_refused)
+        return false;
+    if (c->npool_stats) {
+        const struct pool_stat *worst = &c->pool_stats[0];
+        int64_t lo = INT64_MAX, hi = 0;
+        for (size_t i = 0; i < c->npool_stats; i++) {
+            const struct pool_stat *p = &c->pool_stats[i];
+            lo = p->avg.xacts_per_s < lo ? p->avg.xacts_per_s : lo;
+            hi = p->avg.xacts_per_s > hi ? p->avg.xacts_per_s : hi;
+            if (p->avg.wait_us > worst->avg.wait_us)
+                worst = p;
+        }
+        buf_addf(b,
+                 "%zu stats lines, %" PRId64 " to %" PRId64 " transactions/s, clients waited "
+                 "up to %.1f ms a second",
+                 c->npool_stats, lo, hi, (double)worst->avg.wait_us / 1000);
+        if (worst->avg.wait_us > 0) {
+            buf_addstr(b, " (");
+            report_time(r, b, worst->ts_us);
+            buf_addch(b, ')');
+        }
+        buf_addstr(b, "; ");
+    }
+    buf_addf(b, "%" PRIu64 " clients turned away", c->pool_refused);
+    if (c->npool_waits) {
+        int64_t longest = 0;
+        for (size_t i = 0; i < c->npool_waits; i++)
+            if (c->pool_waits[i].end_us - c->pool_waits[i].start_us > longest)
+                longest = c->pool_waits[i].end_us - c->pool_waits[i].start_us;
+        buf_addf(b, ", %zu after waiting up to %.0f s for a server", c->npool_waits,
+                 (double)longest / 1e6);
+    }
+    return true;
+}
+
 void report_bytes(struct buf *b, int64_t bytes)
 {
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };

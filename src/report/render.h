@@ -148,5 +148,12 @@ struct dim_count *report_dims(const struct report *r, const struct dim_top *d);
 void report_fingerprint(char out[17], uint64_t fp);
 /* Human size: "1.2 GB". */
 void report_bytes(struct buf *b, int64_t bytes);
+/*
+ * What a PgBouncer log showed, in one line: its transactions a second
+ * (lowest, highest), the worst client wait and when, the clients it turned
+ * away and how long those that gave up had waited. False (nothing added)
+ * when the inputs had no PgBouncer log.
+ */
+bool report_pooler_line(const struct report *r, struct buf *b);
 
 #endif

@@ -142,6 +142,10 @@ static void events(const struct report *r, struct buf *b)
              (double)c->checkpoint_us / 1e6);
     buf_addf(b, "  autovacuum         %" PRIu64 " vacuums, %" PRIu64 " analyzes\n", c->autovacuums,
              c->autoanalyzes);
+    struct buf p = BUF_INIT;
+    if (report_pooler_line(r, &p))
+        buf_addf(b, "  pgbouncer          %s\n", p.ptr);
+    buf_release(&p);
 }
 
 static void timeline(const struct report *r, struct buf *b)

@@ -280,6 +280,7 @@ void collector_release(struct collector *c)
     finetl_release(c);
     changes_release(c);
     xacts_release(c);
+    pooler_release(c);
     buf_release(&c->norm);
     buf_release(&c->plan_outline);
     names_release(&c->names);
@@ -992,7 +993,9 @@ static void on_error(struct collector *c, const struct event *ev)
             f->deadlocks++;
         }
     }
-    if (ev->flags & EVF_TOO_MANY_CLIENTS) {
+    if (ev->flags & EVF_POOL_REFUSED) {
+        pooler_note_refused(c, ev);
+    } else if (ev->flags & EVF_TOO_MANY_CLIENTS) {
         c->refused++;
         if (t) {
             t->refused++;
@@ -1165,7 +1168,12 @@ void collector_add_event(void *ctx, const struct event *ev)
     case EV_AUTOANALYZE:
         on_table(c, ev);
         break;
+    case EV_POOL_STATS:
+        pooler_note_stats(c, ev);
+        break;
     default:
+        if (ev->flags & EVF_POOL_WAITED)
+            pooler_note_wait(c, ev);
         if (ev->severity == SEV_WARNING)
             c->warnings++;
         changes_note_message(c, ev);
@@ -1450,6 +1458,7 @@ void collector_merge(struct collector *dst, struct collector *src, uint64_t line
     finetl_merge_buckets(dst, src);
     changes_merge(dst, src, line_base);
     xacts_merge(dst, src);
+    pooler_merge(dst, src, line_base);
     for (size_t i = 0; i < src->samples.ngap_spans; i++)
         collector_add_gap(dst, src->samples.gap_spans[i].start_us,
                           src->samples.gap_spans[i].end_us);
@@ -1510,6 +1519,7 @@ void collector_finish(struct collector *c)
         settle(c, &c->pids[i].bind, c->pids[i].pid);
     }
     xacts_finish(c);
+    pooler_finish(c);
 }
 
 uint64_t collector_folded_queries(const struct collector *c)

@@ -11,6 +11,8 @@
  *   - the other events: errors grouped by SQLSTATE and message, lock waits,
  *     deadlocks, refused connections, connections, checkpoints, temp files,
  *     autovacuum; and the lines that were not recognised;
+ *   - from a PgBouncer log: its stats lines and the clients it turned away
+ *     (stats/pooler.c);
  *   - for the diagnosis, independent of the report's interval: a fine
  *     timeline, globally and per fingerprint (stats/finetl.c); the changes
  *     the log shows, DDL, settings, new applications, restarts
@@ -199,6 +201,21 @@ struct fine_bucket {
     uint64_t queries;
     int64_t total_us;
     uint32_t errors, refused, connections, disconnections, lock_waits, deadlocks;
+    uint32_t pool_refused; /* clients a pooler turned away (not in refused: the server's) */
+};
+
+/* A client that waited at PgBouncer for a server connection until it was turned away. */
+struct pool_wait {
+    int64_t start_us, end_us;
+};
+
+/* A PgBouncer stats line (stats/pooler.c): its averages over the period that ends at ts_us. */
+struct pool_stat {
+    int64_t ts_us;
+    int64_t period_us; /* since the line before of the same input (collector_finish) */
+    struct pool_stats avg;
+    uint32_t input;
+    uint64_t line;
 };
 
 /* A change the log shows (DDL, a setting, a restart), as core/sample.h's kinds. */
@@ -353,6 +370,13 @@ struct collector {
     size_t nxacts, capxacts;
     struct lock_wait_rec *lockwaits;
     size_t nlockwaits, caplockwaits;
+
+    /* a PgBouncer log (stats/pooler.c) */
+    struct pool_stat *pool_stats; /* in time order after collector_finish */
+    size_t npool_stats, cappool_stats;
+    struct pool_wait *pool_waits; /* clients that waited and gave up, by end after finish */
+    size_t npool_waits, cappool_waits;
+    uint64_t pool_refused; /* clients the pooler turned away (counted in errors too) */
 };
 
 void collector_init(struct collector *c, const struct collector_opts *opts);

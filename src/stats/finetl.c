@@ -97,6 +97,7 @@ static void fold_buckets(struct collector *c, int64_t step)
         d->total_us += old[i].total_us;
         d->errors += old[i].errors;
         d->refused += old[i].refused;
+        d->pool_refused += old[i].pool_refused;
         d->connections += old[i].connections;
         d->disconnections += old[i].disconnections;
         d->lock_waits += old[i].lock_waits;
@@ -169,6 +170,7 @@ void finetl_merge_buckets(struct collector *dst, const struct collector *src)
         d->total_us += s->total_us;
         d->errors += s->errors;
         d->refused += s->refused;
+        d->pool_refused += s->pool_refused;
         d->connections += s->connections;
         d->disconnections += s->disconnections;
         d->lock_waits += s->lock_waits;

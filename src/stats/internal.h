@@ -44,6 +44,16 @@ void collector_add_gap(struct collector *c, int64_t start_us, int64_t end_us);
 bool series_put(struct series_point **v, size_t *n, size_t *cap, int64_t bucket, uint64_t calls,
                 int64_t total_us);
 
+/* PgBouncer's log (pooler.c). */
+void pooler_note_stats(struct collector *c, const struct event *ev);
+void pooler_note_refused(struct collector *c, const struct event *ev);
+void pooler_note_wait(struct collector *c, const struct event *ev);
+/* Appends src's stats lines (its lines relative to its range: line_base is added). */
+void pooler_merge(struct collector *dst, const struct collector *src, uint64_t line_base);
+/* Puts the stats lines in time order and measures each one's period. */
+void pooler_finish(struct collector *c);
+void pooler_release(struct collector *c);
+
 /* The fine timeline (finetl.c). */
 void finetl_init(struct collector *c);
 void finetl_release(struct collector *c);

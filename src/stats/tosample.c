@@ -136,9 +136,12 @@ struct walk {
     size_t nwaits;
     int64_t new_from;
     /* Sessions connected, from the connection and disconnection lines (0 when not logged). */
-    int64_t *level; /* after each fine bucket (by bucket order) */
-    int64_t now;    /* the level after the last bucket walked */
-    int usable;     /* the level at which the server refused connections: its usable slots */
+    int64_t *level;       /* after each fine bucket (by bucket order) */
+    int64_t now;          /* the level after the last bucket walked */
+    int usable;           /* the level at which the server refused connections: its usable slots */
+    size_t pool;          /* the first PgBouncer stats line that may reach into the step */
+    size_t pool_wait;     /* the first client wait that may reach into it */
+    int64_t pool_longest; /* the longest period of a stats line */
 };
 
 static const char *name_of(const struct collector *c, uint32_t id, struct sample *s)
@@ -342,6 +345,57 @@ static void connection_levels(struct walk *w)
     }
 }
 
+/*
+ * What PgBouncer's stats lines say of [b, e): each line's rates over the
+ * part of its period inside the step. Its wait is per second of the
+ * period (avg_wait_time), so the step's total wait is that times the
+ * seconds shared, as SHOW STATS's total_wait_time delta would give live.
+ */
+static void add_pooler(struct walk *w, struct sample *s, int64_t b, int64_t e)
+{
+    const struct collector *c = w->c;
+    s->has_pgbouncer = c->npool_stats > 0 || c->pool_refused > 0;
+    while (w->pool < c->npool_stats && c->pool_stats[w->pool].ts_us <= b)
+        w->pool++;
+    double xacts = 0, queries = 0, wait_ms = 0;
+    for (size_t i = w->pool; i < c->npool_stats && c->pool_stats[i].ts_us - w->pool_longest < e;
+         i++) {
+        const struct pool_stat *p = &c->pool_stats[i];
+        int64_t from = p->ts_us - p->period_us > b ? p->ts_us - p->period_us : b;
+        int64_t to = p->ts_us < e ? p->ts_us : e;
+        if (to <= from)
+            continue;
+        double sec = (double)(to - from) / 1e6;
+        xacts += sec * (double)p->avg.xacts_per_s;
+        queries += sec * (double)p->avg.queries_per_s;
+        wait_ms += sec * (double)p->avg.wait_us / 1000;
+    }
+    /* The clients the log shows waiting (those that gave up): one pool for them all. */
+    int waiting = 0;
+    double oldest_s = 0;
+    while (w->pool_wait < c->npool_waits && c->pool_waits[w->pool_wait].end_us <= b)
+        w->pool_wait++;
+    for (size_t i = w->pool_wait; i < c->npool_waits; i++) {
+        const struct pool_wait *x = &c->pool_waits[i];
+        if (x->start_us >= e)
+            continue;
+        waiting++;
+        double s_waited = (double)((x->end_us < e ? x->end_us : e) - x->start_us) / 1e6;
+        if (s_waited > oldest_s)
+            oldest_s = s_waited;
+    }
+    if (waiting) {
+        s->pools = arena_alloc(&s->arena, sizeof(*s->pools));
+        s->pools[0] = (struct sample_pool){
+            .db = "", .user = "", .cl_waiting = waiting, .maxwait_s = oldest_s
+        };
+        s->npools = 1;
+    }
+    s->pgb_xacts = llround(xacts);
+    s->pgb_queries = llround(queries);
+    s->pgb_wait_ms = wait_ms;
+}
+
 static void fill_step(struct walk *w, struct sample *s, int64_t b, int64_t step, size_t *k)
 {
     const struct collector *c = w->c;
@@ -351,6 +405,7 @@ static void fill_step(struct walk *w, struct sample *s, int64_t b, int64_t step,
         if (f->bucket >= b) {
             s->log_errors += f->errors;
             s->log_refused += f->refused;
+            s->pgb_refused += f->pool_refused;
             s->log_lock_waits += f->lock_waits;
             s->log_deadlocks += f->deadlocks;
             s->db.sessions += f->connections;
@@ -367,6 +422,7 @@ static void fill_step(struct walk *w, struct sample *s, int64_t b, int64_t step,
     s->sessions = arena_alloc(&s->arena, sizeof(*s->sessions) * MAX_SESSIONS);
     add_holders(w, s, b + step);
     add_waiters(w, s, b, b + step);
+    add_pooler(w, s, b, b + step);
 }
 
 void collector_to_samples(const struct collector *c, int64_t step_us, int warmup_steps,
@@ -386,6 +442,9 @@ void collector_to_samples(const struct collector *c, int64_t step_us, int warmup
     w.active = xmalloc((c->nxacts ? c->nxacts : 1) * sizeof(size_t));
     w.waits = xmalloc((c->nlockwaits ? c->nlockwaits : 1) * sizeof(size_t));
     connection_levels(&w);
+    for (size_t i = 0; i < c->npool_stats; i++)
+        if (c->pool_stats[i].period_us > w.pool_longest)
+            w.pool_longest = c->pool_stats[i].period_us;
     int64_t first = floor_to(w.fine[0]->bucket, step_us);
     int64_t last = w.fine[c->nfine - 1]->bucket;
     w.new_from = first + (int64_t)warmup_steps * step_us;

@@ -150,4 +150,50 @@ is "$(jq -c '[.summary.queries, .summary.errors, .inputs[0].unparsed_lines]' "$t
 is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cnpg-big.1.json" | md5sum)" \
     "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cnpg-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
 
+# --- PgBouncer's log next to the server's: a pool exhausted by idle transactions -----------------
+pgb=$DATA/pgbouncer-pool.log
+srv=$DATA/pgbouncer-server.log.gz
+"$SLEUTH" analyze -f json -o "$tmp/srv.json" "$srv"
+is "$(jq -c '[.inputs[0].format, (.incidents | length)]' "$tmp/srv.json")" '["stderr",0]' \
+    "pool exhaustion behind PgBouncer: the server's log alone shows no incident"
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j -f json -o "$tmp/pgb.$j.json" "$pgb" "$srv"
+    ok $? "PgBouncer and server logs, -j $j: analyze exits 0"
+done
+is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/pgb.1.json" | md5sum)" \
+    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/pgb.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
+is "$(jq -c '.inputs[0] | [.format, .records, .unparsed_lines]' "$tmp/pgb.1.json")" '["pgbouncer",90,0]' \
+    "PgBouncer log: detected without flags, its 90 lines read"
+is "$(jq -c '[.events.errors[] | select(.message | startswith("pooler error")) | [.severity, .message, .count]]' "$tmp/pgb.1.json")" \
+    '[["ERROR","pooler error: query_wait_timeout",13],["ERROR","pooler error: no more connections allowed (max_client_conn)",3]]' \
+    "PgBouncer log: its pooler errors grouped, with their counts"
+is "$(jq -c '.events.pgbouncer | [.clients_turned_away, .clients_gave_up_waiting, (.stats | length), (.stats | map(.xacts_per_s) | min), (.stats | map(.xacts_per_s) | max), .stats[0].wait_ms_per_s, .stats[1].period_s]' "$tmp/pgb.1.json")" \
+    '[16,13,11,0,40,5.264,10.002]' "PgBouncer log: 11 stats lines (0 to 40 transactions/s), 16 clients turned away, 13 after waiting"
+is "$(jq -c '[.summary.queries, .summary.errors, .events.too_many_connections]' "$tmp/pgb.1.json")" '[2820,16,0]' \
+    "PgBouncer log: the server's queries counted once, no refusal blamed on the server"
+is "$(jq -c '[(.incidents | length), .incidents[0].causes[0].cause, .incidents[0].onset, .incidents[0].end]' "$tmp/pgb.1.json")" \
+    '[1,"pool_exhaustion","2026-12-07T07:02:22.000+00:00","2026-12-07T07:02:50.000+00:00"]' \
+    "PgBouncer and server logs: one incident, pool exhaustion, from the idle transactions' start (07:02:21.99) to the timeouts' end"
+is "$(jq -r '.incidents[0].causes[0].summary' "$tmp/pgb.1.json")" \
+    "PgBouncer turned 16 clients away and kept up to 13 waiting (the oldest 20.0 s) while 3 sessions held the server connections (3 idle in transaction)" \
+    "... the cause names the pooler's figures and the three sessions idle in transaction"
+is "$(jq -c '.incidents[0].causes[0].evidence.pgbouncer | [.clients_turned_away, .clients_waiting_max, .transactions_per_s_before > 30]' "$tmp/pgb.1.json")" \
+    '[16,13,true]' "... its evidence: clients turned away and waiting, the transactions before"
+"$SLEUTH" analyze --log-format pgbouncer -f json -o "$tmp/pgb-named.json" "$pgb"
+is "$(jq -c '[.inputs[0].format, .inputs[0].records, .incidents[0].causes[0].cause]' "$tmp/pgb-named.json")" \
+    '["pgbouncer",90,"pool_exhaustion"]' "--log-format pgbouncer: the same reading; the pooler's log alone finds the exhaustion"
+for f in text md html; do
+    "$SLEUTH" analyze -f $f -o "$tmp/pgb.$f" "$pgb" "$srv"
+    ok $? "PgBouncer and server logs: the $f report"
+    like "$(cat "$tmp/pgb.$f")" "16 clients turned away, 13 after waiting up to 20 s for a server" "... the $f report's PgBouncer line"
+done
+for _ in $(seq 2000); do cat "$pgb"; done > "$tmp/pgb-big.log" # 24 MB: split in ranges
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j -f json -o "$tmp/pgb-big.$j.json" "$tmp/pgb-big.log" 2>/dev/null
+done
+is "$(jq -c '[.inputs[0].records, .summary.errors, .events.pgbouncer.clients_turned_away, (.events.pgbouncer.stats | length)]' "$tmp/pgb-big.1.json")" \
+    "[180000,32000,32000,22000]" "PgBouncer log x2000: every line"
+is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/pgb-big.1.json" | md5sum)" \
+    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/pgb-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
+
 done_testing
