@@ -53,7 +53,7 @@ static const char *const usage[] = {
     "",
     "  -f, --format FMT        text (default), json, md, html",
     "  -o, --output FILE       write the report to FILE instead of stdout",
-    "      --log-format FMT    auto (default), stderr, csvlog, jsonlog, cnpg, syslog, pgbouncer",
+    "      --log-format FMT    auto (default), stderr, csvlog, jsonlog, cnpg, syslog, logplex, pgbouncer",
     "      --prefix PREFIX     the server's log_line_prefix (default: detect)",
     "      --access FILE       a web server access log (repeatable; GLOB, -, compressed",
     "                          files and archives too): the users' side, impact and false leads",

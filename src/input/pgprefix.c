@@ -561,6 +561,7 @@ static const char *const syslog_prefixes[] = {
     "%q[user=%u,db=%d,app=%a] ",
     "%q%u@%d ",
     "[%l-1] ",
+    "sql_error_code = %e ", /* Heroku Postgres */
     "",
 };
 

@@ -80,6 +80,30 @@ static bool skip_word(struct str *s)
     return true;
 }
 
+/*
+ * Heroku's logplex ("heroku logs"): "TIME app[postgres.1234]: MSG", no
+ * host, the pid after the process type. Whether rest starts with such an
+ * IDENT[...]: word.
+ */
+static bool no_host(struct str rest)
+{
+    long sp = str_find(rest, " ");
+    long br = str_find(rest, "[");
+    return sp > 2 && br > 0 && br < sp && rest.ptr[sp - 1] == ':' && rest.ptr[sp - 2] == ']';
+}
+
+/* The pid in "1234" or "postgres.1234" (the digits after the last dot); false if none. */
+static bool parse_pid(struct str in, unsigned long long *pid)
+{
+    const char *dot = NULL;
+    for (size_t i = 0; i < in.len; i++)
+        if (in.ptr[i] == '.')
+            dot = in.ptr + i;
+    if (dot)
+        in = str_skip(in, (size_t)(dot - in.ptr) + 1);
+    return in.len && str_parse_u64(in, pid) == in.len;
+}
+
 /* RFC 5424 after "<PRI>1 ": "TIME HOST APP PROCID MSGID SD MSG". */
 static bool parse_rfc5424(struct str rest, struct syslog_line *out, struct str *msg)
 {
@@ -89,10 +113,10 @@ static bool parse_rfc5424(struct str rest, struct syslog_line *out, struct str *
     rest = str_skip(rest, n + 1);
     if (!skip_word(&rest) || !skip_word(&rest)) /* HOST APP */
         return false;
-    size_t d = str_parse_u64(rest, &out->pid);
-    if (!d || d >= rest.len || rest.ptr[d] != ' ')
+    long sp = str_find(rest, " "); /* PROCID: "1234", or logplex's "postgres.1234" */
+    if (sp <= 0 || !parse_pid(str_make(rest.ptr, (size_t)sp), &out->pid))
         return false;
-    rest = str_skip(rest, d + 1);
+    rest = str_skip(rest, (size_t)sp + 1);
     if (!skip_word(&rest)) /* MSGID */
         return false;
     if (str_starts(rest, "- ")) {
@@ -112,7 +136,7 @@ static bool parse_rfc5424(struct str rest, struct syslog_line *out, struct str *
     return true;
 }
 
-/* BSD and year-first: "TIME HOST IDENT[PID]: MSG". */
+/* BSD and year-first: "TIME HOST IDENT[PID]: MSG" (logplex: no HOST). */
 static bool parse_classic(struct str l, int year, struct syslog_line *out, struct str *msg)
 {
     size_t n = parse_bsd_time(l, year, &out->ts_us, &out->offset_s);
@@ -124,17 +148,34 @@ static bool parse_classic(struct str l, int year, struct syslog_line *out, struc
     if (!rest.len || rest.ptr[0] != ' ')
         return false;
     rest = str_skip(rest, 1);
-    if (!skip_word(&rest)) /* HOST */
+    if (!no_host(rest) && !skip_word(&rest)) /* HOST */
         return false;
     /* IDENT is not empty: "2026-11-22 02:32:37 UTC [123]: [1-1]" is PostgreSQL's own stderr. */
     long br = str_find(rest, "[");
     long colon = str_find(rest, "]: ");
     if (br <= 0 || colon < br)
         return false;
-    if (str_parse_u64(str_skip(rest, (size_t)br + 1), &out->pid) != (size_t)(colon - br - 1))
+    if (!parse_pid(str_make(rest.ptr + br + 1, (size_t)(colon - br - 1)), &out->pid))
         return false;
     *msg = str_skip(rest, (size_t)colon + 3);
     return true;
+}
+
+/*
+ * Heroku puts the database's attachment before "[N-M]": "[DATABASE] ",
+ * "[HEROKU_POSTGRESQL_RED] ", "[BRONZE] " (capitals, digits and '_').
+ */
+static void skip_attachment(struct str *rest)
+{
+    size_t n = 1;
+    if (!rest->len || rest->ptr[0] != '[')
+        return;
+    while (n < rest->len && ((rest->ptr[n] >= 'A' && rest->ptr[n] <= 'Z') || rest->ptr[n] == '_' ||
+                             (rest->ptr[n] >= '0' && rest->ptr[n] <= '9')))
+        n++;
+    if (n > 1 && rest->len > n + 2 && rest->ptr[n] == ']' && rest->ptr[n + 1] == ' ' &&
+        rest->ptr[n + 2] == '[')
+        *rest = str_skip(*rest, n + 2);
 }
 
 /* Parses one syslog line down to "[N-M] TEXT"; false if it is not a PostgreSQL syslog line. */
@@ -156,6 +197,7 @@ static bool parse_line(struct str l, int year, struct syslog_line *out)
     }
     if (!(rfc5424 ? parse_rfc5424(l, out, &rest) : parse_classic(l, year, out, &rest)))
         return false;
+    skip_attachment(&rest);
     /* [N-M] */
     unsigned long long part;
     if (!rest.len || rest.ptr[0] != '[')

@@ -64,6 +64,22 @@ for fl in bsd-us rfc5424 iso; do
     is "$(same "$tmp/syslog-$fl.log.json")" "$(same "$tmp/prefix-user-db.log.json")" "syslog-$fl: the same report as the stderr log it was made from"
 done
 
+# Heroku's logplex: no host, app[postgres.PID], an attachment, Heroku's own prefix (no user, no db).
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j -f json -o "$tmp/logplex.$j.json" "$DATA/syslog-logplex.log"
+done
+is "$(jq -c '.inputs[0] | [.format, .prefix, .unparsed_lines]' "$tmp/logplex.1.json")" '["syslog","sql_error_code = %e ",0]' \
+    "logplex: detected, Heroku's prefix found, every line read"
+is "$(jq -c '.queries | map([.calls, .query])' "$tmp/logplex.1.json")" "$(jq -c '.queries | map([.calls, .query])' "$tmp/prefix-user-db.log.json")" \
+    "logplex: the same queries as the stderr log it was made from"
+is "$(jq -c '[.summary.errors, ([.events.errors[] | .sqlstate] | sort)]' "$tmp/logplex.1.json")" '[2,["23505","42P01"]]' \
+    "logplex: the errors with their SQLSTATE from sql_error_code"
+cmp -s "$tmp/logplex.1.json" "$tmp/logplex.2.json"; ok $? "logplex: -j 2 gives the same JSON as -j 1"
+for f in text md html; do
+    "$SLEUTH" analyze --log-format logplex -f $f -o "$tmp/logplex.$f" "$DATA/syslog-logplex.log"
+    ok $? "logplex, --log-format logplex: the $f report"
+done
+
 # csvlog with the columns of PostgreSQL 8.4 (22) and 9.0-12 (23), cut from a PostgreSQL 15 one.
 for v in pg15 pg90 pg84; do
     f=$DATA/csvlog-$v.csv r=$tmp/csvlog-$v.json

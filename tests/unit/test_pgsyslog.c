@@ -225,6 +225,35 @@ static void reads_other_flavours(void **state)
     }
 }
 
+/* Heroku: logplex as "heroku logs" shows it (no host) and as a drain gets it (RFC 5424). */
+static const char logplex[] =
+    "2026-11-22T02:32:38.000000+00:00 app[postgres.1688]: [HEROKU_POSTGRESQL_RED] [97-1] "
+    "sql_error_code = 00000 LOG:  duration: 2.000 ms  statement: SELECT 2\n"
+    "<134>1 2026-11-22T02:32:39+00:00 host app postgres.1700 - [DATABASE] [3-1] sql_error_code = "
+    "42P01 ERROR:  relation \"nope\" does not exist\n"
+    "2026-11-22T02:32:40+00:00 app[web.1]: Completed 200 OK in 5ms\n";
+
+static void reads_logplex(void **state)
+{
+    (void)state;
+    assert_true(pgsyslog_detect(logplex, strlen(logplex)));
+    struct pgsyslog_reader r;
+    pgsyslog_init(&r, NULL, 2026, 0);
+    struct sink s = { BUF_INIT, 0 };
+    assert_int_equal(pgsyslog_feed(&r, logplex, strlen(logplex), true, collect, &s),
+                     strlen(logplex));
+    assert_string_equal(s.trace.ptr,
+                        "unparsed 3 0 -9223372036854775808 -1 [] [] [2026-11-22T02:32:40+00:00 "
+                        "app[web.1]: Completed 200 OK in 5ms]\n"
+                        "query 1 1688 1795314758000000 2000 [] [SELECT 2] [duration: 2.000 ms  "
+                        "statement: SELECT 2]\n"
+                        "error 2 1700 1795314759000000 -1 [] [] [relation \"nope\" does not "
+                        "exist]\n");
+    assert_string_equal(pgprefix_spec(r.inner), "sql_error_code = %e ");
+    buf_release(&s.trace);
+    pgsyslog_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +263,7 @@ int main(void)
         cmocka_unit_test(joins_parts_by_pid_and_number),
         cmocka_unit_test(quiet_message_is_let_out_by_lines),
         cmocka_unit_test(reads_other_flavours),
+        cmocka_unit_test(reads_logplex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
