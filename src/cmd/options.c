@@ -96,8 +96,8 @@ int parse_log_format(const char *s, enum log_format *f)
         *f = LOGFMT_CSV;
     else if (strcmp(s, "jsonlog") == 0 || strcmp(s, "json") == 0 || strcmp(s, "cnpg") == 0)
         *f = LOGFMT_JSON; /* the jsonlog reader reads CloudNativePG's records too */
-    else if (strcmp(s, "syslog") == 0 || strcmp(s, "logplex") == 0)
-        *f = LOGFMT_SYSLOG; /* the syslog reader reads Heroku's logplex lines too */
+    else if (strcmp(s, "syslog") == 0 || strcmp(s, "logplex") == 0 || strcmp(s, "cloudsql") == 0)
+        *f = LOGFMT_SYSLOG; /* the syslog reader reads Heroku's and Cloud SQL's wrappings too */
     else if (strcmp(s, "pgbouncer") == 0)
         *f = LOGFMT_PGBOUNCER;
     else

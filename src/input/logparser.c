@@ -151,10 +151,10 @@ enum log_format logparser_detect(const char *buf, size_t len)
     size_t i = 0;
     while (i < len && (buf[i] == '\n' || buf[i] == '\r' || buf[i] == ' '))
         i++;
+    if (pgsyslog_detect(buf + i, len - i)) /* a Cloud SQL entry too: JSON around a stderr line */
+        return LOGFMT_SYSLOG;
     if (i < len && buf[i] == '{')
         return LOGFMT_JSON;
-    if (pgsyslog_detect(buf + i, len - i))
-        return LOGFMT_SYSLOG;
     const char *nl = memchr(buf + i, '\n', len - i);
     if (bouncerlog_is_line(buf + i, nl ? (size_t)(nl - buf) - i : len - i))
         return LOGFMT_PGBOUNCER;

@@ -561,7 +561,8 @@ static const char *const syslog_prefixes[] = {
     "%q[user=%u,db=%d,app=%a] ",
     "%q%u@%d ",
     "[%l-1] ",
-    "sql_error_code = %e ", /* Heroku Postgres */
+    "sql_error_code = %e ",  /* Heroku Postgres */
+    "[%l-1] db=%d,user=%u ", /* Google Cloud SQL */
     "",
 };
 

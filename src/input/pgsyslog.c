@@ -9,6 +9,7 @@
 #include "util/tstamp.h"
 #include "util/xalloc.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,11 +218,43 @@ static bool parse_line(struct str l, int year, struct syslog_line *out)
     return true;
 }
 
+/*
+ * A Cloud Logging entry of Google Cloud SQL, one JSON object a line (a log
+ * sink's export, or `gcloud logging read --format=json | jq -c '.[]'`):
+ * its textPayload is one record as the server wrote it, with the prefix
+ * "%m [%p]: [%l-1] db=%d,user=%u ". Whether l is one; appends the payload
+ * to out then. jansson reads it: such lines carry 500 bytes of resource
+ * labels and ids for every record, and their volume is not stderr's.
+ */
+static bool cloud_payload(struct str l, struct buf *out)
+{
+    if (!l.len || l.ptr[0] != '{' || str_find(l, "\"textPayload\"") < 0)
+        return false;
+    json_error_t jerr;
+    json_t *o = json_loadb(l.ptr, l.len, 0, &jerr);
+    json_t *t = json_object_get(o, "textPayload");
+    bool ok = json_is_string(t);
+    if (ok) {
+        size_t n = json_string_length(t);
+        const char *s = json_string_value(t);
+        while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+            n--;
+        buf_add(out, s, n);
+        buf_addch(out, '\n');
+    }
+    json_decref(o);
+    return ok;
+}
+
 bool pgsyslog_detect(const char *buf, size_t len)
 {
     const char *nl = memchr(buf, '\n', len);
+    struct str l = str_make(buf, nl ? (size_t)(nl - buf) : len);
     struct syslog_line sl;
-    return parse_line(str_make(buf, nl ? (size_t)(nl - buf) : len), 2000, &sl);
+    struct buf payload = BUF_INIT;
+    bool cloud = cloud_payload(l, &payload);
+    buf_release(&payload);
+    return cloud || parse_line(l, 2000, &sl);
 }
 
 static void set_inner(struct pgsyslog_reader *r, struct pgprefix *inner)
@@ -248,6 +281,7 @@ void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefi
         buf_init(&r->open[i].text, 0);
     r->year = year;
     r->line = 1;
+    r->out_line = 1;
     pgstderr_init(&r->inner_r, NULL, input);
     if (inner_prefix)
         set_inner(r, pgprefix_dup(inner_prefix));
@@ -384,6 +418,14 @@ static void rewrite(struct pgsyslog_reader *r, struct str l)
 {
     struct syslog_line sl;
     r->nread++;
+    size_t before = r->out.len;
+    if (cloud_payload(l, &r->out)) {
+        size_t n = 0;
+        for (size_t i = before; i < r->out.len; i++)
+            n += r->out.ptr[i] == '\n';
+        map_lines(r, r->base + r->nread - 1, n);
+        return;
+    }
     if (!parse_line(l, r->year, &sl)) {
         map_lines(r, r->base + r->nread - 1, 1);
         buf_addslice(&r->out, l); /* left for the stderr reader to count as unparsed */
@@ -455,6 +497,7 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
     }
     if (eof)
         close_quiet(r, UINT64_MAX);
+    r->line = r->base + r->nread;
     if (!r->prefix) {
         /* Decide the server's prefix on the first rewritten lines. */
         if (!eof && r->out.len < 64 * 1024)
@@ -462,17 +505,17 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
         struct pgprefix *inner = pgprefix_detect_syslog(r->out.ptr, r->out.len);
         set_inner(r, inner ? inner : pgprefix_loose());
     }
-    r->inner_r.line = r->line;
-    struct relay rl = { r, r->line, emit, ctx };
+    r->inner_r.line = r->out_line;
+    struct relay rl = { r, r->out_line, emit, ctx };
     size_t used = pgstderr_feed(&r->inner_r, r->out.ptr, r->out.len, eof, relay_event, &rl);
     /* Lines the inner reader used are gone; keep the rest for the next feed. */
-    size_t gone = (size_t)(r->inner_r.line - r->line);
+    size_t gone = (size_t)(r->inner_r.line - r->out_line);
     ASSERT(gone <= r->nlmap);
     if (gone) {
         memmove(r->lmap, r->lmap + gone, (r->nlmap - gone) * sizeof(*r->lmap));
         r->nlmap -= gone;
     }
-    r->line = r->inner_r.line;
+    r->out_line = r->inner_r.line;
     memmove(r->out.ptr, r->out.ptr + used, r->out.len - used);
     buf_setlen(&r->out, r->out.len - used);
     return (size_t)(p - buf);
@@ -499,9 +542,13 @@ size_t pgsyslog_sync(const char *buf, size_t len)
     const char *p = memchr(buf, '\n', len), *end = buf + len;
     while (p && ++p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
+        struct str l = str_make(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
         struct syslog_line sl;
-        if (parse_line(str_make(p, nl ? (size_t)(nl - p) : (size_t)(end - p)), 2000, &sl) &&
-            sl.first_part)
+        struct buf payload = BUF_INIT;
+        bool start = cloud_payload(l, &payload) ? !is_field_line(str_make(payload.ptr, payload.len))
+                                                : parse_line(l, 2000, &sl) && sl.first_part;
+        buf_release(&payload);
+        if (start)
             return (size_t)(p - buf);
         p = nl;
     }

@@ -16,6 +16,14 @@
  * parts of a message gathered by pid and message number, and hands that to
  * the stderr reader. The prefix it detects or is given is
  * what PostgreSQL put after "[3-1] " (the server's log_line_prefix).
+ *
+ * Logs that a shipper wrapped around the server's lines are read here too:
+ * Heroku's logplex ("2026-11-22T02:32:37+00:00 app[postgres.1668]:
+ * [DATABASE] [3-1] sql_error_code = 00000 LOG:  …", no host, the pid after
+ * the dot, an attachment before "[N-M]"), and Google Cloud SQL's Cloud
+ * Logging entries, one JSON object a line whose textPayload is the record
+ * as the server wrote it ("2026-11-22 02:32:37.123 UTC [1668]: [3-1]
+ * db=shop,user=app LOG:  …"), handed on as it is.
  */
 #ifndef SLEUTH_INPUT_PGSYSLOG_H
 #define SLEUTH_INPUT_PGSYSLOG_H
@@ -48,6 +56,8 @@ struct pgsyslog_reader {
     size_t out_lines;        /* complete lines in out */
     int year;                /* for BSD syslog times, which have none */
     uint64_t line;           /* line number of the next feed's first byte */
+    uint64_t out_line;       /* the inner reader's number for out's first line (a Cloud SQL
+                                entry's payload may hold several) */
     uint64_t base;           /* input line number of the first line rewritten */
     uint64_t nread;          /* input lines rewritten so far */
     uint64_t *lmap;          /* input line number of each line of out, in order */

@@ -80,6 +80,28 @@ for f in text md html; do
     ok $? "logplex, --log-format logplex: the $f report"
 done
 
+# Google Cloud SQL: Cloud Logging entries, the record in textPayload (README.formats.md).
+"$SLEUTH" analyze -f json -o "$tmp/cloudsql.json" "$DATA/cloudsql.json"
+is "$(jq -c '.inputs[0] | [.format, .prefix, .records, .unparsed_lines]' "$tmp/cloudsql.json")" \
+    '["syslog","[%l-1] db=%d,user=%u ",54,0]' "Cloud SQL: detected, Cloud SQL's prefix found, its 57 entries read as the stderr log's 54 records"
+is "$(same "$tmp/cloudsql.json")" "$(same "$tmp/prefix-user-db.log.json")" "Cloud SQL: the same report as the stderr log it was made from"
+{ head -3 "$DATA/cloudsql.json"; echo '{"insertId": "x", "jsonPayload": {"message": "not a record"}}'; tail -n +4 "$DATA/cloudsql.json"; } >"$tmp/cloudsql-other.json"
+"$SLEUTH" analyze --log-format cloudsql -f json -o "$tmp/cloudsql-other.out.json" "$tmp/cloudsql-other.json" 2>/dev/null
+is "$(jq -c '.inputs[0] | [.records, .unparsed_lines, .first_unparsed_lines[0]]' "$tmp/cloudsql-other.out.json")" '[54,1,4]' \
+    "Cloud SQL, --log-format cloudsql: an entry without textPayload counted with its line"
+for f in text md html; do
+    "$SLEUTH" analyze -f $f -o "$tmp/cloudsql.$f" "$DATA/cloudsql.json"
+    ok $? "Cloud SQL: the $f report"
+done
+for _ in $(seq 600); do cat "$DATA/cloudsql.json"; done > "$tmp/cloudsql-big.json" # 20 MB: split in ranges
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j -f json -o "$tmp/cloudsql-big.$j.json" "$tmp/cloudsql-big.json" 2>/dev/null
+done
+is "$(jq -c '[.summary.queries, .summary.errors, .inputs[0].unparsed_lines]' "$tmp/cloudsql-big.1.json")" "[7800,1200,0]" \
+    "Cloud SQL x600: every record"
+is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cloudsql-big.1.json" | md5sum)" \
+    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cloudsql-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
+
 # csvlog with the columns of PostgreSQL 8.4 (22) and 9.0-12 (23), cut from a PostgreSQL 15 one.
 for v in pg15 pg90 pg84; do
     f=$DATA/csvlog-$v.csv r=$tmp/csvlog-$v.json

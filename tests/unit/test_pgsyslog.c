@@ -254,6 +254,45 @@ static void reads_logplex(void **state)
     pgsyslog_release(&r);
 }
 
+/* Cloud SQL's Cloud Logging entries: the record in textPayload, continuation lines inside it. */
+static const char cloudsql[] =
+    "{\"insertId\": \"a\", \"textPayload\": \"2026-11-22 02:32:38.000 UTC [1688]: [3-1] "
+    "db=shop,user=app LOG:  duration: 2.000 ms  statement: SELECT 2\\n\\tFROM t\", "
+    "\"severity\": \"INFO\"}\n"
+    "{\"insertId\": \"b\", \"jsonPayload\": {\"message\": \"no record\"}}\n"
+    "{\"textPayload\": \"2026-11-22 02:32:39.000 UTC [1700]: [1-1] db=shop,user=app ERROR:  "
+    "boom\"}\n"
+    "{\"textPayload\": \"2026-11-22 02:32:39.000 UTC [1700]: [2-1] db=shop,user=app STATEMENT:  "
+    "SELECT boom()\"}\n";
+
+static void reads_cloudsql_entries(void **state)
+{
+    (void)state;
+    assert_true(pgsyslog_detect(cloudsql, strlen(cloudsql)));
+    assert_int_equal(logparser_detect(cloudsql, strlen(cloudsql)), LOGFMT_SYSLOG);
+    for (size_t step = 1; step <= sizeof(cloudsql); step += 17) {
+        struct pgsyslog_reader r;
+        pgsyslog_init(&r, NULL, 2026, 0);
+        struct sink s = { BUF_INIT, 0 };
+        feed_chunked(syslog_feed, &r, cloudsql, strlen(cloudsql), step, collect, &s);
+        assert_string_equal(s.trace.ptr,
+                            "query 1 1688 1795314758000000 2000 [app] [SELECT 2\n\tFROM t] "
+                            "[duration: 2.000 ms  statement: SELECT 2\n\tFROM t]\n"
+                            "unparsed 2 0 -9223372036854775808 -1 [] [] [{\"insertId\": \"b\", "
+                            "\"jsonPayload\": {\"message\": \"no record\"}}]\n"
+                            "error 3 1700 1795314759000000 -1 [app] [SELECT boom()] [boom]\n");
+        assert_string_equal(pgprefix_spec(r.inner), "[%l-1] db=%d,user=%u ");
+        assert_int_equal(r.line, 5);
+        buf_release(&s.trace);
+        pgsyslog_release(&r);
+    }
+    /* A worker starting mid-log begins at a record, not at the STATEMENT entry of one. */
+    const char *second = strstr(cloudsql, "{\"insertId\": \"b\"");
+    size_t at = pgsyslog_sync(second, strlen(second));
+    static const char want[] = "{\"textPayload\": \"2026-11-22 02:32:39.000 UTC [1700]: [1-1]";
+    assert_true(strncmp(second + at, want, strlen(want)) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +303,7 @@ int main(void)
         cmocka_unit_test(quiet_message_is_let_out_by_lines),
         cmocka_unit_test(reads_other_flavours),
         cmocka_unit_test(reads_logplex),
+        cmocka_unit_test(reads_cloudsql_entries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
