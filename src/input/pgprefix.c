@@ -518,6 +518,8 @@ static const char *const known_prefixes[] = {
     "%t:%r:%u@%d:[%p]:",
     "%m:%r:%u@%d:[%p]:",
     "%m|%u|%d|%c|",
+    "%t-%c-", /* Azure Database for PostgreSQL's default */
+    "%m-%c-",
     "%t [%p]: [%l-1] ",
     "%m [%p]: [%l-1] ",
     "%t [%p]: ",

@@ -47,6 +47,16 @@ check prefix-pgreplay.log '%m|%u|%d|%c|'
 check prefix-queryid.log '%m [%p] [queryid=%Q] %q%u@%d '
 check prefix-rds.log '%t:%r:%u@%d:[%p]:'
 check verbose.log '%m [%p] %q%u@%d '
+# Azure Database for PostgreSQL's default prefix: no user, no database; the pid from the session id.
+f=$DATA/prefix-azure.log
+"$SLEUTH" analyze -f json -j 1 -o "$tmp/azure.json" "$f"
+is "$(jq -c '[.inputs[0].prefix, .inputs[0].unparsed_lines, .summary.queries, .summary.errors, ([.events.errors[].sqlstate] | sort)]' "$tmp/azure.json")" \
+    "[\"%t-%c-\",0,$(grep -c -E 'duration: [0-9.]+ ms  (statement|execute)' "$f"),2,[\"23505\",\"42P01\"]]" \
+    "prefix-azure.log: '%t-%c-' detected, every query and error read"
+is "$(jq -c '[.queries[] | select(.query | startswith("select total")) | .calls, .bind_calls]' "$tmp/azure.json")" '[6,6]' \
+    "prefix-azure.log: pgbench's executes and binds paired by the session's pid"
+"$SLEUTH" analyze -f json -j 4 -o "$tmp/azure4.json" "$f"
+cmp -s "$tmp/azure.json" "$tmp/azure4.json"; ok $? "prefix-azure.log: -j 4 gives the same JSON as -j 1"
 for fl in bsd-us rfc5424 iso; do
     check syslog-$fl.log 'syslog user=%u,db=%d '
 done
