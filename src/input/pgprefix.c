@@ -517,6 +517,7 @@ static const char *const known_prefixes[] = {
     "%m [%p] %q[user=%u,db=%d,app=%a] ",
     "%t:%r:%u@%d:[%p]:",
     "%m:%r:%u@%d:[%p]:",
+    "%m %t:%r:%u@%d:[%p]:", /* RDS through CloudWatch Logs' export to S3: its time first */
     "%m|%u|%d|%c|",
     "%t-%c-", /* Azure Database for PostgreSQL's default */
     "%m-%c-",

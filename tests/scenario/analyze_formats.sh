@@ -46,6 +46,7 @@ check prefix-debian9.log '%t [%p-%l] %q%u@%d '
 check prefix-pgreplay.log '%m|%u|%d|%c|'
 check prefix-queryid.log '%m [%p] [queryid=%Q] %q%u@%d '
 check prefix-rds.log '%t:%r:%u@%d:[%p]:'
+check prefix-rds-cloudwatch.log '%m %t:%r:%u@%d:[%p]:'
 check verbose.log '%m [%p] %q%u@%d '
 # Azure Database for PostgreSQL's default prefix: no user, no database; the pid from the session id.
 f=$DATA/prefix-azure.log
