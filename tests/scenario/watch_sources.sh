@@ -147,6 +147,12 @@ is "$(q '[.state.pgbouncer.pools[] | select(.db == "pgbouncer")] | length')" 0 \
 is "$(q '.state.pgbouncer.queries')" 9 "pgbouncer: nine queries since the first poll"
 is "$(q '.state.pgbouncer.xacts')" 9 "pgbouncer: nine transactions since the first poll"
 is "$(q '.state.pgbouncer.wait_ms | type')" number "pgbouncer: wait_ms is a number"
+# Clients kept waiting over a second for a server: pooler_saturation, its summary with the figures.
+is "$(jq -c '[.findings[] | select(.kind == "pooler_saturation") | .key]' "$out")" '["server"]' \
+    "pgbouncer: clients waiting a while make a pooler_saturation finding"
+like "$(q '.findings[] | select(.kind == "pooler_saturation") | .summary')" \
+    "^2 clients waiting at PgBouncer for a server connection, the oldest for [0-9]+ ms" \
+    "... which names the waiting clients and the oldest wait"
 is "$(q '[.state.problems[] | select(.check == "log" or .check == "pgbouncer")] | length')" 0 \
     "no problem with the extra sources"
 ok "$(! grep -q "$secret" "$out" "$tmp/watch.err"; echo $?)" "the PgBouncer password is not shown"
