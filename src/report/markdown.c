@@ -337,6 +337,26 @@ static void events(const struct report *r, struct buf *b)
     buf_addch(b, '\n');
 }
 
+static void pooler(const struct report *r, struct buf *b)
+{
+    struct pooler_row rows[POOLER_ROWS];
+    size_t per, n = report_pooler_rows(r, rows, &per);
+    if (!n)
+        return;
+    buf_addstr(b, "## PgBouncer\n\n"
+                  "| stats line | xacts/s | queries/s | xact ms | query ms | wait ms/s |\n"
+                  "|---|--:|--:|--:|--:|--:|\n");
+    for (size_t i = 0; i < n; i++) {
+        buf_addstr(b, "| ");
+        md_time(r, b, rows[i].ts_us);
+        buf_addf(b, " | %.1f | %.1f | %.3f | %.3f | %.1f |\n", rows[i].xacts_per_s,
+                 rows[i].queries_per_s, rows[i].xact_ms, rows[i].query_ms, rows[i].wait_ms_per_s);
+    }
+    if (per > 1)
+        buf_addf(b, "\n%zu stats lines, %zu to a row.\n", r->c->npool_stats, per);
+    buf_addch(b, '\n');
+}
+
 static void timeline(const struct report *r, struct buf *b)
 {
     if (!r->ntl)
@@ -457,6 +477,7 @@ int report_write_markdown(const struct report *r, FILE *out)
     errors(r, &b);
     events(r, &b);
     timeline(r, &b);
+    pooler(r, &b);
     size_t w = fwrite(b.ptr, 1, b.len, out);
     int rc = w == b.len ? 0 : -1;
     buf_release(&b);

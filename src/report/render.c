@@ -496,6 +496,37 @@ bool report_pooler_line(const struct report *r, struct buf *b)
     return true;
 }
 
+size_t report_pooler_rows(const struct report *r, struct pooler_row *rows, size_t *per)
+{
+    const struct collector *c = r->c;
+    size_t n = c->npool_stats, step = n > POOLER_ROWS ? (n + POOLER_ROWS - 1) / POOLER_ROWS : 1;
+    size_t nrows = 0;
+    for (size_t i = 0; i < n; i += step) {
+        /* Rates by the seconds each line covers; mean times by the transactions behind them. */
+        double secs = 0, xacts = 0, queries = 0, xact_us = 0, query_us = 0, wait_us = 0;
+        for (size_t k = i; k < i + step && k < n; k++) {
+            const struct pool_stat *p = &c->pool_stats[k];
+            double s = (double)p->period_us / 1e6;
+            secs += s;
+            xacts += s * (double)p->avg.xacts_per_s;
+            queries += s * (double)p->avg.queries_per_s;
+            xact_us += s * (double)p->avg.xacts_per_s * (double)p->avg.xact_us;
+            query_us += s * (double)p->avg.queries_per_s * (double)p->avg.query_us;
+            wait_us += s * (double)p->avg.wait_us;
+        }
+        rows[nrows++] = (struct pooler_row){
+            .ts_us = c->pool_stats[i].ts_us,
+            .xacts_per_s = secs > 0 ? xacts / secs : 0,
+            .queries_per_s = secs > 0 ? queries / secs : 0,
+            .xact_ms = xacts > 0 ? xact_us / xacts / 1000 : 0,
+            .query_ms = queries > 0 ? query_us / queries / 1000 : 0,
+            .wait_ms_per_s = secs > 0 ? wait_us / secs / 1000 : 0,
+        };
+    }
+    *per = step;
+    return nrows;
+}
+
 void report_bytes(struct buf *b, int64_t bytes)
 {
     static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };

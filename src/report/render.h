@@ -156,4 +156,17 @@ void report_bytes(struct buf *b, int64_t bytes);
  */
 bool report_pooler_line(const struct report *r, struct buf *b);
 
+/* One row of the PgBouncer table: stats lines together, weighted by their periods. */
+struct pooler_row {
+    int64_t ts_us; /* the first line's time */
+    double xacts_per_s, queries_per_s, xact_ms, query_ms, wait_ms_per_s;
+};
+/* Rows shown at most: more stats lines than this are put several to a row. */
+#define POOLER_ROWS 48
+/*
+ * The PgBouncer stats lines in time order as at most POOLER_ROWS rows into
+ * rows (its room); returns the rows, and *per the lines in a row.
+ */
+size_t report_pooler_rows(const struct report *r, struct pooler_row *rows, size_t *per);
+
 #endif

@@ -148,6 +148,26 @@ static void events(const struct report *r, struct buf *b)
     buf_release(&p);
 }
 
+static void pooler(const struct report *r, struct buf *b)
+{
+    struct pooler_row rows[POOLER_ROWS];
+    size_t per, n = report_pooler_rows(r, rows, &per);
+    if (!n)
+        return;
+    heading(b, "PgBouncer");
+    buf_addf(b, "%-29s %9s %9s %9s %9s %10s\n", "stats line", "xacts/s", "queries/s", "xact ms",
+             "query ms", "wait ms/s");
+    for (size_t i = 0; i < n; i++) {
+        struct buf at = BUF_INIT;
+        report_time(r, &at, rows[i].ts_us);
+        buf_addf(b, "%-29s %9.1f %9.1f %9.3f %9.3f %10.1f\n", at.ptr, rows[i].xacts_per_s,
+                 rows[i].queries_per_s, rows[i].xact_ms, rows[i].query_ms, rows[i].wait_ms_per_s);
+        buf_release(&at);
+    }
+    if (per > 1)
+        buf_addf(b, "%zu stats lines, %zu to a row.\n", r->c->npool_stats, per);
+}
+
 static void timeline(const struct report *r, struct buf *b)
 {
     if (!r->ntl)
@@ -313,6 +333,7 @@ int report_write_text(const struct report *r, FILE *out)
     errors(r, &b);
     events(r, &b);
     timeline(r, &b);
+    pooler(r, &b);
     size_t w = fwrite(b.ptr, 1, b.len, out);
     int rc = w == b.len ? 0 : -1;
     buf_release(&b);

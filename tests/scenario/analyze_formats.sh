@@ -235,6 +235,8 @@ for f in text md html; do
     "$SLEUTH" analyze -f $f -o "$tmp/pgb.$f" "$pgb" "$srv"
     ok $? "PgBouncer and server logs: the $f report"
     like "$(cat "$tmp/pgb.$f")" "16 clients turned away, 13 after waiting up to 20 s for a server" "... the $f report's PgBouncer line"
+    like "$(grep '07:01:55.582' "$tmp/pgb.$f" | tail -n 1)" "36.0.*0.895.*5.3" "... its stats lines' table: the first row, with its wait"
+    like "$(grep '07:02:55.581' "$tmp/pgb.$f")" "578.676" "... the row of the idle transactions' end: their 579 ms mean"
 done
 for _ in $(seq 2000); do cat "$pgb"; done > "$tmp/pgb-big.log" # 24 MB: split in ranges
 for j in 1 2; do
