@@ -508,6 +508,7 @@ static void alert_measure(struct pm_doc *d)
         { "database_load", "db_load_ratio db_load_min_increase" },
         { "call_rate", "call_rate_ratio call_rate_min_increase" },
         { "connection_rate", "conn_rate_ratio conn_rate_min_increase" },
+        { "pooler_saturation", "pool_wait pool_wait_critical" },
     };
     const char *kind = inc->alerts[0].kind;
     struct buf setting = BUF_INIT;
@@ -635,6 +636,17 @@ static void measures_and_playbook(struct pm_doc *d)
              xstrdup("End transactions the application forgets (the holders' role or database):"),
              xstrdup("ALTER ROLE app_role SET idle_in_transaction_session_timeout = '30s';"),
              "sql");
+        if (json_object_get(g->evidence, "pgbouncer")) {
+            step(&d->measures, &d->nmeasures,
+                 xstrdup("Behind PgBouncer, let it close what the application leaves open, and "
+                         "turn waiting clients away sooner than its default 120 s:"),
+                 xstrdup("; pgbouncer.ini\nidle_transaction_timeout = 30\nquery_wait_timeout = 20"),
+                 "ini");
+            step(&d->playbook, &d->nplaybook,
+                 xstrdup("Are clients waiting at PgBouncer? (its admin console)"),
+                 xstrdup("SHOW POOLS;  -- cl_waiting > 0 and maxwait rising: the pool is taken"),
+                 "sql");
+        }
         step(&d->playbook, &d->nplaybook, xstrdup("Who holds the connections, and for how long?"),
              xstrdup("SELECT application_name, state, count(*),\n"
                      "       max(now() - xact_start) AS oldest_xact\n"

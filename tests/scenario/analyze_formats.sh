@@ -238,6 +238,11 @@ for f in text md html; do
     like "$(grep '07:01:55.582' "$tmp/pgb.$f" | tail -n 1)" "36.0.*0.895.*5.3" "... its stats lines' table: the first row, with its wait"
     like "$(grep '07:02:55.581' "$tmp/pgb.$f")" "578.676" "... the row of the idle transactions' end: their 579 ms mean"
 done
+"$SLEUTH" postmortem -o "$tmp/pgb-pm.md" "$pgb" "$srv"
+ok $? "PgBouncer and server logs: postmortem exits 0"
+like "$(head -1 "$tmp/pgb-pm.md")" "^# Postmortem: pool.?_exhaustion" "... of the pool exhaustion"
+like "$(cat "$tmp/pgb-pm.md")" "Behind PgBouncer, let it close what the application leaves open" "... with PgBouncer's own measure"
+like "$(cat "$tmp/pgb-pm.md")" "pool_wait = 250ms" "... and the alert's thresholds"
 for _ in $(seq 2000); do cat "$pgb"; done > "$tmp/pgb-big.log" # 24 MB: split in ranges
 for j in 1 2; do
     "$SLEUTH" analyze -j $j -f json -o "$tmp/pgb-big.$j.json" "$tmp/pgb-big.log" 2>/dev/null
