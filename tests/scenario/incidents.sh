@@ -73,9 +73,11 @@ timing() {
     ok $([ "$d" != none ] && [ "$d" -ge -5 ] && [ "$d" -le 5 ]; echo $?) \
         "$name: the log's onset within 5 s of the fault ($d s)"
     if [ -n "$undo" ]; then
+        # As early as the log's onset may be late: pgbench -T times its run from its own
+        # start, and on a loaded machine its last rate-limited calls come late or not at all.
         for ch in api log; do
             d=$(seconds_from $ch .end "$undo")
-            ok $([ "$d" != none ] && [ "$d" -ge -3 ] && [ "$d" -le 12 ]; echo $?) \
+            ok $([ "$d" != none ] && [ "$d" -ge -5 ] && [ "$d" -le 12 ]; echo $?) \
                 "$name: $ch: the end follows the undo ($d s)"
         done
     fi
