@@ -58,6 +58,9 @@ is "$(jq -c '[.queries[] | select(.query | startswith("select total")) | .calls,
     "prefix-azure.log: pgbench's executes and binds paired by the session's pid"
 "$SLEUTH" analyze -f json -j 4 -o "$tmp/azure4.json" "$f"
 cmp -s "$tmp/azure.json" "$tmp/azure4.json"; ok $? "prefix-azure.log: -j 4 gives the same JSON as -j 1"
+for fmt in text md html; do
+    "$SLEUTH" analyze --format $fmt -o "$tmp/azure.$fmt" "$f"; ok $? "prefix-azure.log: --format $fmt exits 0"
+done
 for fl in bsd-us rfc5424 iso; do
     check syslog-$fl.log 'syslog user=%u,db=%d '
 done
