@@ -142,6 +142,7 @@ struct walk {
     size_t pool;          /* the first PgBouncer stats line that may reach into the step */
     size_t pool_wait;     /* the first client wait that may reach into it */
     int64_t pool_longest; /* the longest period of a stats line */
+    int64_t pool_wait_longest; /* and the longest client wait */
 };
 
 static const char *name_of(const struct collector *c, uint32_t id, struct sample *s)
@@ -375,7 +376,9 @@ static void add_pooler(struct walk *w, struct sample *s, int64_t b, int64_t e)
     double oldest_s = 0;
     while (w->pool_wait < c->npool_waits && c->pool_waits[w->pool_wait].end_us <= b)
         w->pool_wait++;
-    for (size_t i = w->pool_wait; i < c->npool_waits; i++) {
+    /* By their end: past the longest wait after the step, none can have started in it. */
+    for (size_t i = w->pool_wait;
+         i < c->npool_waits && c->pool_waits[i].end_us - w->pool_wait_longest < e; i++) {
         const struct pool_wait *x = &c->pool_waits[i];
         if (x->start_us >= e)
             continue;
@@ -445,6 +448,9 @@ void collector_to_samples(const struct collector *c, int64_t step_us, int warmup
     for (size_t i = 0; i < c->npool_stats; i++)
         if (c->pool_stats[i].period_us > w.pool_longest)
             w.pool_longest = c->pool_stats[i].period_us;
+    for (size_t i = 0; i < c->npool_waits; i++)
+        if (c->pool_waits[i].end_us - c->pool_waits[i].start_us > w.pool_wait_longest)
+            w.pool_wait_longest = c->pool_waits[i].end_us - c->pool_waits[i].start_us;
     int64_t first = floor_to(w.fine[0]->bucket, step_us);
     int64_t last = w.fine[c->nfine - 1]->bucket;
     w.new_from = first + (int64_t)warmup_steps * step_us;
