@@ -156,6 +156,8 @@ struct diagnoser {
 const char *diag_text_of(const struct diagnoser *d, uint64_t fp);
 /* Keeps fp's text (the oldest text used is forgotten when the cache is full). */
 void diag_remember(struct diagnoser *d, uint64_t fp, const char *text);
+/* Drops what was parsed of fp's text (its text changed). */
+void diag_forget_facts(struct diagnoser *d, uint64_t fp);
 /* Takes in s's changes (DDL, settings, releases; index changes into the catalog). */
 void diag_note_changes(struct diagnoser *d, const struct sample *s);
 /* The intervals before onset_us (at most DIAG_BASELINE) and in [onset_us, end_us). */

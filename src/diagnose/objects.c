@@ -49,6 +49,18 @@ const struct sqlfacts *diag_facts(struct diagnoser *d, uint64_t fp)
     return x->ok ? &x->f : NULL;
 }
 
+void diag_forget_facts(struct diagnoser *d, uint64_t fp)
+{
+    for (size_t i = 0; i < d->nfacts; i++)
+        if (d->facts[i].fp == fp) {
+            if (d->facts[i].ok)
+                sqlfacts_release(&d->facts[i].f);
+            d->facts[i].ok = false;
+            d->facts[i].fp = 0; /* no fingerprint is 0: the slot is free to take */
+            d->facts[i].used = 0;
+        }
+}
+
 static struct dindex *index_find(struct diagnoser *d, const char *table, const char *name)
 {
     const char *bare = strchr(name, '.') ? strchr(name, '.') + 1 : name;

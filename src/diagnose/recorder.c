@@ -117,6 +117,16 @@ void diag_remember(struct diagnoser *d, uint64_t fp, const char *text)
     for (size_t i = 0; i < d->ntexts; i++)
         if (d->texts[i].fp == fp) {
             d->texts[i].used = d->clock;
+            /*
+             * A text known late (pg_stat_statements' texts are read after
+             * the counters, and a slow poll may leave one for the next)
+             * replaces the empty one, and what was parsed of that goes.
+             */
+            if (!*d->texts[i].text && text && *text) {
+                free(d->texts[i].text);
+                d->texts[i].text = xstrdup(text);
+                diag_forget_facts(d, fp);
+            }
             return;
         }
     size_t slot = d->ntexts;
