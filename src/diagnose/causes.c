@@ -197,6 +197,32 @@ static struct pooler_view pooler_view(const struct window *w)
     return v;
 }
 
+/*
+ * What PgBouncer showed: "PgBouncer turned 16 clients away, kept up to 13
+ * waiting (the oldest 20.0 s) and made its clients wait 500 ms a
+ * transaction for a server" (the parts it has).
+ */
+static char *pooler_phrase(const struct pooler_view *v)
+{
+    char parts[3][96];
+    int n = 0;
+    if (v->refused)
+        snprintf(parts[n++], sizeof(parts[0]), "turned %lld client%s away", (long long)v->refused,
+                 v->refused == 1 ? "" : "s");
+    if (v->waiting)
+        snprintf(parts[n++], sizeof(parts[0]), "kept up to %d waiting (the oldest %.1f s)",
+                 v->waiting, v->oldest_ms / 1000);
+    double per_xact = v->xacts ? v->wait_ms / (double)v->xacts : 0;
+    if (per_xact >= 1 || !n)
+        snprintf(parts[n++], sizeof(parts[0]),
+                 "made its clients wait %.0f ms a transaction for a server", per_xact);
+    struct buf b = BUF_INIT;
+    buf_addstr(&b, "PgBouncer ");
+    for (int i = 0; i < n; i++)
+        buf_addf(&b, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ", parts[i]);
+    return buf_detach(&b, NULL);
+}
+
 /* The pooler's part of the evidence; whether it saw clients wait or turned away. */
 static bool pooler_evidence(struct diag_ctx *x, struct cause *g, struct pooler_view *during)
 {
@@ -272,18 +298,17 @@ static void cause_pool(struct diag_ctx *x, const struct devent *e)
     struct pooler_view pv;
     const char *most = top && *top->app ? ", most from '" : "";
     const char *app = top && *top->app ? top->app : "", *close = top && *top->app ? "'" : "";
-    if (pooler_evidence(x, g, &pv) && d->holders_total)
-        g->summary = diag_fmt("PgBouncer turned %lld clients away and kept up to %d waiting (the "
-                              "oldest %.1f s) while %d sessions held the server connections (%d "
-                              "idle in transaction)%s%s%s",
-                              (long long)pv.refused, pv.waiting, pv.oldest_ms / 1000,
-                              d->holders_total, idle, most, app, close);
-    else if (json_object_get(g->evidence, "pgbouncer")) /* its log alone: not who held them */
-        g->summary = diag_fmt("PgBouncer turned %lld clients away and kept up to %d waiting (the "
-                              "oldest %.1f s): every server connection of the pool was taken; "
-                              "the server's log shows by whom",
-                              (long long)pv.refused, pv.waiting, pv.oldest_ms / 1000);
-    else if (usable > 0 || max1 > 0)
+    if (pooler_evidence(x, g, &pv)) {
+        char *what = pooler_phrase(&pv);
+        g->summary = d->holders_total
+                         ? diag_fmt("%s while %d sessions held the server connections (%d idle in "
+                                    "transaction)%s%s%s",
+                                    what, d->holders_total, idle, most, app, close)
+                         : diag_fmt("%s: every server connection of the pool was taken; the "
+                                    "server's log shows by whom",
+                                    what); /* its log alone */
+        free(what);
+    } else if (usable > 0 || max1 > 0)
         g->summary = diag_fmt("connections rose from %d to %d of %d usable; %d sessions held "
                               "theirs (%d idle in transaction)%s%s%s",
                               max0, max1, usable, d->holders_total, idle, most, app, close);

@@ -28,6 +28,7 @@ void pooler_note_stats(struct collector *c, const struct event *ev)
     c->pool_stats[c->npool_stats++] = (struct pool_stat){
         .ts_us = ev->ts_us, .avg = *ev->pool, .input = ev->input, .line = ev->line
     };
+    finetl_bucket(c, ev->ts_us); /* the fine timeline, which the samples walk, spans it */
 }
 
 void pooler_note_refused(struct collector *c, const struct event *ev)

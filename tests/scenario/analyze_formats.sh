@@ -246,6 +246,20 @@ ok $? "PgBouncer and server logs: postmortem exits 0"
 like "$(head -1 "$tmp/pgb-pm.md")" "^# Postmortem: pool.?_exhaustion" "... of the pool exhaustion"
 like "$(cat "$tmp/pgb-pm.md")" "Behind PgBouncer, let it close what the application leaves open" "... with PgBouncer's own measure"
 like "$(cat "$tmp/pgb-pm.md")" "pool_wait = 250ms" "... and the alert's thresholds"
+# Only stats lines, at PgBouncer's default stats_period: three minutes when clients waited for a
+# server (5 s of waiting a second, 10 transactions a second) in half an hour.
+for i in $(seq 0 29); do
+    w=1200 x=40
+    [ "$i" -ge 15 ] && [ "$i" -lt 18 ] && w=5000000 x=10
+    printf '2026-12-07 10:%02d:00.000 UTC [77] LOG stats: %d xacts/s, %d queries/s, in 100 B/s, out 100 B/s, xact 900 us, query 800 us, wait %d us\n' "$i" "$x" "$x" "$w"
+done >"$tmp/pgb-wait.log"
+"$SLEUTH" analyze -f json -o "$tmp/pgb-wait.json" "$tmp/pgb-wait.log"
+is "$(jq -c '[(.incidents | length), .incidents[0].onset, .incidents[0].end, .incidents[0].causes[0].cause, .incidents[0].alerts[0].severity]' "$tmp/pgb-wait.json")" \
+    '[1,"2026-12-07T10:14:00.000+00:00","2026-12-07T10:17:00.000+00:00","pool_exhaustion","warning"]' \
+    "PgBouncer's stats lines alone: clients waiting 500 ms a transaction for three minutes are one incident, from the first such line's period"
+is "$(jq -r '.incidents[0].causes[0].summary' "$tmp/pgb-wait.json")" \
+    "PgBouncer made its clients wait 500 ms a transaction for a server: every server connection of the pool was taken; the server's log shows by whom" \
+    "... pool exhaustion, with the wait"
 for _ in $(seq 2000); do cat "$pgb"; done > "$tmp/pgb-big.log" # 24 MB: split in ranges
 for j in 1 2; do
     "$SLEUTH" analyze -j $j -f json -o "$tmp/pgb-big.$j.json" "$tmp/pgb-big.log" 2>/dev/null
