@@ -223,12 +223,15 @@ struct feed_reader {
  * and fed with feed_growing(), and both event streams (feed_record()) and
  * the final line numbers must be equal. That catches chunk-boundary bugs
  * that crash-only fuzzing misses. Then a reader that starts at the sync
- * point must use everything after it. Aborts on any difference.
+ * point must use everything after it. Aborts on any difference. Returns the
+ * events of the whole feed (feed_record(), input 1), valid until the next
+ * call, for a further check on the same log; NULL without a log.
  */
-static inline void feed_fuzz(const struct feed_reader *rd, const uint8_t *data, size_t size)
+static inline const struct buf *feed_fuzz(const struct feed_reader *rd, const uint8_t *data,
+                                          size_t size)
 {
     if (size < 1)
-        return;
+        return NULL;
     size_t chunk = (size_t)data[0] + 1;
     const char *log = (const char *)data + 1;
     size_t len = size - 1;
@@ -260,6 +263,7 @@ static inline void feed_fuzz(const struct feed_reader *rd, const uint8_t *data, 
     if (rd->feed(r, log + at, len - at, true, feed_record, &parts) != len - at)
         abort();
     rd->free_reader(r);
+    return &whole;
 }
 
 #endif
