@@ -146,27 +146,31 @@ static inline void feed_render(void *ctx, const struct event *ev)
 }
 
 /*
- * Everything in an event as raw bytes: its numbers, then each string's
- * length and bytes. Two events give the same bytes exactly when
- * feed_render_event() gives them the same line; the fuzzers compare these,
- * which cost a memcpy per field where the text cost a printf and a test of
- * every byte (a third of a reader harness's time went on rendering).
+ * Everything in an event as raw bytes: its numbers and the lengths of its
+ * strings, then the strings' bytes. Two events give the same bytes exactly
+ * when feed_render_event() gives them the same line; the fuzzers compare
+ * these, which cost a memcpy per field where the text cost a printf and a
+ * test of every byte (a third of a reader harness's time went on
+ * rendering). The numbers and lengths go in one piece: with a buf_add()
+ * for each number, length and field, recording was 8% of fuzz_stderr's
+ * profile.
  */
 static inline void feed_record_event(struct buf *b, const struct event *ev)
 {
-    int64_t nums[] = { (int64_t)ev->line, ev->kind,        ev->severity,    ev->pid,
-                       ev->ts_us,         ev->tz_offset_s, ev->duration_us, ev->value,
-                       ev->phase,         ev->flags,       ev->input };
-    buf_add(b, nums, sizeof(nums));
     const struct str *fields[] = { &ev->user,     &ev->db,      &ev->app,       &ev->client,
                                    &ev->sqlstate, &ev->message, &ev->statement, &ev->stmt_name,
                                    &ev->params,   &ev->detail,  &ev->hint,      &ev->context,
                                    &ev->plan,     &ev->object };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        uint64_t n = fields[i]->len;
-        buf_add(b, &n, sizeof(n));
-        buf_add(b, fields[i]->ptr, fields[i]->len);
-    }
+    enum { NFIELDS = sizeof(fields) / sizeof(fields[0]) };
+    int64_t head[11 + NFIELDS] = { (int64_t)ev->line, ev->kind,        ev->severity,    ev->pid,
+                                   ev->ts_us,         ev->tz_offset_s, ev->duration_us, ev->value,
+                                   ev->phase,         ev->flags,       ev->input };
+    for (size_t i = 0; i < NFIELDS; i++)
+        head[11 + i] = (int64_t)fields[i]->len;
+    buf_add(b, head, sizeof(head));
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (fields[i]->len)
+            buf_add(b, fields[i]->ptr, fields[i]->len);
 }
 
 /* An event_fn: records into the struct buf at ctx (feed_record_event()). */
