@@ -32,7 +32,7 @@ size_t pgmsg_severity(struct str s, enum severity *sev, char *aux)
         { "DEBUG2:", SEV_DEBUG, 0 },     { "DEBUG3:", SEV_DEBUG, 0 },
         { "DEBUG4:", SEV_DEBUG, 0 },     { "DEBUG5:", SEV_DEBUG, 0 },
     };
-    if (s.len < 4 || s.ptr[0] < 'A' || s.ptr[0] > 'W')
+    if (s.len < PGMSG_SEVERITY_MIN_LEN || s.ptr[0] < 'A' || s.ptr[0] > 'W')
         return 0;
     for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
         size_t n = strlen(words[i].word);

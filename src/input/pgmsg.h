@@ -27,5 +27,13 @@ void pgmsg_classify(struct event *ev);
  * fields (DETAIL, HINT, CONTEXT, STATEMENT, QUERY, LOCATION) whose kind is
  * stored in *aux (one of 'D', 'H', 'C', 'S', 'Q', 'L'). */
 size_t pgmsg_severity(struct str s, enum severity *sev, char *aux);
+/*
+ * The shortest and longest "SEVERITY:" words pgmsg_severity() knows
+ * ("LOG:", "STATEMENT:"). Each word is capital letters and at most a digit
+ * ("DEBUG1:"), then its only colon, which lets a search for them go from
+ * colon to colon (pgprefix.c).
+ */
+#define PGMSG_SEVERITY_MIN_LEN 4
+#define PGMSG_SEVERITY_MAX_LEN 10
 
 #endif

@@ -47,6 +47,7 @@ struct pgprefix {
     struct item *items;
     size_t n;
     bool loose;
+    bool time_first; /* its only time (%t, %m, %s) is its first item */
     char *spec;
 };
 
@@ -143,6 +144,11 @@ struct pgprefix *pgprefix_compile(const char *spec, struct err *err)
         }
         add_item(p, &cap, k, NULL, 0);
     }
+    size_t times = 0;
+    for (size_t i = 0; i < p->n; i++)
+        times += p->items[i].kind == IT_TIME || p->items[i].kind == IT_SESS_START;
+    p->time_first =
+        times == 1 && (p->items[0].kind == IT_TIME || p->items[0].kind == IT_SESS_START);
     return p;
 }
 
@@ -293,7 +299,9 @@ static void memo_store(struct pgprefix_cache *pc, size_t item, struct str line, 
 {
     if (end - pos > PGPREFIX_MEMO_BYTES || end == pos)
         return;
-    struct pgprefix_memo *m = &pc->memo[(uint32_t)ev->pid % PGPREFIX_MEMO_SLOTS];
+    uint32_t slot = (uint32_t)ev->pid % PGPREFIX_MEMO_SLOTS;
+    struct pgprefix_memo *m = &pc->memo[slot];
+    pc->used |= (uint64_t)1 << slot;
     m->pid = ev->pid;
     m->item = (int16_t)item;
     m->len = (uint16_t)(end - pos);
@@ -328,7 +336,13 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
         case IT_SESS_START: {
             int64_t ts;
             int off;
-            n = tstamp_parse_cached(&pc->tc, rest, &ts, &off, NULL);
+            if (pos == 0 && pc->time0) {
+                n = pc->time0->n;
+                ts = pc->time0->ts_us;
+                off = pc->time0->offset_s;
+            } else {
+                n = tstamp_parse_cached(&pc->tc, rest, &ts, &off, NULL);
+            }
             if (!n)
                 return false;
             if (it->kind == IT_TIME) {
@@ -430,25 +444,58 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
     return true;
 }
 
+/* Whether a severity word may start at line.ptr[i] by what precedes it (see find_severity). */
+static bool severity_may_follow(struct str line, size_t i, bool after_any)
+{
+    char c = i > 0 ? line.ptr[i - 1] : ' ';
+    return c == ' ' ||
+           (after_any && !is_digit(c) && !(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z'));
+}
+
 /*
  * Offset of the first "SEVERITY:" word at the start of line or after a
- * blank (after any byte that is not a letter or a digit if after_any), or
- * SIZE_MAX.
+ * blank (after any byte that is not a letter or a digit if after_any;
+ * anywhere if anywhere), with at least one byte after it unless anywhere,
+ * or SIZE_MAX.
+ *
+ * A word's only colon is its last byte, so a word ends at the first colon
+ * after its start: the search goes from colon to colon (memchr) and, where
+ * the byte before the colon can end a word, tries the start of a word of
+ * each length, longest first. The first colon that ends a word ends the
+ * first word, since a word that started earlier and ended later would hold
+ * that colon. A test at every byte took a tenth of the time of the fuzzers
+ * of the stderr reader and of logparser, which call this on every line.
  */
-static size_t find_severity(struct str line, bool after_any)
+static size_t find_severity_in(struct str line, bool after_any, bool anywhere)
 {
-    for (size_t i = 0; i + 4 < line.len; i++) {
-        char c = i > 0 ? line.ptr[i - 1] : ' ';
-        if (c != ' ' &&
-            (!after_any || is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+    if (!line.len)
+        return SIZE_MAX;
+    const char *end = line.ptr + line.len, *colon = line.ptr;
+    while ((colon = memchr(colon, ':', (size_t)(end - colon))) != NULL) {
+        size_t c = (size_t)(colon - line.ptr);
+        char last = c ? line.ptr[c - 1] : ':';
+        if (!(last >= 'A' && last <= 'Z') && !is_digit(last)) {
+            colon++;
             continue;
-        enum severity sev;
-        char aux;
-        if (line.ptr[i] >= 'A' && line.ptr[i] <= 'W' &&
-            pgmsg_severity(str_skip(line, i), &sev, &aux))
-            return i;
+        }
+        for (size_t n = PGMSG_SEVERITY_MAX_LEN; n >= PGMSG_SEVERITY_MIN_LEN; n--) {
+            if (n > c + 1)
+                continue;
+            size_t i = c + 1 - n;
+            enum severity sev;
+            char aux;
+            if ((anywhere || (i + 4 < line.len && severity_may_follow(line, i, after_any))) &&
+                pgmsg_severity(str_skip(line, i), &sev, &aux))
+                return i;
+        }
+        colon++;
     }
     return SIZE_MAX;
+}
+
+static size_t find_severity(struct str line, bool after_any)
+{
+    return find_severity_in(line, after_any, false);
 }
 
 bool pgprefix_could_match(struct str line)
@@ -532,6 +579,17 @@ static const char *const known_prefixes[] = {
     "%m ",
     "%t ",
 };
+
+_Static_assert(PGPREFIX_MEMO_SLOTS <= 64, "one bit of pgprefix_cache.used per memo slot");
+
+void pgprefix_cache_reset(struct pgprefix_cache *pc)
+{
+    pc->tc.valid = false;
+    pc->time0 = NULL;
+    for (uint64_t used = pc->used; used; used &= used - 1)
+        pc->memo[__builtin_ctzll(used)].len = 0;
+    pc->used = 0;
+}
 
 static bool line_is_record(const struct pgprefix *p, struct str line, struct pgprefix_cache *pc)
 {
@@ -637,6 +695,13 @@ static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncand
 {
     enum { MAX_LINES = 400 };
     struct str lines[MAX_LINES];
+    /*
+     * A record holds a severity word after its prefix, so a line without one
+     * anywhere is no candidate's record and is not matched. left[k] is how
+     * many of lines[k..] have one: what a candidate can still gain.
+     */
+    bool worded[MAX_LINES];
+    size_t left[MAX_LINES + 1];
     size_t nlines = 0;
     const char *p = buf, *end = buf + len;
     while (p < end && nlines < MAX_LINES) {
@@ -644,21 +709,49 @@ static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncand
         size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (l && p[l - 1] == '\r')
             l--;
-        if (l > 0 && p[0] != '\t')
-            lines[nlines++] = str_make(p, l);
+        if (l > 0 && p[0] != '\t') {
+            lines[nlines] = str_make(p, l);
+            worded[nlines++] = find_severity_in(str_make(p, l), true, true) != SIZE_MAX;
+        }
         p = nl ? nl + 1 : end;
     }
+    left[nlines] = 0;
+    for (size_t k = nlines; k-- > 0;)
+        left[k] = left[k + 1] + worded[k];
+    /*
+     * Most candidates start with the time, and their caches parse it on the
+     * lines in the same order, each candidate's from scratch, so they would
+     * all parse the same time on a line: it is parsed once, by a cache that
+     * goes through the lines in that order, for every candidate whose only
+     * time comes first. That parse was half of detection's time.
+     */
+    struct pgprefix_time times[MAX_LINES];
+    struct tstamp_cache time_tc = { 0 };
+    size_t ntimes = 0; /* times[] holds the time of the worded lines before this one */
     const struct pgprefix *winner = NULL;
     size_t best_hits = 0;
-    for (size_t i = 0; i < ncands && best_hits < nlines; i++) {
+    /* No candidate can win unless half of the lines could be records. */
+    for (size_t i = 0; i < ncands && best_hits < left[0] && left[0] * 2 >= nlines; i++) {
         static _Thread_local struct pgprefix_cache pc;
-        memset(&pc, 0, sizeof(pc));
+        pgprefix_cache_reset(&pc);
         size_t hits = 0;
         /*
          * Stop once the candidate cannot beat the best even if every line left
-         * is a record; with first, a candidate must read the first line.
+         * that could be a record is one; with first, a candidate must read the
+         * first line.
          */
-        for (size_t k = 0; k < nlines && hits + (nlines - k) > best_hits; k++) {
+        for (size_t k = 0; k < nlines && hits + left[k] > best_hits; k++) {
+            if (!worded[k]) {
+                if (k == 0 && first)
+                    break;
+                continue;
+            }
+            for (; cands[i]->time_first && ntimes <= k; ntimes++)
+                if (worded[ntimes])
+                    times[ntimes].n =
+                        tstamp_parse_cached(&time_tc, lines[ntimes], &times[ntimes].ts_us,
+                                            &times[ntimes].offset_s, NULL);
+            pc.time0 = cands[i]->time_first ? &times[k] : NULL;
             bool hit = line_is_record(cands[i], lines[k], &pc);
             if (k == 0 && first && !hit)
                 break;
@@ -672,9 +765,10 @@ static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncand
     if (winner && best_hits * 2 >= nlines)
         return pgprefix_dup(winner);
     struct pgprefix *loose = pgprefix_loose();
-    struct pgprefix_cache pc = { 0 };
+    struct pgprefix_cache pc;
+    pgprefix_cache_reset(&pc);
     for (size_t k = 0; k < nlines; k++)
-        if (line_is_record(loose, lines[k], &pc))
+        if (worded[k] && line_is_record(loose, lines[k], &pc))
             return loose;
     pgprefix_free(loose);
     return NULL;

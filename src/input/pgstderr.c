@@ -14,13 +14,19 @@
 #include "pgmsg.h"
 #include "util/compat.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "util/banned.h"
 
 void pgstderr_init(struct pgstderr_reader *r, const struct pgprefix *prefix, uint32_t input)
 {
-    memset(r, 0, sizeof(*r));
+    /*
+     * Re-detection initialises a reader for each prefix it tries, and a
+     * memset of all of it, the prefix cache most, showed in its profile.
+     */
+    memset(r, 0, offsetof(struct pgstderr_reader, pc));
+    pgprefix_cache_reset(&r->pc);
     r->prefix = prefix;
     r->given = prefix;
     r->line = 1;
@@ -161,7 +167,7 @@ static struct str until_match(const struct pgprefix *prefix, struct str w)
 static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
 {
     r->prefix = cand;
-    memset(&r->pc, 0, sizeof(r->pc));
+    pgprefix_cache_reset(&r->pc);
 }
 
 /*

@@ -20,8 +20,7 @@
 
 struct pgstderr_reader {
     const struct pgprefix *prefix; /* in use: the one given to init, or one of found[] */
-    struct pgprefix_cache pc;
-    uint64_t line; /* line number of the next feed's first byte */
+    uint64_t line;                 /* line number of the next feed's first byte */
     uint32_t input;
     /*
      * Re-detection (off unless the caller sets redetect): a line that does
@@ -40,6 +39,8 @@ struct pgstderr_reader {
     struct pgprefix *found[PGSTDERR_MAX_PREFIXES]; /* owned, detected on the way */
     size_t nfound;
     uint64_t next_try; /* no re-detection before this line */
+    /* Last: pgstderr_init() zeroes the members before it and resets it. */
+    struct pgprefix_cache pc;
 };
 
 #define PGSTDERR_WINDOW_LINES 64

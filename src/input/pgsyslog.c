@@ -282,6 +282,7 @@ void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefi
     r->year = year;
     r->line = 1;
     r->out_line = 1;
+    r->out_left = SIZE_MAX;
     pgstderr_init(&r->inner_r, NULL, input);
     if (inner_prefix)
         set_inner(r, pgprefix_dup(inner_prefix));
@@ -505,6 +506,13 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
         struct pgprefix *inner = pgprefix_detect_syslog(r->out.ptr, r->out.len);
         set_inner(r, inner ? inner : pgprefix_loose());
     }
+    /*
+     * The inner reader stopped at the start of out because it needed more
+     * lines: without any, it would stop there again. Fed in small pieces
+     * (fuzz_syslog), asking it again re-read the pending record every time.
+     */
+    if (!eof && r->out.len == r->out_left)
+        return (size_t)(p - buf);
     r->inner_r.line = r->out_line;
     struct relay rl = { r, r->out_line, emit, ctx };
     size_t used = pgstderr_feed(&r->inner_r, r->out.ptr, r->out.len, eof, relay_event, &rl);
@@ -518,6 +526,7 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
     r->out_line = r->inner_r.line;
     memmove(r->out.ptr, r->out.ptr + used, r->out.len - used);
     buf_setlen(&r->out, r->out.len - used);
+    r->out_left = r->out.len;
     return (size_t)(p - buf);
 }
 

@@ -53,7 +53,7 @@ struct pgsyslog_reader {
     struct pgprefix *inner;  /* the server's prefix (after "[N-M] "), owned; NULL until known */
     struct pgprefix *prefix; /* the rewritten lines' prefix: PGPREFIX_SYSLOG_HEAD + inner, owned */
     struct buf out;          /* the rewritten lines not yet used by the inner reader */
-    size_t out_lines;        /* complete lines in out */
+    size_t out_left;         /* out.len when the inner reader last stopped; SIZE_MAX: not yet */
     int year;                /* for BSD syslog times, which have none */
     uint64_t line;           /* line number of the next feed's first byte */
     uint64_t out_line;       /* the inner reader's number for out's first line (a Cloud SQL

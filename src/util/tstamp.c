@@ -178,8 +178,14 @@ size_t tstamp_parse_cached(struct tstamp_cache *c, struct str s, int64_t *ts_us,
                 scale /= 10;
             }
         }
+        /*
+         * The zone must end where the cached one did: a numeric zone goes on
+         * over ':' ("-12" then "-12:30" in the same second read as -12:00,
+         * which made fuzz_stderr's whole and windowed reads differ).
+         */
         if (s.len - i >= c->zone_len && memcmp(s.ptr + i, c->zone, c->zone_len) == 0 &&
-            (s.len - i == c->zone_len || !isalnum((unsigned char)s.ptr[i + c->zone_len]))) {
+            (s.len - i == c->zone_len ||
+             (!isalnum((unsigned char)s.ptr[i + c->zone_len]) && s.ptr[i + c->zone_len] != ':'))) {
             *ts_us = c->base_us + frac_us;
             *offset_s = c->offset_s;
             if (zone_known)

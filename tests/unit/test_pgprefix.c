@@ -258,6 +258,66 @@ static void memo_skips_lines_stopped_at_q(void **state)
     pgprefix_free(p);
 }
 
+/* The colon-to-colon search for a severity word finds what a test at every byte found. */
+static void could_match_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        bool could;
+    } lines[] = {
+        { "LOG:  x", true },
+        { "LOG:", false }, /* a word needs a byte after it */
+        { "x LOG: ", true },
+        { "x LOG:", false },
+        { "[42]:LOG:  x", true },         /* after a colon */
+        { "xLOG:  x", false },            /* after a letter */
+        { "1LOG:  x", false },            /* after a digit */
+        { "a:b:c: STATEMENT:  x", true }, /* the longest word, after other colons */
+        { "DEBUG5:  x", true },
+        { "DEBUG6:  x", false },
+        { "ERRORLOG:  x", false },
+        { "x ERRORLOG: LOG:  y", true },
+        { "\"LOG\":\"x\"", false },
+        { "LOCATION:  x", true },
+        { "log:  x", false },
+        { "", false },
+        { ":", false },
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        bool got = pgprefix_could_match(str_cstr(lines[i].line));
+        if (got != lines[i].could)
+            fail_msg("'%s': %d, want %d", lines[i].line, got, lines[i].could);
+    }
+}
+
+/* A reset cache reads as a zeroed one: no memo of a process survives it. */
+static void cache_reset_forgets(void **state)
+{
+    (void)state;
+    struct err err;
+    struct pgprefix *p = pgprefix_compile("%m [%p] %u@%d ", &err);
+    assert_non_null(p);
+    struct pgprefix_cache pc = { 0 };
+    struct event ev;
+    size_t n;
+    event_clear(&ev);
+    assert_true(pgprefix_match(p, str_cstr("2026-11-22 02:32:37.1 UTC [7] app@shop LOG:  x"), &ev,
+                               &pc, &n));
+    assert_true(pc.used != 0);
+    pgprefix_cache_reset(&pc);
+    assert_int_equal(pc.used, 0);
+    assert_false(pc.tc.valid);
+    for (size_t i = 0; i < PGPREFIX_MEMO_SLOTS; i++)
+        assert_int_equal(pc.memo[i].len, 0);
+    event_clear(&ev);
+    assert_true(
+        pgprefix_match(p, str_cstr("2026-11-22 02:32:37.2 UTC [7] bob@web LOG:  x"), &ev, &pc, &n));
+    assert_true(str_eq_cstr(ev.user, "bob"));
+    assert_true(str_eq_cstr(ev.db, "web"));
+    pgprefix_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +330,8 @@ int main(void)
         cmocka_unit_test(unknown_prefix_falls_back_to_loose),
         cmocka_unit_test(memo_follows_changes_of_one_process),
         cmocka_unit_test(memo_skips_lines_stopped_at_q),
+        cmocka_unit_test(could_match_table),
+        cmocka_unit_test(cache_reset_forgets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
