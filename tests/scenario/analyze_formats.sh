@@ -15,6 +15,18 @@ trap 'rm -rf "$tmp"' EXIT
 same() { jq -c '{summary: (.summary | del(.first, .last)), queries: [.queries[] | {fingerprint, calls, total_ms, users, databases}],
                  errors: [.events.errors[] | {sqlstate, severity, message, count, statement}]}' "$1"; }
 
+# many NAME FILE TIMES: FILE repeated TIMES over (big enough to be split in ranges) read at -j 1
+# and -j 2 into $tmp/NAME.1.json and .2.json; checks that both reports are the same.
+many() {
+    local name=$1 f=$2 times=$3 j
+    for _ in $(seq "$times"); do cat "$f"; done >"$tmp/$name.log"
+    for j in 1 2; do
+        "$SLEUTH" analyze -j $j -f json -o "$tmp/$name.$j.json" "$tmp/$name.log" 2>/dev/null
+    done
+    is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/$name.1.json" | md5sum)" \
+        "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/$name.2.json" | md5sum)" "$name: the same report at -j 1 and -j 2"
+}
+
 check() { # FILE PREFIX-OR-FORMAT
     local f=$DATA/$1 name=$1 r=$tmp/$1.json
     local n_q n_bind n_err
@@ -107,14 +119,9 @@ for f in text md html; do
     "$SLEUTH" analyze -f $f -o "$tmp/cloudsql.$f" "$DATA/cloudsql.json"
     ok $? "Cloud SQL: the $f report"
 done
-for _ in $(seq 600); do cat "$DATA/cloudsql.json"; done > "$tmp/cloudsql-big.json" # 20 MB: split in ranges
-for j in 1 2; do
-    "$SLEUTH" analyze -j $j -f json -o "$tmp/cloudsql-big.$j.json" "$tmp/cloudsql-big.json" 2>/dev/null
-done
+many cloudsql-big "$DATA/cloudsql.json" 600 # 20 MB
 is "$(jq -c '[.summary.queries, .summary.errors, .inputs[0].unparsed_lines]' "$tmp/cloudsql-big.1.json")" "[7800,1200,0]" \
     "Cloud SQL x600: every record"
-is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cloudsql-big.1.json" | md5sum)" \
-    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cloudsql-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
 
 # csvlog with the columns of PostgreSQL 8.4 (22) and 9.0-12 (23), cut from a PostgreSQL 15 one.
 for v in pg15 pg90 pg84; do
@@ -193,14 +200,9 @@ for f in text md html; do
     ok $? "CloudNativePG log, --log-format cnpg: the $f report"
 done
 like "$(cat "$tmp/cnpg.md")" "app" "CloudNativePG log: users read"
-for _ in $(seq 600); do cat "$DATA/cnpg.json"; done > "$tmp/cnpg-big.json" # 24 MB: split in ranges
-for j in 1 2; do
-    "$SLEUTH" analyze -j $j -f json -o "$tmp/cnpg-big.$j.json" "$tmp/cnpg-big.json" 2>/dev/null
-done
+many cnpg-big "$DATA/cnpg.json" 600 # 24 MB
 is "$(jq -c '[.summary.queries, .summary.errors, .inputs[0].unparsed_lines]' "$tmp/cnpg-big.1.json")" "[7800,1200,1800]" \
     "CloudNativePG log x600: every record"
-is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cnpg-big.1.json" | md5sum)" \
-    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/cnpg-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
 
 # --- PgBouncer's log next to the server's: a pool exhausted by idle transactions -----------------
 pgb=$DATA/pgbouncer-pool.log
@@ -260,13 +262,8 @@ is "$(jq -c '[(.incidents | length), .incidents[0].onset, .incidents[0].end, .in
 is "$(jq -r '.incidents[0].causes[0].summary' "$tmp/pgb-wait.json")" \
     "PgBouncer made its clients wait 500 ms a transaction for a server: every server connection of the pool was taken; the server's log shows by whom" \
     "... pool exhaustion, with the wait"
-for _ in $(seq 2000); do cat "$pgb"; done > "$tmp/pgb-big.log" # 24 MB: split in ranges
-for j in 1 2; do
-    "$SLEUTH" analyze -j $j -f json -o "$tmp/pgb-big.$j.json" "$tmp/pgb-big.log" 2>/dev/null
-done
+many pgb-big "$pgb" 2000 # 24 MB
 is "$(jq -c '[.inputs[0].records, .summary.errors, .events.pgbouncer.clients_turned_away, (.events.pgbouncer.stats | length)]' "$tmp/pgb-big.1.json")" \
     "[180000,32000,32000,22000]" "PgBouncer log x2000: every line"
-is "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/pgb-big.1.json" | md5sum)" \
-    "$(jq -S 'del(.summary.seconds, .summary.mb_per_s)' "$tmp/pgb-big.2.json" | md5sum)" "... the same report at -j 1 and -j 2"
 
 done_testing
