@@ -65,11 +65,16 @@ expect() {
 # timing NAME FAULT_T UNDO_T: the onset near the fault (live: one interval; log: 5 s), the end
 # after the undo.
 timing() {
-    local name=$1 fault=$2 undo=$3 d
+    local name=$1 fault=$2 undo=$3 d dl
     d=$(seconds_from api .onset "$fault")
-    ok $([ "$d" != none ] && [ "$d" -ge -1 ] && [ "$d" -le 2 ]; echo $?) \
-        "$name: live onset within an interval of the fault ($d s)"
-    d=$(seconds_from log .onset "$fault")
+    dl=$(seconds_from log .onset "$fault")
+    # pg_stat_statements and the log both count a call when it ends: when the fault's first
+    # calls take seconds (a cold cache on a loaded machine), both see it start that late. A
+    # live onset later than an interval must then agree with the log's within a second.
+    ok $([ "$d" != none ] && [ "$d" -ge -1 ] && { [ "$d" -le 2 ] ||
+        { [ "$dl" != none ] && [ "$d" -le 5 ] && [ $((d - dl)) -ge -1 ] && [ $((d - dl)) -le 1 ]; }; }
+    echo $?) "$name: live onset within an interval of the fault, or of the log's ($d s, log $dl s)"
+    d=$dl
     ok $([ "$d" != none ] && [ "$d" -ge -5 ] && [ "$d" -le 5 ]; echo $?) \
         "$name: the log's onset within 5 s of the fault ($d s)"
     if [ -n "$undo" ]; then
