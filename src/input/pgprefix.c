@@ -354,7 +354,9 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
         case IT_EPOCH: {
             unsigned long long secs;
             n = str_parse_u64(rest, &secs);
-            if (!n)
+            /* Past 9999-12-31, as a %t time can be: no real log writes it, and
+             * the microseconds would overflow. */
+            if (!n || secs > 253402300799ULL)
                 return false;
             int64_t us = 0, scale = 100000;
             if (n < rest.len && rest.ptr[n] == '.')

@@ -36,6 +36,8 @@ static const struct match_case cases[] = {
     { "%m [%p-%l] ", "2026-11-22 02:32:37.001 UTC [9-3] ERROR:  boom", true, 34, 9, "", "", "",
       "" },
     { "%n [%p] ", "1795314757.125 [5] LOG:  x", true, 19, 5, "", "", "", "" },
+    /* An epoch past 9999 is no time (its microseconds overflowed: fuzz_prefix). */
+    { "%n [%p] ", "999999999999999999.5 [5] LOG:  x", false, 0, 0, "", "", "", "" },
     /* A negative %Q (half of all query ids) and pgreplay's %c, the pid in its hex half. */
     { "%m [%p] [queryid=%Q] %q%u@%d ",
       "2026-11-22 02:32:37.361 UTC [42] [queryid=-4795490530420245891] app@shop LOG:  x", true, 73,
