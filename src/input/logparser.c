@@ -27,8 +27,9 @@ struct logparser {
     bool prefix_given;       /* the user named it: no re-detection */
     bool format_given;       /* the user named it: no change of format */
     bool started;
-    unsigned seen;   /* formats read, 1 << format each */
-    char **prefixes; /* specs of the stderr prefixes read with, first use first */
+    size_t detect_bytes; /* format and prefix are decided on this many bytes (or all, at eof) */
+    unsigned seen;       /* formats read, 1 << format each */
+    char **prefixes;     /* specs of the stderr prefixes read with, first use first */
     size_t nprefixes;
     /* The feed under way, as the emit wrapper (watch) sees it. */
     const char *feed_buf;
@@ -84,6 +85,7 @@ struct logparser *logparser_new(enum log_format format, const struct pgprefix *p
     p->format = format;
     p->input = input;
     p->start_line = 1;
+    p->detect_bytes = LOGPARSER_DETECT_BYTES;
     if (prefix)
         p->prefix = pgprefix_dup(prefix);
     return p;
@@ -167,7 +169,7 @@ enum log_format logparser_detect(const char *buf, size_t len)
     return LOGFMT_STDERR;
 }
 
-static void start(struct logparser *p, const char *buf, size_t len, bool eof)
+static void start(struct logparser *p, const char *buf, size_t len)
 {
     if (p->format == LOGFMT_AUTO)
         p->format = logparser_detect(buf, len);
@@ -204,9 +206,13 @@ static void start(struct logparser *p, const char *buf, size_t len, bool eof)
         p->stderr_r.redetect = !p->prefix_given;
         break;
     }
-    (void)eof;
     p->started = true;
     p->seen |= 1u << p->format;
+}
+
+void logparser_set_detect_bytes(struct logparser *p, size_t n)
+{
+    p->detect_bytes = n ? n : 1;
 }
 
 void logparser_keep_prefix(struct logparser *p)
@@ -296,10 +302,13 @@ size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof
                       void *ctx)
 {
     if (!p->started) {
-        /* Decide on enough bytes: 64 KB, or all there is. */
-        if (len < 64 * 1024 && !eof)
+        /*
+         * Decide on detect_bytes, or all there is at eof: the same bytes
+         * however the caller cut the log into feeds.
+         */
+        if (len < p->detect_bytes && !eof)
             return 0;
-        start(p, buf, len, eof);
+        start(p, buf, len < p->detect_bytes ? len : p->detect_bytes);
     }
     if (p->format_given || p->format == LOGFMT_SYSLOG || p->format == LOGFMT_PGBOUNCER)
         return feed_reader(p, buf, len, eof, emit, ctx);
@@ -313,12 +322,17 @@ size_t logparser_feed(struct logparser *p, const char *buf, size_t len, bool eof
         size_t used = feed_reader(p, buf + done, len - done, eof, watch, p);
         if (!p->switching)
             return done + used;
-        /* Another format from switch_at on: its reader starts there. */
+        /*
+         * Another format from switch_at on: its reader starts there, on
+         * detect_bytes as at the log's head (the caller brings more).
+         */
         done += p->switch_at;
         stop(p);
         p->start_line = p->switch_line;
         p->format = p->switch_to;
-        start(p, buf + done, len - done, eof);
+        if (len - done < p->detect_bytes && !eof)
+            return done;
+        start(p, buf + done, len - done < p->detect_bytes ? len - done : p->detect_bytes);
     }
 }
 

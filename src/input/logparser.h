@@ -40,6 +40,13 @@ struct logparser *logparser_new(enum log_format format, const struct pgprefix *p
                                 uint32_t input);
 void logparser_free(struct logparser *p);
 /*
+ * The format and the prefix are decided on the first LOGPARSER_DETECT_BYTES
+ * of the log (or all of it, at eof), and again on as many bytes where the
+ * format changes; tests that cut small logs into feeds set fewer.
+ */
+#define LOGPARSER_DETECT_BYTES (64 * 1024)
+void logparser_set_detect_bytes(struct logparser *p, size_t n);
+/*
  * A stderr log's prefix changes when its lines stop matching and most of
  * the lines ahead match another (see pgstderr.h): a server reconfigured, or
  * logs concatenated. Call this before the first feed when the prefix was

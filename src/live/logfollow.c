@@ -28,10 +28,9 @@
 #include "util/banned.h"
 
 enum {
-    READ_CHUNK = 1 << 20,     /* bytes per read(2) */
-    DETECT_BYTES = 64 * 1024, /* what format and prefix detection look at */
-    MAX_PENDING = 16 << 20,   /* a longer line without its newline is parsed as it is */
-    QUIET_MS = 200,           /* a log unchanged this long holds whole records only */
+    READ_CHUNK = 1 << 20,   /* bytes per read(2) */
+    MAX_PENDING = 16 << 20, /* a longer line without its newline is parsed as it is */
+    QUIET_MS = 200,         /* a log unchanged this long holds whole records only */
 };
 
 /* The interval's counts, added to the sample at the end of a read. */
@@ -125,7 +124,8 @@ static void parser_start(struct logfollow *lf)
     lf->parser = logparser_new(lf->format, lf->prefix, 0);
     /* A server writes one format to a file; the follower's partial reads are no place to guess. */
     logparser_keep_format(lf->parser);
-    /* logparser_feed decides on 64 KB or at eof; with both known, an empty eof feed starts it. */
+    /* logparser_feed decides on its detect bytes or at eof; with both known, an empty eof feed
+     * starts it. */
     size_t used = logparser_feed(lf->parser, "", 0, true, count_event, lf);
     ASSERT(used == 0);
 }
@@ -155,7 +155,7 @@ static void parse_pending(struct logfollow *lf, bool final)
     size_t n = flush ? b->len : complete_lines(b->ptr, b->len);
     if (n == 0)
         return;
-    if (!lf->detected && !detect(lf, b->ptr, n, flush || n > DETECT_BYTES))
+    if (!lf->detected && !detect(lf, b->ptr, n, flush || n > LOGPARSER_DETECT_BYTES))
         return;
     if (!lf->parser)
         parser_start(lf);
@@ -274,8 +274,8 @@ static void seek_end(struct logfollow *lf)
     struct stat st;
     if (fstat(lf->fd, &st) != 0 || st.st_size == 0)
         return;
-    off_t from = st.st_size > DETECT_BYTES ? st.st_size - DETECT_BYTES : 0;
-    char *tail = xmalloc(DETECT_BYTES);
+    off_t from = st.st_size > LOGPARSER_DETECT_BYTES ? st.st_size - LOGPARSER_DETECT_BYTES : 0;
+    char *tail = xmalloc(LOGPARSER_DETECT_BYTES);
     ssize_t n = pread(lf->fd, tail, (size_t)(st.st_size - from), from);
     if (n > 0) {
         size_t len = (size_t)n, start = 0;

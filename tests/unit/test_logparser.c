@@ -317,6 +317,51 @@ static void format_changes_mid_log(void **state)
     logparser_free(p);
 }
 
+/* A jsonlog record, then stderr whose first line alone would suggest a longer prefix. */
+static const char json_then_stderr[] =
+    "{\"timestamp\":\"2026-11-22 02:32:37.459 UTC\",\"user\":\"postgres\",\"dbname\":\"postgres\","
+    "\"pid\":1679,\"error_severity\":\"LOG\",\"message\":\"duration: 0.041 ms  statement: "
+    "SELECT 2\",\"application_name\":\"psql\"}\n"
+    "2026-11-22 02:32:38.100 UTC [42] LOG:  checkpoint starting: time\n"
+    "2026-11-22 02:32:38.200 UTC [43] app@shop LOG:  duration: 1.000 ms  statement: SELECT 1\n"
+    "2026-11-22 02:32:38.300 UTC [44] app@shop LOG:  duration: 2.000 ms  statement: SELECT 2\n"
+    "2026-11-22 02:32:38.400 UTC [45] app@shop LOG:  duration: 3.000 ms  statement: SELECT 3\n"
+    "2026-11-22 02:32:38.500 UTC [46] app@shop LOG:  duration: 4.000 ms  statement: SELECT 4\n";
+
+/*
+ * Where the format changes, the new reader decides its prefix on the next
+ * detect bytes, not on what the caller's buffer happens to hold past the
+ * change: the same prefix and events however the log is cut.
+ */
+static void prefix_after_a_change_of_format_is_decided_on_detect_bytes(void **state)
+{
+    (void)state;
+    size_t len = strlen(json_then_stderr);
+    struct buf whole = BUF_INIT;
+    for (size_t chunk = 0; chunk <= 400; chunk += 7) {
+        struct logparser *p = logparser_new(LOGFMT_AUTO, NULL, 0);
+        logparser_set_detect_bytes(p, 300); /* more than two stderr lines */
+        struct buf out = BUF_INIT;
+        if (chunk)
+            feed_chunked(parser_feed, p, json_then_stderr, len, chunk, feed_render, &out);
+        else
+            assert_int_equal(logparser_feed(p, json_then_stderr, len, true, feed_render, &out),
+                             len);
+        char *const *specs;
+        size_t n = logparser_prefixes(p, &specs);
+        if (n != 1 || strcmp(specs[0], "%m [%p] %q%u@%d ") != 0)
+            fail_msg("chunk %zu: %zu prefixes, first %s", chunk, n, n ? specs[0] : "-");
+        assert_int_equal(logparser_formats_seen(p), 1u << LOGFMT_STDERR | 1u << LOGFMT_JSON);
+        if (!chunk)
+            buf_add(&whole, out.ptr, out.len);
+        else if (out.len != whole.len || memcmp(out.ptr, whole.ptr, whole.len) != 0)
+            fail_msg("chunk %zu: other events than the whole log's", chunk);
+        buf_release(&out);
+        logparser_free(p);
+    }
+    buf_release(&whole);
+}
+
 static void format_names(void **state)
 {
     (void)state;
@@ -343,6 +388,7 @@ int main(void)
         cmocka_unit_test(syslog_prefix_is_what_follows_the_line_number),
         cmocka_unit_test(csv_and_json_have_no_prefix),
         cmocka_unit_test(format_changes_mid_log),
+        cmocka_unit_test(prefix_after_a_change_of_format_is_decided_on_detect_bytes),
         cmocka_unit_test(format_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
