@@ -64,15 +64,14 @@ uint64_t alert_id(enum finding_kind kind, const char *key)
 }
 
 /*
- * Deadlocks, new queries and refused connections (by the server, or clients
- * a pooler turned away) are events: they need no streak.
+ * Deadlocks, new queries and refused connections are events: they need no
+ * streak; so is a finding its rule marks as one (clients a pooler turned away).
  */
 static bool is_event(const struct finding *f)
 {
     enum finding_kind k = f->kind;
-    return k == FK_DEADLOCKS || k == FK_NEW_HEAVY_QUERY || k == FK_CONN_REFUSED ||
-           k == FK_INDEX_ON_UPDATED ||
-           (k == FK_POOL_SATURATION && f->unit && strcmp(f->unit, "clients turned away") == 0);
+    return f->event || k == FK_DEADLOCKS || k == FK_NEW_HEAVY_QUERY || k == FK_CONN_REFUSED ||
+           k == FK_INDEX_ON_UPDATED;
 }
 
 /* For a HOT ratio, lower is worse; for every other measure, higher. */

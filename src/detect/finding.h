@@ -64,6 +64,8 @@ struct finding {
     const char *unit;     /* static: "ms", "calls/s", "%", "sessions", "s", "rows/s", ... */
     char *summary;        /* one line: what and how bad against the baseline */
     char *next;           /* one line: what to look at next */
+    bool event; /* a one-off of a kind that is otherwise a level (a pooler's refusals): alerts at
+                   once */
 };
 
 struct alert {

@@ -304,6 +304,7 @@ static void judge_pooler(struct detector *d, const struct sample *s)
         f->value = (double)s->pgb_refused;
         f->threshold = 1;
         f->unit = "clients turned away";
+        f->event = true;
         f->summary = detect_fmt("PgBouncer turned %" PRId64 " client%s away (no server connection "
                                 "in time, or no client slot); %.0f transactions/s went through",
                                 s->pgb_refused, s->pgb_refused == 1 ? "" : "s",

@@ -179,6 +179,14 @@ static void events_fire_at_once(void **state)
     step1(&fx, FK_NEW_HEAVY_QUERY, FINDING_WARNING, "fp:00000000000000aa", 30);
     assert_int_equal(fx.log.fired, 2);
     assert_int_equal(nfiring(fx.book), 2);
+    /* A pooler's wait is a level that needs a streak; the clients it turned away, an event. */
+    struct finding wait = make(FK_POOL_SATURATION, FINDING_WARNING, "server", 300);
+    step(&fx, &wait, 1);
+    assert_int_equal(fx.log.fired, 2);
+    struct finding refused = make(FK_POOL_SATURATION, FINDING_WARNING, "pgbouncer", 3);
+    refused.event = true;
+    step(&fx, &refused, 1);
+    assert_int_equal(fx.log.fired, 3);
     alert_book_free(fx.book);
 }
 
