@@ -21,10 +21,8 @@ void pooler_note_stats(struct collector *c, const struct event *ev)
 {
     if (!ev->pool || ev->ts_us == TS_NONE)
         return;
-    if (c->npool_stats == c->cappool_stats) {
-        c->cappool_stats = c->cappool_stats ? 2 * c->cappool_stats : 64;
-        c->pool_stats = xrealloc(c->pool_stats, c->cappool_stats * sizeof(*c->pool_stats));
-    }
+    c->pool_stats =
+        xgrow(c->pool_stats, &c->cappool_stats, c->npool_stats + 1, sizeof(*c->pool_stats));
     c->pool_stats[c->npool_stats++] = (struct pool_stat){
         .ts_us = ev->ts_us, .avg = *ev->pool, .input = ev->input, .line = ev->line
     };
@@ -42,32 +40,28 @@ void pooler_note_wait(struct collector *c, const struct event *ev)
 {
     if (ev->ts_us == TS_NONE || ev->duration_us < 0)
         return;
-    if (c->npool_waits == c->cappool_waits) {
-        c->cappool_waits = c->cappool_waits ? 2 * c->cappool_waits : 64;
-        c->pool_waits = xrealloc(c->pool_waits, c->cappool_waits * sizeof(*c->pool_waits));
-    }
+    c->pool_waits =
+        xgrow(c->pool_waits, &c->cappool_waits, c->npool_waits + 1, sizeof(*c->pool_waits));
     c->pool_waits[c->npool_waits++] =
         (struct pool_wait){ .start_us = ev->ts_us - ev->duration_us, .end_us = ev->ts_us };
 }
 
+/* The fine buckets the stats lines made come with finetl_merge_buckets(). */
 void pooler_merge(struct collector *dst, const struct collector *src, uint64_t line_base)
 {
+    dst->pool_stats = xgrow(dst->pool_stats, &dst->cappool_stats,
+                            dst->npool_stats + src->npool_stats, sizeof(*dst->pool_stats));
     for (size_t i = 0; i < src->npool_stats; i++) {
-        struct event ev;
-        event_clear(&ev);
-        ev.ts_us = src->pool_stats[i].ts_us;
-        ev.pool = &src->pool_stats[i].avg;
-        ev.input = src->pool_stats[i].input;
-        ev.line = src->pool_stats[i].line + line_base;
-        pooler_note_stats(dst, &ev);
+        struct pool_stat *d = &dst->pool_stats[dst->npool_stats++];
+        *d = src->pool_stats[i];
+        d->line += line_base;
     }
-    for (size_t i = 0; i < src->npool_waits; i++) {
-        struct event ev;
-        event_clear(&ev);
-        ev.ts_us = src->pool_waits[i].end_us;
-        ev.duration_us = src->pool_waits[i].end_us - src->pool_waits[i].start_us;
-        pooler_note_wait(dst, &ev);
-    }
+    dst->pool_waits = xgrow(dst->pool_waits, &dst->cappool_waits,
+                            dst->npool_waits + src->npool_waits, sizeof(*dst->pool_waits));
+    if (src->npool_waits)
+        memcpy(dst->pool_waits + dst->npool_waits, src->pool_waits,
+               src->npool_waits * sizeof(*src->pool_waits));
+    dst->npool_waits += src->npool_waits;
     dst->pool_refused += src->pool_refused;
 }
 
