@@ -124,8 +124,11 @@ static bool window(const char *p, const char *end, bool eof, size_t *n)
     return true;
 }
 
-/* Whether cand matches the first line of w and at least half of its lines that could be records. */
-static bool fits(const struct pgprefix *cand, struct str w)
+/*
+ * The lines of w cand reads as records, if it reads its first line and at
+ * least half of its lines that could be records; else 0.
+ */
+static size_t fits(const struct pgprefix *cand, struct str w)
 {
     struct pgstderr_reader t;
     pgstderr_init(&t, cand, 0);
@@ -136,12 +139,12 @@ static bool fits(const struct pgprefix *cand, struct str w)
         read_line(&t, p, end, true, &li);
         if (!li.continuation && li.text.len) {
             if (lines++ == 0 && !li.record)
-                return false;
+                return 0;
             hits += li.record;
         }
         p = li.next;
     }
-    return lines && hits * 2 >= lines;
+    return lines && hits * 2 >= lines ? hits : 0;
 }
 
 /*
@@ -170,10 +173,53 @@ static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
     pgprefix_cache_reset(&r->pc);
 }
 
+/* The first half of w's lines (0 when it has one line or none). */
+static size_t first_half(struct str w)
+{
+    size_t lines = 0;
+    for (const char *q = w.ptr, *end = w.ptr + w.len; q < end; lines++) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        q = nl ? nl + 1 : end;
+    }
+    const char *q = w.ptr;
+    for (size_t k = 0; k < lines / 2; k++)
+        q = (const char *)memchr(q, '\n', (size_t)(w.ptr + w.len - q)) + 1;
+    return (size_t)(q - w.ptr);
+}
+
+/*
+ * A prefix that fits w: the given one or one found before (not the one in
+ * use), else, with detect, one detected in w that reads two lines or more
+ * (a stray line is no new prefix), added to found[]. NULL if none.
+ */
+static const struct pgprefix *fitting(struct pgstderr_reader *r, struct str w, bool detect)
+{
+    if (r->given != r->prefix && fits(r->given, w))
+        return r->given;
+    for (size_t i = 0; i < r->nfound; i++)
+        if (r->found[i] != r->prefix && fits(r->found[i], w))
+            return r->found[i];
+    if (!detect || r->nfound == PGSTDERR_MAX_PREFIXES)
+        return NULL;
+    struct pgprefix *d = pgprefix_detect_from(w.ptr, w.len);
+    bool known = d && strcmp(pgprefix_spec(d), pgprefix_spec(r->given)) == 0;
+    for (size_t i = 0; d && i < r->nfound && !known; i++)
+        known = strcmp(pgprefix_spec(d), pgprefix_spec(r->found[i])) == 0;
+    if (!d || known || fits(d, w) < 2) {
+        pgprefix_free(d); /* a known one was tried above */
+        return NULL;
+    }
+    r->found[r->nfound++] = d;
+    return d;
+}
+
 /*
  * Looks for a prefix that the line at p and most of the lines after it
- * match, up to where the prefix in use matches again. Returns 1 if r->prefix changed, 0 if not, -1
- * if the buffer ends before the lines it needs.
+ * match, up to where the prefix in use matches again; when most of them
+ * are another prefix's (a short stretch before a long one, or a -j range
+ * that starts near the end of a stretch), in the first half of them, and
+ * so on down to the line alone. Returns 1 if r->prefix changed, 0 if not,
+ * -1 if the buffer ends before the lines it needs.
  */
 NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const char *end, bool eof,
                              uint64_t line)
@@ -183,26 +229,20 @@ NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const cha
         return -1;
     struct str w = until_match(r->prefix, str_make(p, n));
     r->next_try = line + PGSTDERR_WINDOW_LINES;
-    if (r->given != r->prefix && fits(r->given, w)) {
-        use(r, r->given);
-        return 1;
-    }
-    for (size_t i = 0; i < r->nfound; i++) {
-        if (r->found[i] != r->prefix && fits(r->found[i], w)) {
-            use(r, r->found[i]);
+    /* Detection is worth trying only if a well-known prefix reads the line at hand. */
+    const char *nl = memchr(w.ptr, '\n', w.len);
+    struct pgprefix *alone = pgprefix_detect_from(w.ptr, nl ? (size_t)(nl - w.ptr) + 1 : w.len);
+    bool detect = alone != NULL;
+    pgprefix_free(alone);
+    while (w.len) {
+        const struct pgprefix *cand = fitting(r, w, detect);
+        if (cand) {
+            use(r, cand);
             return 1;
         }
+        w.len = first_half(w);
     }
-    if (r->nfound == PGSTDERR_MAX_PREFIXES)
-        return 0;
-    struct pgprefix *d = pgprefix_detect_from(w.ptr, w.len);
-    if (!d || strcmp(pgprefix_spec(d), pgprefix_spec(r->prefix)) == 0 || !fits(d, w)) {
-        pgprefix_free(d);
-        return 0;
-    }
-    r->found[r->nfound++] = d;
-    use(r, d);
-    return 1;
+    return 0;
 }
 
 size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, bool eof,

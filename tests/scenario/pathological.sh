@@ -209,4 +209,22 @@ done
     -o "$tmp/three-given.json" "$tmp/three.log" 2>/dev/null
 is "$(q three-given '[.summary.queries, .inputs[0].unparsed_lines] | join(",")')" "20000,40000" \
     "a prefix given with --prefix is kept for the whole log"
+# A short stretch of a second prefix (20 lines) between two long ones, where -j 2 cuts the log:
+# the second range starts ten lines into it, under the log's first prefix, with more lines of the
+# third prefix than of the second in its look-ahead. Every line is still read, at -j 1 and -j 2.
+awk 'BEGIN {
+    pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
+    for (i = 0; i < 10000; i++)
+        printf "2026-11-22 10:%02d:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", int(i / 60) % 60, i % 60, pad
+    for (i = 0; i < 20; i++)
+        printf "2026-11-22 11:00:%02d UTC:10.0.0.1(5432):v@e:[43]:LOG:  duration: 2.000 ms  statement: SELECT 2 /* %s */\n", i, pad
+    for (i = 0; i < 10000; i++)
+        printf "2026-11-22 12:%02d:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", int(i / 60) % 60, i % 60, pad
+}' >"$tmp/short.log"
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j --format json -o "$tmp/short$j.json" "$tmp/short.log"
+    is "$(q short$j '[.summary.queries, .inputs[0].unparsed_lines, (.queries[0].users | map("\(.name)=\(.calls)") | sort | join(" ")), .inputs[0].prefixes[1]] | join(",")')" \
+        "20020,0,u=10000 v=20 w=10000,%t:%r:%u@%d:[%p]:" \
+        "-j $j: a 20-line stretch of a prefix before a long one of another, cut by a range: every line read"
+done
 done_testing

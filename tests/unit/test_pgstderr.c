@@ -199,6 +199,64 @@ static void prefix_changes_are_followed_in_any_feed_pieces(void **state)
     pgprefix_free(p);
 }
 
+/*
+ * A reader that starts inside a short stretch of a prefix it does not know
+ * (a range of a -j run starts under the log's first prefix): three lines
+ * of one prefix, then seventy of another. The look-ahead holds more of the
+ * second; the first three are still read, with their own prefix.
+ */
+static void a_short_stretch_before_a_long_one_is_read_with_its_own_prefix(void **state)
+{
+    (void)state;
+    struct buf text = BUF_INIT;
+    for (int i = 0; i < 3; i++)
+        buf_addf(&text,
+                 "2026-11-22 11:00:%02d UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: 2.000 ms  "
+                 "statement: SELECT 2\n",
+                 i);
+    for (int i = 0; i < 70; i++)
+        buf_addf(&text,
+                 "2026-11-22 12:00:%02d.000 UTC [3] w@f LOG:  duration: 3.000 ms  statement: "
+                 "SELECT 3\n",
+                 i % 60);
+    struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
+    struct sink whole;
+    sink_init(&whole);
+    feed_redetect(p, true, text.ptr, text.len, &whole);
+    assert_int_equal(whole.kinds[EV_QUERY], 73);
+    assert_int_equal(whole.kinds[EV_UNPARSED], 0);
+    assert_non_null(strstr(whole.trace.ptr, "query 3 2 "));
+    assert_non_null(strstr(whole.trace.ptr, "query 4 3 "));
+    for (size_t step = 1; step < 9000; step += 997) {
+        struct sink part;
+        sink_init(&part);
+        feed_redetect(p, true, text.ptr, step, &part);
+        assert_string_equal(part.trace.ptr, whole.trace.ptr);
+        sink_release(&part);
+    }
+    sink_release(&whole);
+    /* One line of another prefix among the first prefix's: a stray line, no new prefix. */
+    buf_reset(&text);
+    for (int i = 0; i < 21; i++)
+        buf_addstr(&text, i == 10 ? "2026-11-22 12:00:00.000 UTC [3] w@f LOG:  duration: 3.000 ms  "
+                                    "statement: SELECT 3\n"
+                                  : "2026-11-22 10:00:00 UTC [1]: user=u,db=d,app=a,client=c LOG:  "
+                                    "duration: 1.000 ms  statement: SELECT 1\n");
+    struct pgstderr_reader r;
+    pgstderr_init(&r, p, 0);
+    r.redetect = true;
+    struct sink stray;
+    sink_init(&stray);
+    assert_int_equal(pgstderr_feed(&r, text.ptr, text.len, true, collect, &stray), text.len);
+    assert_int_equal(stray.kinds[EV_QUERY], 20);
+    assert_int_equal(stray.kinds[EV_UNPARSED], 1);
+    assert_int_equal(r.nfound, 0);
+    pgstderr_release(&r);
+    sink_release(&stray);
+    pgprefix_free(p);
+    buf_release(&text);
+}
+
 static void real_log_counts(void **state)
 {
     (void)state;
@@ -245,6 +303,7 @@ int main(void)
         cmocka_unit_test(groups_records_and_fields),
         cmocka_unit_test(chunked_feeds_give_the_same_events),
         cmocka_unit_test(prefix_changes_are_followed_in_any_feed_pieces),
+        cmocka_unit_test(a_short_stretch_before_a_long_one_is_read_with_its_own_prefix),
         cmocka_unit_test(real_log_counts),
         cmocka_unit_test(sync_finds_next_primary_record),
     };
