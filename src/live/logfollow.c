@@ -124,8 +124,7 @@ static void parser_start(struct logfollow *lf)
     lf->parser = logparser_new(lf->format, lf->prefix, 0);
     /* A server writes one format to a file; the follower's partial reads are no place to guess. */
     logparser_keep_format(lf->parser);
-    /* logparser_feed decides on its detect bytes or at eof; with both known, an empty eof feed
-     * starts it. */
+    /* Format and prefix are known: an empty eof feed starts the parser. */
     size_t used = logparser_feed(lf->parser, "", 0, true, count_event, lf);
     ASSERT(used == 0);
 }
