@@ -6,7 +6,8 @@
 #   make bench-watch  the live watcher's poll time, RSS and server load (bench/watch)
 #   make bench-fingerprints  time and peak RSS of analyze over 10^6 distinct queries
 #   make fuzz     build the libFuzzer harnesses with clang and run each for FUZZ_SECONDS
-#                 (or FUZZ_RUNS executions); corpora grow in fuzz-corpus/, which clean keeps
+#                 (or FUZZ_RUNS executions), FUZZ_JOBS at a time; corpora grow in
+#                 fuzz-corpus/, which clean keeps
 #   make install  binary and man page under PREFIX
 
 PREFIX ?= /usr/local
