@@ -287,8 +287,15 @@ static struct web_bucket *bucket_for(struct web *w, int64_t ts_us)
 {
     int64_t step = w->opts.interval_us;
     int64_t start = floor_div(ts_us, step) * step;
+    /*
+     * The arrays grow by doubling: a log adds an interval (and a second) at
+     * a time, and an exact-size realloc each time copied the whole array
+     * (quadratic where realloc cannot remap, as under ASan: a week of one
+     * request a second did not finish in ten minutes).
+     */
     if (!w->nbuckets) {
-        w->buckets = xcalloc(1, sizeof(*w->buckets));
+        w->buckets = xgrow(w->buckets, &w->capbuckets, 1, sizeof(*w->buckets));
+        memset(w->buckets, 0, sizeof(*w->buckets));
         w->nbuckets = 1;
         w->buckets[0].start_us = start;
         sketch_init(&w->buckets[0].latency);
@@ -297,7 +304,7 @@ static struct web_bucket *bucket_for(struct web *w, int64_t ts_us)
     int64_t first = w->buckets[0].start_us;
     if (start < first) {
         size_t add = (size_t)((first - start) / step);
-        w->buckets = xrealloc(w->buckets, (w->nbuckets + add) * sizeof(*w->buckets));
+        w->buckets = xgrow(w->buckets, &w->capbuckets, w->nbuckets + add, sizeof(*w->buckets));
         memmove(w->buckets + add, w->buckets, w->nbuckets * sizeof(*w->buckets));
         memset(w->buckets, 0, add * sizeof(*w->buckets));
         for (size_t i = 0; i < add; i++) {
@@ -309,7 +316,7 @@ static struct web_bucket *bucket_for(struct web *w, int64_t ts_us)
     }
     size_t k = (size_t)((start - first) / step);
     if (k >= w->nbuckets) {
-        w->buckets = xrealloc(w->buckets, (k + 1) * sizeof(*w->buckets));
+        w->buckets = xgrow(w->buckets, &w->capbuckets, k + 1, sizeof(*w->buckets));
         memset(w->buckets + w->nbuckets, 0, (k + 1 - w->nbuckets) * sizeof(*w->buckets));
         for (size_t i = w->nbuckets; i <= k; i++) {
             w->buckets[i].start_us = first + (int64_t)i * step;
@@ -324,14 +331,15 @@ static struct web_count *second_for(struct web *w, int64_t ts_us)
 {
     int64_t s = floor_div(ts_us, 1000000);
     if (!w->nseconds) {
-        w->seconds = xcalloc(1, sizeof(*w->seconds));
+        w->seconds = xgrow(w->seconds, &w->capseconds, 1, sizeof(*w->seconds));
+        memset(w->seconds, 0, sizeof(*w->seconds));
         w->nseconds = 1;
         w->first_second = s;
         return &w->seconds[0];
     }
     if (s < w->first_second) {
         size_t add = (size_t)(w->first_second - s);
-        w->seconds = xrealloc(w->seconds, (w->nseconds + add) * sizeof(*w->seconds));
+        w->seconds = xgrow(w->seconds, &w->capseconds, w->nseconds + add, sizeof(*w->seconds));
         memmove(w->seconds + add, w->seconds, w->nseconds * sizeof(*w->seconds));
         memset(w->seconds, 0, add * sizeof(*w->seconds));
         w->nseconds += add;
@@ -341,7 +349,7 @@ static struct web_count *second_for(struct web *w, int64_t ts_us)
     size_t k = (size_t)(s - w->first_second);
     if (k >= w->nseconds) {
         size_t n = k + 1;
-        w->seconds = xrealloc(w->seconds, n * sizeof(*w->seconds));
+        w->seconds = xgrow(w->seconds, &w->capseconds, n, sizeof(*w->seconds));
         memset(w->seconds + w->nseconds, 0, (n - w->nseconds) * sizeof(*w->seconds));
         w->nseconds = n;
     }

@@ -153,9 +153,9 @@ struct web {
     struct web_route_memo *route_memo;
     size_t nroute_totals;
     struct web_bucket *buckets; /* dense, in time order from buckets[0].start_us */
-    size_t nbuckets;
+    size_t nbuckets, capbuckets;
     struct web_count *seconds; /* per second from first_second */
-    size_t nseconds;
+    size_t nseconds, capseconds;
     int64_t first_second; /* seconds since the epoch */
     int offset_s;         /* the logs' zone */
     uint64_t requests, failed, slow, untimed;
