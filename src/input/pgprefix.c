@@ -283,9 +283,10 @@ static struct str *memo_field(struct event *ev, int i)
 static bool memo_hit(struct pgprefix_cache *pc, size_t item, struct str line, size_t pos,
                      struct event *ev, size_t *len)
 {
-    const struct pgprefix_memo *m = &pc->memo[(uint32_t)ev->pid % PGPREFIX_MEMO_SLOTS];
-    if (!m->len || m->pid != ev->pid || (size_t)m->item != item || line.len - pos < m->len ||
-        memcmp(line.ptr + pos, m->bytes, m->len) != 0)
+    uint32_t slot = (uint32_t)ev->pid % PGPREFIX_MEMO_SLOTS;
+    const struct pgprefix_memo *m = &pc->memo[slot];
+    if (!(pc->used >> slot & 1) || m->pid != ev->pid || (size_t)m->item != item ||
+        line.len - pos < m->len || memcmp(line.ptr + pos, m->bytes, m->len) != 0)
         return false;
     for (int i = 0; i < 5; i++)
         if (m->n[i] != 0xffff)
@@ -588,8 +589,6 @@ void pgprefix_cache_reset(struct pgprefix_cache *pc)
 {
     pc->tc.valid = false;
     pc->time0 = NULL;
-    for (uint64_t used = pc->used; used; used &= used - 1)
-        pc->memo[__builtin_ctzll(used)].len = 0;
     pc->used = 0;
 }
 

@@ -42,7 +42,7 @@ const char *pgprefix_spec(const struct pgprefix *p);
 
 struct pgprefix_memo {
     int32_t pid;
-    uint16_t len; /* bytes after the pid; 0 = empty slot */
+    uint16_t len; /* bytes after the pid */
     int16_t item; /* index of the item after the pid */
     uint16_t off[5],
         n[5]; /* user, db, app, client, sqlstate relative to the tail; n=0xffff: not in the tail */
@@ -63,15 +63,16 @@ struct pgprefix_cache {
      * matched, as tc would parse it there (see detect_among); NULL otherwise.
      */
     const struct pgprefix_time *time0;
-    uint64_t used; /* the memo slots written since the last reset, one bit each */
+    uint64_t used; /* slots written since the last reset, one bit each; others mean nothing */
     struct pgprefix_memo memo[PGPREFIX_MEMO_SLOTS];
 };
 
 /*
  * Forgets what the cache remembers, as zeroing it would, but writes only
- * the time's valid flag and the lengths of the slots in use: detection
- * resets a cache for each of its candidates, and a memset of all 12 KB
- * each time showed in its profile.
+ * the time's valid flag, time0 and used (a memo slot is read only when its
+ * bit there is set): detection resets a cache for each of its candidates,
+ * and a memset of all 12 KB each time showed in its profile. Also readies
+ * a cache that was never set (on the stack, say).
  */
 void pgprefix_cache_reset(struct pgprefix_cache *pc);
 

@@ -293,7 +293,11 @@ static void could_match_table(void **state)
     }
 }
 
-/* A reset cache reads as a zeroed one: no memo of a process survives it. */
+/*
+ * A reset cache reads as a zeroed one: no memo of a process survives it,
+ * also in a cache that was never set (a reader on the stack where another
+ * one was, with a memo of the same process).
+ */
 static void cache_reset_forgets(void **state)
 {
     (void)state;
@@ -310,11 +314,18 @@ static void cache_reset_forgets(void **state)
     pgprefix_cache_reset(&pc);
     assert_int_equal(pc.used, 0);
     assert_false(pc.tc.valid);
-    for (size_t i = 0; i < PGPREFIX_MEMO_SLOTS; i++)
-        assert_int_equal(pc.memo[i].len, 0);
     event_clear(&ev);
     assert_true(
         pgprefix_match(p, str_cstr("2026-11-22 02:32:37.2 UTC [7] bob@web LOG:  x"), &ev, &pc, &n));
+    assert_true(str_eq_cstr(ev.user, "bob"));
+    assert_true(str_eq_cstr(ev.db, "web"));
+    /* Stale bytes: process 7's memo, its user cut short, and used says nothing of it. */
+    pc.memo[7 % PGPREFIX_MEMO_SLOTS].n[0] = 1;
+    pc.used = 0;
+    pgprefix_cache_reset(&pc);
+    event_clear(&ev);
+    assert_true(
+        pgprefix_match(p, str_cstr("2026-11-22 02:32:37.3 UTC [7] bob@web LOG:  x"), &ev, &pc, &n));
     assert_true(str_eq_cstr(ev.user, "bob"));
     assert_true(str_eq_cstr(ev.db, "web"));
     pgprefix_free(p);
