@@ -656,19 +656,61 @@ static void compile_candidates(void)
                  syslog_compiled);
 }
 
-static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, const char *buf,
-                                     size_t len, bool first);
+/* Every candidate, for detect_among's only. */
+#define ALL_CANDIDATES UINT64_MAX
+_Static_assert(ARRAY_SIZE(known_prefixes) <= 64 && ARRAY_SIZE(syslog_prefixes) <= 64,
+               "one bit of a candidate mask per candidate");
+
+static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, uint64_t only,
+                                     const char *buf, size_t len);
 
 struct pgprefix *pgprefix_detect(const char *buf, size_t len)
 {
     pthread_once(&compiled_once, compile_candidates);
-    return detect_among(known_compiled, ARRAY_SIZE(known_compiled), buf, len, false);
+    return detect_among(known_compiled, ARRAY_SIZE(known_compiled), ALL_CANDIDATES, buf, len);
 }
 
-struct pgprefix *pgprefix_detect_from(const char *buf, size_t len)
+/* The line at p (without its newline and a CR before it); *next is where the next one starts. */
+static struct str line_at(const char *p, const char *end, const char **next)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    *next = nl ? nl + 1 : end;
+    if (l && p[l - 1] == '\r')
+        l--;
+    return str_make(p, l);
+}
+
+/* A candidate's cache while detection tries it (kept: resetting one costs less than a new one). */
+static _Thread_local struct pgprefix_cache detect_pc;
+
+uint64_t pgprefix_readers(const char *buf, size_t len)
 {
     pthread_once(&compiled_once, compile_candidates);
-    struct pgprefix *p = detect_among(known_compiled, ARRAY_SIZE(known_compiled), buf, len, true);
+    const char *next;
+    struct str line = line_at(buf, buf + len, &next);
+    if (!line.len || line.ptr[0] == '\t' || find_severity_in(line, true, true) == SIZE_MAX)
+        return 0;
+    /* The time is parsed once for the candidates that start with it (see detect_among). */
+    struct pgprefix_time t0;
+    t0.n = tstamp_parse(line, &t0.ts_us, &t0.offset_s, NULL);
+    uint64_t readers = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(known_compiled); i++) {
+        pgprefix_cache_reset(&detect_pc);
+        detect_pc.time0 = known_compiled[i]->time_first ? &t0 : NULL;
+        if (line_is_record(known_compiled[i], line, &detect_pc))
+            readers |= UINT64_C(1) << i;
+    }
+    return readers;
+}
+
+struct pgprefix *pgprefix_detect_from(const char *buf, size_t len, uint64_t readers)
+{
+    if (!readers)
+        return NULL;
+    pthread_once(&compiled_once, compile_candidates);
+    struct pgprefix *p =
+        detect_among(known_compiled, ARRAY_SIZE(known_compiled), readers, buf, len);
     if (p && p->loose) {
         pgprefix_free(p);
         return NULL;
@@ -680,7 +722,7 @@ struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
 {
     pthread_once(&compiled_once, compile_candidates);
     struct pgprefix *full =
-        detect_among(syslog_compiled, ARRAY_SIZE(syslog_compiled), buf, len, false);
+        detect_among(syslog_compiled, ARRAY_SIZE(syslog_compiled), ALL_CANDIDATES, buf, len);
     if (!full || full->loose)
         return full;
     /* Hand back the part after the head: what the server's setting is. */
@@ -691,8 +733,10 @@ struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
     return inner;
 }
 
-static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, const char *buf,
-                                     size_t len, bool first)
+/* The candidate of cands (those in only) that reads most of buf's lines, or the loose prefix, or
+ * NULL. */
+static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, uint64_t only,
+                                     const char *buf, size_t len)
 {
     enum { MAX_LINES = 400 };
     struct str lines[MAX_LINES];
@@ -706,15 +750,11 @@ static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncand
     size_t nlines = 0;
     const char *p = buf, *end = buf + len;
     while (p < end && nlines < MAX_LINES) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (l && p[l - 1] == '\r')
-            l--;
-        if (l > 0 && p[0] != '\t') {
-            lines[nlines] = str_make(p, l);
-            worded[nlines++] = find_severity_in(str_make(p, l), true, true) != SIZE_MAX;
+        struct str l = line_at(p, end, &p);
+        if (l.len > 0 && l.ptr[0] != '\t') {
+            lines[nlines] = l;
+            worded[nlines++] = find_severity_in(l, true, true) != SIZE_MAX;
         }
-        p = nl ? nl + 1 : end;
     }
     left[nlines] = 0;
     for (size_t k = nlines; k-- > 0;)
@@ -733,30 +773,24 @@ static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncand
     size_t best_hits = 0;
     /* No candidate can win unless half of the lines could be records. */
     for (size_t i = 0; i < ncands && best_hits < left[0] && left[0] * 2 >= nlines; i++) {
-        static _Thread_local struct pgprefix_cache pc;
-        pgprefix_cache_reset(&pc);
+        if (!(only >> i & 1))
+            continue;
+        pgprefix_cache_reset(&detect_pc);
         size_t hits = 0;
         /*
          * Stop once the candidate cannot beat the best even if every line left
-         * that could be a record is one; with first, a candidate must read the
-         * first line.
+         * that could be a record is one.
          */
         for (size_t k = 0; k < nlines && hits + left[k] > best_hits; k++) {
-            if (!worded[k]) {
-                if (k == 0 && first)
-                    break;
+            if (!worded[k])
                 continue;
-            }
             for (; cands[i]->time_first && ntimes <= k; ntimes++)
                 if (worded[ntimes])
                     times[ntimes].n =
                         tstamp_parse_cached(&time_tc, lines[ntimes], &times[ntimes].ts_us,
                                             &times[ntimes].offset_s, NULL);
-            pc.time0 = cands[i]->time_first ? &times[k] : NULL;
-            bool hit = line_is_record(cands[i], lines[k], &pc);
-            if (k == 0 && first && !hit)
-                break;
-            hits += hit;
+            detect_pc.time0 = cands[i]->time_first ? &times[k] : NULL;
+            hits += line_is_record(cands[i], lines[k], &detect_pc);
         }
         if (hits > best_hits) {
             winner = cands[i];

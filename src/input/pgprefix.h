@@ -92,11 +92,16 @@ bool pgprefix_match(const struct pgprefix *p, struct str line, struct event *ev,
  */
 struct pgprefix *pgprefix_detect(const char *buf, size_t len);
 /*
- * The same among the well-known prefixes that match the first line of buf
- * (that must not start with a tab), for a log whose prefix changes there;
- * NULL when none matches at least half of the lines.
+ * The well-known prefixes that read the first line of buf as a record, a
+ * bit each (0: none, or the line starts with a tab): a log whose prefix
+ * changes at that line can have only one of them.
  */
-struct pgprefix *pgprefix_detect_from(const char *buf, size_t len);
+uint64_t pgprefix_readers(const char *buf, size_t len);
+/*
+ * pgprefix_detect among those readers of buf's first line, for a log whose
+ * prefix changes there; NULL when none matches at least half of the lines.
+ */
+struct pgprefix *pgprefix_detect_from(const char *buf, size_t len, uint64_t readers);
 /*
  * The same for syslog lines that the syslog reader rewrote as
  * PGPREFIX_SYSLOG_HEAD + what followed "[N-M] ": returns the server's

@@ -173,35 +173,22 @@ static void use(struct pgstderr_reader *r, const struct pgprefix *cand)
     pgprefix_cache_reset(&r->pc);
 }
 
-/* The first half of w's lines (0 when it has one line or none). */
-static size_t first_half(struct str w)
-{
-    size_t lines = 0;
-    for (const char *q = w.ptr, *end = w.ptr + w.len; q < end; lines++) {
-        const char *nl = memchr(q, '\n', (size_t)(end - q));
-        q = nl ? nl + 1 : end;
-    }
-    const char *q = w.ptr;
-    for (size_t k = 0; k < lines / 2; k++)
-        q = (const char *)memchr(q, '\n', (size_t)(w.ptr + w.len - q)) + 1;
-    return (size_t)(q - w.ptr);
-}
-
 /*
  * A prefix that fits w: the given one or one found before (not the one in
- * use), else, with detect, one detected in w that reads two lines or more
- * (a stray line is no new prefix), added to found[]. NULL if none.
+ * use), else one of readers (pgprefix_readers() of w's first line) that
+ * detection finds in w and that reads two lines or more (a stray line is no
+ * new prefix), added to found[]. NULL if none.
  */
-static const struct pgprefix *fitting(struct pgstderr_reader *r, struct str w, bool detect)
+static const struct pgprefix *fitting(struct pgstderr_reader *r, struct str w, uint64_t readers)
 {
     if (r->given != r->prefix && fits(r->given, w))
         return r->given;
     for (size_t i = 0; i < r->nfound; i++)
         if (r->found[i] != r->prefix && fits(r->found[i], w))
             return r->found[i];
-    if (!detect || r->nfound == PGSTDERR_MAX_PREFIXES)
+    if (!readers || r->nfound == PGSTDERR_MAX_PREFIXES)
         return NULL;
-    struct pgprefix *d = pgprefix_detect_from(w.ptr, w.len);
+    struct pgprefix *d = pgprefix_detect_from(w.ptr, w.len, readers);
     bool known = d && strcmp(pgprefix_spec(d), pgprefix_spec(r->given)) == 0;
     for (size_t i = 0; d && i < r->nfound && !known; i++)
         known = strcmp(pgprefix_spec(d), pgprefix_spec(r->found[i])) == 0;
@@ -229,18 +216,21 @@ NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const cha
         return -1;
     struct str w = until_match(r->prefix, str_make(p, n));
     r->next_try = line + PGSTDERR_WINDOW_LINES;
-    /* Detection is worth trying only if a well-known prefix reads the line at hand. */
-    const char *nl = memchr(w.ptr, '\n', w.len);
-    struct pgprefix *alone = pgprefix_detect_from(w.ptr, nl ? (size_t)(nl - w.ptr) + 1 : w.len);
-    bool detect = alone != NULL;
-    pgprefix_free(alone);
-    while (w.len) {
-        const struct pgprefix *cand = fitting(r, w, detect);
+    /* Where each of w's lines ends (a window has at most PGSTDERR_WINDOW_LINES), to halve it. */
+    size_t ends[PGSTDERR_WINDOW_LINES], nlines = 0;
+    for (const char *q = w.ptr, *e = w.ptr + w.len; q < e && nlines < PGSTDERR_WINDOW_LINES;) {
+        const char *nl = memchr(q, '\n', (size_t)(e - q));
+        q = nl ? nl + 1 : e;
+        ends[nlines++] = (size_t)(q - w.ptr);
+    }
+    /* Every w below starts with the line at hand: which prefixes read it is asked once. */
+    uint64_t readers = pgprefix_readers(w.ptr, w.len);
+    for (; nlines; nlines /= 2) {
+        const struct pgprefix *cand = fitting(r, str_make(w.ptr, ends[nlines - 1]), readers);
         if (cand) {
             use(r, cand);
             return 1;
         }
-        w.len = first_half(w);
     }
     return 0;
 }

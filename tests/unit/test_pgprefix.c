@@ -203,6 +203,34 @@ static void unknown_prefix_falls_back_to_loose(void **state)
     assert_null(pgprefix_detect("hello\nworld\n", 12));
 }
 
+/* Detection from a line on: only among the well-known prefixes that read that line. */
+static void detects_from_the_first_line(void **state)
+{
+    (void)state;
+    const char *pid_first = "[100] 2026-11-22 10:00:00 UTC LOG:  checkpoint starting: time\n";
+    const char *debian = "2026-11-22 10:00:01.002 UTC [101] shop@shop LOG:  duration: 1.0 ms  "
+                         "statement: select 1\n";
+    char buf[1024];
+    /* No well-known prefix reads the first line: nothing, whatever follows. */
+    snprintf(buf, sizeof(buf), "%s%s%s%s", pid_first, debian, debian, debian);
+    assert_int_equal(pgprefix_readers(buf, strlen(buf)), 0);
+    /* Some read it, but not most of the lines: nothing, though a narrower look may find one. */
+    snprintf(buf, sizeof(buf), "%s%s%s%s", debian, pid_first, pid_first, pid_first);
+    uint64_t readers = pgprefix_readers(buf, strlen(buf));
+    assert_true(readers != 0);
+    assert_null(pgprefix_detect_from(buf, strlen(buf), readers));
+    /* They read the first line and most: the lines that follow decide among them. */
+    snprintf(buf, sizeof(buf), "%s%s%s", debian, debian, pid_first);
+    assert_int_equal(pgprefix_readers(buf, strlen(buf)), readers);
+    struct pgprefix *p = pgprefix_detect_from(buf, strlen(buf), readers);
+    assert_non_null(p);
+    assert_string_equal(pgprefix_spec(p), "%m [%p] %q%u@%d ");
+    pgprefix_free(p);
+    /* A continuation line (a tab first) is nobody's first line. */
+    snprintf(buf, sizeof(buf), "\t%s%s", debian, debian);
+    assert_int_equal(pgprefix_readers(buf, strlen(buf)), 0);
+}
+
 static void memo_follows_changes_of_one_process(void **state)
 {
     (void)state;
@@ -341,6 +369,7 @@ int main(void)
         cmocka_unit_test(detects_common_settings),
         cmocka_unit_test(unknown_field_is_not_a_user),
         cmocka_unit_test(unknown_prefix_falls_back_to_loose),
+        cmocka_unit_test(detects_from_the_first_line),
         cmocka_unit_test(memo_follows_changes_of_one_process),
         cmocka_unit_test(memo_skips_lines_stopped_at_q),
         cmocka_unit_test(could_match_table),
