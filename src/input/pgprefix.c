@@ -355,9 +355,8 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
         case IT_EPOCH: {
             unsigned long long secs;
             n = str_parse_u64(rest, &secs);
-            /* Past 9999-12-31, as a %t time can be: no real log writes it, and
-             * the microseconds would overflow. */
-            if (!n || secs > 253402300799ULL)
+            /* No later than a %t time can be: the microseconds would overflow. */
+            if (!n || secs > (unsigned long long)TSTAMP_MAX_S)
                 return false;
             int64_t us = 0, scale = 100000;
             if (n < rest.len && rest.ptr[n] == '.')

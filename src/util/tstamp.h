@@ -15,6 +15,11 @@
 #include <stdint.h>
 
 #define TS_NONE INT64_MIN /* an event without a known time */
+/*
+ * The last second a parsed time can be (9999-12-31 23:59:59 UTC, as four
+ * year digits allow); in microseconds it is far from overflowing.
+ */
+#define TSTAMP_MAX_S INT64_C(253402300799)
 
 /*
  * Parses "YYYY-MM-DD HH:MM:SS[.frac][ ZONE]" (a 'T' may replace the space)
