@@ -23,7 +23,8 @@
 
 #include "util/banned.h"
 
-/* An index scanned fewer times than this fraction of its table's updates costs more than it gives.
+/*
+ * An index scanned fewer times than this fraction of its table's updates costs more than it gives.
  */
 #define HOT_SCAN_RATIO 0.1
 

@@ -260,9 +260,11 @@ static int write_config(struct demo_server *s, const struct demo_server_opts *o,
     add_quoted(&c, s->logdir);
     buf_addstr(&c, "\nlog_filename = 'postgresql.log'\nlog_rotation_age = 0\n"
                    "log_rotation_size = 0\nlog_line_prefix = '" LOG_PREFIX "'\n");
-    /* The shape sleuth recommends: statements with durations, plans of the
+    /*
+     * The shape sleuth recommends: statements with durations, plans of the
      * slow ones, lock waits past deadlock_timeout, DDL, temp files, vacuum,
-     * connections (a surge of them is a story the log must tell too). */
+     * connections (a surge of them is a story the log must tell too).
+     */
     buf_addf(&c, "log_min_duration_statement = %d\n", o->log_min_duration_ms);
     buf_addstr(&c, "log_statement = 'ddl'\nlog_lock_waits = on\ndeadlock_timeout = 200ms\n"
                    "log_temp_files = 0\nlog_checkpoints = on\n"

@@ -252,8 +252,10 @@ const struct dindex *diag_set_index(struct diagnoser *d, const char *table, uint
     for (size_t i = 0; i < d->nindexes; i++) {
         const struct dindex *x = &d->indexes[i];
         struct indexdef def;
-        /* A log tells of an index when its CREATE ends: one built during the incident (the
-           updates waited behind the build) is the incident's index too. */
+        /*
+         * A log tells of an index when its CREATE ends: one built during the incident (the
+         * updates waited behind the build) is the incident's index too.
+         */
         bool built_during = x->born_us > d->as_of_us && x->born_us <= d->last_us;
         if (!(diag_index_present(x, d->as_of_us) || built_during) ||
             !diag_table_match(x->table, table) || indexdef_parse(x->def, &def) < 0)

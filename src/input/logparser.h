@@ -85,8 +85,10 @@ uint64_t logparser_line(const struct logparser *p);
 /* Sets the line number of the next feed's first byte (before the first feed). */
 void logparser_set_line(struct logparser *p, uint64_t line);
 enum log_format logparser_format(const struct logparser *p);
-/* The prefix in use for stderr and syslog logs (detected or given; for
- * syslog, what follows "[N-M] "); NULL otherwise or not yet known. */
+/*
+ * The prefix in use for stderr and syslog logs (detected or given; for
+ * syslog, what follows "[N-M] "); NULL otherwise or not yet known.
+ */
 const struct pgprefix *logparser_prefix(const struct logparser *p);
 
 /*

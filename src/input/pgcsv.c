@@ -272,8 +272,10 @@ static bool record_event(struct pgcsv_reader *r, const char *rec, struct event *
 {
     if (r->nfields != 22 && r->nfields != 23 && r->nfields != 24 && r->nfields != 26)
         return false;
-    /* A NUL byte (PostgreSQL writes C strings: the file was damaged) or bytes that are not
-     * UTF-8 stay in the fields; the renderers show them as U+FFFD. */
+    /*
+     * A NUL byte (PostgreSQL writes C strings: the file was damaged) or bytes that are not
+     * UTF-8 stay in the fields; the renderers show them as U+FFFD.
+     */
     event_clear(ev);
     if (!parse_time(r, field(r, rec, COL_LOG_TIME), ev) ||
         !parse_pid(field(r, rec, COL_PID), &ev->pid))

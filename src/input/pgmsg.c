@@ -76,8 +76,10 @@ static size_t parse_decimal_us(struct str s, int64_t unit_us, int64_t *out)
     return i;
 }
 
-/* Consumes lit at the front of s. A loop, not strlen and memcmp: the words
- * are short and this runs several times per log record. */
+/*
+ * Consumes lit at the front of s. A loop, not strlen and memcmp: the words
+ * are short and this runs several times per log record.
+ */
 static bool eat(struct str *s, const char *lit)
 {
     size_t i = 0;

@@ -22,10 +22,12 @@
  */
 void pgmsg_classify(struct event *ev);
 
-/* Parses "SEVERITY:" at the front of s (s starts at the word); returns the
+/*
+ * Parses "SEVERITY:" at the front of s (s starts at the word); returns the
  * length of "SEVERITY:" or 0. Sets *sev; *is_aux is set for the secondary
  * fields (DETAIL, HINT, CONTEXT, STATEMENT, QUERY, LOCATION) whose kind is
- * stored in *aux (one of 'D', 'H', 'C', 'S', 'Q', 'L'). */
+ * stored in *aux (one of 'D', 'H', 'C', 'S', 'Q', 'L').
+ */
 size_t pgmsg_severity(struct str s, enum severity *sev, char *aux);
 /*
  * The shortest and longest "SEVERITY:" words pgmsg_severity() knows

@@ -732,8 +732,10 @@ struct pgprefix *pgprefix_detect_syslog(const char *buf, size_t len)
     return inner;
 }
 
-/* The candidate of cands (those in only) that reads most of buf's lines, or the loose prefix, or
- * NULL. */
+/*
+ * The candidate of cands (those in only) that reads most of buf's lines,
+ * else the loose prefix if it reads one, else NULL.
+ */
 static struct pgprefix *detect_among(struct pgprefix *const *cands, size_t ncands, uint64_t only,
                                      const char *buf, size_t len)
 {

@@ -311,8 +311,10 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
                     field = &ev.statement;
                     break;
                 default:
-                    /* QUERY and LOCATION: nothing sleuth uses yet; object is
-                     * scratch here and cleared below. */
+                    /*
+                     * QUERY and LOCATION: nothing sleuth uses yet; object is
+                     * scratch here and cleared below.
+                     */
                     field = &ev.object;
                     break;
                 }

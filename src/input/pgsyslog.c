@@ -378,8 +378,10 @@ static void close_message(struct pgsyslog_reader *r, struct pgsyslog_open *m)
     m->used = false;
 }
 
-/* Closes the open messages whose process wrote nothing since line `before` (all: UINT64_MAX),
- * oldest first. */
+/*
+ * Closes the open messages whose process wrote nothing since line `before` (all: UINT64_MAX),
+ * oldest first.
+ */
 static void close_quiet(struct pgsyslog_reader *r, uint64_t before)
 {
     for (;;) {

@@ -35,8 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Messages being gathered at once (one per busy backend), and how many lines
- * a process may stay silent before its open message counts as whole. */
+/*
+ * Messages being gathered at once (one per busy backend), and how many lines
+ * a process may stay silent before its open message counts as whole.
+ */
 #define PGSYSLOG_OPEN_SLOTS  64
 #define PGSYSLOG_OPEN_WINDOW 256
 

@@ -273,16 +273,20 @@ int pgbouncer_poll(struct pgbouncer *pb, struct sample *s, struct err *err)
     if (poll_once(pb, s, err) == 0)
         return 0;
     if (had_conn && err->code == ERR_CONN) {
-        /* The connection broke since the last poll (PgBouncer restarted,
+        /*
+         * The connection broke since the last poll (PgBouncer restarted,
          * or dropped us): one fresh try, keeping the counters so that a
-         * restart shows as counters that went down. */
+         * restart shows as counters that went down.
+         */
         disconnect(pb);
         err_clear(err);
         if (poll_once(pb, s, err) == 0)
             return 0;
     }
-    /* The next successful poll sets a new baseline: its deltas would
-     * span the failed intervals. */
+    /*
+     * The next successful poll sets a new baseline: its deltas would
+     * span the failed intervals.
+     */
     disconnect(pb);
     forget_counters(pb);
     s->has_pgbouncer = false;

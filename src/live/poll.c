@@ -324,8 +324,10 @@ static bool count_eq(const void *ctx, uint32_t val)
     return strcmp(c->items[val].name, c->name) == 0;
 }
 
-/* Counts sessions per name (app, user or client); most first, at most 20 kept. Returns the distinct
- * names. */
+/*
+ * Counts sessions per name (app, user or client); most first, at most 20 kept. Returns the distinct
+ * names.
+ */
 static int count_by(struct sample *s, const PGresult *r, int col, struct sample_count **out,
                     int *nout)
 {

@@ -383,8 +383,10 @@ static int put_member(FILE *out, const char *key, json_t *value, bool last)
     return 0;
 }
 
-/* The queries array, one element at a time: a tree of 100,000 queries would
- * take gigabytes in jansson. */
+/*
+ * The queries array, one element at a time: a tree of 100,000 queries would
+ * take gigabytes in jansson.
+ */
 static int put_queries(const struct report *r, FILE *out)
 {
     size_t n = report_rows(r, r->nq);

@@ -82,8 +82,10 @@ static uint32_t *sorted(size_t n, int (*cmp)(const void *, const void *))
     return v;
 }
 
-/* Queries with calls: a statement only parsed or bound (or whose calls the
- * filters left out) is not a query of the report. */
+/*
+ * Queries with calls: a statement only parsed or bound (or whose calls the
+ * filters left out) is not a query of the report.
+ */
 static uint32_t *sorted_queries(const struct collector *c, size_t *n,
                                 int (*cmp)(const void *, const void *))
 {

@@ -40,9 +40,11 @@ struct report {
     uint32_t *errs;              /* error groups by count desc */
     struct tl_bucket **timeline; /* buckets in time order */
     size_t ntl;
-    /* The analysis is of stored history (a->store): durations are
+    /*
+     * The analysis is of stored history (a->store): durations are
      * pg_stat_statements totals, so per-call min, max, stddev and
-     * percentiles are unknown and shown as n/a (JSON: null). */
+     * percentiles are unknown and shown as n/a (JSON: null).
+     */
     bool means_only;
     const struct alert *alerts; /* stored alerts, by since (report_set_alerts); borrowed */
     size_t nalerts;

@@ -25,8 +25,10 @@ static void one_line(struct buf *b, const char *s, size_t width)
             space = b->len > start;
             continue;
         }
-        /* A character starts at a byte that is not a UTF-8 continuation byte:
-         * stop before one that does not fit, never in the middle of one. */
+        /*
+         * A character starts at a byte that is not a UTF-8 continuation byte:
+         * stop before one that does not fit, never in the middle of one.
+         */
         if ((*p & 0xC0) != 0x80 && chars + space >= width)
             break;
         if (space) {

@@ -65,7 +65,8 @@ char *report_web_impact_text(const struct report *r, const struct web_impact *im
              "%" PRIu64 " of %" PRIu64 " requests failed (%.1f %%), %" PRIu64 " were slow (over ",
              imp->failed, imp->requests, pct(imp->failed, imp->requests), imp->slow);
     add_ms(&b, r->web->opts.slow_us);
-    /* Clients and routes are kept per interval: they count over the intervals the window touches.
+    /*
+     * Clients and routes are kept per interval: they count over the intervals the window touches.
      */
     buf_addf(&b,
              "); %" PRIu64 " of the %" PRIu64

@@ -513,7 +513,8 @@ static void walk_aexpr(struct walker *w, json_t *ae, struct ctx c)
         op = SQLFACTS_OP_LIKE_PREFIX;
         opc = SQLFACTS_OPC_RANGE;
     }
-    /* The column is on the left, except for "$1 < a" (a plain operator, bare column on the right).
+    /*
+     * The column is on the left, except for "$1 < a" (a plain operator, bare column on the right).
      */
     bool l_cols = has_columns(l, 0), r_cols = has_columns(r, 0);
     bool r_is_col = node_is(r, "ColumnRef") != NULL;

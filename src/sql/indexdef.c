@@ -12,7 +12,8 @@
 
 #include "util/banned.h"
 
-/* Copies one key, dropping quotes and a trailing ASC/DESC/NULLS/COLLATE/opclass for a plain name.
+/*
+ * Copies one key, dropping quotes and a trailing ASC/DESC/NULLS/COLLATE/opclass for a plain name.
  */
 static void copy_key(char *dst, const char *s, size_t len)
 {

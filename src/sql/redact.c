@@ -16,14 +16,18 @@
 
 #include "util/banned.h"
 
-/* Functions whose arguments may be secrets (pgcrypto keys, dblink connection strings, settings),
- * in any statement: their literals are gone once normalised, but not from an example. */
+/*
+ * Functions whose arguments may be secrets (pgcrypto keys, dblink connection strings, settings),
+ * in any statement: their literals are gone once normalised, but not from an example.
+ */
 static const char *const secret_functions[] = {
     "set_config", "crypt", "hmac", "pgp_", "dblink", "pg_read_file",
 };
 
-/* Words that mark a utility statement (which keeps its literals) that may carry a secret. A
- * query reading a table named like them keeps its example. */
+/*
+ * Words that mark a utility statement (which keeps its literals) that may carry a secret. A
+ * query reading a table named like them keeps its example.
+ */
 static const char *const secret_words[] = {
     "password", "alter system", "user mapping", "program", "options", "secret",
     "token",    "passphrase",   "conninfo",     "do $",    "do '",
@@ -131,8 +135,10 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     unsigned flags = normalize_sql(sql, out);
     struct str norm = str_make(out->ptr + base, out->len - base);
     bool settable = starts_with(norm, "set ") || starts_with(norm, "execute ");
-    /* DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
-     * only matters for what may keep a value. */
+    /*
+     * DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
+     * only matters for what may keep a value.
+     */
     if (!secret && !(flags & NORM_UTILITY) && !settable)
         return flags;
     bool hit = may_hold_secret(norm, flags);

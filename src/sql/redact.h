@@ -52,8 +52,10 @@ bool redact_statement(struct str sql, bool keep_literals, struct buf *out);
  */
 void redact_message(struct str msg, struct buf *out);
 
-/* Whether a setting's value may be a secret, by its name: an extension's
- * (dotted) setting, or a connection string, passphrase or command. */
+/*
+ * Whether a setting's value may be a secret, by its name: an extension's
+ * (dotted) setting, or a connection string, passphrase or command.
+ */
 bool redact_setting(const char *name);
 
 #endif

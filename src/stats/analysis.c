@@ -272,8 +272,10 @@ static void plan_chunks(struct shared *sh, size_t input, int jobs, struct chunk 
     uint64_t size = src->size;
     size_t parts = 1;
     if (src->seekable && jobs > 1 && size >= 2 * (uint64_t)MIN_CHUNK) {
-        /* Many more ranges than threads, so that no thread idles at the end
-         * while another finishes a big last range. */
+        /*
+         * Many more ranges than threads, so that no thread idles at the end
+         * while another finishes a big last range.
+         */
         parts = (size_t)(size / MIN_CHUNK);
         if (parts > (size_t)jobs * 16)
             parts = (size_t)jobs * 16;

@@ -1507,8 +1507,10 @@ void collector_merge(struct collector *dst, struct collector *src, uint64_t line
 void collector_finish(struct collector *c)
 {
     for (size_t i = 0; i < c->npids; i++) {
-        /* A range that was never merged after another: its first bare
-         * duration had no statement before it. */
+        /*
+         * A range that was never merged after another: its first bare
+         * duration had no statement before it.
+         */
         if (c->pids[i].head == HEAD_DURATION) {
             record_orphan(c, c->pids[i].head_duration_us);
             c->pids[i].head = HEAD_OTHER;

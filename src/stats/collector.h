@@ -65,8 +65,10 @@ enum dim {
     DIM__COUNT
 };
 
-/* Distinct values kept per dimension and query (the first seen in the
- * input); more go to `other`. */
+/*
+ * Distinct values kept per dimension and query (the first seen in the
+ * input); more go to `other`.
+ */
 #define DIM_MAX 32
 
 struct dim_count {

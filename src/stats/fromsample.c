@@ -43,8 +43,10 @@ static void add_query(struct collector *c, const struct sample *s, const struct 
     struct qstat *q =
         collector_qstat(c, sq->fingerprint, str_cstr(sq->query ? sq->query : ""), 0, line);
     int64_t total_us = ms_to_us(sq->total_ms);
-    /* Every call has a duration in pg_stat_statements, but only their sum:
-     * min, max, sumsq and the sketch stay unknown (see fromsample.h). */
+    /*
+     * Every call has a duration in pg_stat_statements, but only their sum:
+     * min, max, sumsq and the sketch stay unknown (see fromsample.h).
+     */
     q->calls += calls;
     q->timed += calls;
     q->total_us += total_us;

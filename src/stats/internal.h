@@ -57,8 +57,10 @@ void pooler_release(struct collector *c);
 /* The fine timeline (finetl.c). */
 void finetl_init(struct collector *c);
 void finetl_release(struct collector *c);
-/* One call of q at ts_us that took duration_us (-1 if unknown); q NULL: a call folded into
- * `other`, counted in the buckets only. */
+/*
+ * One call of q at ts_us that took duration_us (-1 if unknown); q NULL: a call folded into
+ * `other`, counted in the buckets only.
+ */
 void finetl_add_call(struct collector *c, struct qstat *q, int64_t ts_us, int64_t duration_us);
 /* The fine bucket that holds ts_us, created when new (for events). */
 struct fine_bucket *finetl_bucket(struct collector *c, int64_t ts_us);
@@ -70,8 +72,10 @@ void finetl_merge_series(struct collector *dst, struct qstat *d, const struct qs
 void finetl_merge_buckets(struct collector *dst, const struct collector *src);
 
 /* Plan shapes (plans.c). */
-/* A plan of q logged at ts_us for a call of duration_us, at (input, line); without keep_text
- * (redact.h's policy) only its outline is kept as its text. */
+/*
+ * A plan of q logged at ts_us for a call of duration_us, at (input, line); without keep_text
+ * (redact.h's policy) only its outline is kept as its text.
+ */
 void plans_note(struct collector *c, struct qstat *q, struct str plan, bool keep_text,
                 int64_t ts_us, int64_t duration_us, uint32_t input, uint64_t line);
 /* Moves s's shapes into d's (lines shifted by line_base). */
@@ -81,8 +85,10 @@ void plans_release(struct qstat *q);
 /* Changes and applications (changes.c). */
 void changes_init(struct collector *c);
 void changes_release(struct collector *c);
-/* A call of the query with normalised text query (raw as logged) by pid with app and user (names
- * ids) at ts_us. */
+/*
+ * A call of the query with normalised text query (raw as logged) by pid with app and user (names
+ * ids) at ts_us.
+ */
 void changes_note_call(struct collector *c, const char *query, struct str raw, int64_t ts_us,
                        int32_t pid, uint32_t app, uint32_t user, uint32_t input, uint64_t line);
 /* A LOG message that may say a setting changed or the server started. */

@@ -52,8 +52,10 @@ struct web_impact {
     uint64_t failed_before;
 };
 
-/* Distinct clients of the intervals touching [from_us, to_us), and those with a failed or slow
- * request. */
+/*
+ * Distinct clients of the intervals touching [from_us, to_us), and those with a failed or slow
+ * request.
+ */
 void web_clients(const struct web *w, int64_t from_us, int64_t to_us, uint64_t *clients,
                  uint64_t *hurt);
 

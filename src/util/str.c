@@ -31,8 +31,10 @@ long str_find_slice(struct str s, struct str needle)
         return 0;
     if (s.len < needle.len)
         return -1;
-    /* Short needles in short texts (log fields) are found faster by memchr on
-     * the first byte than by glibc's two-way memmem, which pays a set-up cost. */
+    /*
+     * Short needles in short texts (log fields) are found faster by memchr on
+     * the first byte than by glibc's two-way memmem, which pays a set-up cost.
+     */
     if (needle.len > 16) {
         const char *p = memmem(s.ptr, s.len, needle.ptr, needle.len);
         return p ? p - s.ptr : -1;

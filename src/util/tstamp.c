@@ -202,8 +202,10 @@ size_t tstamp_parse_cached(struct tstamp_cache *c, struct str s, int64_t *ts_us,
     if (zstart < n && s.ptr[zstart] == '.')
         for (zstart++; zstart < n && s.ptr[zstart] >= '0' && s.ptr[zstart] <= '9'; zstart++)
             ;
-    /* Only a time with a zone is cached: a bare "HH:MM:SS" head could be
-     * the front of a longer text whose zone we would then skip. */
+    /*
+     * Only a time with a zone is cached: a bare "HH:MM:SS" head could be
+     * the front of a longer text whose zone we would then skip.
+     */
     if (n > zstart && n - zstart <= sizeof(c->zone)) {
         memcpy(c->head, s.ptr, 19);
         c->zone_len = n - zstart;

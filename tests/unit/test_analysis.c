@@ -309,8 +309,10 @@ static void assert_expected(const struct analysis *a, size_t input, const struct
     assert_int_equal(c->inputs[input].nfirst, e->nfirst);
     for (size_t k = 0; k < e->nfirst; k++)
         assert_true(c->inputs[input].first_unparsed[k] == e->first_unparsed[k]);
-    /* 10 records a block: update, accounts, parse, bind, execute, group, error, orphan
-     * duration, disconnection, update's duration; the unparsed lines are not records. */
+    /*
+     * 10 records a block: update, accounts, parse, bind, execute, group, error, orphan
+     * duration, disconnection, update's duration; the unparsed lines are not records.
+     */
     assert_true(c->inputs[input].records == e->blocks * 10);
     /* accounts0..6, pgbench, update, group. */
     assert_int_equal(c->nq, 10);

@@ -444,8 +444,7 @@ static void release_is_a_deploy_surge_with_its_trigger(void **state)
     engine_free(r.e);
 }
 
-/* --- a traffic surge: the same mix, ten times the connections, every query slower --------------
- */
+/* --- a traffic surge: the same mix, ten times the connections, every query slower ------------- */
 
 static void surge_shape(int i, struct shape *sh)
 {
@@ -474,8 +473,7 @@ static void traffic_surge_is_confirmed_not_blamed_on_a_query(void **state)
     engine_free(r.e);
 }
 
-/* --- the machine: every query slower for the same work -----------------------------------------
- */
+/* --- the machine: every query slower for the same work ---------------------------------------- */
 
 static void machine_shape(int i, struct shape *sh)
 {
@@ -501,8 +499,7 @@ static void resource_saturation_names_no_query(void **state)
     engine_free(r.e);
 }
 
-/* --- a migration's lock ------------------------------------------------------------------------
- */
+/* --- a migration's lock ----------------------------------------------------------------------- */
 
 static void lock_shape(int i, struct shape *sh)
 {
@@ -534,8 +531,7 @@ static void lock_contention_names_table_blocker_and_migration(void **state)
     engine_free(r.e);
 }
 
-/* --- a plan change after a setting -------------------------------------------------------------
- */
+/* --- a plan change after a setting ------------------------------------------------------------ */
 
 static void plan_shape(int i, struct shape *sh)
 {
@@ -606,8 +602,7 @@ static void plans_tell_a_plan_regression(void **state)
     engine_free(r.e);
 }
 
-/* --- quiet days: a daily-like ramp and short bursts ---------------------------------------------
- */
+/* --- quiet days: a daily-like ramp and short bursts ------------------------------------------- */
 
 static void ramp_shape(int i, struct shape *sh)
 {
@@ -636,8 +631,7 @@ static void a_ramp_and_bursts_raise_nothing(void **state)
     engine_free(r.e);
 }
 
-/* --- two faults, one after the other ------------------------------------------------------------
- */
+/* --- two faults, one after the other ---------------------------------------------------------- */
 
 static void two_faults_shape(int i, struct shape *sh)
 {
@@ -665,8 +659,7 @@ static void two_faults_are_two_incidents(void **state)
     engine_free(r.e);
 }
 
-/* --- the document the store keeps reads back the same --------------------------------------------
- */
+/* --- the document the store keeps reads back the same ----------------------------------------- */
 
 static void incident_json_round_trips(void **state)
 {

@@ -128,8 +128,10 @@ static void auto_parser_reads_the_real_stderr_log(void **state)
     assert_int_equal(c.kinds[EV_AUTOVACUUM], 12);
     assert_int_equal(c.kinds[EV_AUTOANALYZE], 22);
     assert_int_equal(c.kinds[EV_UNPARSED], 0);
-    /* `gzip -dc pgbench-stderr.log.gz | wc -l` is 225891, and the log ends with a
-     * newline: the next feed would start on line 225892. */
+    /*
+     * `gzip -dc pgbench-stderr.log.gz | wc -l` is 225891, and the log ends with a
+     * newline: the next feed would start on line 225892.
+     */
     assert_true(logparser_line(p) == 225891 + 1);
     assert_true(c.first_line == 1);
     logparser_free(p);

@@ -266,8 +266,10 @@ static void real_log_counts(void **state)
     struct sink s;
     sink_init(&s);
     feed_step(p, log, len, 1 << 20, &s);
-    /* Counted with grep on the decompressed log (see tests/data/README.pgbench.md):
-     * 60852 "statement:" + 41130 "execute" + 17622 "parse" + 41130 "bind" duration lines. */
+    /*
+     * Counted with grep on the decompressed log (see tests/data/README.pgbench.md):
+     * 60852 "statement:" + 41130 "execute" + 17622 "parse" + 41130 "bind" duration lines.
+     */
     assert_int_equal(s.kinds[EV_QUERY], 60852 + 41130 + 17622 + 41130);
     assert_int_equal(s.kinds[EV_ERROR], 112);
     assert_int_equal(s.kinds[EV_LOCK_WAIT], 5);

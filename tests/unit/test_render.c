@@ -391,8 +391,10 @@ static bool valid_utf8(const char *s)
 static void text_report_cuts_long_queries_with_an_ellipsis(void **state)
 {
     (void)state;
-    /* A column name of 100 b's: 7 + 100 + 7 = 114 characters; the row shows the first 80
-     * (7 + 73) and "…". */
+    /*
+     * A column name of 100 b's: 7 + 100 + 7 = 114 characters; the row shows the first 80
+     * (7 + 73) and "…".
+     */
     char q[200], want[200], name[101];
     memset(name, 'b', 100);
     name[100] = '\0';

@@ -834,7 +834,8 @@ static void incidents_got_release(struct incidents_got *g)
     g->n = 0;
 }
 
-/* An incident that opens, gains a cause and a fix and resolves is one row with its last document.
+/*
+ * An incident that opens, gains a cause and a fix and resolves is one row with its last document.
  */
 static void incidents_open_update_resolve(void **state)
 {
