@@ -301,12 +301,13 @@ static bool warn_inputs(const struct analysis *a)
             fprintf(stderr, "sleuth analyze: '%s' is empty\n", in->path);
         else if (records == 0)
             fprintf(stderr,
-                    "sleuth analyze: '%s': no PostgreSQL log record found (%llu lines not "
+                    "sleuth analyze: '%s': no PostgreSQL log record found (%llu line%s not "
                     "recognised; is it a log? try --log-format or --prefix)\n",
-                    in->path, (unsigned long long)unparsed);
+                    in->path, (unsigned long long)unparsed, unparsed == 1 ? "" : "s");
         else if (unparsed)
-            fprintf(stderr, "sleuth analyze: '%s': %llu lines not recognised, first at line %llu\n",
-                    in->path, (unsigned long long)unparsed,
+            fprintf(stderr,
+                    "sleuth analyze: '%s': %llu line%s not recognised, first at line %llu\n",
+                    in->path, (unsigned long long)unparsed, unparsed == 1 ? "" : "s",
                     (unsigned long long)st->first_unparsed[0]);
     }
     return damaged;
@@ -320,8 +321,9 @@ static void warn_access(const char *name, const struct web *w)
         if (in->error)
             fprintf(stderr, "sleuth %s: %s\n", name, in->error);
         else if (in->bad_lines)
-            fprintf(stderr, "sleuth %s: '%s': %llu lines not read as %s, first at line %llu\n",
-                    name, in->path, (unsigned long long)in->bad_lines, in->format,
+            fprintf(stderr, "sleuth %s: '%s': %llu line%s not read as %s, first at line %llu\n",
+                    name, in->path, (unsigned long long)in->bad_lines,
+                    in->bad_lines == 1 ? "" : "s", in->format,
                     (unsigned long long)in->first_bad_line);
     }
 }

@@ -33,7 +33,7 @@ for a in archive-logs.zip archive-logs.7z; do
     is "$(jq -c '[.inputs[] | [.lines, .records, .unparsed_lines]]' "$r")" "[[60,54,0],[61,54,1]]" \
         "$a: lines, records and unparsed lines of each member"
     is "$(jq -c '.inputs[1].first_unparsed_lines' "$r")" "[2]" "$a: the bad line at its line in the member"
-    grep -qF "sleuth analyze: '$DATA/$a:pg/prefix-sqlstate-bad.log': 1 lines not recognised, first at line 2" "$tmp/$a.err"
+    grep -qF "sleuth analyze: '$DATA/$a:pg/prefix-sqlstate-bad.log': 1 line not recognised, first at line 2" "$tmp/$a.err"
     ok $? "$a: the warning names the member and the line"
     is "$(same "$r")" "$(same "$tmp/direct.json")" "$a: the same queries, calls and errors as the files read directly"
     "$SLEUTH" analyze --format json -j 4 -o "$tmp/j4.json" "$DATA/$a" 2>/dev/null
