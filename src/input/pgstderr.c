@@ -215,7 +215,6 @@ NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const cha
     if (!window(p, end, eof, &n))
         return -1;
     struct str w = until_match(r->prefix, str_make(p, n));
-    r->next_try = line + PGSTDERR_WINDOW_LINES;
     /* Where each of w's lines ends (a window has at most PGSTDERR_WINDOW_LINES), to halve it. */
     size_t ends[PGSTDERR_WINDOW_LINES], nlines = 0;
     for (const char *q = w.ptr, *e = w.ptr + w.len; q < e && nlines < PGSTDERR_WINDOW_LINES;) {
@@ -229,9 +228,14 @@ NOINLINE static int redetect(struct pgstderr_reader *r, const char *p, const cha
         const struct pgprefix *cand = fitting(r, str_make(w.ptr, ends[nlines - 1]), readers);
         if (cand) {
             use(r, cand);
+            r->next_try = line + 1; /* the line is read again with cand, not re-detected */
             return 1;
         }
     }
+    /* None: wait one line, then two after the next failure, and so on up to a window's worth. */
+    uint32_t wait = r->backoff ? r->backoff : 1;
+    r->next_try = line + wait;
+    r->backoff = wait < PGSTDERR_WINDOW_LINES ? 2 * wait : PGSTDERR_WINDOW_LINES;
     return 0;
 }
 
@@ -267,6 +271,7 @@ size_t pgstderr_feed(struct pgstderr_reader *r, const char *buf, size_t len, boo
         }
         /* li starts a record: gather what belongs to it. */
         r->next_try = 0;
+        r->backoff = 0;
         const char *rec_start = p;
         uint64_t rec_line = line;
         struct event ev;

@@ -30,15 +30,19 @@ struct pgstderr_reader {
      * than where the prefix in use matches again) for another prefix that
      * most of them match, as in a log whose server changed its
      * log_line_prefix or several logs concatenated. The prefixes seen before
-     * are tried first, so a return to one is the same prefix again. A window
-     * with none is not looked at again for PGSTDERR_WINDOW_LINES lines, until
-     * a record matches.
+     * are tried first, so a return to one is the same prefix again. After a
+     * window with none, the next line is looked at, then the second after
+     * the next failure, the fourth, and so on up to every
+     * PGSTDERR_WINDOW_LINES lines, until a record matches: a lone line of
+     * another prefix costs only itself, and a long stretch no prefix reads
+     * costs a detection per PGSTDERR_WINDOW_LINES lines.
      */
     bool redetect;
     const struct pgprefix *given;                  /* borrowed, the one given to init */
     struct pgprefix *found[PGSTDERR_MAX_PREFIXES]; /* owned, detected on the way */
     size_t nfound;
     uint64_t next_try; /* no re-detection before this line */
+    uint32_t backoff;  /* lines the next window with no prefix makes it wait (0: one) */
     /* Last: pgstderr_init() zeroes the members before it and resets it. */
     struct pgprefix_cache pc;
 };

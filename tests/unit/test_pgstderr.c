@@ -257,6 +257,60 @@ static void a_short_stretch_before_a_long_one_is_read_with_its_own_prefix(void *
     buf_release(&text);
 }
 
+/*
+ * One line of a second prefix, then a long stretch of a third, none the
+ * prefix in use: the lone line is not recognised, and the stretch is read
+ * from its first line (a failed look used to keep re-detection off for the
+ * next 64 lines). A log of lines no prefix reads still gets a look only
+ * every so often: after 1, 2, 4, ... 64 lines.
+ */
+static void a_lone_line_of_another_prefix_costs_only_itself(void **state)
+{
+    (void)state;
+    struct buf text = BUF_INIT;
+    buf_addstr(&text, "2026-11-22 11:00:00 UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: 2.000 ms  "
+                      "statement: SELECT 2\n");
+    for (int i = 0; i < 100; i++)
+        buf_addf(&text,
+                 "2026-11-22 12:00:%02d.000 UTC [3] w@f LOG:  duration: 3.000 ms  statement: "
+                 "SELECT 3\n",
+                 i % 60);
+    struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
+    struct sink whole;
+    sink_init(&whole);
+    feed_redetect(p, true, text.ptr, text.len, &whole);
+    assert_int_equal(whole.kinds[EV_QUERY], 100);
+    assert_int_equal(whole.kinds[EV_UNPARSED], 1);
+    assert_non_null(strstr(whole.trace.ptr, "query 2 3 "));
+    for (size_t step = 1; step < 9000; step += 997) {
+        struct sink part;
+        sink_init(&part);
+        feed_redetect(p, true, text.ptr, step, &part);
+        assert_string_equal(part.trace.ptr, whole.trace.ptr);
+        sink_release(&part);
+    }
+    sink_release(&whole);
+    /* Lines that look like records: one in four of a well-known prefix, too few to be one. */
+    buf_reset(&text);
+    for (int i = 0; i < 200; i++)
+        buf_addstr(&text, i % 4 ? "<7> junk LOG:  y\n"
+                                : "2026-11-22 11:00:00 UTC:10.0.0.1(5432):v@e:[2]:LOG:  x\n");
+    struct pgstderr_reader r;
+    pgstderr_init(&r, p, 0);
+    r.redetect = true;
+    struct sink odd;
+    sink_init(&odd);
+    assert_int_equal(pgstderr_feed(&r, text.ptr, text.len, true, collect, &odd), text.len);
+    assert_int_equal(odd.kinds[EV_UNPARSED], 200);
+    assert_int_equal(r.nfound, 0);
+    /* Looks at lines 1, 2, 4, 8, 16, 32, 64, 128, 192: the next at 256. */
+    assert_int_equal(r.next_try, 256);
+    pgstderr_release(&r);
+    sink_release(&odd);
+    pgprefix_free(p);
+    buf_release(&text);
+}
+
 static void real_log_counts(void **state)
 {
     (void)state;
@@ -306,6 +360,7 @@ int main(void)
         cmocka_unit_test(chunked_feeds_give_the_same_events),
         cmocka_unit_test(prefix_changes_are_followed_in_any_feed_pieces),
         cmocka_unit_test(a_short_stretch_before_a_long_one_is_read_with_its_own_prefix),
+        cmocka_unit_test(a_lone_line_of_another_prefix_costs_only_itself),
         cmocka_unit_test(real_log_counts),
         cmocka_unit_test(sync_finds_next_primary_record),
     };
