@@ -227,4 +227,21 @@ for j in 1 2; do
         "20020,0,u=10000 v=20 w=10000,%t:%r:%u@%d:[%p]:" \
         "-j $j: a 20-line stretch of a prefix before a long one of another, cut by a range: every line read"
 done
+# One line of a second prefix between two long stretches: that line alone is not recognised (a
+# new prefix must read two), and the third prefix is read from its first line on.
+awk 'BEGIN {
+    pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
+    for (i = 0; i < 10000; i++)
+        printf "2026-11-22 10:%02d:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", int(i / 60) % 60, i % 60, pad
+    printf "2026-11-22 11:00:00 UTC:10.0.0.1(5432):v@e:[43]:LOG:  duration: 2.000 ms  statement: SELECT 2 /* %s */\n", pad
+    for (i = 0; i < 10000; i++)
+        printf "2026-11-22 12:%02d:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", int(i / 60) % 60, i % 60, pad
+}' >"$tmp/lone.log"
+for j in 1 2; do
+    "$SLEUTH" analyze -j $j --format json -o "$tmp/lone$j.json" "$tmp/lone.log" 2>"$tmp/lone$j.err"
+    is "$(q lone$j '[.summary.queries, .inputs[0].unparsed_lines, (.queries[0].users | map("\(.name)=\(.calls)") | sort | join(" "))] | join(",")')" \
+        "20000,1,u=10000 w=10000" \
+        "-j $j: one line of a prefix between long stretches of two others: only that line not recognised"
+    like "$(cat "$tmp/lone$j.err")" "lone.log': 1 line not recognised, first at line 10001" "... and named on stderr"
+done
 done_testing
