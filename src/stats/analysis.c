@@ -138,6 +138,13 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
     if (a->opts.format != LOGFMT_AUTO)
         logparser_keep_format(p);
     uint64_t max = a->opts.max_record_bytes;
+    /*
+     * A stream decides format and prefix on as many bytes as detect() reads
+     * of a file (no more than a record may hold), so that a log piped or
+     * compressed is read as the file is.
+     */
+    if (ch->stream)
+        logparser_set_detect_bytes(p, DETECT_SIZE < max ? DETECT_SIZE : (size_t)max);
     size_t cap = READ_BUF < max ? READ_BUF : (size_t)max, have = 0;
     char *buf = xmalloc(cap);
     uint64_t pos = ch->start;

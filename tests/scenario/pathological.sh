@@ -227,6 +227,23 @@ for j in 1 2; do
         "20020,0,u=10000 v=20 w=10000,%t:%r:%u@%d:[%p]:" \
         "-j $j: a 20-line stretch of a prefix before a long one of another, cut by a range: every line read"
 done
+# The same log as a file, piped and gzipped: the prefix is decided on the same first 256 kB (100
+# lines of 1 kB of one prefix, then 300 of another: the first 64 kB alone would pick the first).
+awk 'BEGIN {
+    pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
+    for (i = 0; i < 100; i++)
+        printf "2026-11-22 10:00:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", i % 60, pad
+    for (i = 0; i < 300; i++)
+        printf "2026-11-22 12:00:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", i % 60, pad
+}' >"$tmp/ab.log"
+gzip -k "$tmp/ab.log"
+"$SLEUTH" analyze --format json -o "$tmp/ab-file.json" "$tmp/ab.log"
+"$SLEUTH" analyze --format json -o "$tmp/ab-pipe.json" - <"$tmp/ab.log"
+"$SLEUTH" analyze --format json -o "$tmp/ab-gz.json" "$tmp/ab.log.gz"
+for how in file pipe gz; do
+    is "$(q ab-$how '[.summary.queries, .inputs[0].unparsed_lines, .inputs[0].prefix, (.inputs[0].prefixes | length)] | map(tostring) | join(",")')" \
+        "400,0,%m [%p] %q%u@%d ,2" "a log's prefix is decided on its first 256 kB ($how)"
+done
 # One line of a second prefix between two long stretches: that line alone is not recognised (a
 # new prefix must read two), and the third prefix is read from its first line on.
 awk 'BEGIN {
