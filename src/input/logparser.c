@@ -13,6 +13,7 @@
 #include "pgsyslog.h"
 #include "util/xalloc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +42,7 @@ struct logparser {
     size_t switch_at;
     uint64_t switch_line;
     enum log_format switch_to;
+    /* The readers, last: start() sets one up when the format is decided (see logparser_new). */
     struct pgstderr_reader stderr_r;
     struct pgcsv_reader csv_r;
     struct pgjson_reader json_r;
@@ -81,7 +83,13 @@ const char *log_formats_name(enum log_format first, unsigned seen)
 struct logparser *logparser_new(enum log_format format, const struct pgprefix *prefix,
                                 uint32_t input)
 {
-    struct logparser *p = xcalloc(1, sizeof(*p));
+    /*
+     * The head is zeroed, not the readers (30 kB, prefix caches mostly): one
+     * is set up by its init in start(), and none is read before (started).
+     * Zeroing them all for every parser was a tenth of fuzz_logparser's time.
+     */
+    struct logparser *p = xmalloc(sizeof(*p));
+    memset(p, 0, offsetof(struct logparser, stderr_r));
     p->format = format;
     p->input = input;
     p->start_line = 1;
