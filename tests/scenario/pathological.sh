@@ -209,18 +209,30 @@ done
     -o "$tmp/three-given.json" "$tmp/three.log" 2>/dev/null
 is "$(q three-given '[.summary.queries, .inputs[0].unparsed_lines] | join(",")')" "20000,40000" \
     "a prefix given with --prefix is kept for the whole log"
+# Lines of 1 kB under three prefixes, in stretches: stretches u:N v:N w:N ... (u's log_line_prefix
+# is pgBadger's advice without %l, v's AWS RDS's, w's Debian's default).
+stretches() {
+    awk -v spec="$*" 'BEGIN {
+        pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
+        n = split(spec, parts, " ")
+        for (k = 1; k <= n; k++) {
+            split(parts[k], kv, ":")
+            for (i = 0; i < kv[2]; i++) {
+                m = int(i / 60) % 60; s = i % 60
+                if (kv[1] == "u")
+                    printf "2026-11-22 10:%02d:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", m, s, pad
+                else if (kv[1] == "v")
+                    printf "2026-11-22 11:%02d:%02d UTC:10.0.0.1(5432):v@e:[43]:LOG:  duration: 2.000 ms  statement: SELECT 2 /* %s */\n", m, s, pad
+                else
+                    printf "2026-11-22 12:%02d:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", m, s, pad
+            }
+        }
+    }'
+}
 # A short stretch of a second prefix (20 lines) between two long ones, where -j 2 cuts the log:
 # the second range starts ten lines into it, under the log's first prefix, with more lines of the
 # third prefix than of the second in its look-ahead. Every line is still read, at -j 1 and -j 2.
-awk 'BEGIN {
-    pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
-    for (i = 0; i < 10000; i++)
-        printf "2026-11-22 10:%02d:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", int(i / 60) % 60, i % 60, pad
-    for (i = 0; i < 20; i++)
-        printf "2026-11-22 11:00:%02d UTC:10.0.0.1(5432):v@e:[43]:LOG:  duration: 2.000 ms  statement: SELECT 2 /* %s */\n", i, pad
-    for (i = 0; i < 10000; i++)
-        printf "2026-11-22 12:%02d:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", int(i / 60) % 60, i % 60, pad
-}' >"$tmp/short.log"
+stretches u:10000 v:20 w:10000 >"$tmp/short.log"
 for j in 1 2; do
     "$SLEUTH" analyze -j $j --format json -o "$tmp/short$j.json" "$tmp/short.log"
     is "$(q short$j '[.summary.queries, .inputs[0].unparsed_lines, (.queries[0].users | map("\(.name)=\(.calls)") | sort | join(" ")), .inputs[0].prefixes[1]] | join(",")')" \
@@ -229,13 +241,7 @@ for j in 1 2; do
 done
 # The same log as a file, piped and gzipped: the prefix is decided on the same first 256 kB (100
 # lines of 1 kB of one prefix, then 300 of another: the first 64 kB alone would pick the first).
-awk 'BEGIN {
-    pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
-    for (i = 0; i < 100; i++)
-        printf "2026-11-22 10:00:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", i % 60, pad
-    for (i = 0; i < 300; i++)
-        printf "2026-11-22 12:00:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", i % 60, pad
-}' >"$tmp/ab.log"
+stretches u:100 w:300 >"$tmp/ab.log"
 gzip -k "$tmp/ab.log"
 "$SLEUTH" analyze --format json -o "$tmp/ab-file.json" "$tmp/ab.log"
 "$SLEUTH" analyze --format json -o "$tmp/ab-pipe.json" - <"$tmp/ab.log"
@@ -246,14 +252,7 @@ for how in file pipe gz; do
 done
 # One line of a second prefix between two long stretches: that line alone is not recognised (a
 # new prefix must read two), and the third prefix is read from its first line on.
-awk 'BEGIN {
-    pad = sprintf("%900s", ""); gsub(/ /, "x", pad)
-    for (i = 0; i < 10000; i++)
-        printf "2026-11-22 10:%02d:%02d UTC [42]: user=u,db=d,app=a,client=c LOG:  duration: 1.000 ms  statement: SELECT 1 /* %s */\n", int(i / 60) % 60, i % 60, pad
-    printf "2026-11-22 11:00:00 UTC:10.0.0.1(5432):v@e:[43]:LOG:  duration: 2.000 ms  statement: SELECT 2 /* %s */\n", pad
-    for (i = 0; i < 10000; i++)
-        printf "2026-11-22 12:%02d:%02d.000 UTC [44] w@f LOG:  duration: 3.000 ms  statement: SELECT 3 /* %s */\n", int(i / 60) % 60, i % 60, pad
-}' >"$tmp/lone.log"
+stretches u:10000 v:1 w:10000 >"$tmp/lone.log"
 for j in 1 2; do
     "$SLEUTH" analyze -j $j --format json -o "$tmp/lone$j.json" "$tmp/lone.log" 2>"$tmp/lone$j.err"
     is "$(q lone$j '[.summary.queries, .inputs[0].unparsed_lines, (.queries[0].users | map("\(.name)=\(.calls)") | sort | join(" "))] | join(",")')" \

@@ -199,6 +199,32 @@ static void prefix_changes_are_followed_in_any_feed_pieces(void **state)
     pgprefix_free(p);
 }
 
+/* n lines under a second prefix (v, AWS RDS's) or a third (w, Debian's default). */
+static void add_stretch(struct buf *b, char which, int n)
+{
+    for (int i = 0; i < n; i++)
+        buf_addf(b,
+                 which == 'v' ? "2026-11-22 11:00:%02d UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: "
+                                "2.000 ms  statement: SELECT 2\n"
+                              : "2026-11-22 12:00:%02d.000 UTC [3] w@f LOG:  duration: 3.000 ms  "
+                                "statement: SELECT 3\n",
+                 i % 60);
+}
+
+/* Reads text with re-detection into whole, and checks that any cut into feeds reads the same. */
+static void read_in_any_cut(const struct pgprefix *p, const struct buf *text, struct sink *whole)
+{
+    sink_init(whole);
+    feed_redetect(p, true, text->ptr, text->len, whole);
+    for (size_t step = 1; step < 9000; step += 997) {
+        struct sink part;
+        sink_init(&part);
+        feed_redetect(p, true, text->ptr, step, &part);
+        assert_string_equal(part.trace.ptr, whole->trace.ptr);
+        sink_release(&part);
+    }
+}
+
 /*
  * A reader that starts inside a short stretch of a prefix it does not know
  * (a range of a -j run starts under the log's first prefix): three lines
@@ -209,31 +235,15 @@ static void a_short_stretch_before_a_long_one_is_read_with_its_own_prefix(void *
 {
     (void)state;
     struct buf text = BUF_INIT;
-    for (int i = 0; i < 3; i++)
-        buf_addf(&text,
-                 "2026-11-22 11:00:%02d UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: 2.000 ms  "
-                 "statement: SELECT 2\n",
-                 i);
-    for (int i = 0; i < 70; i++)
-        buf_addf(&text,
-                 "2026-11-22 12:00:%02d.000 UTC [3] w@f LOG:  duration: 3.000 ms  statement: "
-                 "SELECT 3\n",
-                 i % 60);
+    add_stretch(&text, 'v', 3);
+    add_stretch(&text, 'w', 70);
     struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
     struct sink whole;
-    sink_init(&whole);
-    feed_redetect(p, true, text.ptr, text.len, &whole);
+    read_in_any_cut(p, &text, &whole);
     assert_int_equal(whole.kinds[EV_QUERY], 73);
     assert_int_equal(whole.kinds[EV_UNPARSED], 0);
     assert_non_null(strstr(whole.trace.ptr, "query 3 2 "));
     assert_non_null(strstr(whole.trace.ptr, "query 4 3 "));
-    for (size_t step = 1; step < 9000; step += 997) {
-        struct sink part;
-        sink_init(&part);
-        feed_redetect(p, true, text.ptr, step, &part);
-        assert_string_equal(part.trace.ptr, whole.trace.ptr);
-        sink_release(&part);
-    }
     sink_release(&whole);
     /* One line of another prefix among the first prefix's: a stray line, no new prefix. */
     buf_reset(&text);
@@ -268,27 +278,14 @@ static void a_lone_line_of_another_prefix_costs_only_itself(void **state)
 {
     (void)state;
     struct buf text = BUF_INIT;
-    buf_addstr(&text, "2026-11-22 11:00:00 UTC:10.0.0.1(5432):v@e:[2]:LOG:  duration: 2.000 ms  "
-                      "statement: SELECT 2\n");
-    for (int i = 0; i < 100; i++)
-        buf_addf(&text,
-                 "2026-11-22 12:00:%02d.000 UTC [3] w@f LOG:  duration: 3.000 ms  statement: "
-                 "SELECT 3\n",
-                 i % 60);
+    add_stretch(&text, 'v', 1);
+    add_stretch(&text, 'w', 100);
     struct pgprefix *p = prefix("%t [%p]: user=%u,db=%d,app=%a,client=%h ");
     struct sink whole;
-    sink_init(&whole);
-    feed_redetect(p, true, text.ptr, text.len, &whole);
+    read_in_any_cut(p, &text, &whole);
     assert_int_equal(whole.kinds[EV_QUERY], 100);
     assert_int_equal(whole.kinds[EV_UNPARSED], 1);
     assert_non_null(strstr(whole.trace.ptr, "query 2 3 "));
-    for (size_t step = 1; step < 9000; step += 997) {
-        struct sink part;
-        sink_init(&part);
-        feed_redetect(p, true, text.ptr, step, &part);
-        assert_string_equal(part.trace.ptr, whole.trace.ptr);
-        sink_release(&part);
-    }
     sink_release(&whole);
     /* Lines that look like records: one in four of a well-known prefix, too few to be one. */
     buf_reset(&text);
