@@ -355,7 +355,7 @@ static bool match_items(const struct pgprefix *p, size_t from, struct str line, 
         case IT_EPOCH: {
             unsigned long long secs;
             n = str_parse_u64(rest, &secs);
-            /* No later than a %t time can be: the microseconds would overflow. */
+            /* Past the last day a %t time can name: the microseconds would overflow. */
             if (!n || secs > (unsigned long long)TSTAMP_MAX_S)
                 return false;
             int64_t us = 0, scale = 100000;

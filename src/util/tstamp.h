@@ -16,8 +16,10 @@
 
 #define TS_NONE INT64_MIN /* an event without a known time */
 /*
- * The last second a parsed time can be (9999-12-31 23:59:59 UTC, as four
- * year digits allow); in microseconds it is far from overflowing.
+ * The last second of the last day a parsed date can name (9999-12-31
+ * 23:59:59 UTC: four year digits). A time on that day with hour 24, a leap
+ * second or a zone west of UTC parses a few days past it, still far from
+ * overflowing in microseconds.
  */
 #define TSTAMP_MAX_S INT64_C(253402300799)
 

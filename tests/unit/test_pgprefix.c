@@ -339,9 +339,16 @@ static void cache_reset_forgets(void **state)
     assert_true(pgprefix_match(p, str_cstr("2026-11-22 02:32:37.1 UTC [7] app@shop LOG:  x"), &ev,
                                &pc, &n));
     assert_true(pc.used != 0);
+    /* The memo cut short: a reset must forget it, and the same line is read whole again. */
+    pc.memo[7 % PGPREFIX_MEMO_SLOTS].n[0] = 1;
     pgprefix_cache_reset(&pc);
     assert_int_equal(pc.used, 0);
     assert_false(pc.tc.valid);
+    event_clear(&ev);
+    assert_true(pgprefix_match(p, str_cstr("2026-11-22 02:32:37.1 UTC [7] app@shop LOG:  x"), &ev,
+                               &pc, &n));
+    assert_true(str_eq_cstr(ev.user, "app"));
+    assert_true(str_eq_cstr(ev.db, "shop"));
     event_clear(&ev);
     assert_true(
         pgprefix_match(p, str_cstr("2026-11-22 02:32:37.2 UTC [7] bob@web LOG:  x"), &ev, &pc, &n));

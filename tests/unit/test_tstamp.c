@@ -21,7 +21,8 @@ static const struct {
     { "2026-11-22 02:32:37", 1795314757000000LL, 0, 19, true },
     { "1970-01-01 00:00:00.000001 UTC", 1, 0, 30, true },
     { "2000-02-29 00:00:00 UTC", 951782400000000LL, 0, 23, true },
-    { "9999-12-31 23:59:59 UTC", TSTAMP_MAX_S * 1000000, 0, 23, true }, /* the last there is */
+    { "9999-12-31 23:59:59 UTC", TSTAMP_MAX_S * 1000000, 0, 23,
+      true }, /* the last second of year 9999 */
 };
 
 static void parses_table(void **state)
