@@ -197,6 +197,7 @@ static void start(struct logparser *p, const char *buf, size_t len)
         gmtime_r(&now, &tm);
         pgsyslog_init(&p->syslog_r, p->prefix, tm.tm_year + 1900, p->input);
         p->syslog_r.line = p->start_line;
+        p->syslog_r.detect_bytes = p->detect_bytes;
         break;
     }
     case LOGFMT_PGBOUNCER:

@@ -279,6 +279,7 @@ void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefi
     buf_init(&r->out, 0);
     for (size_t i = 0; i < PGSYSLOG_OPEN_SLOTS; i++)
         buf_init(&r->open[i].text, 0);
+    r->detect_bytes = PGSYSLOG_DETECT_BYTES;
     r->year = year;
     r->line = 1;
     r->out_line = 1;
@@ -502,10 +503,11 @@ size_t pgsyslog_feed(struct pgsyslog_reader *r, const char *buf, size_t len, boo
         close_quiet(r, UINT64_MAX);
     r->line = r->base + r->nread;
     if (!r->prefix) {
-        /* Decide the server's prefix on the first rewritten lines. */
-        if (!eof && r->out.len < 64 * 1024)
+        /* Decide the server's prefix on the first rewritten lines, as many whatever the feeds. */
+        if (!eof && r->out.len < r->detect_bytes)
             return (size_t)(p - buf);
-        struct pgprefix *inner = pgprefix_detect_syslog(r->out.ptr, r->out.len);
+        struct pgprefix *inner = pgprefix_detect_syslog(
+            r->out.ptr, r->out.len < r->detect_bytes ? r->out.len : r->detect_bytes);
         set_inner(r, inner ? inner : pgprefix_loose());
     }
     /*

@@ -56,6 +56,7 @@ struct pgsyslog_reader {
     struct pgprefix *prefix; /* the rewritten lines' prefix: PGPREFIX_SYSLOG_HEAD + inner, owned */
     struct buf out;          /* the rewritten lines not yet used by the inner reader */
     size_t out_left;         /* out.len when the inner reader last stopped; SIZE_MAX: not yet */
+    size_t detect_bytes;     /* rewritten bytes the prefix is decided on, if not given */
     int year;                /* for BSD syslog times, which have none */
     uint64_t line;           /* line number of the next feed's first byte */
     uint64_t out_line;       /* the inner reader's number for out's first line (a Cloud SQL
@@ -69,8 +70,11 @@ struct pgsyslog_reader {
 
 /*
  * Starts a reader; inner_prefix is what follows "[N-M] " (NULL: detect on
- * the first feed). year is used for "Mon DD HH:MM:SS" times.
+ * the first detect_bytes of rewritten lines, PGSYSLOG_DETECT_BYTES unless
+ * the caller sets it, or all of them at eof). year is used for
+ * "Mon DD HH:MM:SS" times.
  */
+#define PGSYSLOG_DETECT_BYTES (64 * 1024)
 void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefix, int year,
                    uint32_t input);
 void pgsyslog_release(struct pgsyslog_reader *r);

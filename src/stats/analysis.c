@@ -127,6 +127,13 @@ static size_t cut_oversize(struct chunk *ch, struct logparser *p, char *buf, siz
     return 0;
 }
 
+/* The bytes format and prefix are decided on: DETECT_SIZE, or fewer if a record may hold no more.
+ */
+static size_t detect_size(const struct analysis *a)
+{
+    return DETECT_SIZE < a->opts.max_record_bytes ? DETECT_SIZE : (size_t)a->opts.max_record_bytes;
+}
+
 static int scan_chunk(struct shared *sh, struct chunk *ch)
 {
     struct analysis *a = sh->a;
@@ -139,12 +146,11 @@ static int scan_chunk(struct shared *sh, struct chunk *ch)
         logparser_keep_format(p);
     uint64_t max = a->opts.max_record_bytes;
     /*
-     * A stream decides format and prefix on as many bytes as detect() reads
-     * of a file (no more than a record may hold), so that a log piped or
-     * compressed is read as the file is.
+     * Format and prefix are decided on as many bytes as detect() reads of a
+     * file, at a stream's head and wherever the format changes, so that a
+     * log piped or compressed is read as the file is.
      */
-    if (ch->stream)
-        logparser_set_detect_bytes(p, DETECT_SIZE < max ? DETECT_SIZE : (size_t)max);
+    logparser_set_detect_bytes(p, detect_size(a));
     size_t cap = READ_BUF < max ? READ_BUF : (size_t)max, have = 0;
     char *buf = xmalloc(cap);
     uint64_t pos = ch->start;
@@ -249,9 +255,10 @@ static void detect(struct analysis *a, struct source *src, struct input_info *in
             *prefix = pgprefix_dup(given);
         return;
     }
-    char *buf = xmalloc(DETECT_SIZE);
+    size_t size = detect_size(a);
+    char *buf = xmalloc(size);
     struct err err;
-    ssize_t n = source_pread(src, buf, DETECT_SIZE, 0, &err);
+    ssize_t n = source_pread(src, buf, size, 0, &err);
     if (n < 0)
         n = 0;
     if (info->format == LOGFMT_AUTO)
@@ -266,7 +273,6 @@ static void detect(struct analysis *a, struct source *src, struct input_info *in
         if (!*prefix)
             *prefix = pgprefix_loose();
     }
-    (void)a;
     free(buf);
 }
 

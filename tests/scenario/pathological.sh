@@ -240,15 +240,25 @@ for j in 1 2; do
         "-j $j: a 20-line stretch of a prefix before a long one of another, cut by a range: every line read"
 done
 # The same log as a file, piped and gzipped: the prefix is decided on the same first 256 kB (100
-# lines of 1 kB of one prefix, then 300 of another: the first 64 kB alone would pick the first).
+# lines of 1 kB of one prefix, then 300 of another: the first 64 kB alone would pick the first),
+# also where a csvlog turns into it.
 stretches u:100 w:300 >"$tmp/ab.log"
-gzip -k "$tmp/ab.log"
-"$SLEUTH" analyze --format json -o "$tmp/ab-file.json" "$tmp/ab.log"
-"$SLEUTH" analyze --format json -o "$tmp/ab-pipe.json" - <"$tmp/ab.log"
-"$SLEUTH" analyze --format json -o "$tmp/ab-gz.json" "$tmp/ab.log.gz"
-for how in file pipe gz; do
-    is "$(q ab-$how '[.summary.queries, .inputs[0].unparsed_lines, .inputs[0].prefix, (.inputs[0].prefixes | length)] | map(tostring) | join(",")')" \
-        "400,0,%m [%p] %q%u@%d ,2" "a log's prefix is decided on its first 256 kB ($how)"
+{ printf '2026-11-22 09:00:00.000 UTC,,,7,,6b15e294.7,1,,2026-11-22 09:00:00 UTC,,0,LOG,00000,"ready",,,,,,,,,"","postmaster",,0\n'; cat "$tmp/ab.log"; } >"$tmp/cab.log"
+for log in ab cab; do
+    gzip -k "$tmp/$log.log"
+    "$SLEUTH" analyze --format json -o "$tmp/$log-file.json" "$tmp/$log.log"
+    "$SLEUTH" analyze --format json -o "$tmp/$log-pipe.json" - <"$tmp/$log.log"
+    "$SLEUTH" analyze --format json -o "$tmp/$log-gz.json" "$tmp/$log.log.gz"
+    for how in file pipe gz; do
+        is "$(q $log-$how '[.summary.queries, .inputs[0].unparsed_lines, .inputs[0].prefix, (.inputs[0].prefixes | length)] | map(tostring) | join(",")')" \
+            "400,0,%m [%p] %q%u@%d ,2" "$log: a log's prefix is decided on its first 256 kB ($how)"
+    done
+done
+"$SLEUTH" analyze --max-record 64K --format json -o "$tmp/ab-file64.json" "$tmp/ab.log"
+"$SLEUTH" analyze --max-record 64K --format json -o "$tmp/ab-pipe64.json" - <"$tmp/ab.log"
+for how in file pipe; do
+    is "$(q ab-${how}64 '.inputs[0].prefix')" "%t [%p]: user=%u,db=%d,app=%a,client=%h " \
+        "... or on --max-record if less ($how)"
 done
 # One line of a second prefix between two long stretches: that line alone is not recognised (a
 # new prefix must read two), and the third prefix is read from its first line on.

@@ -94,6 +94,38 @@ static void detects_the_inner_prefix(void **state)
     pgsyslog_release(&r);
 }
 
+/*
+ * The server's prefix is decided on the first detect_bytes of rewritten
+ * lines, whatever the feeds: 20 lines under one prefix, then 60 under
+ * another, decided on 1 kB or on all of them.
+ */
+static void decides_the_inner_prefix_on_detect_bytes(void **state)
+{
+    (void)state;
+    struct buf log = BUF_INIT;
+    for (int i = 1; i <= 80; i++)
+        buf_addf(&log,
+                 i <= 20
+                     ? "Nov 22 02:32:38 db1 postgres[10]: [%d-1] user=a,db=shop LOG:  duration: "
+                       "1.000 ms  statement: SELECT 1\n"
+                     : "Nov 22 02:32:38 db1 postgres[10]: [%d-1] db=shop,user=a LOG:  duration: "
+                       "1.000 ms  statement: SELECT 1\n",
+                 i);
+    for (size_t step = 7; step < log.len + 7; step += 601)
+        for (size_t detect = 1024; detect <= PGSYSLOG_DETECT_BYTES; detect *= 64) {
+            struct pgsyslog_reader r;
+            pgsyslog_init(&r, NULL, 2026, 0);
+            r.detect_bytes = detect;
+            struct sink s = { BUF_INIT, 0 };
+            feed_chunked(syslog_feed, &r, log.ptr, log.len, step, collect, &s);
+            assert_string_equal(pgprefix_spec(r.inner),
+                                detect == 1024 ? "user=%u,db=%d " : "db=%d,user=%u ");
+            buf_release(&s.trace);
+            pgsyslog_release(&r);
+        }
+    buf_release(&log);
+}
+
 /* Two backends whose parts interleave: each part joins its own pid's message N. */
 static const char interleaved[] =
     "Nov 22 02:32:38 db1 postgres[10]: [5-1] user=a,db=shop LOG:  duration: 1.000 ms  "
@@ -299,6 +331,7 @@ int main(void)
         cmocka_unit_test(rewrites_and_groups),
         cmocka_unit_test(detects_syslog_and_syncs),
         cmocka_unit_test(detects_the_inner_prefix),
+        cmocka_unit_test(decides_the_inner_prefix_on_detect_bytes),
         cmocka_unit_test(joins_parts_by_pid_and_number),
         cmocka_unit_test(quiet_message_is_let_out_by_lines),
         cmocka_unit_test(reads_other_flavours),
