@@ -68,13 +68,14 @@ struct pgsyslog_reader {
     struct pgsyslog_open open[PGSYSLOG_OPEN_SLOTS];
 };
 
+#define PGSYSLOG_DETECT_BYTES (64 * 1024)
+
 /*
  * Starts a reader; inner_prefix is what follows "[N-M] " (NULL: detect on
  * the first detect_bytes of rewritten lines, PGSYSLOG_DETECT_BYTES unless
  * the caller sets it, or all of them at eof). year is used for
  * "Mon DD HH:MM:SS" times.
  */
-#define PGSYSLOG_DETECT_BYTES (64 * 1024)
 void pgsyslog_init(struct pgsyslog_reader *r, const struct pgprefix *inner_prefix, int year,
                    uint32_t input);
 void pgsyslog_release(struct pgsyslog_reader *r);

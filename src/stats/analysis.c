@@ -127,8 +127,7 @@ static size_t cut_oversize(struct chunk *ch, struct logparser *p, char *buf, siz
     return 0;
 }
 
-/* The bytes format and prefix are decided on: DETECT_SIZE, or fewer if a record may hold no more.
- */
+/* The bytes format and prefix are decided on: DETECT_SIZE, or what a record may hold if less. */
 static size_t detect_size(const struct analysis *a)
 {
     return DETECT_SIZE < a->opts.max_record_bytes ? DETECT_SIZE : (size_t)a->opts.max_record_bytes;
