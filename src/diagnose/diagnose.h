@@ -60,6 +60,14 @@ void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct fin
 void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_us);
 
 /*
+ * The start of the interval in [from_us, onset_us) in which statement fp
+ * was first called, when it was a new statement there (not seen before by
+ * the source); onset_us when it ran before or not at all in the span.
+ */
+int64_t diagnoser_first_call(const struct diagnoser *d, uint64_t fp, int64_t from_us,
+                             int64_t onset_us);
+
+/*
  * Diagnoses the incident [onset_us, end_us) (end_us 0: still going on):
  * fills inc's causes, suspicions, trigger, fix, peak and impact, replacing
  * what they held. The findings taken in since onset_us are its evidence.

@@ -481,6 +481,20 @@ void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_
         holders_clear(d);
 }
 
+int64_t diagnoser_first_call(const struct diagnoser *d, uint64_t fp, int64_t from_us,
+                             int64_t onset_us)
+{
+    for (size_t i = 0; fp && i < d->npoints; i++) {
+        const struct dpoint *p = &d->points[(d->head + i) % DIAG_POINTS];
+        if (p->start_us >= onset_us)
+            break;
+        for (int k = 0; k < p->nq && p->start_us >= from_us; k++)
+            if (p->q[k].fp == fp && p->q[k].calls > 0)
+                return p->q[k].is_new ? p->start_us : onset_us;
+    }
+    return onset_us;
+}
+
 /* --- windows ------------------------------------------------------------------- */
 
 static double point_secs(const struct dpoint *p)

@@ -233,6 +233,28 @@ static int64_t normal_from(const struct engine *e, const struct incident *inc)
     return from;
 }
 
+/*
+ * When the top cause began, where it knows better than the alerts (two
+ * minutes before them at most): a lock by its oldest wait, a statement the
+ * incident brought by its first call. Alerts wait for enough calls in one
+ * interval, and on a loaded server a new statement's first intervals can
+ * hold few. The alerts' onset otherwise.
+ */
+static int64_t cause_began(const struct engine *e, const struct incident *inc)
+{
+    int64_t onset = inc->onset_us, from = onset - 120 * 1000000LL, t;
+    if (!inc->ncauses)
+        return onset;
+    const struct cause *g = &inc->causes[0];
+    if (g->kind == CAUSE_LOCK_CONTENTION) {
+        t = g->start_us;
+    } else {
+        int64_t normal = normal_from(e, inc);
+        t = diagnoser_first_call(e->diag, g->fingerprint, normal > from ? normal : from, onset);
+    }
+    return t < onset && t >= from ? t : onset;
+}
+
 static void diagnose(struct engine *e, struct incident *inc, int64_t end_us)
 {
     json_t *kept = inc->impact ? json_incref(inc->impact) : NULL;
@@ -315,10 +337,9 @@ static void follow_incidents(struct engine *e, const struct sample *s)
     diagnose(e, inc, 0);
     if (opened) {
         int64_t onset = refine(e, top_fp(inc), inc->onset_us, true);
-        /* A lock knows its start better than the alerts: its oldest wait (two minutes at most). */
-        if (inc->ncauses && inc->causes[0].kind == CAUSE_LOCK_CONTENTION &&
-            inc->causes[0].start_us < onset && inc->causes[0].start_us >= onset - 120 * 1000000LL)
-            onset = inc->causes[0].start_us;
+        int64_t began = cause_began(e, inc);
+        if (began < onset)
+            onset = began;
         if (onset != inc->onset_us) {
             inc->onset_us = onset;
             diagnoser_begin(e->diag, inc->onset_us, normal_from(e, inc));

@@ -28,6 +28,7 @@
 #define HOTIDX \
     "CREATE INDEX orders_status_updated_at_idx ON public.orders USING btree (status, updated_at)"
 #define NPLUS1 "select id, product_id, qty from order_items where order_id = $1"
+#define FETCH  "select * from orders where created_at > $1"
 
 /* The shape of one interval of the world. */
 struct shape {
@@ -42,6 +43,8 @@ struct shape {
     int connections;
     int64_t new_sessions; /* new connections in the interval */
     int64_t nplus1_calls; /* a release's per-order query */
+    int64_t fetch_calls;  /* a release's query that fetches every order since a date */
+    bool fetch_new;       /* the source sees that statement for the first time */
     int lock_waiters;     /* sessions waiting for the migration's lock */
     /* changes in the interval */
     const char *change_kind; /* "drop", "create", "hot", "app", "setting", NULL */
@@ -101,12 +104,15 @@ static void build(struct sample *s, int i, const struct shape *sh)
     s->distinct_clients = 4;
     s->db.sessions = sh->new_sessions;
     s->db.xact_commit = sh->lookup_calls + sh->byid_calls;
-    s->queries = arena_alloc(&s->arena, 4 * sizeof(*s->queries));
+    s->queries = arena_alloc(&s->arena, 5 * sizeof(*s->queries));
     add_query(s, 0x1111, i >= lookup_text_from ? LOOKUP : "", sh->lookup_calls, sh->lookup_ms,
               sh->lookup_blks, 10);
     add_query(s, 0x2222, BYID, sh->byid_calls, sh->byid_ms, (int64_t)sh->others_blks, 1);
     add_query(s, 0x3333, UPDATE, sh->update_calls, sh->update_ms, (int64_t)sh->others_blks, 1);
     add_query(s, 0x4444, NPLUS1, sh->nplus1_calls, 0.1, 3, 3);
+    add_query(s, 0x5555, FETCH, sh->fetch_calls, 40, 2000, 20000);
+    if (sh->fetch_calls)
+        s->queries[s->nqueries - 1].is_new = sh->fetch_new;
     s->tables = arena_alloc(&s->arena, sizeof(*s->tables));
     s->tables[0] = (struct sample_table){ .schema = "public",
                                           .name = "orders",
@@ -444,6 +450,40 @@ static void release_is_a_deploy_surge_with_its_trigger(void **state)
     engine_free(r.e);
 }
 
+/* --- a release's query that fetches too much: its first calls, then enough to alert ---------- */
+
+static void fetch_shape(int i, struct shape *sh)
+{
+    /* Three calls at 20 and 22 (below min_calls), forty an interval from 24 on. */
+    if (i >= 24 || i == 20 || i == 22)
+        sh->fetch_calls = i >= 24 ? 40 : 3;
+    sh->fetch_new = i == 20;
+}
+
+static void known_fetch_shape(int i, struct shape *sh)
+{
+    fetch_shape(i, sh);
+    sh->fetch_new = false;
+}
+
+static void a_new_statement_begins_the_incident_at_its_first_call(void **state)
+{
+    (void)state;
+    struct run r;
+    run(&r, 34, fetch_shape);
+    const struct incident *inc = only(&r);
+    assert_int_equal(inc->causes[0].fingerprint, 0x5555);
+    assert_int_equal(inc->onset_us, AT(20));
+    assert_int_equal(inc->detected_us, AT(25));
+    engine_free(r.e);
+    /* A statement the source knew before began nothing at 20: the alerts' onset stands. */
+    run(&r, 34, known_fetch_shape);
+    inc = only(&r);
+    assert_int_equal(inc->causes[0].fingerprint, 0x5555);
+    assert_int_equal(inc->onset_us, AT(24));
+    engine_free(r.e);
+}
+
 /* --- a traffic surge: the same mix, ten times the connections, every query slower ------------- */
 
 static void surge_shape(int i, struct shape *sh)
@@ -689,6 +729,7 @@ int main(void)
         cmocka_unit_test(hot_index_names_the_index_and_its_columns),
         cmocka_unit_test(pool_exhaustion_is_one_incident_naming_the_holders),
         cmocka_unit_test(release_is_a_deploy_surge_with_its_trigger),
+        cmocka_unit_test(a_new_statement_begins_the_incident_at_its_first_call),
         cmocka_unit_test(traffic_surge_is_confirmed_not_blamed_on_a_query),
         cmocka_unit_test(resource_saturation_names_no_query),
         cmocka_unit_test(lock_contention_names_table_blocker_and_migration),
