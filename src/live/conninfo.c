@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/banned.h"
@@ -42,25 +43,53 @@ static bool overwrite(char *from, char *to)
     return any;
 }
 
-/* A URI's password: user:PASSWORD@ before the host, password=... in the query. */
+/* Whether the URI query key [k, end) is "password" once percent-decoded, as libpq reads it. */
+static bool is_password_key(const char *k, const char *end)
+{
+    static const char want[] = "password";
+    size_t n = 0;
+    while (k < end) {
+        int ch = (unsigned char)*k++;
+        if (ch == '%' && end - k >= 2 && isxdigit((unsigned char)k[0]) &&
+            isxdigit((unsigned char)k[1])) {
+            char hex[3] = { k[0], k[1], '\0' };
+            ch = (int)strtol(hex, NULL, 16);
+            k += 2;
+        }
+        if (n >= sizeof(want) - 1 || ch != want[n++])
+            return false;
+    }
+    return n == sizeof(want) - 1;
+}
+
+/*
+ * A URI's password: user:PASSWORD@ before the host, password=... in the
+ * query. As in libpq, the user info ends at the first '@' before any '/'
+ * (a password may hold '?' or '#'), a host that starts with '[' may hold
+ * anything up to ']', and query keys are percent-decoded.
+ */
 static bool scrub_uri(char *s)
 {
     char *auth = strstr(s, "://") + 3;
-    char *auth_end = auth + strcspn(auth, "/?#");
-    char *at = NULL;
-    for (char *p = auth; p < auth_end; p++)
-        if (*p == '@')
-            at = p;
+    char *at = auth + strcspn(auth, "@/");
+    char *rest = auth;
     bool any = false;
-    if (at) {
+    if (*at == '@') {
         char *colon = memchr(auth, ':', (size_t)(at - auth));
         if (colon)
             any = overwrite(colon + 1, at);
+        rest = at + 1;
     }
-    for (char *q = strchr(auth_end, '?'); q; q = strchr(q, '&')) {
+    /* The query follows the hosts (an IPv6 [...] may hold '/' or '?') and the path. */
+    char *p = rest;
+    for (; *p && *p != '/' && *p != '?'; p++)
+        if (*p == '[' && (p == rest || p[-1] == ',') && strchr(p, ']'))
+            p = strchr(p, ']');
+    for (char *q = strchr(p, '?'); q; q = strchr(q, '&')) {
         q++;
-        if (strncmp(q, "password=", 9) == 0)
-            any |= overwrite(q + 9, q + 9 + strcspn(q + 9, "&#"));
+        char *eq = q + strcspn(q, "=&");
+        if (*eq == '=' && is_password_key(q, eq))
+            any |= overwrite(eq + 1, eq + 1 + strcspn(eq + 1, "&"));
     }
     return any;
 }
@@ -71,7 +100,8 @@ bool conninfo_scrub(char *conninfo)
         return false;
     if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0)
         return scrub_uri(conninfo);
-    /* key = value pairs; a value is a word or '...' with \' and \\ escapes. */
+    /* key = value pairs; a value is a word or '...', both with \' and \\ escapes (as libpq reads
+     * them). */
     bool any = false;
     char *p = conninfo;
     while (*p) {
@@ -89,16 +119,16 @@ bool conninfo_scrub(char *conninfo)
         while (isspace((unsigned char)*p))
             p++;
         char *val = p;
-        if (*p == '\'') {
+        bool quoted = *p == '\'';
+        if (quoted)
             val = ++p;
-            while (*p && *p != '\'') {
-                if (*p == '\\' && p[1])
-                    p++;
+        while (*p && (quoted ? *p != '\'' : !isspace((unsigned char)*p))) {
+            if (*p == '\\') {
+                if (!p[1])
+                    break; /* libpq drops a backslash that ends the string */
                 p++;
             }
-        } else {
-            while (*p && !isspace((unsigned char)*p))
-                p++;
+            p++;
         }
         if (is_password)
             any |= overwrite(val, p);

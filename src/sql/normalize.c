@@ -850,6 +850,8 @@ static inline char *put_ph(char *o, unsigned long v)
 static void put_literal(struct norm *n, const char *s, const char *e, enum tok raw_kind)
 {
     if (!n->lits) {
+        if (n->mode == M_SET)
+            n->flags |= NORM_SET_LITERAL;
         put_raw(n, raw_kind, s, e);
         return;
     }
@@ -1399,6 +1401,8 @@ static inline void fast_number(struct norm *n, struct fast *f)
         fast_begin(f, T_PARAM);
         f->o = put_ph(f->o, n->ph++);
     } else {
+        if (n->mode == M_SET)
+            n->flags |= NORM_SET_LITERAL;
         fast_begin(f, T_NUM);
         memcpy(f->o, f->p, (size_t)(e - f->p));
         f->o += e - f->p;

@@ -28,7 +28,10 @@
       "a statement other than DML and SET (DDL, COPY, VACUUM, ...) kept its literals")         \
     X(COLLAPSED, 1u << 4, "collapsed", "an IN list, ARRAY[...] or VALUES rows were collapsed") \
     X(LIMIT, 1u << 5, "limit",                                                                 \
-      "the output reached 2 * input + 64 bytes and stops at a token boundary")
+      "the output reached 2 * input + 64 bytes and stops at a token boundary")                 \
+    X(SET_LITERAL, 1u << 6, "set_literal",                                                     \
+      "a SET kept a constant that stands before any '=' or TO (SET ROLE 'r', SET TIME ZONE "   \
+      "'UTC', or a statement that does not parse)")
 
 /* Flags describing what normalize_sql saw; see NORMALIZE_FLAG_MAP. */
 enum normalize_flag {

@@ -49,6 +49,24 @@ static bool starts_with(struct str s, const char *prefix)
     return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
 }
 
+/* A letter, digit, '_', '.' or a byte of a multibyte character (as in a PostgreSQL name). */
+static bool is_word_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_' || ch == '.' || (unsigned char)ch >= 0x80;
+}
+
+/* Whether s starts with the keyword word as the lexer reads it: SET( and SET.x are SET. */
+static bool starts_with_word(struct str s, const char *word)
+{
+    size_t n = strlen(word);
+    if (!starts_with(s, word))
+        return false;
+    if (s.len == n)
+        return true;
+    unsigned char next = (unsigned char)s.ptr[n];
+    return !(isalnum(next) || next == '_' || next == '$' || next >= 0x80);
+}
+
 static bool contains_any(struct str hay, const char *const *needles, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -60,7 +78,8 @@ static bool contains_any(struct str hay, const char *const *needles, size_t n)
 /* Whether normalised text may carry a secret. */
 static bool may_hold_secret(struct str norm, unsigned flags)
 {
-    if (starts_with(norm, "set ") || starts_with(norm, "execute "))
+    if (starts_with_word(norm, "set") || starts_with_word(norm, "execute") ||
+        (flags & NORM_SET_LITERAL))
         return true;
     /* Per-role and per-database settings: ALTER ROLE r [IN DATABASE d] SET name = value. */
     if ((starts_with(norm, "alter role ") || starts_with(norm, "alter user ") ||
@@ -103,15 +122,12 @@ static bool values_are_params(struct str norm, const char *const *markers, size_
     return true;
 }
 
-static bool is_word_char(char ch)
-{
-    return isalnum((unsigned char)ch) || ch == '_' || ch == '.';
-}
-
 /*
  * Keeps the first two words of what out holds from base on, then the note.
- * A word ends at anything but a letter, digit, '_' or '.', so no value
- * written against a word survives: execute p('k') keeps "execute p".
+ * A word starts with a letter or '_' (a keyword or a name, never a number)
+ * and ends at anything but a letter, digit, '_', '.' or a multibyte
+ * character's byte, so no value written against a word survives:
+ * execute p('k') keeps "execute p".
  */
 static void cut(struct buf *out, size_t base)
 {
@@ -119,7 +135,7 @@ static void cut(struct buf *out, size_t base)
     for (int nwords = 0; nwords < 2; nwords++) {
         while (n < out->len && out->ptr[n] == ' ')
             n++;
-        if (n >= out->len || !is_word_char(out->ptr[n]))
+        if (n >= out->len || !(isalpha((unsigned char)out->ptr[n]) || out->ptr[n] == '_'))
             break;
         while (n < out->len && is_word_char(out->ptr[n]))
             n++;
@@ -134,7 +150,8 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     size_t base = out->len;
     unsigned flags = normalize_sql(sql, out);
     struct str norm = str_make(out->ptr + base, out->len - base);
-    bool settable = starts_with(norm, "set ") || starts_with(norm, "execute ");
+    bool settable = starts_with_word(norm, "set") || starts_with_word(norm, "execute") ||
+                    (flags & NORM_SET_LITERAL);
     /*
      * DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
      * only matters for what may keep a value.
@@ -150,9 +167,11 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     static const char *const execute_markers[] = { "(" };
     bool keeps_value = true;
     if (!(flags & NORM_UTILITY)) {
-        if (starts_with(norm, "set "))
+        if (flags & NORM_SET_LITERAL) /* a value before '=' or TO, in any of the statements */
+            keeps_value = true;
+        else if (starts_with_word(norm, "set"))
             keeps_value = !values_are_params(norm, set_markers, 2);
-        else if (starts_with(norm, "execute "))
+        else if (starts_with_word(norm, "execute"))
             keeps_value = str_find(norm, "(") >= 0 && !values_are_params(norm, execute_markers, 1);
         else
             keeps_value = false; /* DML: its literals are $n already */

@@ -35,6 +35,17 @@ static const struct scrub_case cases[] = {
       "passfile=/etc/pgpass host=db1", false },
     { "value_that_looks_like_a_key_is_skipped", "application_name=password=x host=db1",
       "application_name=password=x host=db1", false },
+    /* libpq reads a backslash escape in a bare word too: the whole word is the password. */
+    { "unquoted_password_with_an_escaped_space", "password=a\\ bsecret host=h",
+      "password=xxxxxxxxxx host=h", true },
+    /* libpq's user info ends at the first '@' before a '/': '?' and '#' are the password's. */
+    { "uri_password_with_question_mark_and_hash", "postgres://u:p?w#x@host/db",
+      "postgres://u:xxxxx@host/db", true },
+    { "uri_query_key_percent_encoded", "postgresql://h/db?pass%77ord=sec&sslmode=disable",
+      "postgresql://h/db?pass%77ord=xxx&sslmode=disable", true },
+    { "trailing_backslash_is_no_password", "host=h password=\\", "host=h password=\\", false },
+    { "uri_query_after_bracketed_hosts", "postgresql://[::1]:5432,[fe80::1%25eth0]/db?password=pw",
+      "postgresql://[::1]:5432,[fe80::1%25eth0]/db?password=xx", true },
     { "empty_conninfo", "", "", false },
 };
 

@@ -39,11 +39,12 @@ struct norm_case {
     unsigned flags; /* the exact enum normalize_flag bits */
 };
 
-#define COL NORM_COLLAPSED
-#define PAR NORM_HAS_PARAMS
-#define TRU NORM_TRUNCATED
-#define UTI NORM_UTILITY
-#define MUL NORM_MULTI
+#define COL  NORM_COLLAPSED
+#define PAR  NORM_HAS_PARAMS
+#define TRU  NORM_TRUNCATED
+#define UTI  NORM_UTILITY
+#define MUL  NORM_MULTI
+#define SETL NORM_SET_LITERAL
 
 static const struct norm_case cases[] = {
     /* Literals. */
@@ -184,7 +185,9 @@ static const struct norm_case cases[] = {
       UTI },
     { "set_value_becomes_placeholder", S("SET work_mem = '64MB'; SET search_path TO 'a', b"),
       S("set work_mem = $1; set search_path to $2, b"), MUL },
-    { "set_without_value_keeps_literal", S("SET TIME ZONE 'UTC'"), S("set time zone 'UTC'"), 0 },
+    { "set_without_value_keeps_literal", S("SET TIME ZONE 'UTC'"), S("set time zone 'UTC'"), SETL },
+    { "set_literal_before_the_value_is_flagged", S("select 1; SET a 4111 = 'x'"),
+      S("select $1; set a 4111 = $2"), MUL | SETL },
     { "explain_options_keep_literals", S("EXPLAIN (FORMAT 'json', COSTS 0) SELECT 1"),
       S("explain (format 'json', costs 0) select $1"), 0 },
     { "prepare_transaction_keeps_its_gid", S("PREPARE TRANSACTION 'tx1'"),

@@ -44,6 +44,16 @@ static const struct redact_case cases[] = {
       "alter database" HIDDEN, true },
     { "set_config_keeps_no_literal", "SELECT set_config('app.key', 'hunter2', false)",
       "select set_config($1, $2, false)", true },
+    /* The normaliser keeps what stands where a setting's name belongs (a syntax error). */
+    { "set_with_a_string_for_a_name_is_cut", "SET app.key 'hunter2' = 'x'", "set app.key" HIDDEN,
+      true },
+    { "set_with_a_dollar_quote_for_a_name_is_cut", "SET a $q$hunter2$q$ = 1", "set a" HIDDEN,
+      true },
+    { "set_with_a_number_for_a_name_is_cut", "SET a 4111 TO 1", "set a" HIDDEN, true },
+    { "set_without_a_space_is_a_setting", "SET(app.key 'hunter2')", "set" HIDDEN, true },
+    { "set_after_another_statement_with_a_string_for_a_name_is_cut",
+      "SELECT 1; SET app.key 'hunter2'", "select" HIDDEN, true },
+    { "a_cut_keeps_no_number", "ALTER 4111 PASSWORD 'hunter2'", "alter" HIDDEN, true },
     /* Prepared statements' parameters. */
     { "execute_parameters_become_placeholders", "EXECUTE setkey('hunter2', 42)",
       "execute setkey($1, $2)", true },
@@ -85,6 +95,8 @@ static const struct redact_case cases[] = {
       "SELECT * FROM user_tokens WHERE id = 5", false },
     { "create_role_without_password_keeps_its_text", "CREATE ROLE reader", "CREATE ROLE reader",
       false },
+    { "a_word_as_long_as_set_is_not_set", "END", "END", false },
+    { "a_word_as_long_as_execute_is_not_execute", "ANALYZE", "ANALYZE", false },
 };
 
 static void run_case(void **state)
