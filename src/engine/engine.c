@@ -235,24 +235,27 @@ static int64_t normal_from(const struct engine *e, const struct incident *inc)
 
 /*
  * When the top cause began, where it knows better than the alerts (two
- * minutes before them at most): a lock by its oldest wait, a statement the
- * incident brought by its first call. Alerts wait for enough calls in one
+ * minutes before them at most): a lock by its oldest wait; a release's
+ * statement (a surge of new calls, a new fetch of too much) by its first
+ * call, when it was new there. Alerts wait for enough calls in one
  * interval, and on a loaded server a new statement's first intervals can
- * hold few. The alerts' onset otherwise.
+ * hold few. Other causes are about a statement that ran before (a log
+ * that keeps only slow statements shows it first when it turned slow).
+ * 0 when the alerts' onset stands.
  */
 static int64_t cause_began(const struct engine *e, const struct incident *inc)
 {
-    int64_t onset = inc->onset_us, from = onset - 120 * 1000000LL, t;
+    int64_t onset = inc->onset_us, from = onset - 120 * 1000000LL, t = onset;
     if (!inc->ncauses)
-        return onset;
+        return 0;
     const struct cause *g = &inc->causes[0];
     if (g->kind == CAUSE_LOCK_CONTENTION) {
         t = g->start_us;
-    } else {
+    } else if (g->kind == CAUSE_DEPLOY_SURGE || g->kind == CAUSE_REDUNDANT_FETCH) {
         int64_t normal = normal_from(e, inc);
         t = diagnoser_first_call(e->diag, g->fingerprint, normal > from ? normal : from, onset);
     }
-    return t < onset && t >= from ? t : onset;
+    return t < onset && t >= from ? t : 0;
 }
 
 static void diagnose(struct engine *e, struct incident *inc, int64_t end_us)
@@ -338,7 +341,7 @@ static void follow_incidents(struct engine *e, const struct sample *s)
     if (opened) {
         int64_t onset = refine(e, top_fp(inc), inc->onset_us, true);
         int64_t began = cause_began(e, inc);
-        if (began < onset)
+        if (began && began < onset)
             onset = began;
         if (onset != inc->onset_us) {
             inc->onset_us = onset;
