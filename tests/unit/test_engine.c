@@ -472,6 +472,7 @@ static void a_new_statement_begins_the_incident_at_its_first_call(void **state)
     struct run r;
     run(&r, 34, fetch_shape);
     const struct incident *inc = only(&r);
+    assert_string_equal(cause_kind_name(inc->causes[0].kind), "redundant_fetch");
     assert_int_equal(inc->causes[0].fingerprint, 0x5555);
     assert_int_equal(inc->onset_us, AT(20));
     assert_int_equal(inc->detected_us, AT(25));
