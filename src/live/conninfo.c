@@ -100,8 +100,7 @@ bool conninfo_scrub(char *conninfo)
         return false;
     if (strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0)
         return scrub_uri(conninfo);
-    /* key = value pairs; a value is a word or '...', both with \' and \\ escapes (as libpq reads
-     * them). */
+    /* key = value pairs; a bare or '...' value, both with \' and \\ escapes as libpq reads them. */
     bool any = false;
     char *p = conninfo;
     while (*p) {

@@ -67,6 +67,22 @@ static bool starts_with_word(struct str s, const char *word)
     return !(isalnum(next) || next == '_' || next == '$' || next >= 0x80);
 }
 
+/*
+ * Whether one of norm's statements starts with keyword word: the first,
+ * or, when there are several (flags has NORM_MULTI), one after "; ".
+ */
+static bool a_statement_starts_with(struct str norm, unsigned flags, const char *word)
+{
+    for (long at = 0; at >= 0;) {
+        norm = str_make(norm.ptr + at, norm.len - (size_t)at);
+        if (starts_with_word(norm, word))
+            return true;
+        at = flags & NORM_MULTI ? str_find(norm, "; ") : -1;
+        at = at < 0 ? -1 : at + 2;
+    }
+    return false;
+}
+
 static bool contains_any(struct str hay, const char *const *needles, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -78,8 +94,8 @@ static bool contains_any(struct str hay, const char *const *needles, size_t n)
 /* Whether normalised text may carry a secret. */
 static bool may_hold_secret(struct str norm, unsigned flags)
 {
-    if (starts_with_word(norm, "set") || starts_with_word(norm, "execute") ||
-        (flags & NORM_SET_LITERAL))
+    if (a_statement_starts_with(norm, flags, "set") ||
+        a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL))
         return true;
     /* Per-role and per-database settings: ALTER ROLE r [IN DATABASE d] SET name = value. */
     if ((starts_with(norm, "alter role ") || starts_with(norm, "alter user ") ||
@@ -150,8 +166,8 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     size_t base = out->len;
     unsigned flags = normalize_sql(sql, out);
     struct str norm = str_make(out->ptr + base, out->len - base);
-    bool settable = starts_with_word(norm, "set") || starts_with_word(norm, "execute") ||
-                    (flags & NORM_SET_LITERAL);
+    bool settable = a_statement_starts_with(norm, flags, "set") ||
+                    a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL);
     /*
      * DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
      * only matters for what may keep a value.
@@ -167,7 +183,11 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     static const char *const execute_markers[] = { "(" };
     bool keeps_value = true;
     if (!(flags & NORM_UTILITY)) {
-        if (flags & NORM_SET_LITERAL) /* a value before '=' or TO, in any of the statements */
+        /*
+         * A value before '=' or TO, or a SET or EXECUTE after another statement (the markers
+         * below read one statement): cut.
+         */
+        if ((flags & NORM_SET_LITERAL) || (flags & NORM_MULTI && settable))
             keeps_value = true;
         else if (starts_with_word(norm, "set"))
             keeps_value = !values_are_params(norm, set_markers, 2);

@@ -53,6 +53,10 @@ static const struct redact_case cases[] = {
     { "set_without_a_space_is_a_setting", "SET(app.key 'hunter2')", "set" HIDDEN, true },
     { "set_after_another_statement_with_a_string_for_a_name_is_cut",
       "SELECT 1; SET app.key 'hunter2'", "select" HIDDEN, true },
+    { "set_with_a_bare_word_after_another_statement_is_cut", "SELECT 1;SET app.key = hunter2",
+      "select" HIDDEN, true },
+    { "execute_with_a_bare_word_after_another_statement_is_cut",
+      "SELECT 1; EXECUTE setkey(hunter2)", "select" HIDDEN, true },
     { "a_cut_keeps_no_number", "ALTER 4111 PASSWORD 'hunter2'", "alter" HIDDEN, true },
     /* Prepared statements' parameters. */
     { "execute_parameters_become_placeholders", "EXECUTE setkey('hunter2', 42)",
