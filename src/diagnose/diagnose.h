@@ -60,9 +60,11 @@ void diagnoser_add(struct diagnoser *d, const struct sample *s, const struct fin
 void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_us);
 
 /*
- * The start of the interval in [from_us, onset_us) in which statement fp
- * was first called, when it was a new statement there (not seen before by
- * the source); onset_us when it ran before or not at all in the span.
+ * Where the run of calls of statement fp that reaches onset_us began (no
+ * two calls further apart than DIAG_RUN_GAP empty intervals), within
+ * [from_us, onset_us): the start of its first interval when the statement
+ * was new there (not seen before by the source), else onset_us. A stray
+ * call long before the run moves nothing.
  */
 int64_t diagnoser_first_call(const struct diagnoser *d, uint64_t fp, int64_t from_us,
                              int64_t onset_us);

@@ -26,6 +26,7 @@
 #define DIAG_BLOCKERS 8    /* root blockers remembered */
 #define DIAG_CHANGES  256  /* changes remembered */
 #define DIAG_BASELINE 30   /* intervals before an incident that make "before" */
+#define DIAG_RUN_GAP  2    /* intervals without a call that still continue a statement's run */
 #define NAME_LEN      128
 
 /* One query in one interval. */

@@ -484,15 +484,28 @@ void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_
 int64_t diagnoser_first_call(const struct diagnoser *d, uint64_t fp, int64_t from_us,
                              int64_t onset_us)
 {
-    for (size_t i = 0; fp && i < d->npoints; i++) {
+    /* Back from the onset along the statement's run of calls: a longer gap ends the run. */
+    int64_t first = onset_us;
+    bool is_new = false;
+    int gap = 0;
+    for (size_t i = d->npoints; fp && i-- > 0 && gap <= DIAG_RUN_GAP;) {
         const struct dpoint *p = &d->points[(d->head + i) % DIAG_POINTS];
         if (p->start_us >= onset_us)
+            continue;
+        if (p->start_us < from_us)
             break;
-        for (int k = 0; k < p->nq && p->start_us >= from_us; k++)
-            if (p->q[k].fp == fp && p->q[k].calls > 0)
-                return p->q[k].is_new ? p->start_us : onset_us;
+        int k = 0;
+        while (k < p->nq && (p->q[k].fp != fp || p->q[k].calls <= 0))
+            k++;
+        if (k == p->nq) {
+            gap++;
+            continue;
+        }
+        first = p->start_us;
+        is_new = p->q[k].is_new;
+        gap = 0;
     }
-    return onset_us;
+    return is_new ? first : onset_us;
 }
 
 /* --- windows ------------------------------------------------------------------- */

@@ -30,7 +30,20 @@ static const char *const secret_functions[] = {
  */
 static const char *const secret_words[] = {
     "password", "alter system", "user mapping", "program", "options", "secret",
-    "token",    "passphrase",   "conninfo",     "do $",    "do '",
+    "token",    "passphrase",   "conninfo",     "do $",    "do '",    "do language",
+};
+
+/* Statements whose SET clause gives a setting a value: ALTER ROLE r SET name = value. */
+static const char *const setting_owners[] = {
+    "alter role",
+    "alter user",
+    "alter database",
+    "alter function",
+    "alter procedure",
+    "create function",
+    "create procedure",
+    "create or replace function",
+    "create or replace procedure",
 };
 
 static bool contains_nocase(struct str hay, const char *needle)
@@ -68,6 +81,21 @@ static bool starts_with_word(struct str s, const char *word)
 }
 
 /*
+ * A statement's text from its first word: past the one comment the
+ * normaliser keeps (NORMALIZE_MARKER, when the input held it).
+ */
+static struct str first_word(struct str s)
+{
+    size_t n = strlen(NORMALIZE_MARKER);
+    while (starts_with(s, NORMALIZE_MARKER)) {
+        s = str_make(s.ptr + n, s.len - n);
+        while (s.len && s.ptr[0] == ' ')
+            s = str_make(s.ptr + 1, s.len - 1);
+    }
+    return s;
+}
+
+/*
  * Whether one of norm's statements starts with keyword word: the first,
  * or, when there are several (flags has NORM_MULTI), one after "; ".
  */
@@ -75,7 +103,7 @@ static bool a_statement_starts_with(struct str norm, unsigned flags, const char 
 {
     for (long at = 0; at >= 0;) {
         norm = str_make(norm.ptr + at, norm.len - (size_t)at);
-        if (starts_with_word(norm, word))
+        if (starts_with_word(first_word(norm), word))
             return true;
         at = flags & NORM_MULTI ? str_find(norm, "; ") : -1;
         at = at < 0 ? -1 : at + 2;
@@ -94,14 +122,20 @@ static bool contains_any(struct str hay, const char *const *needles, size_t n)
 /* Whether normalised text may carry a secret. */
 static bool may_hold_secret(struct str norm, unsigned flags)
 {
+    /* Text cut at the normaliser's limit: what followed was not read. */
+    if (flags & NORM_LIMIT)
+        return true;
     if (a_statement_starts_with(norm, flags, "set") ||
         a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL))
         return true;
-    /* Per-role and per-database settings: ALTER ROLE r [IN DATABASE d] SET name = value. */
-    if ((starts_with(norm, "alter role ") || starts_with(norm, "alter user ") ||
-         starts_with(norm, "alter database ")) &&
-        contains_nocase(norm, " set "))
+    /* EXECUTE inside another statement: EXPLAIN EXECUTE p('k'), CREATE TABLE t AS EXECUTE. */
+    if (contains_nocase(norm, " execute "))
         return true;
+    /* Per-role, per-database and per-function settings: ALTER ROLE r SET name = value. */
+    for (size_t i = 0; i < ARRAY_SIZE(setting_owners); i++)
+        if (a_statement_starts_with(norm, flags, setting_owners[i]) &&
+            contains_nocase(norm, " set "))
+            return true;
     if ((flags & NORM_UTILITY) && contains_any(norm, secret_words, ARRAY_SIZE(secret_words)))
         return true;
     return contains_any(norm, secret_functions, ARRAY_SIZE(secret_functions));
@@ -139,7 +173,8 @@ static bool values_are_params(struct str norm, const char *const *markers, size_
 }
 
 /*
- * Keeps the first two words of what out holds from base on, then the note.
+ * Keeps the first two words of what out holds from base on (after a kept
+ * NORMALIZE_MARKER), then the note.
  * A word starts with a letter or '_' (a keyword or a name, never a number)
  * and ends at anything but a letter, digit, '_', '.' or a multibyte
  * character's byte, so no value written against a word survives:
@@ -147,7 +182,8 @@ static bool values_are_params(struct str norm, const char *const *markers, size_
  */
 static void cut(struct buf *out, size_t base)
 {
-    size_t n = base, end = base;
+    struct str text = str_make(out->ptr + base, out->len - base);
+    size_t n = base + (size_t)(first_word(text).ptr - text.ptr), end = n;
     for (int nwords = 0; nwords < 2; nwords++) {
         while (n < out->len && out->ptr[n] == ' ')
             n++;
@@ -189,9 +225,9 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
          */
         if ((flags & NORM_SET_LITERAL) || (flags & NORM_MULTI && settable))
             keeps_value = true;
-        else if (starts_with_word(norm, "set"))
+        else if (starts_with_word(first_word(norm), "set"))
             keeps_value = !values_are_params(norm, set_markers, 2);
-        else if (starts_with_word(norm, "execute"))
+        else if (starts_with_word(first_word(norm), "execute"))
             keeps_value = str_find(norm, "(") >= 0 && !values_are_params(norm, execute_markers, 1);
         else
             keeps_value = false; /* DML: its literals are $n already */

@@ -466,6 +466,15 @@ static void known_fetch_shape(int i, struct shape *sh)
     sh->fetch_new = false;
 }
 
+/* One stray first call at 12, eight intervals before the run that alerts. */
+static void stray_fetch_shape(int i, struct shape *sh)
+{
+    fetch_shape(i, sh);
+    if (i == 12)
+        sh->fetch_calls = 1;
+    sh->fetch_new = i == 12;
+}
+
 static void a_new_statement_begins_the_incident_at_its_first_call(void **state)
 {
     (void)state;
@@ -479,6 +488,12 @@ static void a_new_statement_begins_the_incident_at_its_first_call(void **state)
     engine_free(r.e);
     /* A statement the source knew before began nothing at 20: the alerts' onset stands. */
     run(&r, 34, known_fetch_shape);
+    inc = only(&r);
+    assert_int_equal(inc->causes[0].fingerprint, 0x5555);
+    assert_int_equal(inc->onset_us, AT(24));
+    engine_free(r.e);
+    /* Nor did a stray first call long before the run: the run began at 20, not new there. */
+    run(&r, 34, stray_fetch_shape);
     inc = only(&r);
     assert_int_equal(inc->causes[0].fingerprint, 0x5555);
     assert_int_equal(inc->onset_us, AT(24));

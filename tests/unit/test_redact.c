@@ -55,6 +55,18 @@ static const struct redact_case cases[] = {
       "SELECT 1; SET app.key 'hunter2'", "select" HIDDEN, true },
     { "set_with_a_bare_word_after_another_statement_is_cut", "SELECT 1;SET app.key = hunter2",
       "select" HIDDEN, true },
+    { "alter_role_set_after_another_statement_is_cut",
+      "SELECT 1; ALTER ROLE r SET app.key = 'hunter2'", "select" HIDDEN, true },
+    { "the_kept_marker_comment_does_not_hide_set", "/*, ... */ SET app.key = hunter2",
+      "/*, ... */ set app.key" HIDDEN, true },
+    { "explain_execute_keeps_no_literal", "EXPLAIN ANALYZE EXECUTE p('hunter2')",
+      "explain analyze execute p($1)", true },
+    { "create_table_as_execute_is_cut", "CREATE TABLE t AS EXECUTE p('hunter2')",
+      "create table" HIDDEN, true },
+    { "function_setting_is_cut", "ALTER FUNCTION f() SET app.key = 'hunter2'",
+      "alter function" HIDDEN, true },
+    { "do_with_a_language_is_cut", "DO LANGUAGE plpgsql $$BEGIN PERFORM 1; END$$",
+      "do language" HIDDEN, true },
     { "execute_with_a_bare_word_after_another_statement_is_cut",
       "SELECT 1; EXECUTE setkey(hunter2)", "select" HIDDEN, true },
     { "a_cut_keeps_no_number", "ALTER 4111 PASSWORD 'hunter2'", "alter" HIDDEN, true },
@@ -155,6 +167,22 @@ static void messages_mask_quoted_values_and_numbers(void **state)
     buf_release(&out);
 }
 
+/* Text cut at the normaliser's limit was not read to its end: a secret may follow. */
+static void a_statement_past_the_limit_keeps_no_literal(void **state)
+{
+    (void)state;
+    struct buf sql = BUF_INIT, out = BUF_INIT;
+    buf_addstr(&sql, "SELECT 1");
+    for (int i = 0; i < 150; i++)
+        buf_addstr(&sql, ",1");
+    buf_addstr(&sql, "; SET app.key = 'hunter2'");
+    assert_true(redact_statement(str_make(sql.ptr, sql.len), true, &out));
+    assert_null(strstr(out.ptr, "hunter2"));
+    assert_non_null(strstr(out.ptr, "select $1, $2"));
+    buf_release(&sql);
+    buf_release(&out);
+}
+
 static void settings_that_may_hold_a_secret(void **state)
 {
     (void)state;
@@ -168,7 +196,7 @@ static void settings_that_may_hold_a_secret(void **state)
 
 int main(void)
 {
-    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 4];
+    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 5];
     size_t n = 0;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){ .name = cases[i].name,
@@ -179,6 +207,7 @@ int main(void)
         (struct CMUnitTest)cmocka_unit_test(without_literals_every_statement_is_normalised);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(normalise_reports_the_secret);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(messages_mask_quoted_values_and_numbers);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(a_statement_past_the_limit_keeps_no_literal);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(settings_that_may_hold_a_secret);
     return _cmocka_run_group_tests("redact", tests, n, NULL, NULL);
 }
