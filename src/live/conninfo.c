@@ -5,6 +5,8 @@
  */
 #include "live/conninfo.h"
 
+#include "sql/redact.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,27 +14,43 @@
 
 #include "util/banned.h"
 
-void conninfo_redact(struct buf *out, const char *conninfo)
+/*
+ * Whether an option's value may itself hold a password: a connection string
+ * or URI given as a dbname inside another (libpq expands only the outer one,
+ * so the inner one is a database name that a server error quotes back).
+ */
+static bool may_hold_password(const char *val)
+{
+    return strstr(val, "://") || str_contains_nocase(str_cstr(val), "password");
+}
+
+bool conninfo_redact(struct buf *out, const char *conninfo)
 {
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
     if (!opts) {
         PQfreemem(errmsg);
         buf_addstr(out, "(invalid conninfo)");
-        return;
+        return false;
     }
-    bool first = true;
+    bool first = true, hidden = false;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (!o->val || strcmp(o->keyword, "password") == 0)
             continue;
         if (!first)
             buf_addch(out, ' ');
         first = false;
-        buf_addf(out, "%s=%s", o->keyword, o->val);
+        if (may_hold_password(o->val)) {
+            buf_addf(out, "%s=(hidden)", o->keyword);
+            hidden = true;
+        } else {
+            buf_addf(out, "%s=%s", o->keyword, o->val);
+        }
     }
     if (first)
         buf_addstr(out, "(defaults)");
     PQconninfoFree(opts);
+    return hidden;
 }
 
 static bool overwrite(char *from, char *to)
@@ -181,10 +199,15 @@ int conninfo_connect(PGconn **out, const char *conninfo, int statement_timeout_m
     if (PQstatus(conn) != CONNECTION_OK) {
         char reason[200];
         first_line(reason, sizeof(reason), PQerrorMessage(conn));
-        struct buf target = BUF_INIT;
-        conninfo_redact(&target, conninfo);
-        err_set(err, ERR_CONN, "cannot connect to '%s': %s", target.ptr, reason);
+        struct buf target = BUF_INIT, said = BUF_INIT;
+        /* The server quotes a database name back: FATAL: database "postgresql://u:pw@h" ... */
+        if (conninfo_redact(&target, conninfo))
+            redact_message(str_cstr(reason), &said);
+        else
+            buf_addstr(&said, reason);
+        err_set(err, ERR_CONN, "cannot connect to '%s': %s", target.ptr, said.ptr);
         buf_release(&target);
+        buf_release(&said);
         PQfinish(conn);
         return -1;
     }

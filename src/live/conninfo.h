@@ -16,9 +16,11 @@
 /*
  * Appends conninfo (a "key=value" string or a postgres:// URI; NULL or ""
  * for the environment's defaults) as "key=value" pairs without the
- * password, or "(invalid conninfo)" when libpq cannot parse it.
+ * password, or "(invalid conninfo)" when libpq cannot parse it. A value
+ * that may hold a password itself (a URI or "password" in a dbname) shows
+ * as "(hidden)"; returns whether one did.
  */
-void conninfo_redact(struct buf *out, const char *conninfo);
+bool conninfo_redact(struct buf *out, const char *conninfo);
 
 /*
  * Overwrites with 'x' the password of a conninfo string (password=...) or

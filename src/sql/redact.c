@@ -12,25 +12,26 @@
 
 #include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util/banned.h"
 
 /*
- * Functions whose arguments may be secrets (pgcrypto keys, dblink connection strings, settings),
- * in any statement: their literals are gone once normalised, but not from an example.
+ * Functions whose arguments may be secrets (pgcrypto keys and what it hashes, dblink connection
+ * strings, settings), in any statement: their literals are gone once normalised, but not from
+ * an example.
  */
 static const char *const secret_functions[] = {
-    "set_config", "crypt", "hmac", "pgp_", "dblink", "pg_read_file",
+    "set_config", "crypt", "hmac", "pgp_", "dblink", "pg_read_file", "digest", "armor",
 };
 
 /*
  * Words that mark a utility statement (which keeps its literals) that may carry a secret. A
- * query reading a table named like them keeps its example.
+ * query reading a table named like them keeps its example. "connection" is a subscription's
+ * (CONNECTION 'postgresql://u:pw@h/d'), "://" a URI's, which may hold a password.
  */
 static const char *const secret_words[] = {
-    "password", "alter system", "user mapping", "program", "options", "secret",
-    "token",    "passphrase",   "conninfo",     "do $",    "do '",    "do language",
+    "password", "alter system", "user mapping", "program",    "options", "secret",
+    "token",    "passphrase",   "conninfo",     "connection", "://",
 };
 
 /* Statements whose SET clause gives a setting a value: ALTER ROLE r SET name = value. */
@@ -45,16 +46,6 @@ static const char *const setting_owners[] = {
     "create or replace function",
     "create or replace procedure",
 };
-
-static bool contains_nocase(struct str hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    int first = (unsigned char)needle[0];
-    for (size_t i = 0; i + n <= hay.len; i++)
-        if (tolower((unsigned char)hay.ptr[i]) == first && strncasecmp(hay.ptr + i, needle, n) == 0)
-            return true;
-    return false;
-}
 
 static bool starts_with(struct str s, const char *prefix)
 {
@@ -114,7 +105,7 @@ static bool a_statement_starts_with(struct str norm, unsigned flags, const char 
 static bool contains_any(struct str hay, const char *const *needles, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (contains_nocase(hay, needles[i]))
+        if (str_contains_nocase(hay, needles[i]))
             return true;
     return false;
 }
@@ -128,13 +119,16 @@ static bool may_hold_secret(struct str norm, unsigned flags)
     if (a_statement_starts_with(norm, flags, "set") ||
         a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL))
         return true;
+    /* A DO block's body, however it is quoted: DO $$...$$, DO E'...', DO LANGUAGE l '...'. */
+    if (a_statement_starts_with(norm, flags, "do"))
+        return true;
     /* EXECUTE inside another statement: EXPLAIN EXECUTE p('k'), CREATE TABLE t AS EXECUTE. */
-    if (contains_nocase(norm, " execute "))
+    if (str_contains_nocase(norm, " execute "))
         return true;
     /* Per-role, per-database and per-function settings: ALTER ROLE r SET name = value. */
     for (size_t i = 0; i < ARRAY_SIZE(setting_owners); i++)
         if (a_statement_starts_with(norm, flags, setting_owners[i]) &&
-            contains_nocase(norm, " set "))
+            str_contains_nocase(norm, " set "))
             return true;
     if ((flags & NORM_UTILITY) && contains_any(norm, secret_words, ARRAY_SIZE(secret_words)))
         return true;
@@ -191,6 +185,9 @@ static void cut(struct buf *out, size_t base)
             break;
         while (n < out->len && is_word_char(out->ptr[n]))
             n++;
+        /* A string's prefix is no word: E'...', U&'...', B'...'. */
+        if (n < out->len && (out->ptr[n] == '\'' || out->ptr[n] == '&'))
+            break;
         end = n;
     }
     buf_setlen(out, end);
@@ -277,7 +274,7 @@ bool redact_setting(const char *name)
 {
     static const char *const words[] = { ".", "conninfo", "pass", "command", "secret", "token" };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (contains_nocase(str_cstr(name), words[i]))
+        if (str_contains_nocase(str_cstr(name), words[i]))
             return true;
     return false;
 }

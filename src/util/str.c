@@ -4,7 +4,9 @@
 #define _GNU_SOURCE /* memmem: glibc's is much faster than a memchr loop */
 #include "str.h"
 
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 static bool is_blank(char c)
 {
@@ -23,6 +25,16 @@ struct str str_trim(struct str s)
 long str_find(struct str s, const char *needle)
 {
     return str_find_slice(s, str_cstr(needle));
+}
+
+bool str_contains_nocase(struct str s, const char *needle)
+{
+    size_t n = strlen(needle);
+    int first = tolower((unsigned char)needle[0]);
+    for (size_t i = 0; i + n <= s.len; i++)
+        if (tolower((unsigned char)s.ptr[i]) == first && strncasecmp(s.ptr + i, needle, n) == 0)
+            return true;
+    return false;
 }
 
 long str_find_slice(struct str s, struct str needle)

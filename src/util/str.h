@@ -58,6 +58,8 @@ struct str str_trim(struct str s);
 /* Index of the first occurrence of needle in s, or -1. */
 long str_find(struct str s, const char *needle);
 long str_find_slice(struct str s, struct str needle);
+/* Whether s holds needle (not empty) in any ASCII case. */
+bool str_contains_nocase(struct str s, const char *needle);
 /* Parses an unsigned decimal at the front; returns digits consumed (0 if none). */
 size_t str_parse_u64(struct str s, unsigned long long *out);
 

@@ -64,6 +64,10 @@ SELECT pgp_sym_decrypt('\x00'::bytea, 'zqsec_pgp_fail');
 SELECT encrypt('data', 'zqsec_encrypt_key', 'aes');
 SELECT dblink_connect('c', 'dbname=postgres host=/nonexistent password=zqsec_dblink');
 DO $$BEGIN PERFORM 'zqsec_do_block'; END$$;
+DO E'BEGIN PERFORM ''zqsec_do_escape''; END';
+SELECT digest('zqsec_digest', 'sha256');
+CREATE SUBSCRIPTION sub CONNECTION 'postgresql://rep:zqsec_subscription@/nonexistent'
+    PUBLICATION p WITH (connect = false);
 LOAD 'auto_explain';
 SET auto_explain.log_min_duration = 0;
 SET auto_explain.log_verbose = on;
@@ -189,6 +193,15 @@ for fmt in json html md text; do
     ok $? "report --store --format $fmt exits 0"
     is "$(grep -Eci "$secrets" "$tmp/store.$fmt")" 0 "report --store $fmt: no secret"
 done
+
+# A dbname holding a URI is a database name to libpq, which the server quotes back.
+"$SLEUTH" watch --once -i 100ms \
+    "host=$PGHOST port=$PGPORT user=postgres dbname=postgresql://u:zqsec_dbname_uri@h/db" \
+    >/dev/null 2>"$tmp/dburi.err"
+is $? 4 "watch: a dbname holding a URI fails to connect (exit 4)"
+like "$(cat "$tmp/dburi.err")" "cannot connect to '.*dbname=\(hidden\).*': .*database \"…\" does not exist" \
+    "the error hides that dbname and what the server quoted of it"
+is "$(grep -Eci "$secrets" "$tmp/dburi.err")" 0 "no password in that connection error"
 
 # The webhook URL from a file or the environment: nothing on the command line.
 printf 'http://127.0.0.1:9/services/zqsec_file_token\n' >"$tmp/hook"

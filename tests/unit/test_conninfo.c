@@ -69,9 +69,25 @@ static void redacted_description_leaves_the_password_out(void **state)
     buf_release(&out);
 }
 
+/* libpq expands only the outer conninfo: an inner URI is a database name, password and all. */
+static void a_dbname_holding_a_uri_is_hidden(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT;
+    assert_true(conninfo_redact(&out, "host=db1 dbname=postgresql://u:hunter2@h/shop"));
+    assert_string_equal(out.ptr, "dbname=(hidden) host=db1");
+    buf_reset(&out);
+    assert_true(conninfo_redact(&out, "dbname='host=h password=hunter2'"));
+    assert_string_equal(out.ptr, "dbname=(hidden)");
+    buf_reset(&out);
+    assert_false(conninfo_redact(&out, "host=db1 dbname=shop password=hunter2"));
+    assert_string_equal(out.ptr, "dbname=shop host=db1");
+    buf_release(&out);
+}
+
 int main(void)
 {
-    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 1];
+    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 2];
     size_t n = 0;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){ .name = cases[i].name,
@@ -79,5 +95,6 @@ int main(void)
                                           .initial_state = (void *)&cases[i] };
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(redacted_description_leaves_the_password_out);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(a_dbname_holding_a_uri_is_hidden);
     return _cmocka_run_group_tests("conninfo", tests, n, NULL, NULL);
 }

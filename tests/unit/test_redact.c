@@ -6,6 +6,7 @@
  */
 #include "sql/redact.h"
 
+#include "../planted.h"
 #include "test_util.h"
 
 #include "util/banned.h"
@@ -96,6 +97,15 @@ static const struct redact_case cases[] = {
       true },
     { "do_block_is_cut", "DO $$BEGIN EXECUTE 'ALTER ROLE x PASSWORD ''hunter2'''; END$$",
       "do" HIDDEN, true },
+    { "do_block_as_an_escape_string_is_cut", "DO E'BEGIN PERFORM set_key(''hunter2''); END'",
+      "do" HIDDEN, true },
+    { "do_block_after_another_statement_is_cut", "SELECT 1; DO U&'BEGIN PERFORM 1; END'",
+      "select" HIDDEN, true },
+    { "subscription_connection_uri_is_cut",
+      "CREATE SUBSCRIPTION s CONNECTION 'postgresql://rep:hunter2@primary/app' PUBLICATION p",
+      "create subscription" HIDDEN, true },
+    { "digest_of_a_password_keeps_no_literal", "SELECT digest('hunter2', 'sha256')",
+      "select digest($1, $2)", true },
     /* Statements without a secret keep their literals, as logged. */
     { "plain_select_keeps_its_literals", "SELECT * FROM orders WHERE id = 42",
       "SELECT * FROM orders WHERE id = 42", false },
@@ -183,6 +193,43 @@ static void a_statement_past_the_limit_keeps_no_literal(void **state)
     buf_release(&out);
 }
 
+/* Every shape of planted.h, every quoting and the statements around it: the secret never shows. */
+static void a_planted_secret_never_shows(void **state)
+{
+    (void)state;
+    struct buf sql = BUF_INIT, out = BUF_INIT;
+    uint8_t choose[64] = { 0 };
+    planted_statement(choose, sizeof(choose), &sql);
+    assert_string_equal(sql.ptr, "alter role r password '" PLANTED_SECRET "'");
+    size_t nshapes = PLANTED_COUNT(planted_shapes), nways = PLANTED_COUNT(planted_literals);
+    size_t nbefore = PLANTED_COUNT(planted_before), nafter = PLANTED_COUNT(planted_after);
+    uint32_t seed = 1;
+    for (size_t i = 0; i < nshapes * nways * nbefore * nafter; i++) {
+        choose[0] = (uint8_t)(i % nshapes);
+        choose[1] = (uint8_t)(i / nshapes % nways);
+        choose[2] = (uint8_t)(i / nshapes / nways % nbefore);
+        choose[3] = (uint8_t)(i / nshapes / nways / nbefore);
+        /* Spacing, comments and case from a fixed pseudo-random sequence. */
+        for (size_t k = 4; k < sizeof(choose); k++) {
+            seed = seed * 1103515245u + 12345u;
+            choose[k] = (uint8_t)(seed >> 16);
+        }
+        buf_reset(&sql);
+        buf_reset(&out);
+        planted_statement(choose, sizeof(choose), &sql);
+        assert_true(redact_statement(str_make(sql.ptr, sql.len), true, &out));
+        if (planted_shown(out.ptr, out.len))
+            fail_msg("shown: %s (from %s)", out.ptr, sql.ptr);
+        bool secret = false;
+        buf_reset(&out);
+        redact_normalize(str_make(sql.ptr, sql.len), &out, &secret);
+        if (!secret || planted_shown(out.ptr, out.len))
+            fail_msg("normalised: %s (from %s)", out.ptr, sql.ptr);
+    }
+    buf_release(&sql);
+    buf_release(&out);
+}
+
 static void settings_that_may_hold_a_secret(void **state)
 {
     (void)state;
@@ -196,7 +243,7 @@ static void settings_that_may_hold_a_secret(void **state)
 
 int main(void)
 {
-    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 5];
+    static struct CMUnitTest tests[ARRAY_SIZE(cases) + 6];
     size_t n = 0;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         tests[n++] = (struct CMUnitTest){ .name = cases[i].name,
@@ -208,6 +255,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(normalise_reports_the_secret);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(messages_mask_quoted_values_and_numbers);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(a_statement_past_the_limit_keeps_no_literal);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(a_planted_secret_never_shows);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(settings_that_may_hold_a_secret);
     return _cmocka_run_group_tests("redact", tests, n, NULL, NULL);
 }
