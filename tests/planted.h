@@ -77,10 +77,14 @@ static const char *const planted_shapes[] = {
     "alter subscription s connection C",
 };
 
-/* Where S may be a bare word: after PASSWORD, and as a setting's value. */
+/*
+ * Where S may be a bare word: after PASSWORD, as a setting's value, and as
+ * an EXECUTE parameter (a statement that fails, but is logged).
+ */
 static inline bool planted_bare_ok(const char *shape)
 {
-    return strstr(shape, "password S") || strstr(shape, "= S") || strstr(shape, "to S");
+    return strstr(shape, "password S") || strstr(shape, "= S") || strstr(shape, "to S") ||
+           strstr(shape, "execute p (");
 }
 
 /* The ways the secret is written (a bare word only where planted_bare_ok). */

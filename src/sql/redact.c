@@ -224,7 +224,8 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
             keeps_value = true;
         else if (starts_with_word(first_word(norm), "set"))
             keeps_value = !values_are_params(norm, set_markers, 2);
-        else if (starts_with_word(first_word(norm), "execute"))
+        else if (starts_with_word(first_word(norm), "execute") ||
+                 str_contains_nocase(norm, " execute "))
             keeps_value = str_find(norm, "(") >= 0 && !values_are_params(norm, execute_markers, 1);
         else
             keeps_value = false; /* DML: its literals are $n already */

@@ -62,6 +62,8 @@ static const struct redact_case cases[] = {
       "/*, ... */ set app.key" HIDDEN, true },
     { "explain_execute_keeps_no_literal", "EXPLAIN ANALYZE EXECUTE p('hunter2')",
       "explain analyze execute p($1)", true },
+    { "explain_execute_with_a_bare_word_is_cut", "EXPLAIN EXECUTE p(hunter2)",
+      "explain execute" HIDDEN, true },
     { "create_table_as_execute_is_cut", "CREATE TABLE t AS EXECUTE p('hunter2')",
       "create table" HIDDEN, true },
     { "function_setting_is_cut", "ALTER FUNCTION f() SET app.key = 'hunter2'",
