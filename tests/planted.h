@@ -45,6 +45,9 @@ static const char *const planted_shapes[] = {
     "alter role r in database d set app.key to S",
     "alter database d set app.key = S",
     "alter function f ( ) set app.key = S",
+    "alter routine f ( ) set app.key = S",
+    "create or replace procedure p ( ) language sql set app.key = S as 'x'",
+    "update pg_settings set setting = S where name = 'app.key'",
     "create function f ( ) returns int language sql set app.key = S as 'x'",
     "alter system set app.key = S",
     "execute p ( S )",
@@ -57,7 +60,15 @@ static const char *const planted_shapes[] = {
     "create user mapping for u server s options ( user 'u' , password S )",
     "alter user mapping for u server s options ( set password S )",
     "create server s foreign data wrapper w options ( host 'h' , password S )",
+    "alter server s options ( set password S )",
+    "alter foreign data wrapper w options ( add token S )",
+    "create foreign table ft ( a int ) server s options ( password S )",
+    "import foreign schema r from server s into l options ( password S )",
     "select pgp_sym_encrypt ( 'd' , S )",
+    "select public.pgp_sym_encrypt ( 'd' , S )",
+    "select pg_catalog.set_config ( 'app.key' , S , false )",
+    "prepare q as select set_config ( 'app.key' , S , false )",
+    "with k as ( select pgp_sym_encrypt ( 'd' , S ) ) select * from k",
     "select crypt ( S , gen_salt ( 'bf' ) )",
     "select set_config ( 'app.key' , S , false )",
     "select hmac ( 'd' , S , 'sha256' )",
@@ -73,26 +84,27 @@ static const char *const planted_shapes[] = {
     "do language plpgsql S",
     "select dblink_connect ( C )",
     "select dblink ( C , 'q' )",
+    "select dblink_exec ( C , 'q' )",
     "create subscription s connection C publication p",
     "alter subscription s connection C",
 };
 
 /*
- * Where S may be a bare word: after PASSWORD, as a setting's value, and as
- * an EXECUTE parameter (a statement that fails, but is logged).
+ * Where S may be a bare word: after PASSWORD, as a setting's value (not in
+ * UPDATE pg_settings, where a bare word is a column), and as an EXECUTE
+ * parameter (a statement that fails, but is logged).
  */
 static inline bool planted_bare_ok(const char *shape)
 {
-    return strstr(shape, "password S") || strstr(shape, "= S") || strstr(shape, "to S") ||
-           strstr(shape, "execute p (");
+    return strstr(shape, "password S") || strstr(shape, "to S") || strstr(shape, "execute p (") ||
+           (strstr(shape, "= S") && strncmp(shape, "update", 6) != 0);
 }
 
 /* The ways the secret is written (a bare word only where planted_bare_ok). */
 static const char *const planted_literals[] = {
-    "'" PLANTED_SECRET "'",   "E'" PLANTED_SECRET "'",
-    "$$" PLANTED_SECRET "$$", "$k$" PLANTED_SECRET "$k$",
-    "U&'" PLANTED_SECRET "'", "'" PLANTED_SECRET "'::text",
-    PLANTED_SECRET,
+    "'" PLANTED_SECRET "'",     "E'" PLANTED_SECRET "'",  "$$" PLANTED_SECRET "$$",
+    "$k$" PLANTED_SECRET "$k$", "U&'" PLANTED_SECRET "'", "'" PLANTED_SECRET "'::text",
+    "N'" PLANTED_SECRET "'",    PLANTED_SECRET,
 };
 
 /* Connection strings that hold it, as PostgreSQL takes them. */
@@ -111,7 +123,19 @@ static const char *const planted_after[] = { "", " ;", " ; select 1", " ; commit
 
 /* What may stand between two tokens; the first two only where one is punctuation. */
 static const char *const planted_gaps[] = {
-    "", "", " ", " ", "\t", "\n", "\r\n", "  ", "/**/", "/* c */", "--c\n", "/* a /* b */ c */",
+    "",
+    "",
+    " ",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\f",
+    "  ",
+    "/**/",
+    "/* c */",
+    "--c\n",
+    "/* a /* b */ c */",
 };
 
 #define PLANTED_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -162,8 +186,8 @@ static inline size_t planted_statement(const uint8_t *data, size_t size, struct 
         }
         size_t at = out->len;
         buf_add(out, token, n);
-        /* Keywords and names in any case; the secret and literals as written. */
-        if (token == p && *p != '\'') {
+        /* Keywords and names in any case; the secret, literals and $tag$ quotes as written. */
+        if (token == p && *p != '\'' && *p != '$') {
             unsigned upper = planted_next(&data, &size);
             for (size_t i = 0; i < n; i++)
                 if (upper & (1u << (i % 8)))

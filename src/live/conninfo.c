@@ -21,7 +21,7 @@
  */
 static bool may_hold_password(const char *val)
 {
-    return strstr(val, "://") || str_contains_nocase(str_cstr(val), "password");
+    return str_has_uri_userinfo(str_cstr(val)) || str_contains_nocase(str_cstr(val), "password");
 }
 
 bool conninfo_redact(struct buf *out, const char *conninfo)
@@ -29,13 +29,15 @@ bool conninfo_redact(struct buf *out, const char *conninfo)
     char *errmsg = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &errmsg);
     if (!opts) {
+        /* libpq's message quotes what it could not parse, which may be a password. */
         PQfreemem(errmsg);
         buf_addstr(out, "(invalid conninfo)");
-        return false;
+        return true;
     }
     bool first = true, hidden = false;
     for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!o->val || strcmp(o->keyword, "password") == 0)
+        /* libpq marks its secrets ('*': password, sslpassword). */
+        if (!o->val || (o->dispchar && o->dispchar[0] == '*'))
             continue;
         if (!first)
             buf_addch(out, ' ');
@@ -200,7 +202,10 @@ int conninfo_connect(PGconn **out, const char *conninfo, int statement_timeout_m
         char reason[200];
         first_line(reason, sizeof(reason), PQerrorMessage(conn));
         struct buf target = BUF_INIT, said = BUF_INIT;
-        /* The server quotes a database name back: FATAL: database "postgresql://u:pw@h" ... */
+        /*
+         * The server quotes a database name back (FATAL: database "postgresql://u:pw@h" ...),
+         * and libpq what it could not parse.
+         */
         if (conninfo_redact(&target, conninfo))
             redact_message(str_cstr(reason), &said);
         else

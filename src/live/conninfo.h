@@ -16,9 +16,11 @@
 /*
  * Appends conninfo (a "key=value" string or a postgres:// URI; NULL or ""
  * for the environment's defaults) as "key=value" pairs without the
- * password, or "(invalid conninfo)" when libpq cannot parse it. A value
- * that may hold a password itself (a URI or "password" in a dbname) shows
- * as "(hidden)"; returns whether one did.
+ * password or sslpassword, or "(invalid conninfo)" when libpq cannot parse
+ * it. A value that may hold a password itself (a URI with user info or
+ * "password", as in a dbname that is a connection string) shows as
+ * "(hidden)". Returns whether anything but the password options was hidden
+ * (a hidden value, or all of an invalid conninfo).
  */
 bool conninfo_redact(struct buf *out, const char *conninfo);
 

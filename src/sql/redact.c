@@ -18,20 +18,23 @@
 /*
  * Functions whose arguments may be secrets (pgcrypto keys and what it hashes, dblink connection
  * strings, settings), in any statement: their literals are gone once normalised, but not from
- * an example.
+ * an example. Those named here count where they are called (the name, maybe a space, then '(';
+ * crypt is also encrypt and decrypt), so that a column digest_sent_at keeps its example; the
+ * prefixes below count anywhere.
  */
 static const char *const secret_functions[] = {
-    "set_config", "crypt", "hmac", "pgp_", "dblink", "pg_read_file", "digest", "armor",
+    "set_config", "crypt", "crypt_iv", "hmac", "pg_read_file", "digest", "armor",
 };
+static const char *const secret_prefixes[] = { "pgp_", "dblink" };
 
 /*
  * Words that mark a utility statement (which keeps its literals) that may carry a secret. A
- * query reading a table named like them keeps its example. "connection" is a subscription's
- * (CONNECTION 'postgresql://u:pw@h/d'), "://" a URI's, which may hold a password.
+ * query reading a table named like them keeps its example. A DO block in a function's body
+ * (do $ and do ') is one too.
  */
 static const char *const secret_words[] = {
-    "password", "alter system", "user mapping", "program",    "options", "secret",
-    "token",    "passphrase",   "conninfo",     "connection", "://",
+    "password", "alter system", "user mapping", "program", "options", "secret",
+    "token",    "passphrase",   "conninfo",     "do $",    "do '",    "do e'",
 };
 
 /* Statements whose SET clause gives a setting a value: ALTER ROLE r SET name = value. */
@@ -41,6 +44,7 @@ static const char *const setting_owners[] = {
     "alter database",
     "alter function",
     "alter procedure",
+    "alter routine",
     "create function",
     "create procedure",
     "create or replace function",
@@ -102,12 +106,31 @@ static bool a_statement_starts_with(struct str norm, unsigned flags, const char 
     return false;
 }
 
+/* Whether norm calls name: name, then at most one space, then '('. */
+static bool calls(struct str norm, const char *name)
+{
+    size_t n = strlen(name);
+    for (long at; (at = str_find_nocase(norm, name)) >= 0;) {
+        norm = str_skip(norm, (size_t)at + n);
+        struct str rest = norm.len && norm.ptr[0] == ' ' ? str_skip(norm, 1) : norm;
+        if (rest.len && rest.ptr[0] == '(')
+            return true;
+    }
+    return false;
+}
+
 static bool contains_any(struct str hay, const char *const *needles, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (str_contains_nocase(hay, needles[i]))
             return true;
     return false;
+}
+
+/* EXPLAIN of an EXECUTE, which shows its arguments as EXECUTE does. */
+static bool explains_execute(struct str norm, unsigned flags)
+{
+    return a_statement_starts_with(norm, flags, "explain") && str_find(norm, " execute ") >= 0;
 }
 
 /* Whether normalised text may carry a secret. */
@@ -122,6 +145,11 @@ static bool may_hold_secret(struct str norm, unsigned flags)
     /* A DO block's body, however it is quoted: DO $$...$$, DO E'...', DO LANGUAGE l '...'. */
     if (a_statement_starts_with(norm, flags, "do"))
         return true;
+    /* A subscription's CONNECTION string; UPDATE pg_settings, which is SET. */
+    if (a_statement_starts_with(norm, flags, "create subscription") ||
+        a_statement_starts_with(norm, flags, "alter subscription") ||
+        (a_statement_starts_with(norm, flags, "update") && str_find(norm, "pg_settings") >= 0))
+        return true;
     /* EXECUTE inside another statement: EXPLAIN EXECUTE p('k'), CREATE TABLE t AS EXECUTE. */
     if (str_contains_nocase(norm, " execute "))
         return true;
@@ -130,9 +158,13 @@ static bool may_hold_secret(struct str norm, unsigned flags)
         if (a_statement_starts_with(norm, flags, setting_owners[i]) &&
             str_contains_nocase(norm, " set "))
             return true;
-    if ((flags & NORM_UTILITY) && contains_any(norm, secret_words, ARRAY_SIZE(secret_words)))
+    if ((flags & NORM_UTILITY) &&
+        (contains_any(norm, secret_words, ARRAY_SIZE(secret_words)) || str_has_uri_userinfo(norm)))
         return true;
-    return contains_any(norm, secret_functions, ARRAY_SIZE(secret_functions));
+    for (size_t i = 0; i < ARRAY_SIZE(secret_functions); i++)
+        if (calls(norm, secret_functions[i]))
+            return true;
+    return contains_any(norm, secret_prefixes, ARRAY_SIZE(secret_prefixes));
 }
 
 /*
@@ -200,7 +232,8 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     unsigned flags = normalize_sql(sql, out);
     struct str norm = str_make(out->ptr + base, out->len - base);
     bool settable = a_statement_starts_with(norm, flags, "set") ||
-                    a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL);
+                    a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL) ||
+                    explains_execute(norm, flags);
     /*
      * DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
      * only matters for what may keep a value.
@@ -215,6 +248,7 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     static const char *const set_markers[] = { " = ", " to " };
     static const char *const execute_markers[] = { "(" };
     bool keeps_value = true;
+    long at = -1;
     if (!(flags & NORM_UTILITY)) {
         /*
          * A value before '=' or TO, or a SET or EXECUTE after another statement (the markers
@@ -225,9 +259,11 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
         else if (starts_with_word(first_word(norm), "set"))
             keeps_value = !values_are_params(norm, set_markers, 2);
         else if (starts_with_word(first_word(norm), "execute") ||
-                 str_contains_nocase(norm, " execute "))
-            keeps_value = str_find(norm, "(") >= 0 && !values_are_params(norm, execute_markers, 1);
-        else
+                 (explains_execute(norm, flags) && (at = str_find(norm, " execute ")) >= 0)) {
+            /* EXECUTE's arguments, not EXPLAIN's options: EXPLAIN (ANALYZE) EXECUTE p($1). */
+            struct str args = at >= 0 ? str_skip(norm, (size_t)at) : norm;
+            keeps_value = str_find(args, "(") >= 0 && !values_are_params(args, execute_markers, 1);
+        } else
             keeps_value = false; /* DML: its literals are $n already */
     }
     if (keeps_value)

@@ -27,13 +27,29 @@ long str_find(struct str s, const char *needle)
     return str_find_slice(s, str_cstr(needle));
 }
 
-bool str_contains_nocase(struct str s, const char *needle)
+long str_find_nocase(struct str s, const char *needle)
 {
     size_t n = strlen(needle);
+    if (n == 0)
+        return 0;
     int first = tolower((unsigned char)needle[0]);
     for (size_t i = 0; i + n <= s.len; i++)
         if (tolower((unsigned char)s.ptr[i]) == first && strncasecmp(s.ptr + i, needle, n) == 0)
+            return (long)i;
+    return -1;
+}
+
+bool str_has_uri_userinfo(struct str s)
+{
+    for (long at; (at = str_find(s, "://")) >= 0;) {
+        s = str_skip(s, (size_t)at + 3);
+        /* The authority ends at a path, a space or a quote; user info ends at '@'. */
+        size_t n = 0;
+        while (n < s.len && !strchr("/ '\"", s.ptr[n]) && s.ptr[n] != '@')
+            n++;
+        if (n < s.len && s.ptr[n] == '@')
             return true;
+    }
     return false;
 }
 

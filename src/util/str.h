@@ -58,8 +58,14 @@ struct str str_trim(struct str s);
 /* Index of the first occurrence of needle in s, or -1. */
 long str_find(struct str s, const char *needle);
 long str_find_slice(struct str s, struct str needle);
-/* Whether s holds needle (not empty) in any ASCII case. */
-bool str_contains_nocase(struct str s, const char *needle);
+/* Index of the first occurrence of needle in s in any ASCII case, or -1 (an empty needle: 0). */
+long str_find_nocase(struct str s, const char *needle);
+static inline bool str_contains_nocase(struct str s, const char *needle)
+{
+    return str_find_nocase(s, needle) >= 0;
+}
+/* Whether s holds a URI with user info, which may carry a password: scheme://user:pw@host. */
+bool str_has_uri_userinfo(struct str s);
 /* Parses an unsigned decimal at the front; returns digits consumed (0 if none). */
 size_t str_parse_u64(struct str s, unsigned long long *out);
 

@@ -202,6 +202,17 @@ is $? 4 "watch: a dbname holding a URI fails to connect (exit 4)"
 like "$(cat "$tmp/dburi.err")" "cannot connect to '.*dbname=\(hidden\).*': .*database \"…\" does not exist" \
     "the error hides that dbname and what the server quoted of it"
 is "$(grep -Eci "$secrets" "$tmp/dburi.err")" 0 "no password in that connection error"
+# libpq quotes back what it cannot parse; sslpassword is libpq's secret too.
+"$SLEUTH" watch --once -i 100ms "host=$PGHOST port=$PGPORT password=abc zqsec_unparsable" \
+    >/dev/null 2>"$tmp/badci.err"
+is $? 4 "watch: a conninfo libpq cannot parse fails to connect (exit 4)"
+like "$(cat "$tmp/badci.err")" "cannot connect to '\(invalid conninfo\)': missing \"…\" after \"…\"" \
+    "the error masks what libpq quoted of it"
+"$SLEUTH" advise "postgresql://u:zqsec_percent%zz@127.0.0.1:1/d" >/dev/null 2>>"$tmp/badci.err"
+"$SLEUTH" watch --once -i 100ms "sslpassword=zqsec_sslpassword host=$PGHOST port=1" \
+    >/dev/null 2>>"$tmp/badci.err"
+like "$(cat "$tmp/badci.err")" "cannot connect to 'host=[^ ]* port=1'" "sslpassword is left out of the target"
+is "$(grep -Eci "$secrets" "$tmp/badci.err")" 0 "no password in those errors"
 
 # The webhook URL from a file or the environment: nothing on the command line.
 printf 'http://127.0.0.1:9/services/zqsec_file_token\n' >"$tmp/hook"

@@ -82,6 +82,15 @@ static void a_dbname_holding_a_uri_is_hidden(void **state)
     buf_reset(&out);
     assert_false(conninfo_redact(&out, "host=db1 dbname=shop password=hunter2"));
     assert_string_equal(out.ptr, "dbname=shop host=db1");
+    buf_reset(&out);
+    /* libpq's own secrets, and a URL without user info, which is no secret. */
+    assert_false(conninfo_redact(
+        &out, "sslpassword=hunter2 application_name=https://ci.example/job/1 host=db1"));
+    assert_string_equal(out.ptr, "host=db1 application_name=https://ci.example/job/1");
+    buf_reset(&out);
+    /* libpq's error about a conninfo it cannot parse quotes it: the caller masks it. */
+    assert_true(conninfo_redact(&out, "host=db1 password=abc hunter2"));
+    assert_string_equal(out.ptr, "(invalid conninfo)");
     buf_release(&out);
 }
 
