@@ -263,8 +263,9 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
             /* EXECUTE's arguments, not EXPLAIN's options: EXPLAIN (ANALYZE) EXECUTE p($1). */
             struct str args = at >= 0 ? str_skip(norm, (size_t)at) : norm;
             keeps_value = str_find(args, "(") >= 0 && !values_are_params(args, execute_markers, 1);
-        } else
+        } else {
             keeps_value = false; /* DML: its literals are $n already */
+        }
     }
     if (keeps_value)
         cut(out, base);
