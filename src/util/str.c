@@ -32,10 +32,26 @@ long str_find_nocase(struct str s, const char *needle)
     size_t n = strlen(needle);
     if (n == 0)
         return 0;
-    int first = tolower((unsigned char)needle[0]);
-    for (size_t i = 0; i + n <= s.len; i++)
-        if (tolower((unsigned char)s.ptr[i]) == first && strncasecmp(s.ptr + i, needle, n) == 0)
-            return (long)i;
+    /*
+     * The redaction test looks for some twenty words in each statement it
+     * judges: memchr finds each candidate first byte, in either case, at
+     * libc's speed (a byte loop was a third of fuzz_redact's time).
+     */
+    int lo = tolower((unsigned char)needle[0]), up = toupper((unsigned char)needle[0]);
+    for (size_t i = 0; i + n <= s.len;) {
+        size_t room = s.len - n + 1 - i; /* where the needle may start */
+        const char *p = memchr(s.ptr + i, lo, room);
+        if (up != lo) {
+            const char *q = memchr(s.ptr + i, up, p ? (size_t)(p - (s.ptr + i)) : room);
+            p = q ? q : p;
+        }
+        if (!p)
+            return -1;
+        size_t at = (size_t)(p - s.ptr);
+        if (strncasecmp(p + 1, needle + 1, n - 1) == 0)
+            return (long)at;
+        i = at + 1;
+    }
     return -1;
 }
 

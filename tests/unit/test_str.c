@@ -119,6 +119,38 @@ static void find_stops_at_the_slice_end(void **state)
     assert_int_equal(str_find(longer, "cdefghijklmnopqrst"), 2);  /* 18 bytes, ends at 20 */
 }
 
+static void find_nocase_in_either_case(void **state)
+{
+    (void)state;
+    struct str s = exact("alter ROLE r PassWord 'x'", 25);
+    assert_int_equal(str_find_nocase(s, "password"), 13);
+    assert_int_equal(str_find_nocase(s, "role"), 6);
+    assert_int_equal(str_find_nocase(s, "ALTER"), 0);
+    assert_int_equal(str_find_nocase(s, "'x'"), 22);  /* ends at the slice's end */
+    assert_int_equal(str_find_nocase(s, "'x''"), -1); /* would end past it */
+    assert_int_equal(str_find_nocase(s, "r p"), 11);  /* the first 'r' that starts it */
+    assert_int_equal(str_find_nocase(s, "token"), -1);
+    assert_int_equal(str_find_nocase(s, ""), 0);
+    assert_true(str_contains_nocase(s, "PASSWORD"));
+    assert_false(str_contains_nocase(str_make(NULL, 0), "a"));
+    assert_true(str_contains_nocase(str_make(NULL, 0), ""));
+    drop(s);
+    /* A later lower-case candidate after an upper-case one that fails. */
+    s = exact("Pax pass", 8);
+    assert_int_equal(str_find_nocase(s, "pass"), 4);
+    drop(s);
+}
+
+static void uri_user_info_is_found(void **state)
+{
+    (void)state;
+    assert_true(str_has_uri_userinfo(str_cstr("x 'postgresql://u:pw@h/d' y")));
+    assert_true(str_has_uri_userinfo(str_cstr("see http://a/ and https://t@h")));
+    assert_false(str_has_uri_userinfo(str_cstr("check (url like 'https://%')")));
+    assert_false(str_has_uri_userinfo(str_cstr("https://h/p@q"))); /* '@' in the path */
+    assert_false(str_has_uri_userinfo(str_cstr("mail u@h, no scheme")));
+}
+
 static void find_slice_handles_nul_bytes(void **state)
 {
     (void)state;
@@ -195,6 +227,8 @@ int main(void)
         cmocka_unit_test(find_long_needles),
         cmocka_unit_test(find_stops_at_the_slice_end),
         cmocka_unit_test(find_slice_handles_nul_bytes),
+        cmocka_unit_test(find_nocase_in_either_case),
+        cmocka_unit_test(uri_user_info_is_found),
         cmocka_unit_test(parse_u64_reads_leading_digits),
         cmocka_unit_test(parse_u64_stops_at_the_slice_end),
         cmocka_unit_test(inline_helpers),
