@@ -852,6 +852,8 @@ static void put_literal(struct norm *n, const char *s, const char *e, enum tok r
     if (!n->lits) {
         if (n->mode == M_SET)
             n->flags |= NORM_SET_LITERAL;
+        else if (n->mode == M_NORM && raw_kind == T_LIT)
+            n->flags |= NORM_OPTION_LITERAL;
         put_raw(n, raw_kind, s, e);
         return;
     }

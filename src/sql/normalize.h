@@ -31,7 +31,9 @@
       "the output reached 2 * input + 64 bytes and stops at a token boundary")                 \
     X(SET_LITERAL, 1u << 6, "set_literal",                                                     \
       "a SET kept a constant that stands before any '=' or TO (SET ROLE 'r', SET TIME ZONE "   \
-      "'UTC', or a statement that does not parse)")
+      "'UTC', or a statement that does not parse)")                                            \
+    X(OPTION_LITERAL, 1u << 7, "option_literal",                                               \
+      "EXPLAIN's option list kept a string (EXPLAIN (FORMAT 'json') ...)")
 
 /* Flags describing what normalize_sql saw; see NORMALIZE_FLAG_MAP. */
 enum normalize_flag {

@@ -232,7 +232,8 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     unsigned flags = normalize_sql(sql, out);
     struct str norm = str_make(out->ptr + base, out->len - base);
     bool settable = a_statement_starts_with(norm, flags, "set") ||
-                    a_statement_starts_with(norm, flags, "execute") || (flags & NORM_SET_LITERAL) ||
+                    a_statement_starts_with(norm, flags, "execute") ||
+                    (flags & (NORM_SET_LITERAL | NORM_OPTION_LITERAL)) ||
                     explains_execute(norm, flags);
     /*
      * DML keeps no literal once normalised: unless asked, the word list (the hot path's cost)
@@ -251,10 +252,10 @@ unsigned redact_normalize(struct str sql, struct buf *out, bool *secret)
     long at = -1;
     if (!(flags & NORM_UTILITY)) {
         /*
-         * A value before '=' or TO, or a SET or EXECUTE after another statement (the markers
-         * below read one statement): cut.
+         * A value before '=' or TO, a string in EXPLAIN's options, or a SET or EXECUTE after
+         * another statement (the markers below read one statement): cut.
          */
-        if ((flags & NORM_SET_LITERAL) || (flags & NORM_MULTI && settable))
+        if ((flags & (NORM_SET_LITERAL | NORM_OPTION_LITERAL)) || (flags & NORM_MULTI && settable))
             keeps_value = true;
         else if (starts_with_word(first_word(norm), "set"))
             keeps_value = !values_are_params(norm, set_markers, 2);
