@@ -408,6 +408,7 @@ static int read_store(struct store *st, struct analysis *a, struct alert_list *a
         (stored && store_read_incidents(st, since, until, collect_incident, incs, err) < 0))
         rc = -1;
     if (f.engine) {
+        engine_finish(f.engine);
         size_t n;
         const struct incident *v = engine_incidents(f.engine, &n);
         for (size_t i = 0; i < n; i++)

@@ -40,7 +40,7 @@
  *                                     once)
  *   alert_clear = 3                   count, 1..1000: consecutive clear intervals before an alert
  *                                     resolves (and before a critical alert steps down to
- *                                     warning)
+ *                                     warning); as many with no alert before an incident does
  *   alert_resolved_max = 100          count, 0..10000: recently resolved alerts kept for the API
  *
  * latency_regression (per fingerprint, mean ms per call)

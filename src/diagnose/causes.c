@@ -827,6 +827,17 @@ static bool new_app_near(const struct diag_ctx *x)
     return false;
 }
 
+/* Where a statement with this share of the time goes in list, most first. */
+static size_t share_rank(const json_t *list, double share_pct)
+{
+    size_t i = 0;
+    while (i < json_array_size(list) &&
+           json_number_value(json_object_get(json_array_get(list, i), "time_share_pct")) >=
+               share_pct)
+        i++;
+    return i;
+}
+
 /*
  * A call surge, new statements and a new application in one incident are
  * one story: a release. The surge is the cause (or, when the release
@@ -859,7 +870,7 @@ static void release_story(struct diag_ctx *x)
         json_object_set_new(o, "query", jsonstr_new(diag_text_of(x->d, fps[i])));
         json_object_set_new(o, "calls_per_s", jsonstr_num(rate));
         json_object_set_new(o, "time_share_pct", jsonstr_num(100 * sh));
-        json_array_append_new(news, o);
+        json_array_insert_new(news, share_rank(news, 100 * sh), o);
     }
     struct cause *surge = NULL;
     for (size_t i = 0; i < inc->ncauses; i++)

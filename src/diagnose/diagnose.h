@@ -63,8 +63,9 @@ void diagnoser_begin(struct diagnoser *d, int64_t onset_us, int64_t normal_from_
  * Where the run of calls of statement fp that reaches onset_us began (no
  * two calls further apart than DIAG_RUN_GAP empty intervals), within
  * [from_us, onset_us): the start of its first interval when the statement
- * was new there (not seen before by the source), else onset_us. A stray
- * call long before the run moves nothing.
+ * was new there (not seen before by the source, which was watched for more
+ * than DIAG_RUN_GAP intervals without it), else onset_us. A stray call long
+ * before the run moves nothing.
  */
 int64_t diagnoser_first_call(const struct diagnoser *d, uint64_t fp, int64_t from_us,
                              int64_t onset_us);

@@ -505,7 +505,11 @@ int64_t diagnoser_first_call(const struct diagnoser *d, uint64_t fp, int64_t fro
         is_new = p->q[k].is_new;
         gap = 0;
     }
-    return is_new ? first : onset_us;
+    /*
+     * New there only when intervals without it were watched before: right
+     * after the watch began every statement is new to the source.
+     */
+    return is_new && gap > DIAG_RUN_GAP ? first : onset_us;
 }
 
 /* --- windows ------------------------------------------------------------------- */

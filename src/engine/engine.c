@@ -33,6 +33,7 @@ struct engine {
     size_t n, cap;
     long open;       /* index of the open incident, or -1 */
     long open_steps; /* intervals it has been open */
+    long quiet;      /* intervals since its last alert resolved, none firing */
     int seq;
     long steps;
     int64_t step_us; /* the last interval's length */
@@ -95,7 +96,8 @@ static void member_set(struct incident_alert *m, const struct alert *a)
 {
     free(m->summary);
     m->critical = a->f.severity == FINDING_CRITICAL;
-    m->since_us = a->since_us;
+    /* An alert that fired again while the incident was quiet keeps its first start. */
+    m->since_us = m->since_us && m->since_us < a->since_us ? m->since_us : a->since_us;
     m->updated_us = a->updated_us;
     m->resolved_us = a->resolved_us;
     m->peak = a->peak;
@@ -180,6 +182,7 @@ static void open_incident(struct engine *e, const struct sample *s)
     incident_init(inc);
     e->open = (long)e->n++;
     e->open_steps = 0;
+    e->quiet = 0;
     inc->seq = ++e->seq;
     inc->state = INCIDENT_OPEN;
     inc->detected_us = s->end_us;
@@ -308,6 +311,19 @@ static int64_t last_abnormal(const struct incident *inc)
     return end;
 }
 
+/* Back to normal: the end is the end of the last interval that was not. */
+static void resolve_incident(struct engine *e, struct incident *inc, int64_t now_us)
+{
+    int64_t end = last_abnormal(inc);
+    inc->end_us = refine(e, top_fp(inc), end ? end : now_us, false);
+    if (inc->end_us <= inc->onset_us)
+        inc->end_us = end ? end : now_us;
+    inc->state = INCIDENT_RESOLVED;
+    diagnose(e, inc, inc->end_us);
+    e->open = -1;
+    tell(e, INCIDENT_CHANGE_RESOLVED, inc);
+}
+
 static void follow_incidents(struct engine *e, const struct sample *s)
 {
     size_t nfiring;
@@ -323,18 +339,18 @@ static void follow_incidents(struct engine *e, const struct sample *s)
     struct top before = top_of(inc);
     bool opened = inc->nalerts == 0;
     bool grew = take_changes(e, inc);
+    /*
+     * An alert that flaps (a value hovering at its threshold, a statement
+     * run a few times an interval) must not split one outage into many:
+     * the incident resolves only after alert_clear intervals with none
+     * firing, and an alert firing again before that rejoins it.
+     */
     if (nfiring == 0) {
-        /* Back to normal: the end is the end of the last interval that was not. */
-        int64_t end = last_abnormal(inc);
-        inc->end_us = refine(e, top_fp(inc), end ? end : s->end_us, false);
-        if (inc->end_us <= inc->onset_us)
-            inc->end_us = end ? end : s->end_us;
-        inc->state = INCIDENT_RESOLVED;
-        diagnose(e, inc, inc->end_us);
-        e->open = -1;
-        tell(e, INCIDENT_CHANGE_RESOLVED, inc);
+        if (++e->quiet >= e->cfg.alert_clear)
+            resolve_incident(e, inc, s->end_us);
         return;
     }
+    e->quiet = 0;
     if (opened)
         diagnoser_begin(e->diag, inc->onset_us, normal_from(e, inc));
     diagnose(e, inc, 0);
@@ -423,6 +439,12 @@ const struct finding *engine_findings(const struct engine *e, size_t *n)
 const struct alert_book *engine_alert_book(const struct engine *e)
 {
     return e->book;
+}
+
+void engine_finish(struct engine *e)
+{
+    if (e->open >= 0 && e->quiet > 0)
+        resolve_incident(e, &e->incidents[e->open], e->incidents[e->open].updated_us);
 }
 
 long engine_steps(const struct engine *e)

@@ -9,8 +9,10 @@
  *   2. turns the findings into alerts with hysteresis (detect/alerts.h);
  *   3. groups the alerts into incidents (core/incident.h): the first alert
  *      to fire opens one, every alert that fires while it is open joins it,
- *      and it resolves when the last of them has; its onset is the start of
- *      its first abnormal interval, its end the end of the last one;
+ *      and it resolves once none has fired for alert_clear intervals (an
+ *      alert that fires again before that rejoins it: one outage, one
+ *      incident); its onset is the start of its first abnormal interval,
+ *      its end the end of the last one;
  *   4. diagnoses the open incident each interval against the normal
  *      stretch before its onset (diagnose/diagnose.h), and while one is
  *      open the detectors learn nothing, so an incident never becomes its
@@ -81,6 +83,12 @@ const struct finding *engine_findings(const struct engine *e, size_t *n);
 /* The alert book (for the API and metrics). */
 const struct alert_book *engine_alert_book(const struct engine *e);
 /* Intervals judged. */
+/*
+ * The input ended (a log, a store's range): an open incident whose alerts
+ * have all resolved is resolved now, as the quiet intervals that did not
+ * come would have done.
+ */
+void engine_finish(struct engine *e);
 long engine_steps(const struct engine *e);
 
 /* incident_list_json of the incidents kept. A new reference. */

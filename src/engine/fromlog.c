@@ -90,5 +90,6 @@ struct engine *engine_run_log(const struct collector *c, const struct detect_con
     if (step_us)
         *step_us = step;
     collector_to_samples(c, step, cfg->min_history + 1, feed_sample, &f);
+    engine_finish(f.e);
     return f.e;
 }

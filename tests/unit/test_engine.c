@@ -475,6 +475,16 @@ static void stray_fetch_shape(int i, struct shape *sh)
     sh->fetch_new = i == 12;
 }
 
+/*
+ * Three calls an interval from the watch's first on (new to the source
+ * there, as every statement is), forty from 8.
+ */
+static void from_the_start_fetch_shape(int i, struct shape *sh)
+{
+    sh->fetch_calls = i >= 8 ? 40 : i >= 1 ? 3 : 0;
+    sh->fetch_new = i == 1;
+}
+
 static void a_new_statement_begins_the_incident_at_its_first_call(void **state)
 {
     (void)state;
@@ -497,6 +507,79 @@ static void a_new_statement_begins_the_incident_at_its_first_call(void **state)
     inc = only(&r);
     assert_int_equal(inc->causes[0].fingerprint, 0x5555);
     assert_int_equal(inc->onset_us, AT(24));
+    engine_free(r.e);
+    /* Nor did a statement that ran since the watch began: new there is new to the watcher only. */
+    run(&r, 18, from_the_start_fetch_shape);
+    inc = only(&r);
+    assert_int_equal(inc->causes[0].fingerprint, 0x5555);
+    assert_int_equal(inc->onset_us, AT(8));
+    engine_free(r.e);
+}
+
+/* --- an alert that flaps: one outage is one incident --------------------------------------------
+ */
+
+/* The fetch runs at 20-25, pauses flap_gap intervals, and runs again for six. */
+static int flap_gap;
+
+static void flapping_fetch_shape(int i, struct shape *sh)
+{
+    int again = 26 + flap_gap;
+    if ((i >= 20 && i < 26) || (i >= again && i < again + 6))
+        sh->fetch_calls = 40;
+}
+
+static void a_flapping_alert_is_one_incident_a_later_one_another(void **state)
+{
+    (void)state;
+    struct run r;
+    size_t n;
+    /*
+     * Three intervals without the fetch: its alert resolves (alert_clear)
+     * and fires again while the incident is quiet, which it rejoins.
+     */
+    flap_gap = 3;
+    run(&r, 50, flapping_fetch_shape);
+    const struct incident *inc = only(&r);
+    assert_string_equal(cause_kind_name(inc->causes[0].kind), "redundant_fetch");
+    assert_int_equal(inc->onset_us, AT(20));
+    assert_int_equal(inc->end_us, AT(35));
+    assert_int_equal(inc->state, INCIDENT_RESOLVED);
+    /* The new query and its rows per call; the one that fired again keeps its first start. */
+    assert_int_equal(inc->nalerts, 2);
+    assert_string_equal(inc->alerts[1].kind, "rows_per_call");
+    assert_int_equal(inc->alerts[1].since_us, AT(20));
+    assert_int_equal(inc->alerts[1].updated_us, AT(35));
+    assert_int_equal(r.opened, 1);
+    assert_int_equal(r.resolved, 1);
+    engine_free(r.e);
+    /* Six: the first incident resolved three intervals after its alert, the second is new. */
+    flap_gap = 6;
+    run(&r, 50, flapping_fetch_shape);
+    const struct incident *incs = engine_incidents(r.e, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(incs[0].end_us, AT(26));
+    assert_int_equal(incs[1].onset_us, AT(32));
+    assert_int_equal(r.opened, 2);
+    assert_int_equal(r.resolved, 2);
+    engine_free(r.e);
+}
+
+/* A log that ends while the incident is quiet: it is resolved, not left open. */
+static void the_end_of_the_input_resolves_a_quiet_incident(void **state)
+{
+    (void)state;
+    struct run r;
+    flap_gap = 20;
+    run(&r, 30, flapping_fetch_shape);
+    assert_int_equal(only(&r)->state, INCIDENT_OPEN);
+    engine_finish(r.e);
+    const struct incident *inc = only(&r);
+    assert_int_equal(inc->state, INCIDENT_RESOLVED);
+    assert_int_equal(inc->end_us, AT(26));
+    assert_int_equal(r.resolved, 1);
+    engine_finish(r.e);
+    assert_int_equal(r.resolved, 1);
     engine_free(r.e);
 }
 
@@ -746,6 +829,8 @@ int main(void)
         cmocka_unit_test(pool_exhaustion_is_one_incident_naming_the_holders),
         cmocka_unit_test(release_is_a_deploy_surge_with_its_trigger),
         cmocka_unit_test(a_new_statement_begins_the_incident_at_its_first_call),
+        cmocka_unit_test(a_flapping_alert_is_one_incident_a_later_one_another),
+        cmocka_unit_test(the_end_of_the_input_resolves_a_quiet_incident),
         cmocka_unit_test(traffic_surge_is_confirmed_not_blamed_on_a_query),
         cmocka_unit_test(resource_saturation_names_no_query),
         cmocka_unit_test(lock_contention_names_table_blocker_and_migration),
