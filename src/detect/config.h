@@ -58,7 +58,9 @@
  * relearn intervals)
  *   new_query_share = 20%             fraction: of the interval's database time, at least
  *   new_query_min_load = 0.05         number: and at least this many seconds of execution a
- *                                     second (5% of a core; 0.5 s over a 10 s interval)
+ *                                     second (5% of a core; 0.5 s over a 10 s interval); once
+ *                                     heavy, its share alone keeps it so (no gap over
+ *                                     alert_clear intervals)
  *
  * connection_saturation and connections_refused (connections / usable slots)
  *   connections_warning = 80%         fraction: warning at this share of the usable slots

@@ -51,6 +51,7 @@ struct series {
     char *name;     /* "schema.table", NULL for fingerprints */
     long last_step; /* last interval the key was in a sample, for eviction */
     long born;      /* the interval it was first seen in */
+    long heavy;     /* the last interval judged a new heavy query, 0 if none */
     double *store;  /* M__COUNT * history doubles, the rings' storage */
     struct ring rings[M__COUNT];
 };

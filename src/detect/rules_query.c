@@ -111,23 +111,28 @@ static void judge_surge(struct detector *d, struct series *se, const struct samp
  * intervals) that takes a big share of the time, or of the calls at the
  * rate of a surge (a release that runs a statement per row). A schema
  * change (CREATE INDEX, ALTER TABLE) is not one: it is a change, which the
- * incident takes as a trigger or a fix.
+ * incident takes as a trigger or a fix. Once judged heavy it stays so
+ * while it keeps its share, whatever its load or rate: those floors keep
+ * an idle server's new work quiet, and a statement run a few times an
+ * interval crosses them back and forth (its alert would flap).
  */
-static void judge_new(struct detector *d, const struct sample_query *q, double db_ms, int64_t calls,
-                      double secs)
+static void judge_new(struct detector *d, struct series *se, const struct sample_query *q,
+                      double db_ms, int64_t calls, double secs)
 {
     const struct detect_config *c = &d->cfg;
+    bool kept = se->heavy && d->steps - se->heavy <= c->alert_clear;
     double share = db_ms > 0 ? q->total_ms / db_ms : 0;
     double call_share = calls > 0 ? (double)q->calls / (double)calls : 0;
     bool by_time =
-        share >= c->new_query_share && q->total_ms / 1000 / secs >= c->new_query_min_load;
+        share >= c->new_query_share && (kept || q->total_ms / 1000 / secs >= c->new_query_min_load);
     /* By calls it takes the traffic of a surge. */
     struct baseline server = detect_baseline(d, &d->server.rings[M_CALLS_ALL]);
     bool by_calls = call_share >= c->new_query_share &&
-                    (double)q->calls / secs >= c->surge_min_increase &&
+                    (kept || (double)q->calls / secs >= c->surge_min_increase) &&
                     server.median >= c->call_rate_min_increase;
     if ((!by_time && !by_calls) || ddl_candidate(q->query))
         return;
+    se->heavy = d->steps;
     struct finding *f = detect_add_query_finding(d, FK_NEW_HEAVY_QUERY, FINDING_WARNING, q);
     f->value = 100 * (by_time ? share : call_share);
     f->threshold = 100 * c->new_query_share;
@@ -235,7 +240,7 @@ void detect_judge_queries(struct detector *d, const struct sample *s)
         long young_for = d->cfg.relearn > 0 ? d->cfg.relearn : d->cfg.history;
         bool young = known[i] && se->born > d->cfg.min_history && d->steps - se->born < young_for;
         if (in_use && (q->is_new || !known[i] || young) && d->steps > d->cfg.min_history)
-            judge_new(d, q, db_ms, calls, secs);
+            judge_new(d, se, q, db_ms, calls, secs);
         judge_latency(d, se, q);
         judge_surge(d, se, q, secs, in_use);
         judge_rows(d, se, q);

@@ -850,6 +850,57 @@ static void new_query_stays_new_until_relearned(void **state)
 }
 
 /*
+ * A new query found heavy stays so while it keeps its share, though its
+ * load dips under new_query_min_load; one that never crossed it is not,
+ * nor is the first after a pause longer than alert_clear.
+ */
+static void a_heavy_new_query_is_kept_by_its_share(void **state)
+{
+    (void)state;
+    struct detect_config cfg;
+    detect_config_init(&cfg);
+    struct detector *d = detector_new(&cfg);
+    struct finding *f = NULL;
+    size_t nf = 0;
+    int fired = 0, light = 0, after_pause = 0;
+    for (int i = 0; i < 32; i++) {
+        struct sample s;
+        flat_sample(&s, i, 0.5, 100);
+        s.end_us = s.start_us + 1000000; /* 1 s intervals: 50 ms of usual work */
+        struct sample_query *q = arena_alloc(&s.arena, 3 * sizeof(*q));
+        q[0] = s.queries[0];
+        s.queries = q;
+        s.nqueries = 1;
+        /* 60 ms a second at 10 (0.06 s/s), then 30 ms (0.03 s/s, 37%) to 20, and at 25-27. */
+        double ms = i == 10 ? 60 : (i > 10 && i <= 20) || (i >= 25 && i <= 27) ? 30 : 0;
+        if (ms > 0)
+            q[s.nqueries++] = (struct sample_query){ .fingerprint = 0x3003,
+                                                     .query = "SELECT * FROM books",
+                                                     .calls = 3,
+                                                     .total_ms = ms,
+                                                     .rows = 3000 };
+        /* Never above the floor: 30 ms a second from 12 on. */
+        if (i >= 12)
+            q[s.nqueries++] = (struct sample_query){ .fingerprint = 0x3004,
+                                                     .query = "SELECT * FROM loans",
+                                                     .calls = 3,
+                                                     .total_ms = 30,
+                                                     .rows = 3000 };
+        assert_true(detector_step(d, &s, &f, &nf));
+        hold(f, nf);
+        sample_release(&s);
+        bool heavy = find_finding(f, nf, FK_NEW_HEAVY_QUERY, "fp:0000000000003003") != NULL;
+        fired += heavy && i <= 20;
+        after_pause += heavy && i > 20;
+        light += find_finding(f, nf, FK_NEW_HEAVY_QUERY, "fp:0000000000003004") != NULL;
+    }
+    assert_int_equal(fired, 11);
+    assert_int_equal(after_pause, 0);
+    assert_int_equal(light, 0);
+    detector_free(d);
+}
+
+/*
  * call_rate: more calls of the queries that ran before is a surge; the
  * calls of an application that starts after a schema load are not.
  */
@@ -1056,6 +1107,7 @@ int main(void)
         cmocka_unit_test(call_rate_is_more_of_the_same),
         cmocka_unit_test(memory_is_bounded_by_max_keys),
         cmocka_unit_test(new_queries_need_a_warm_detector),
+        cmocka_unit_test(a_heavy_new_query_is_kept_by_its_share),
         cmocka_unit_test(blocking_chain_counts_transitive_victims),
         cmocka_unit_test(session_thresholds_escalate),
         cmocka_unit_test(long_queries_are_elided_in_summaries),
